@@ -1,0 +1,210 @@
+//! The NCompass REST contract: every request and response body of `/api/v1` and of the
+//! CloudTrax webhook, as plain serde types.
+//!
+//! This crate is compiled both into the backend and into the wasm dashboard, so it
+//! depends on serde alone; the OpenAPI schema derives sit behind the `openapi` feature,
+//! which only the backend turns on.
+
+use serde::{Deserialize, Serialize};
+
+/// One probe request as stored: what one access point heard of one client in one
+/// reporting period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "id": 42,
+    "network_id": 179283,
+    "node_mac": "ac:86:74:61:4f:c0",
+    "mac": "48:5a:3f:37:de:f7",
+    "count": 10,
+    "min_signal": -37,
+    "max_signal": -26,
+    "avg_signal": -30,
+    "last_seen_signal": null,
+    "first_seen": 1455845791,
+    "last_seen": 1455845811,
+    "associated": true,
+    "randomized": false
+})))]
+pub struct ProbeRequest {
+    /// Stable identifier of the stored row.
+    pub id: i64,
+    /// CloudTrax network the reporting access point belongs to.
+    pub network_id: i64,
+    /// MAC of the access point that heard the client (canonical: lower case, colons).
+    pub node_mac: String,
+    /// MAC of the client device (canonical: lower case, colons).
+    pub mac: String,
+    /// Times the client was heard in the reporting period.
+    pub count: i64,
+    /// Weakest signal in the period, dBm.
+    pub min_signal: i32,
+    /// Strongest signal in the period, dBm.
+    pub max_signal: i32,
+    /// Average signal in the period, dBm.
+    pub avg_signal: i32,
+    /// Signal of the last frame heard, dBm (sent by later firmware only).
+    pub last_seen_signal: Option<i32>,
+    /// First time heard in the period, Unix seconds (UTC).
+    pub first_seen: i64,
+    /// Last time heard in the period, Unix seconds (UTC).
+    pub last_seen: i64,
+    /// The client was connected to the network.
+    pub associated: bool,
+    /// The client MAC is locally administered (a randomized, private address).
+    pub randomized: bool,
+}
+
+/// One page of probe requests, newest `last_seen` first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProbeRequestPage {
+    pub items: Vec<ProbeRequest>,
+    /// Pass as `cursor` to get the next (older) page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// An access point that has posted at least one report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "network_id": 179283,
+    "node_mac": "ac:86:74:61:4f:c0",
+    "first_report_at": 1764150000,
+    "last_report_at": 1764153600,
+    "reports": 120,
+    "probe_requests": 5400
+})))]
+pub struct Node {
+    pub network_id: i64,
+    /// MAC of the access point (canonical: lower case, colons).
+    pub node_mac: String,
+    /// When the first report arrived, Unix seconds (server clock).
+    pub first_report_at: i64,
+    /// When the latest report arrived, Unix seconds (server clock).
+    pub last_report_at: i64,
+    /// Reports received, duplicates included.
+    pub reports: i64,
+    /// Probe requests stored from this access point (duplicates not counted).
+    pub probe_requests: i64,
+}
+
+/// Every access point seen, most recently reporting first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NodeList {
+    pub items: Vec<Node>,
+}
+
+/// What happened to an accepted report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "report_id": 7,
+    "received": 5,
+    "stored": 3,
+    "duplicates": 2
+})))]
+pub struct IngestResult {
+    /// Identifier of the stored report record.
+    pub report_id: i64,
+    /// Probe requests in the report.
+    pub received: i64,
+    /// Probe requests stored as new rows.
+    pub stored: i64,
+    /// Probe requests already stored from an earlier post (same network, node, client,
+    /// first and last seen) and therefore not stored again.
+    pub duplicates: i64,
+}
+
+/// Service health.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"status": "ok", "database": "ok"})))]
+pub struct Health {
+    /// `ok` when the service can serve requests.
+    pub status: String,
+    /// `ok` when the database answered a query.
+    pub database: String,
+}
+
+/// An RFC 9457 problem document: the body of every error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "type": "about:blank",
+    "title": "Unprocessable Content",
+    "status": 422,
+    "detail": "must be a MAC address of 6 octets, like 00:1a:2b:3c:4d:5e",
+    "field": "probe_requests[3].mac"
+})))]
+pub struct Problem {
+    /// A URI naming the problem type; `about:blank` when the status says it all.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// Short summary of the problem type (the HTTP reason phrase).
+    pub title: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request, for a human.
+    pub detail: String,
+    /// JSON path of the offending field in the request body, e.g. `probe_requests[3].mac`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Name of the offending query or path parameter, e.g. `limit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+}
+
+/// Media type of [`Problem`] bodies.
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// Query parameters of `GET /api/v1/probe-requests`. Every filter is optional; filters
+/// combine with AND.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct ProbeRequestQuery {
+    /// Page size, 1 to 1000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(minimum = 1, maximum = 1000, default = 100, example = 100)
+    )]
+    pub limit: Option<u32>,
+    /// Opaque cursor from the previous page's `next_cursor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Client MAC, exact match; any case, `:` or `-` separators.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(example = "48:5a:3f:37:de:f7"))]
+    pub mac: Option<String>,
+    /// Access point MAC, exact match; any case, `:` or `-` separators.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(example = "AC-86-74-61-4F-C0"))]
+    pub node_mac: Option<String>,
+    /// CloudTrax network id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 0, example = 179283))]
+    pub network_id: Option<i64>,
+    /// `true`: only clients connected to the network; `false`: only those that were not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub associated: Option<bool>,
+    /// `true`: only randomized (locally administered) client MACs; `false`: only
+    /// globally unique ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub randomized: Option<bool>,
+    /// Only probe requests last seen at or after this time, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 0, example = 1455845700))]
+    pub since: Option<i64>,
+    /// Only probe requests last seen at or before this time, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 0, example = 1455845900))]
+    pub until: Option<i64>,
+}
+
+/// Default page size of `GET /api/v1/probe-requests`.
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+/// Largest page size of `GET /api/v1/probe-requests`.
+pub const MAX_PAGE_SIZE: u32 = 1000;

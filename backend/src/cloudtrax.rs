@@ -1,0 +1,688 @@
+//! The CloudTrax Presence Reporting webhook contract (`shared/cloudtrax/CONTRACT.md`):
+//! parse and validate a report body into a typed [`Report`], and check its `Signature`.
+//!
+//! Everything here is a pure function of bytes: no I/O, no clock, no database. It is
+//! unit tested rule by rule below and is the target of the parser fuzzer.
+
+use std::fmt;
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac as _};
+use serde::Deserialize;
+use sha2::Sha256;
+
+/// The only report format version CloudTrax has ever sent.
+pub const SUPPORTED_VERSION: i64 = 1;
+/// Signals are dBm as a signed byte, never above 0.
+pub const SIGNAL_RANGE: std::ops::RangeInclusive<i64> = -128..=0;
+
+/// A 6-octet IEEE MAC address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Mac([u8; 6]);
+
+impl Mac {
+    /// Parses `aa:bb:cc:dd:ee:ff` or `aa-bb-cc-dd-ee-ff` in any case. The separator must
+    /// be the same throughout.
+    pub fn parse(text: &str) -> Option<Mac> {
+        let bytes = text.as_bytes();
+        if bytes.len() != 17 {
+            return None;
+        }
+        let separator = bytes[2];
+        if separator != b':' && separator != b'-' {
+            return None;
+        }
+        let mut octets = [0u8; 6];
+        for (i, octet) in octets.iter_mut().enumerate() {
+            let at = i * 3;
+            if i > 0 && bytes[at - 1] != separator {
+                return None;
+            }
+            *octet = (hex_digit(bytes[at])? << 4) | hex_digit(bytes[at + 1])?;
+        }
+        Some(Mac(octets))
+    }
+
+    /// A locally administered address (bit 0x02 of the first octet): phones use such
+    /// randomized addresses while scanning and as per-network private addresses.
+    pub fn is_randomized(&self) -> bool {
+        self.0[0] & 0x02 != 0
+    }
+
+    pub fn octets(&self) -> [u8; 6] {
+        self.0
+    }
+}
+
+/// The canonical form: lower case, colon separated.
+impl fmt::Display for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [a, b, c, d, e, g] = self.0;
+        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+    }
+}
+
+fn hex_digit(byte: u8) -> Option<u8> {
+    match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// A validated report: every rule of the contract holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub network_id: i64,
+    pub node_mac: Mac,
+    pub version: i64,
+    pub probe_requests: Vec<ProbeRequest>,
+}
+
+/// A validated probe request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeRequest {
+    pub mac: Mac,
+    pub count: i64,
+    pub min_signal: i32,
+    pub max_signal: i32,
+    pub avg_signal: i32,
+    pub last_seen_signal: Option<i32>,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub associated: bool,
+}
+
+/// Why a body is not a valid report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportError {
+    /// The body is not JSON at all (HTTP 400).
+    #[error("the body is not valid JSON: {0}")]
+    Syntax(String),
+    /// The body is JSON but breaks a rule of the contract (HTTP 422). `field` is the
+    /// JSON path of the offending value, e.g. `probe_requests[3].mac`; `None` for the
+    /// document as a whole.
+    #[error("{}: {message}", field.as_deref().unwrap_or("report"))]
+    Invalid {
+        field: Option<String>,
+        message: String,
+    },
+}
+
+impl ReportError {
+    fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ReportError::Invalid {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+}
+
+// The wire format as loosely as serde can take it: types are checked by serde (with the
+// path of a mistyped value), presence and ranges by `validate`. Unknown fields are ignored.
+#[derive(Deserialize)]
+struct WireReport {
+    network_id: Option<i64>,
+    node_mac: Option<String>,
+    version: Option<i64>,
+    probe_requests: Option<Vec<Object<WireProbeRequest>>>,
+}
+
+#[derive(Deserialize)]
+struct WireProbeRequest {
+    mac: Option<String>,
+    count: Option<i64>,
+    min_signal: Option<i64>,
+    max_signal: Option<i64>,
+    avg_signal: Option<i64>,
+    last_seen_signal: Option<i64>,
+    first_seen: Option<i64>,
+    last_seen: Option<i64>,
+    associated: Option<bool>,
+}
+
+/// A struct that serde may only read from a JSON object. (A derived `Deserialize` also
+/// takes an array of the fields in order, which would let `[1, "ac:…", 1, []]` pass.)
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for ObjectVisitor<T> {
+            type Value = T;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer
+            .deserialize_map(ObjectVisitor(std::marker::PhantomData))
+            .map(Object)
+    }
+}
+
+/// Parses and validates the exact bytes of a webhook body.
+pub fn parse_report(body: &[u8]) -> Result<Report, ReportError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let Object(wire): Object<WireReport> = serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            if inner.is_data() {
+                ReportError::Invalid {
+                    field: (path != ".").then_some(path),
+                    message: without_position(&inner),
+                }
+            } else {
+                ReportError::Syntax(inner.to_string())
+            }
+        })?;
+    deserializer
+        .end()
+        .map_err(|error| ReportError::Syntax(error.to_string()))?;
+    validate(wire)
+}
+
+/// serde_json appends "at line 1 column 42" to data errors; the field path says more.
+fn without_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+fn validate(wire: WireReport) -> Result<Report, ReportError> {
+    let version = required(wire.version, "version")?;
+    if version != SUPPORTED_VERSION {
+        return Err(ReportError::invalid(
+            "version",
+            format!("must be {SUPPORTED_VERSION}, got {version}"),
+        ));
+    }
+    let network_id = non_negative(required(wire.network_id, "network_id")?, "network_id")?;
+    let node_mac = mac(required(wire.node_mac, "node_mac")?, "node_mac")?;
+    let wire_probes = required(wire.probe_requests, "probe_requests")?;
+    let probe_requests = wire_probes
+        .into_iter()
+        .enumerate()
+        .map(|(i, Object(probe))| validate_probe(probe, &format!("probe_requests[{i}]")))
+        .collect::<Result<_, _>>()?;
+    Ok(Report {
+        network_id,
+        node_mac,
+        version,
+        probe_requests,
+    })
+}
+
+fn validate_probe(wire: WireProbeRequest, at: &str) -> Result<ProbeRequest, ReportError> {
+    let path = |name: &str| format!("{at}.{name}");
+    let signal = |value: Option<i64>, name: &str| -> Result<i32, ReportError> {
+        signal(required(value, &path(name))?, &path(name))
+    };
+    let first_seen = non_negative(
+        required(wire.first_seen, &path("first_seen"))?,
+        &path("first_seen"),
+    )?;
+    let last_seen = non_negative(
+        required(wire.last_seen, &path("last_seen"))?,
+        &path("last_seen"),
+    )?;
+    if first_seen > last_seen {
+        return Err(ReportError::invalid(
+            path("first_seen"),
+            format!("must not be after last_seen ({first_seen} > {last_seen})"),
+        ));
+    }
+    Ok(ProbeRequest {
+        mac: mac(required(wire.mac, &path("mac"))?, &path("mac"))?,
+        count: non_negative(required(wire.count, &path("count"))?, &path("count"))?,
+        min_signal: signal(wire.min_signal, "min_signal")?,
+        max_signal: signal(wire.max_signal, "max_signal")?,
+        avg_signal: signal(wire.avg_signal, "avg_signal")?,
+        last_seen_signal: wire
+            .last_seen_signal
+            .map(|value| self::signal(value, &path("last_seen_signal")))
+            .transpose()?,
+        first_seen,
+        last_seen,
+        associated: required(wire.associated, &path("associated"))?,
+    })
+}
+
+fn required<T>(value: Option<T>, field: &str) -> Result<T, ReportError> {
+    value.ok_or_else(|| ReportError::invalid(field, "is required"))
+}
+
+fn non_negative(value: i64, field: &str) -> Result<i64, ReportError> {
+    if value < 0 {
+        return Err(ReportError::invalid(
+            field,
+            format!("must not be negative, got {value}"),
+        ));
+    }
+    Ok(value)
+}
+
+fn signal(value: i64, field: &str) -> Result<i32, ReportError> {
+    if !SIGNAL_RANGE.contains(&value) {
+        return Err(ReportError::invalid(
+            field,
+            format!(
+                "must be a signal in dBm from {} to {}, got {value}",
+                SIGNAL_RANGE.start(),
+                SIGNAL_RANGE.end()
+            ),
+        ));
+    }
+    // In range of a signed byte, so the conversion cannot fail.
+    i32::try_from(value).map_err(|_| ReportError::invalid(field, "out of range"))
+}
+
+fn mac(text: String, field: &str) -> Result<Mac, ReportError> {
+    Mac::parse(&text).ok_or_else(|| {
+        ReportError::invalid(
+            field,
+            format!("must be a MAC address of 6 octets, like 00:1a:2b:3c:4d:5e, got {text:?}"),
+        )
+    })
+}
+
+/// Why a request's signature was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("the Signature header is missing")]
+    Missing,
+    #[error("the Signature header is not an HMAC-SHA256 in hex or base64")]
+    Malformed,
+    #[error("the Signature header does not match the body")]
+    Mismatch,
+}
+
+/// Checks the `Signature` header: the HMAC-SHA256 of the exact body bytes keyed with the
+/// shared secret, as hex (either case) or standard or URL-safe base64 (padded or not).
+/// The comparison takes constant time.
+pub fn verify_signature(
+    secret: &[u8],
+    body: &[u8],
+    header: Option<&[u8]>,
+) -> Result<(), SignatureError> {
+    let header = header.ok_or(SignatureError::Missing)?;
+    let claimed = decode_signature(header).ok_or(SignatureError::Malformed)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| SignatureError::Mismatch)?;
+    mac.update(body);
+    mac.verify_slice(&claimed)
+        .map_err(|_| SignatureError::Mismatch)
+}
+
+/// The signature the access point is expected to send, as lower-case hex.
+pub fn sign(secret: &[u8], body: &[u8]) -> String {
+    // HMAC takes a key of any length; `new_from_slice` cannot fail for it.
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC accepts keys of any length"),
+    };
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+fn decode_signature(header: &[u8]) -> Option<[u8; 32]> {
+    let text = std::str::from_utf8(header).ok()?.trim();
+    let bytes = if text.len() == 64 {
+        hex::decode(text).ok()?
+    } else {
+        use base64::engine::general_purpose::{
+            STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
+        };
+        [STANDARD, URL_SAFE, STANDARD_NO_PAD, URL_SAFE_NO_PAD]
+            .iter()
+            .find_map(|engine| engine.decode(text).ok())?
+    };
+    bytes.try_into().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    const SAMPLE: &[u8] = include_bytes!("../samples/sample-v1.json");
+    const SAMPLE_SECRET: &[u8] = b"s3cret-presence-key";
+    const SAMPLE_SIGNATURE: &str =
+        "46db2c725c05830ebc9ab2770414c820c5e59b55ef3300b3f0c0380d2f9f2a47";
+
+    fn sample() -> Value {
+        serde_json::from_slice(SAMPLE).unwrap()
+    }
+
+    fn parse_value(value: &Value) -> Result<Report, ReportError> {
+        parse_report(value.to_string().as_bytes())
+    }
+
+    fn invalid_field(value: &Value) -> String {
+        match parse_value(value) {
+            Err(ReportError::Invalid {
+                field: Some(field), ..
+            }) => field,
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn mac_accepts_both_separators_and_any_case() {
+        let canonical = "ac:86:74:61:4f:c0";
+        for text in [
+            "AC:86:74:61:4F:C0",
+            "ac-86-74-61-4f-c0",
+            "Ac:86:74:61:4f:C0",
+        ] {
+            assert_eq!(Mac::parse(text).unwrap().to_string(), canonical, "{text}");
+        }
+    }
+
+    #[test]
+    fn mac_rejects_anything_but_six_octets() {
+        for text in [
+            "",
+            "ac:86:74:61:4f",
+            "ac:86:74:61:4f:c0:11",
+            "ac8674614fc0",
+            "ac:86-74:61:4f:c0",
+            "ac.86.74.61.4f.c0",
+            "ag:86:74:61:4f:c0",
+            " ac:86:74:61:4f:c",
+            "ac:86:74:61:4f:c0 ",
+            "<script>alert</script>",
+        ] {
+            assert_eq!(Mac::parse(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn randomized_is_the_locally_administered_bit() {
+        for (text, randomized) in [
+            ("00:1a:2b:3c:4d:5e", false),
+            ("02:00:00:00:00:00", true),
+            ("e2:9f:fc:11:22:33", true),
+            ("4e:20:5d:18:d0:ab", true),
+            ("16:00:00:00:00:00", true),
+            ("1a:00:00:00:00:00", true),
+            ("fd:00:00:00:00:00", false),
+            ("48:5a:3f:37:de:f7", false),
+        ] {
+            assert_eq!(
+                Mac::parse(text).unwrap().is_randomized(),
+                randomized,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn sample_parses_into_canonical_report() {
+        let report = parse_report(SAMPLE).unwrap();
+        assert_eq!(report.network_id, 179283);
+        assert_eq!(report.node_mac.to_string(), "ac:86:74:61:4f:c0");
+        assert_eq!(report.version, 1);
+        assert_eq!(report.probe_requests.len(), 5);
+        assert_eq!(
+            report.probe_requests[1],
+            ProbeRequest {
+                mac: Mac::parse("48:5a:3f:37:de:f7").unwrap(),
+                count: 10,
+                min_signal: -37,
+                max_signal: -26,
+                avg_signal: -30,
+                last_seen_signal: None,
+                first_seen: 1455845791,
+                last_seen: 1455845811,
+                associated: true,
+            }
+        );
+    }
+
+    #[test]
+    fn last_seen_signal_is_optional_and_unknown_fields_are_ignored() {
+        let body = include_bytes!("../samples/sample-last-seen-signal.json");
+        let report = parse_report(body).unwrap();
+        assert_eq!(report.probe_requests[0].last_seen_signal, Some(-72));
+
+        let mut value = sample();
+        value["firmware"] = json!("r1234");
+        value["probe_requests"][0]["vendor"] = json!({"name": "x"});
+        value["probe_requests"][0]["last_seen_signal"] = Value::Null;
+        let report = parse_value(&value).unwrap();
+        assert_eq!(report.probe_requests[0].last_seen_signal, None);
+    }
+
+    #[test]
+    fn empty_probe_requests_is_a_valid_empty_report() {
+        let mut value = sample();
+        value["probe_requests"] = json!([]);
+        assert!(parse_value(&value).unwrap().probe_requests.is_empty());
+    }
+
+    #[test]
+    fn not_json_is_a_syntax_error() {
+        for body in [
+            &b""[..],
+            b"{",
+            b"not json",
+            b"{\"version\": 1,}",
+            b"\xff\xfe",
+        ] {
+            assert!(
+                matches!(parse_report(body), Err(ReportError::Syntax(_))),
+                "{body:?}"
+            );
+        }
+        let mut trailing = SAMPLE.to_vec();
+        trailing.extend_from_slice(b" {}");
+        assert!(matches!(
+            parse_report(&trailing),
+            Err(ReportError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn json_of_the_wrong_shape_is_invalid() {
+        for body in [
+            &b"[]"[..],
+            b"[179283, \"AC:86:74:61:4F:C0\", 1, []]",
+            b"42",
+            b"\"report\"",
+            b"null",
+        ] {
+            assert!(
+                matches!(
+                    parse_report(body),
+                    Err(ReportError::Invalid { field: None, .. })
+                ),
+                "{body:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_rule_names_the_offending_field() {
+        type BreakRule = Box<dyn Fn(&mut Value)>;
+        let cases: Vec<(&str, BreakRule)> = vec![
+            ("version", Box::new(|v| v["version"] = json!(2))),
+            ("version", Box::new(|v| v["version"] = json!("1"))),
+            ("version", Box::new(|v| remove(v, "version"))),
+            ("network_id", Box::new(|v| v["network_id"] = json!(-1))),
+            ("network_id", Box::new(|v| v["network_id"] = json!(1.5))),
+            (
+                "network_id",
+                Box::new(|v| v["network_id"] = json!("179283")),
+            ),
+            ("network_id", Box::new(|v| remove(v, "network_id"))),
+            (
+                "node_mac",
+                Box::new(|v| v["node_mac"] = json!("AC:86:74:61:4F")),
+            ),
+            ("node_mac", Box::new(|v| v["node_mac"] = json!(12))),
+            ("node_mac", Box::new(|v| v["node_mac"] = Value::Null)),
+            ("probe_requests", Box::new(|v| remove(v, "probe_requests"))),
+            (
+                "probe_requests",
+                Box::new(|v| v["probe_requests"] = json!({})),
+            ),
+            (
+                "probe_requests[3]",
+                Box::new(|v| v["probe_requests"][3] = json!(1)),
+            ),
+            (
+                "probe_requests[3]",
+                Box::new(|v| {
+                    v["probe_requests"][3] =
+                        json!(["68:96:7b:c8:8b:e9", 4, -54, -5, -27, null, 1, 2, false])
+                }),
+            ),
+            (
+                "probe_requests[3].mac",
+                Box::new(|v| v["probe_requests"][3]["mac"] = json!("68:96:7b:c8:8b")),
+            ),
+            (
+                "probe_requests[3].mac",
+                Box::new(|v| remove(&mut v["probe_requests"][3], "mac")),
+            ),
+            (
+                "probe_requests[2].count",
+                Box::new(|v| v["probe_requests"][2]["count"] = json!(-1)),
+            ),
+            (
+                "probe_requests[2].count",
+                Box::new(|v| v["probe_requests"][2]["count"] = json!(2.5)),
+            ),
+            (
+                "probe_requests[0].min_signal",
+                Box::new(|v| v["probe_requests"][0]["min_signal"] = json!(1)),
+            ),
+            (
+                "probe_requests[0].max_signal",
+                Box::new(|v| v["probe_requests"][0]["max_signal"] = json!(-129)),
+            ),
+            (
+                "probe_requests[0].avg_signal",
+                Box::new(|v| v["probe_requests"][0]["avg_signal"] = json!(-70.5)),
+            ),
+            (
+                "probe_requests[0].avg_signal",
+                Box::new(|v| remove(&mut v["probe_requests"][0], "avg_signal")),
+            ),
+            (
+                "probe_requests[0].last_seen_signal",
+                Box::new(|v| v["probe_requests"][0]["last_seen_signal"] = json!(5)),
+            ),
+            (
+                "probe_requests[4].first_seen",
+                Box::new(|v| v["probe_requests"][4]["first_seen"] = json!(1455845821)),
+            ),
+            (
+                "probe_requests[4].first_seen",
+                Box::new(|v| v["probe_requests"][4]["first_seen"] = json!(-3)),
+            ),
+            (
+                "probe_requests[4].last_seen",
+                Box::new(|v| v["probe_requests"][4]["last_seen"] = json!("now")),
+            ),
+            (
+                "probe_requests[4].last_seen",
+                Box::new(|v| remove(&mut v["probe_requests"][4], "last_seen")),
+            ),
+            (
+                "probe_requests[1].associated",
+                Box::new(|v| v["probe_requests"][1]["associated"] = json!(1)),
+            ),
+            (
+                "probe_requests[1].associated",
+                Box::new(|v| v["probe_requests"][1]["associated"] = json!("true")),
+            ),
+        ];
+        for (field, break_rule) in cases {
+            let mut value = sample();
+            break_rule(&mut value);
+            assert_eq!(invalid_field(&value), field, "{value}");
+        }
+    }
+
+    #[test]
+    fn signal_bounds_are_inclusive() {
+        let mut value = sample();
+        value["probe_requests"][0]["min_signal"] = json!(-128);
+        value["probe_requests"][0]["max_signal"] = json!(0);
+        value["probe_requests"][0]["first_seen"] = json!(0);
+        value["probe_requests"][0]["last_seen"] = json!(0);
+        value["probe_requests"][0]["count"] = json!(0);
+        let report = parse_value(&value).unwrap();
+        assert_eq!(report.probe_requests[0].min_signal, -128);
+        assert_eq!(report.probe_requests[0].max_signal, 0);
+    }
+
+    fn remove(value: &mut Value, key: &str) {
+        value.as_object_mut().unwrap().remove(key);
+    }
+
+    #[test]
+    fn signature_of_the_sample_matches_the_published_one() {
+        assert_eq!(sign(SAMPLE_SECRET, SAMPLE), SAMPLE_SIGNATURE);
+    }
+
+    #[test]
+    fn signature_accepts_hex_in_either_case_and_base64() {
+        let raw = hex::decode(SAMPLE_SIGNATURE).unwrap();
+        use base64::engine::general_purpose::{
+            STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
+        };
+        let encodings = [
+            SAMPLE_SIGNATURE.to_string(),
+            SAMPLE_SIGNATURE.to_uppercase(),
+            format!(" {SAMPLE_SIGNATURE} "),
+            STANDARD.encode(&raw),
+            STANDARD_NO_PAD.encode(&raw),
+            URL_SAFE.encode(&raw),
+            URL_SAFE_NO_PAD.encode(&raw),
+        ];
+        for header in encodings {
+            assert_eq!(
+                verify_signature(SAMPLE_SECRET, SAMPLE, Some(header.as_bytes())),
+                Ok(()),
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
+    fn signature_rejects_missing_malformed_and_wrong() {
+        let verify = |header: Option<&[u8]>| verify_signature(SAMPLE_SECRET, SAMPLE, header);
+        assert_eq!(verify(None), Err(SignatureError::Missing));
+        assert_eq!(verify(Some(b"")), Err(SignatureError::Malformed));
+        assert_eq!(verify(Some(b"sha256")), Err(SignatureError::Malformed));
+        assert_eq!(
+            verify(Some(&SAMPLE_SIGNATURE.as_bytes()[..62])),
+            Err(SignatureError::Malformed)
+        );
+        let mut wrong = SAMPLE_SIGNATURE.to_string();
+        wrong.replace_range(0..1, "5");
+        assert_eq!(
+            verify(Some(wrong.as_bytes())),
+            Err(SignatureError::Mismatch)
+        );
+        // Right signature, other secret or other bytes.
+        assert_eq!(
+            verify_signature(b"other", SAMPLE, Some(SAMPLE_SIGNATURE.as_bytes())),
+            Err(SignatureError::Mismatch)
+        );
+        let mut body = SAMPLE.to_vec();
+        body.push(b'\n');
+        assert_eq!(
+            verify_signature(SAMPLE_SECRET, &body, Some(SAMPLE_SIGNATURE.as_bytes())),
+            Err(SignatureError::Mismatch)
+        );
+    }
+}

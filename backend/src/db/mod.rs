@@ -1,0 +1,299 @@
+//! Storage: the SQLite file, its connection pool and migrations, and one module per
+//! table with its queries. All SQL of the project lives below this module; handlers
+//! call [`Database::run`] with one of these query functions.
+
+pub mod nodes;
+pub mod probe_requests;
+pub mod reports;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::AppError;
+
+pub use diesel::result::QueryResult;
+
+/// The migrations of `migrations/`, compiled into the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
+
+/// How long a connection waits for another writer before giving up with "database is
+/// locked". Writes are short, so this is only reached under real trouble.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Applied to every connection when it is opened.
+/// - WAL: readers never block the writer, nor the writer readers.
+/// - synchronous=NORMAL: in WAL mode a commit survives a crash of the process; only a
+///   power loss or OS crash can take back the last commits (never corrupts the file).
+/// - foreign_keys: `probe_requests.report_id` must name a report.
+fn connection_pragmas() -> String {
+    format!(
+        "PRAGMA busy_timeout = {};\
+         PRAGMA journal_mode = WAL;\
+         PRAGMA synchronous = NORMAL;\
+         PRAGMA foreign_keys = ON;",
+        BUSY_TIMEOUT.as_millis()
+    )
+}
+
+#[derive(Debug)]
+struct ConnectionCustomizer;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for ConnectionCustomizer {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(&connection_pragmas())
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot open the database {path}: {source}")]
+    Connect {
+        path: String,
+        #[source]
+        source: diesel::ConnectionError,
+    },
+    #[error("cannot set up the database {path}: {source}")]
+    Setup {
+        path: String,
+        #[source]
+        source: DieselError,
+    },
+    #[error("cannot migrate the database {path}: {source}")]
+    Migrate {
+        path: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("cannot create the connection pool for {path}: {source}")]
+    Pool {
+        path: String,
+        #[source]
+        source: diesel::r2d2::PoolError,
+    },
+}
+
+/// Opens (creating it if needed) the SQLite file at `path` and applies every pending
+/// migration. Returns the names of the migrations applied.
+pub fn migrate(path: &str) -> Result<Vec<String>, OpenError> {
+    let mut conn = SqliteConnection::establish(path).map_err(|source| OpenError::Connect {
+        path: path.to_string(),
+        source,
+    })?;
+    conn.batch_execute(&connection_pragmas())
+        .map_err(|source| OpenError::Setup {
+            path: path.to_string(),
+            source,
+        })?;
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map_err(|source| OpenError::Migrate {
+            path: path.to_string(),
+            source,
+        })?;
+    Ok(applied.iter().map(ToString::to_string).collect())
+}
+
+/// The database as the HTTP layer sees it: a pool of connections to one SQLite file.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool<ConnectionManager<SqliteConnection>>,
+}
+
+impl Database {
+    /// Migrates the file at `path`, then opens a pool of `max_connections` to it.
+    pub fn open(path: &str, max_connections: u32) -> Result<Database, OpenError> {
+        let applied = migrate(path)?;
+        if !applied.is_empty() {
+            tracing::info!(database = path, migrations = ?applied, "applied migrations");
+        }
+        let pool = Pool::builder()
+            .max_size(max_connections)
+            .connection_timeout(BUSY_TIMEOUT)
+            .connection_customizer(Box::new(ConnectionCustomizer))
+            .build(ConnectionManager::new(path))
+            .map_err(|source| OpenError::Pool {
+                path: path.to_string(),
+                source,
+            })?;
+        Ok(Database { pool })
+    }
+
+    /// Runs `query` on a pooled connection on the blocking thread pool, so that SQLite's
+    /// synchronous calls never stall the async workers.
+    pub async fn run<T, F>(&self, query: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut SqliteConnection) -> QueryResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn: PooledConnection<_> = pool
+                .get()
+                .map_err(|error| AppError::Unavailable(Box::new(error)))?;
+            query(&mut conn).map_err(database_error)
+        })
+        .await
+        .map_err(AppError::internal)?
+    }
+
+    /// Runs `query` on the calling thread: for the command line, not for handlers.
+    pub fn run_blocking<T>(
+        &self,
+        query: impl FnOnce(&mut SqliteConnection) -> QueryResult<T>,
+    ) -> Result<T, AppError> {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|error| AppError::Unavailable(Box::new(error)))?;
+        query(&mut conn).map_err(database_error)
+    }
+}
+
+/// "Database is locked" means another writer held the file past the busy timeout: a
+/// temporary condition (503, retry), not a bug (500).
+fn database_error(error: DieselError) -> AppError {
+    match &error {
+        DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
+            if info.message().contains("database is locked") =>
+        {
+            AppError::Unavailable(Box::new(error))
+        }
+        _ => AppError::internal(error),
+    }
+}
+
+/// `SELECT 1`: the database answers.
+pub fn ping(conn: &mut SqliteConnection) -> QueryResult<()> {
+    conn.batch_execute("SELECT 1")
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use diesel::sql_types::{Integer, Text};
+    use diesel::{QueryableByName, RunQueryDsl};
+
+    /// A migrated database in a temp dir, and a connection to it.
+    pub(crate) fn migrated() -> (tempfile::TempDir, SqliteConnection) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("test.db");
+        let path = path.to_str().unwrap();
+        migrate(path).unwrap();
+        let mut conn = SqliteConnection::establish(path).unwrap();
+        conn.batch_execute(&connection_pragmas()).unwrap();
+        (dir, conn)
+    }
+
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Column {
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = Integer)]
+        notnull: i32,
+    }
+
+    fn columns(conn: &mut SqliteConnection, table: &str) -> Vec<(String, bool)> {
+        diesel::sql_query(format!("PRAGMA table_info({table})"))
+            .load::<Column>(conn)
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.name, c.notnull == 1))
+            .collect()
+    }
+
+    #[test]
+    fn schema_matches_migrations() {
+        use diesel::Column as _;
+        let (_dir, mut conn) = migrated();
+        let expected: [(&str, &[&str]); 3] = [
+            (
+                "reports",
+                &[
+                    schema::reports::id::NAME,
+                    schema::reports::network_id::NAME,
+                    schema::reports::node_mac::NAME,
+                    schema::reports::version::NAME,
+                    schema::reports::received_at::NAME,
+                    schema::reports::probe_request_count::NAME,
+                    schema::reports::stored_count::NAME,
+                    schema::reports::duplicate_count::NAME,
+                ],
+            ),
+            (
+                "nodes",
+                &[
+                    schema::nodes::network_id::NAME,
+                    schema::nodes::node_mac::NAME,
+                    schema::nodes::first_report_at::NAME,
+                    schema::nodes::last_report_at::NAME,
+                    schema::nodes::reports::NAME,
+                    schema::nodes::probe_requests::NAME,
+                ],
+            ),
+            (
+                "probe_requests",
+                &[
+                    schema::probe_requests::id::NAME,
+                    schema::probe_requests::report_id::NAME,
+                    schema::probe_requests::network_id::NAME,
+                    schema::probe_requests::node_mac::NAME,
+                    schema::probe_requests::mac::NAME,
+                    schema::probe_requests::count::NAME,
+                    schema::probe_requests::min_signal::NAME,
+                    schema::probe_requests::max_signal::NAME,
+                    schema::probe_requests::avg_signal::NAME,
+                    schema::probe_requests::last_seen_signal::NAME,
+                    schema::probe_requests::first_seen::NAME,
+                    schema::probe_requests::last_seen::NAME,
+                    schema::probe_requests::associated::NAME,
+                    schema::probe_requests::randomized::NAME,
+                ],
+            ),
+        ];
+        for (table, expected) in expected {
+            let actual: Vec<String> = columns(&mut conn, table)
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect();
+            assert_eq!(actual, expected, "columns of {table}");
+        }
+        // The only nullable column is the optional CloudTrax field.
+        let nullable: Vec<String> = columns(&mut conn, "probe_requests")
+            .into_iter()
+            .filter(|(_, not_null)| !not_null)
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(nullable, ["last_seen_signal"]);
+    }
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("twice.db");
+        let path = path.to_str().unwrap();
+        assert_eq!(migrate(path).unwrap().len(), 1);
+        assert!(migrate(path).unwrap().is_empty());
+    }
+
+    #[test]
+    fn connections_use_wal() {
+        #[derive(QueryableByName)]
+        struct Mode {
+            #[diesel(sql_type = Text)]
+            journal_mode: String,
+        }
+        let (_dir, mut conn) = migrated();
+        let mode = diesel::sql_query("PRAGMA journal_mode")
+            .get_result::<Mode>(&mut conn)
+            .unwrap();
+        assert_eq!(mode.journal_mode, "wal");
+    }
+}

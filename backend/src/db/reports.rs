@@ -1,0 +1,206 @@
+//! Storing a validated report: the report record, its probe requests and the access
+//! point's running totals, in one transaction.
+
+use api_types::IngestResult;
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+
+use super::schema::{nodes, probe_requests, reports};
+use crate::cloudtrax::Report;
+
+#[derive(Insertable)]
+#[diesel(table_name = probe_requests)]
+struct NewProbeRequest<'a> {
+    report_id: i64,
+    network_id: i64,
+    node_mac: &'a str,
+    mac: String,
+    count: i64,
+    min_signal: i32,
+    max_signal: i32,
+    avg_signal: i32,
+    last_seen_signal: Option<i32>,
+    first_seen: i64,
+    last_seen: i64,
+    associated: bool,
+    randomized: bool,
+}
+
+/// Stores `report`, received at `received_at` (Unix seconds), all or nothing.
+///
+/// A probe request whose observation (network, node, client MAC, first and last seen)
+/// is already stored is counted as a duplicate and not stored again, so posting the
+/// same report twice stores it once.
+pub fn store(
+    conn: &mut SqliteConnection,
+    report: &Report,
+    received_at: i64,
+) -> QueryResult<IngestResult> {
+    let node_mac = report.node_mac.to_string();
+    let received = i32::try_from(report.probe_requests.len()).unwrap_or(i32::MAX);
+    // IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout
+    // instead of one failing to upgrade its read lock.
+    conn.immediate_transaction(|conn| {
+        let report_id: i64 = diesel::insert_into(reports::table)
+            .values((
+                reports::network_id.eq(report.network_id),
+                reports::node_mac.eq(&node_mac),
+                reports::version.eq(i32::try_from(report.version).unwrap_or(i32::MAX)),
+                reports::received_at.eq(received_at),
+                reports::probe_request_count.eq(received),
+                reports::stored_count.eq(0),
+                reports::duplicate_count.eq(0),
+            ))
+            .returning(reports::id)
+            .get_result(conn)?;
+
+        let rows: Vec<NewProbeRequest> = report
+            .probe_requests
+            .iter()
+            .map(|probe| NewProbeRequest {
+                report_id,
+                network_id: report.network_id,
+                node_mac: &node_mac,
+                mac: probe.mac.to_string(),
+                count: probe.count,
+                min_signal: probe.min_signal,
+                max_signal: probe.max_signal,
+                avg_signal: probe.avg_signal,
+                last_seen_signal: probe.last_seen_signal,
+                first_seen: probe.first_seen,
+                last_seen: probe.last_seen,
+                associated: probe.associated,
+                randomized: probe.mac.is_randomized(),
+            })
+            .collect();
+        // One prepared statement (diesel caches it), executed per row.
+        let mut stored = 0;
+        for row in &rows {
+            stored += diesel::insert_into(probe_requests::table)
+                .values(row)
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+        }
+        let stored = i32::try_from(stored).unwrap_or(i32::MAX);
+        let duplicates = received - stored;
+
+        diesel::update(reports::table.find(report_id))
+            .set((
+                reports::stored_count.eq(stored),
+                reports::duplicate_count.eq(duplicates),
+            ))
+            .execute(conn)?;
+
+        diesel::insert_into(nodes::table)
+            .values((
+                nodes::network_id.eq(report.network_id),
+                nodes::node_mac.eq(&node_mac),
+                nodes::first_report_at.eq(received_at),
+                nodes::last_report_at.eq(received_at),
+                nodes::reports.eq(1_i64),
+                nodes::probe_requests.eq(i64::from(stored)),
+            ))
+            .on_conflict((nodes::network_id, nodes::node_mac))
+            .do_update()
+            .set((
+                nodes::last_report_at.eq(excluded(nodes::last_report_at)),
+                nodes::reports.eq(nodes::reports + 1),
+                nodes::probe_requests.eq(nodes::probe_requests + excluded(nodes::probe_requests)),
+            ))
+            .execute(conn)?;
+
+        Ok(IngestResult {
+            report_id,
+            received: i64::from(received),
+            stored: i64::from(stored),
+            duplicates: i64::from(duplicates),
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloudtrax::parse_report;
+    use crate::db::tests::migrated;
+
+    const SAMPLE: &[u8] = include_bytes!("../../samples/sample-v1.json");
+
+    fn count(conn: &mut SqliteConnection) -> i64 {
+        probe_requests::table.count().get_result(conn).unwrap()
+    }
+
+    #[test]
+    fn stores_every_probe_request_once() {
+        let (_dir, mut conn) = migrated();
+        let report = parse_report(SAMPLE).unwrap();
+        let first = store(&mut conn, &report, 1000).unwrap();
+        assert_eq!((first.received, first.stored, first.duplicates), (5, 5, 0));
+        let again = store(&mut conn, &report, 1030).unwrap();
+        assert_eq!((again.received, again.stored, again.duplicates), (5, 0, 5));
+        assert_eq!(count(&mut conn), 5);
+
+        let node: (i64, i64, i64, i64) = nodes::table
+            .select((
+                nodes::first_report_at,
+                nodes::last_report_at,
+                nodes::reports,
+                nodes::probe_requests,
+            ))
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(node, (1000, 1030, 2, 5));
+        let counts: Vec<(i32, i32, i32)> = reports::table
+            .order(reports::id)
+            .select((
+                reports::probe_request_count,
+                reports::stored_count,
+                reports::duplicate_count,
+            ))
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(counts, [(5, 5, 0), (5, 0, 5)]);
+    }
+
+    #[test]
+    fn a_failing_report_stores_nothing() {
+        let (_dir, mut conn) = migrated();
+        // A trigger that fails on the third row stands in for any error mid-report.
+        diesel::sql_query(
+            "CREATE TRIGGER fail_third AFTER INSERT ON probe_requests \
+             WHEN (SELECT count(*) FROM probe_requests) = 3 \
+             BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+        )
+        .execute(&mut conn)
+        .unwrap();
+        let report = parse_report(SAMPLE).unwrap();
+        assert!(store(&mut conn, &report, 1000).is_err());
+        assert_eq!(count(&mut conn), 0);
+        assert_eq!(
+            reports::table.count().get_result::<i64>(&mut conn).unwrap(),
+            0
+        );
+        assert_eq!(
+            nodes::table.count().get_result::<i64>(&mut conn).unwrap(),
+            0
+        );
+    }
+
+    #[test]
+    fn stores_more_rows_than_one_insert_takes() {
+        let (_dir, mut conn) = migrated();
+        let mut report = parse_report(SAMPLE).unwrap();
+        let template = report.probe_requests[0].clone();
+        report.probe_requests = (0..1234)
+            .map(|i| {
+                let mut probe = template.clone();
+                probe.first_seen = i;
+                probe.last_seen = i;
+                probe
+            })
+            .collect();
+        let result = store(&mut conn, &report, 1000).unwrap();
+        assert_eq!((result.stored, result.duplicates), (1234, 0));
+        assert_eq!(count(&mut conn), 1234);
+    }
+}

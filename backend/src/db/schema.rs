@@ -1,0 +1,48 @@
+// The tables of `migrations/`, for diesel. Kept by hand: it must match the migrations,
+// which `db::tests::schema_matches_migrations` checks against a migrated database.
+
+diesel::table! {
+    reports (id) {
+        id -> BigInt,
+        network_id -> BigInt,
+        node_mac -> Text,
+        version -> Integer,
+        received_at -> BigInt,
+        probe_request_count -> Integer,
+        stored_count -> Integer,
+        duplicate_count -> Integer,
+    }
+}
+
+diesel::table! {
+    nodes (network_id, node_mac) {
+        network_id -> BigInt,
+        node_mac -> Text,
+        first_report_at -> BigInt,
+        last_report_at -> BigInt,
+        reports -> BigInt,
+        probe_requests -> BigInt,
+    }
+}
+
+diesel::table! {
+    probe_requests (id) {
+        id -> BigInt,
+        report_id -> BigInt,
+        network_id -> BigInt,
+        node_mac -> Text,
+        mac -> Text,
+        count -> BigInt,
+        min_signal -> Integer,
+        max_signal -> Integer,
+        avg_signal -> Integer,
+        last_seen_signal -> Nullable<Integer>,
+        first_seen -> BigInt,
+        last_seen -> BigInt,
+        associated -> Bool,
+        randomized -> Bool,
+    }
+}
+
+diesel::joinable!(probe_requests -> reports (report_id));
+diesel::allow_tables_to_appear_in_same_query!(nodes, probe_requests, reports);

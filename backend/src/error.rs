@@ -1,0 +1,125 @@
+//! The one error type of the HTTP layer. Every non-2xx response is an RFC 9457
+//! `application/problem+json` body; 5xx bodies say nothing internal and the cause goes
+//! to the log.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use api_types::{Problem, PROBLEM_CONTENT_TYPE};
+
+use crate::cloudtrax::{ReportError, SignatureError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request body is not JSON.
+    #[error("{0}")]
+    MalformedBody(String),
+    /// The body is JSON but breaks a rule; `field` is its JSON path.
+    #[error("{message}")]
+    InvalidBody {
+        field: Option<String>,
+        message: String,
+    },
+    /// A query or path parameter is not acceptable.
+    #[error("{message}")]
+    InvalidParameter { parameter: String, message: String },
+    #[error("{0}")]
+    Unauthorized(SignatureError),
+    #[error("the body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(&'static str),
+    /// Anything that is our fault. The cause is logged, never shown.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The database is out of reach (pool exhausted or file unusable).
+    #[error("the database is unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl AppError {
+    pub fn internal(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        AppError::Internal(error.into())
+    }
+
+    pub fn parameter(parameter: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::InvalidParameter {
+            parameter: parameter.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.status_code();
+        let (field, parameter) = match self {
+            AppError::InvalidBody { field, .. } => (field.clone(), None),
+            AppError::InvalidParameter { parameter, .. } => (None, Some(parameter.clone())),
+            _ => (None, None),
+        };
+        Problem {
+            problem_type: "about:blank".to_string(),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            field,
+            parameter,
+        }
+    }
+}
+
+impl From<ReportError> for AppError {
+    fn from(error: ReportError) -> Self {
+        match error {
+            ReportError::Syntax(message) => AppError::MalformedBody(message),
+            ReportError::Invalid { field, message } => AppError::InvalidBody { field, message },
+        }
+    }
+}
+
+impl From<SignatureError> for AppError {
+    fn from(error: SignatureError) -> Self {
+        AppError::Unauthorized(error)
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::MalformedBody(_) | AppError::InvalidParameter { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            AppError::InvalidBody { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            AppError::Internal(cause) | AppError::Unavailable(cause) => {
+                tracing::error!(error = %cause, source = ?cause.source(), "{self}");
+            }
+            _ => tracing::debug!("request refused: {self}"),
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE));
+        match self {
+            AppError::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Signature"));
+            }
+            AppError::MethodNotAllowed(allow) => {
+                response.insert_header((header::ALLOW, *allow));
+            }
+            AppError::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            _ => {}
+        }
+        response.json(self.problem())
+    }
+}

@@ -1,0 +1,66 @@
+//! Every path the server answers, listed once in [`configure`]; one module per resource.
+
+pub mod docs;
+pub mod health;
+pub mod nodes;
+pub mod pages;
+pub mod probe_requests;
+pub mod samples;
+pub mod webhook;
+
+use actix_web::{web, HttpRequest, HttpResponse, Resource};
+
+use crate::db::Database;
+use crate::error::AppError;
+
+/// What every handler may use.
+pub struct AppState {
+    pub db: Database,
+    /// The webhook's shared secret; `None` leaves ingestion open.
+    pub secret: Option<Vec<u8>>,
+    /// Largest webhook body accepted, in bytes.
+    pub max_body: usize,
+    /// The OpenAPI document as JSON, rendered once at start-up.
+    pub openapi_json: String,
+    /// The API reference page, rendered once at start-up from the same document.
+    pub api_reference_html: String,
+}
+
+/// Registers every route of the application.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg
+        // The CloudTrax webhook, under both spellings the original receiver answered.
+        .service(resource("/receive").route(web::post().to(webhook::receive)))
+        .service(resource("/recieve").route(web::post().to(webhook::receive_legacy)))
+        // The REST API.
+        .service(resource("/api/v1/probe-requests").route(web::get().to(probe_requests::list)))
+        .service(resource("/api/v1/probe-requests/{id}").route(web::get().to(probe_requests::get)))
+        .service(resource("/api/v1/nodes").route(web::get().to(nodes::list)))
+        .service(resource("/api/v1/samples").route(web::post().to(samples::create)))
+        .service(resource("/api/v1/health").route(web::get().to(health::health)))
+        .service(resource("/api/v1/openapi.json").route(web::get().to(docs::openapi_json)))
+        .service(resource("/api/docs").route(web::get().to(docs::reference)))
+        // Pages.
+        .service(resource("/").route(web::get().to(pages::index)))
+        .default_service(web::to(not_found));
+}
+
+/// A resource that answers 405 problem+json, with `Allow`, to methods it has no route for.
+fn resource(path: &str) -> Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+async fn method_not_allowed(request: HttpRequest) -> Result<HttpResponse, AppError> {
+    let allow = match request.path() {
+        "/receive" | "/recieve" | "/api/v1/samples" => "POST",
+        _ => "GET, HEAD",
+    };
+    Err(AppError::MethodNotAllowed(allow))
+}
+
+async fn not_found(request: HttpRequest) -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound(format!(
+        "there is nothing at {}",
+        request.path()
+    )))
+}

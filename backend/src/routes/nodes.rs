@@ -1,0 +1,26 @@
+use actix_web::web::{Data, Json};
+use api_types::NodeList;
+
+use super::AppState;
+use crate::db;
+use crate::error::AppError;
+
+/// List access points
+///
+/// Every access point ("node") that has posted a report, most recently reporting first,
+/// with its network, when it last reported, and how many reports and probe requests it
+/// has sent.
+#[utoipa::path(
+    get,
+    path = "/api/v1/nodes",
+    tag = "probe requests",
+    operation_id = "list_nodes",
+    responses(
+        (status = 200, description = "The access points", body = NodeList),
+        (status = 503, description = "The database is unavailable", body = api_types::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(state: Data<AppState>) -> Result<Json<NodeList>, AppError> {
+    let items = state.db.run(db::nodes::list).await?;
+    Ok(Json(NodeList { items }))
+}

@@ -1,0 +1,203 @@
+//! Listing and reading stored probe requests.
+
+use actix_web::web::{Data, Json, Path};
+use actix_web::HttpRequest;
+use api_types::{
+    ProbeRequest, ProbeRequestPage, ProbeRequestQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+
+use super::AppState;
+use crate::cloudtrax::Mac;
+use crate::db;
+use crate::db::probe_requests::{Filter, Position};
+use crate::error::AppError;
+
+/// List probe requests
+///
+/// Stored probe requests, newest `last_seen` first (ties: newest stored first), one page
+/// at a time. Follow `next_cursor` for older pages: a page costs the same at any depth,
+/// and rows stored while you walk never make a row repeat or go missing.
+#[utoipa::path(
+    get,
+    path = "/api/v1/probe-requests",
+    tag = "probe requests",
+    operation_id = "list_probe_requests",
+    params(ProbeRequestQuery),
+    responses(
+        (status = 200, description = "One page of probe requests", body = ProbeRequestPage),
+        (status = 400, description = "A query parameter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json",
+         example = json!({"type": "about:blank", "title": "Bad Request", "status": 400,
+                          "detail": "must be from 1 to 1000, got 0", "parameter": "limit"})),
+        (status = 503, description = "The database is unavailable", body = api_types::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    request: HttpRequest,
+    state: Data<AppState>,
+) -> Result<Json<ProbeRequestPage>, AppError> {
+    let query = parse_query(request.query_string())?;
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&limit) {
+        return Err(AppError::parameter(
+            "limit",
+            format!("must be from 1 to {MAX_PAGE_SIZE}, got {limit}"),
+        ));
+    }
+    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let filter = filter(&query)?;
+    let page = state
+        .db
+        .run(move |conn| db::probe_requests::list(conn, &filter, after, limit))
+        .await?;
+    Ok(Json(ProbeRequestPage {
+        items: page.items,
+        next_cursor: page.next.map(encode_cursor),
+    }))
+}
+
+/// Get one probe request
+#[utoipa::path(
+    get,
+    path = "/api/v1/probe-requests/{id}",
+    tag = "probe requests",
+    operation_id = "get_probe_request",
+    params(("id" = i64, Path, description = "The probe request's `id`", example = 42)),
+    responses(
+        (status = 200, description = "The probe request", body = ProbeRequest),
+        (status = 400, description = "`id` is not an integer", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No probe request has this id", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = api_types::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get(id: Path<String>, state: Data<AppState>) -> Result<Json<ProbeRequest>, AppError> {
+    let id: i64 = id.parse().map_err(|_| {
+        AppError::parameter("id", format!("must be an integer, got {:?}", id.as_str()))
+    })?;
+    state
+        .db
+        .run(move |conn| db::probe_requests::find(conn, id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| AppError::NotFound(format!("no probe request has id {id}")))
+}
+
+/// The query string as typed parameters; a value of the wrong type is a 400 naming it.
+fn parse_query(query_string: &str) -> Result<ProbeRequestQuery, AppError> {
+    let deserializer =
+        serde_urlencoded::Deserializer::new(form_urlencoded::parse(query_string.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let parameter = error.path().to_string();
+        AppError::parameter(parameter, error.into_inner().to_string())
+    })
+}
+
+fn filter(query: &ProbeRequestQuery) -> Result<Filter, AppError> {
+    let mac_parameter = |value: &Option<String>, name: &str| -> Result<Option<String>, AppError> {
+        value
+            .as_deref()
+            .map(|text| {
+                Mac::parse(text).map(|mac| mac.to_string()).ok_or_else(|| {
+                    AppError::parameter(
+                        name,
+                        format!("must be a MAC address of 6 octets, like 00:1a:2b:3c:4d:5e, got {text:?}"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let non_negative = |value: Option<i64>, name: &str| -> Result<Option<i64>, AppError> {
+        match value {
+            Some(v) if v < 0 => Err(AppError::parameter(
+                name,
+                format!("must not be negative, got {v}"),
+            )),
+            other => Ok(other),
+        }
+    };
+    let filter = Filter {
+        mac: mac_parameter(&query.mac, "mac")?,
+        node_mac: mac_parameter(&query.node_mac, "node_mac")?,
+        network_id: non_negative(query.network_id, "network_id")?,
+        associated: query.associated,
+        randomized: query.randomized,
+        since: non_negative(query.since, "since")?,
+        until: non_negative(query.until, "until")?,
+    };
+    if let (Some(since), Some(until)) = (filter.since, filter.until) {
+        if since > until {
+            return Err(AppError::parameter(
+                "until",
+                format!("must not be before since ({until} < {since})"),
+            ));
+        }
+    }
+    Ok(filter)
+}
+
+/// Cursors are opaque to clients: base64url of `last_seen:id` of the last row served.
+fn encode_cursor(position: Position) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}:{}", position.last_seen, position.id))
+}
+
+fn decode_cursor(cursor: &str) -> Result<Position, AppError> {
+    let invalid = || {
+        AppError::parameter(
+            "cursor",
+            "is not a cursor this server handed out; pass next_cursor from a previous page unchanged",
+        )
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (last_seen, id) = text.split_once(':').ok_or_else(invalid)?;
+    Ok(Position {
+        last_seen: last_seen.parse().map_err(|_| invalid())?,
+        id: id.parse().map_err(|_| invalid())?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips() {
+        let position = Position {
+            last_seen: 1455845811,
+            id: 42,
+        };
+        assert_eq!(decode_cursor(&encode_cursor(position)).unwrap(), position);
+        for bad in ["", "abc", "MTIz", "!!!!", &URL_SAFE_NO_PAD.encode("1:x")] {
+            assert!(decode_cursor(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn query_errors_name_the_parameter() {
+        let parameter = |query: &str| match parse_query(query).and_then(|q| filter(&q)) {
+            Err(AppError::InvalidParameter { parameter, .. }) => parameter,
+            other => panic!("{query}: {other:?}"),
+        };
+        assert_eq!(parameter("limit=abc"), "limit");
+        assert_eq!(parameter("limit=-1"), "limit");
+        assert_eq!(parameter("network_id=x"), "network_id");
+        assert_eq!(parameter("network_id=-1"), "network_id");
+        assert_eq!(parameter("associated=yes"), "associated");
+        assert_eq!(parameter("randomized=2"), "randomized");
+        assert_eq!(parameter("since=yesterday"), "since");
+        assert_eq!(parameter("since=10&until=5"), "until");
+        assert_eq!(parameter("mac=00:11"), "mac");
+        assert_eq!(parameter("node_mac=zz:zz:zz:zz:zz:zz"), "node_mac");
+    }
+
+    #[test]
+    fn macs_are_matched_canonically() {
+        let query =
+            parse_query("mac=00-1A-2B-3C-4D-5E&node_mac=AC%3A86%3A74%3A61%3A4F%3AC0&unknown=1")
+                .unwrap();
+        let filter = filter(&query).unwrap();
+        assert_eq!(filter.mac.as_deref(), Some("00:1a:2b:3c:4d:5e"));
+        assert_eq!(filter.node_mac.as_deref(), Some("ac:86:74:61:4f:c0"));
+    }
+}

@@ -1,0 +1,42 @@
+use actix_web::web::{Data, Json};
+use api_types::IngestResult;
+
+use super::webhook;
+use super::AppState;
+use crate::cloudtrax::{parse_report, Report};
+use crate::error::AppError;
+
+/// The sample report of the original receiver's README: one access point, 5 clients.
+pub const SAMPLE_REPORT: &[u8] = include_bytes!("../../samples/sample-v1.json");
+
+/// The sample report, parsed. It is part of the binary and checked by a unit test.
+pub fn sample_report() -> Result<Report, AppError> {
+    Ok(parse_report(SAMPLE_REPORT)?)
+}
+
+/// Add the sample report
+///
+/// Stores the sample CloudTrax report (5 probe requests from one access point) through
+/// the same path as the webhook, for a first look at an empty installation. Like any
+/// report it is idempotent: a second call stores nothing new.
+#[utoipa::path(
+    post,
+    path = "/api/v1/samples",
+    tag = "probe requests",
+    operation_id = "add_sample",
+    responses(
+        (status = 200, description = "The sample is stored", body = IngestResult),
+        (status = 503, description = "The database is unavailable", body = api_types::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create(state: Data<AppState>) -> Result<Json<IngestResult>, AppError> {
+    webhook::store(&state, sample_report()?).await.map(Json)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sample_is_valid() {
+        assert_eq!(super::sample_report().unwrap().probe_requests.len(), 5);
+    }
+}

@@ -1,0 +1,144 @@
+//! The CloudTrax Presence Reporting webhook.
+
+use actix_web::http::header;
+use actix_web::web::{self, BytesMut, Data, Json};
+use actix_web::HttpRequest;
+use api_types::IngestResult;
+use futures_util::StreamExt as _;
+
+use super::AppState;
+use crate::cloudtrax::{parse_report, verify_signature, Report};
+use crate::db;
+use crate::error::AppError;
+
+/// Receive a CloudTrax report
+///
+/// The URL to configure in CloudTrax's Presence Reporting. The body is read as JSON
+/// whatever its Content-Type. When the server has a secret, the `Signature` header must
+/// hold the HMAC-SHA256 of the exact body bytes under it (hex in either case, or
+/// standard or URL-safe base64). A report is stored whole or not at all; an
+/// observation (network, node, client MAC, first and last seen) already stored is
+/// counted as a duplicate instead of being stored again, so re-sending is harmless.
+#[utoipa::path(
+    post,
+    path = "/receive",
+    tag = "webhook",
+    operation_id = "receive",
+    params(
+        ("Signature" = Option<String>, Header,
+         description = "HMAC-SHA256 of the body under the shared secret; required when the server has one",
+         example = "46db2c725c05830ebc9ab2770414c820c5e59b55ef3300b3f0c0380d2f9f2a47"),
+    ),
+    request_body(
+        description = "A CloudTrax presence report (version 1)",
+        content_type = "application/json",
+        content = Object,
+        example = json!({
+            "network_id": 179283,
+            "node_mac": "AC:86:74:61:4F:C0",
+            "version": 1,
+            "probe_requests": [{
+                "mac": "48:5a:3f:37:de:f7", "count": 10,
+                "min_signal": -37, "max_signal": -26, "avg_signal": -30,
+                "first_seen": 1455845791, "last_seen": 1455845811, "associated": true
+            }]
+        })
+    ),
+    responses(
+        (status = 200, description = "The report is stored (durably, before this answer)", body = IngestResult),
+        (status = 400, description = "The body is not JSON", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The Signature header is missing or does not match", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the server's limit", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body breaks a rule of the contract; `field` is the JSON path of the offending value", body = api_types::Problem, content_type = "application/problem+json",
+         example = json!({"type": "about:blank", "title": "Unprocessable Content", "status": 422,
+                          "detail": "must be a MAC address of 6 octets, like 00:1a:2b:3c:4d:5e, got \"68:96:7b\"",
+                          "field": "probe_requests[3].mac"})),
+        (status = 503, description = "The database is unavailable; retry", body = api_types::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn receive(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: Data<AppState>,
+) -> Result<Json<IngestResult>, AppError> {
+    let body = read_body(&request, payload, state.max_body).await?;
+    if let Some(secret) = &state.secret {
+        let signature = request
+            .headers()
+            .get("Signature")
+            .map(|value| value.as_bytes());
+        verify_signature(secret, &body, signature)?;
+    }
+    let report = parse_report(&body)?;
+    store(&state, report).await.map(Json)
+}
+
+/// Receive a CloudTrax report (original spelling)
+///
+/// The same as `POST /receive`, under the misspelt path the original receiver served, so
+/// that existing CloudTrax configurations keep working.
+#[utoipa::path(
+    post,
+    path = "/recieve",
+    tag = "webhook",
+    operation_id = "receive_legacy",
+    params(
+        ("Signature" = Option<String>, Header, description = "As for `POST /receive`"),
+    ),
+    request_body(description = "As for `POST /receive`", content_type = "application/json", content = Object),
+    responses(
+        (status = 200, description = "The report is stored", body = IngestResult),
+        (status = 400, description = "The body is not JSON", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The Signature header is missing or does not match", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the server's limit", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body breaks a rule of the contract", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; retry", body = api_types::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn receive_legacy(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: Data<AppState>,
+) -> Result<Json<IngestResult>, AppError> {
+    receive(request, payload, state).await
+}
+
+/// Stores a validated report, stamped with the server's clock.
+pub(super) async fn store(state: &AppState, report: Report) -> Result<IngestResult, AppError> {
+    let received_at = crate::unix_now();
+    let result = state
+        .db
+        .run(move |conn| db::reports::store(conn, &report, received_at))
+        .await?;
+    tracing::debug!(?result, "report stored");
+    Ok(result)
+}
+
+/// Reads the whole body, refusing it as soon as it exceeds `limit` bytes (or announces
+/// that it will), so that an oversized post never sits in memory.
+async fn read_body(
+    request: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<BytesMut, AppError> {
+    let too_large = AppError::PayloadTooLarge { limit };
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if announced.is_some_and(|length| length > limit) {
+        return Err(too_large);
+    }
+    let mut body = BytesMut::with_capacity(announced.unwrap_or(0));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|error| {
+            AppError::MalformedBody(format!("the body could not be read: {error}"))
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}

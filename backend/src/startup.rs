@@ -1,0 +1,99 @@
+//! Building and running the application: database, routes, listener.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{middleware, web, App, HttpServer};
+
+use crate::config::Settings;
+use crate::db::{self, Database};
+use crate::openapi;
+use crate::routes::{self, AppState};
+
+/// How long in-flight requests may take to finish after SIGINT or SIGTERM.
+const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] db::OpenError),
+    #[error("cannot listen on {bind}: {source}")]
+    Bind {
+        bind: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot render the OpenAPI document: {0}")]
+    OpenApi(#[from] serde_json::Error),
+}
+
+/// A bound, not yet running, server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Opens and migrates the database and binds the listener (port 0 picks a free
+    /// port, which [`Application::port`] then reports).
+    pub fn build(settings: &Settings) -> Result<Application, StartupError> {
+        let workers = std::thread::available_parallelism().map_or(2, usize::from);
+        // Blocking database calls run on actix's blocking pool; a few connections per
+        // worker keep readers from queueing behind each other.
+        let connections = u32::try_from(workers * 4).unwrap_or(8);
+        let db = Database::open(&settings.database, connections)?;
+
+        let bind_error = |source| StartupError::Bind {
+            bind: settings.bind.clone(),
+            source,
+        };
+        let listener = TcpListener::bind(&settings.bind).map_err(bind_error)?;
+        let port = listener.local_addr().map_err(bind_error)?.port();
+
+        let secret = settings.webhook_secret().map(<[u8]>::to_vec);
+        if secret.is_none() {
+            tracing::warn!(
+                "no webhook secret is set (--secret / NCOMPASS_SECRET): anyone who can reach \
+                 this server can post reports"
+            );
+        }
+        let openapi_json = openapi::json()?;
+        let api_reference_html =
+            routes::docs::render_reference(&serde_json::from_str(&openapi_json)?);
+        let state = web::Data::new(AppState {
+            db,
+            secret,
+            max_body: settings.max_body,
+            openapi_json,
+            api_reference_html,
+        });
+
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").log_target("ncompass::http"))
+                .configure(routes::configure)
+        })
+        .workers(workers)
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .listen(listener)
+        .map_err(bind_error)?
+        .run();
+        tracing::info!(
+            address = %settings.bind,
+            port,
+            database = %settings.database,
+            "listening"
+        );
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT or SIGTERM, then lets requests in flight finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

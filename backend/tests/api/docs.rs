@@ -1,0 +1,47 @@
+use crate::helpers::*;
+
+/// `openapi.yaml` is what `ncompass openapi` prints. Regenerate it with
+/// `make openapi` when this fails.
+#[test]
+fn committed_openapi_yaml_is_up_to_date() {
+    let committed = include_str!("../../../openapi.yaml");
+    let generated = ncompass::openapi::yaml().unwrap();
+    assert!(
+        committed == generated,
+        "openapi.yaml is out of date: run `make openapi` and commit the result"
+    );
+}
+
+#[actix_web::test]
+async fn the_spec_and_the_reference_page_are_served() {
+    let app = spawn_app().await;
+    let served = app.get_json("/api/v1/openapi.json").await;
+    let generated: serde_json::Value =
+        serde_json::from_str(&ncompass::openapi::json().unwrap()).unwrap();
+    assert_eq!(served, generated);
+    for path in [
+        "/receive",
+        "/recieve",
+        "/api/v1/probe-requests",
+        "/api/v1/probe-requests/{id}",
+        "/api/v1/nodes",
+        "/api/v1/samples",
+        "/api/v1/health",
+    ] {
+        assert!(served["paths"][path].is_object(), "{path} is documented");
+    }
+
+    let response = app.get("/api/docs").await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let page = response.text().await.unwrap();
+    assert!(page.contains("List probe requests"));
+    assert!(!page.contains("<script"), "no script, nothing fetched");
+
+    let index = app.get("/").await;
+    assert_eq!(index.status(), 200);
+    assert!(index.text().await.unwrap().contains("/api/docs"));
+}

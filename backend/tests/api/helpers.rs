@@ -1,0 +1,154 @@
+use std::path::PathBuf;
+
+use diesel::connection::SimpleConnection;
+use diesel::sql_types::BigInt;
+use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+pub use ncompass::config::Settings;
+use ncompass::startup::Application;
+use serde_json::{json, Value};
+
+pub const SAMPLE: &[u8] = include_bytes!("../../samples/sample-v1.json");
+pub const SAMPLE_SECRET: &str = "s3cret-presence-key";
+pub const SAMPLE_SIGNATURE: &str =
+    "46db2c725c05830ebc9ab2770414c820c5e59b55ef3300b3f0c0380d2f9f2a47";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub database: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+pub fn settings() -> Settings {
+    Settings {
+        database: String::new(),
+        bind: "127.0.0.1:0".to_string(),
+        secret: None,
+        max_body: 1024 * 1024,
+        log: "warn".to_string(),
+    }
+}
+
+/// The app with default settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(settings()).await
+}
+
+/// The app with `settings`, on a new database file and a free port.
+pub async fn spawn_app_with(mut settings: Settings) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("ncompass.db");
+    settings.database = database.to_str().unwrap().to_string();
+    let app = Application::build(&settings).unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        database,
+        _dir: dir,
+    }
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.unwrap()
+    }
+
+    /// POSTs `body` as is, with no Content-Type, and a `Signature` header if given.
+    pub async fn post_report(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+        signature: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self.client.post(self.url(path)).body(body);
+        if let Some(signature) = signature {
+            request = request.header("Signature", signature);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// POSTs a report to `/receive` and expects it stored.
+    pub async fn ingest(&self, report: &Value) -> Value {
+        let response = self.post_report("/receive", report.to_string(), None).await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        response.json().await.unwrap()
+    }
+
+    /// Counts rows straight from the SQLite file, as an operator's sqlite3 would.
+    pub fn count(&self, table: &str) -> i64 {
+        let mut conn = SqliteConnection::establish(self.database.to_str().unwrap()).unwrap();
+        conn.batch_execute("PRAGMA busy_timeout = 5000").unwrap();
+        diesel::sql_query(format!("SELECT count(*) AS count FROM {table}"))
+            .get_result::<Count>(&mut conn)
+            .unwrap()
+            .count
+    }
+
+    pub fn stored(&self) -> (i64, i64) {
+        (self.count("probe_requests"), self.count("reports"))
+    }
+}
+
+/// Asserts a problem+json error response with `status`, and returns its body.
+pub async fn assert_problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["status"], status);
+    assert!(problem["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(problem["detail"].as_str().is_some_and(|t| !t.is_empty()));
+    problem
+}
+
+pub fn sample() -> Value {
+    serde_json::from_slice(SAMPLE).unwrap()
+}
+
+pub fn report(network_id: i64, node_mac: &str, probe_requests: Vec<Value>) -> Value {
+    json!({
+        "network_id": network_id,
+        "node_mac": node_mac,
+        "version": 1,
+        "probe_requests": probe_requests,
+    })
+}
+
+pub fn probe(mac: &str, first_seen: i64, last_seen: i64, associated: bool) -> Value {
+    json!({
+        "mac": mac,
+        "count": 3,
+        "min_signal": -80,
+        "max_signal": -60,
+        "avg_signal": -70,
+        "first_seen": first_seen,
+        "last_seen": last_seen,
+        "associated": associated,
+    })
+}
+
+/// A distinct, globally administered client MAC for each `n`.
+pub fn client_mac(n: u32) -> String {
+    let [_, b, c, d] = n.to_be_bytes();
+    format!("00:11:22:{b:02x}:{c:02x}:{d:02x}")
+}

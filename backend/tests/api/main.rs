@@ -1,0 +1,8 @@
+//! Integration tests: each starts the real application on a free port with its own
+//! SQLite file in a temp dir, and talks HTTP to it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod docs;
+mod helpers;
+mod probe_requests;
+mod webhook;
