@@ -3,12 +3,13 @@
 #   NCOMPASS_BIND=0.0.0.0:8080 NCOMPASS_SECRET=... make run
 
 CARGO ?= cargo
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
 .PHONY: run test build openapi lint help
 
 ## run: build everything (release) and serve webhook, API and pages on one port
 run: build
-	./target/release/ncompass serve
+	$(TARGET_DIR)/release/ncompass serve
 
 build:
 	$(CARGO) build --release --locked -p ncompass

@@ -72,7 +72,13 @@ impl From<ReportError> for AppError {
     fn from(error: ReportError) -> Self {
         match error {
             ReportError::Syntax(message) => AppError::MalformedBody(message),
-            ReportError::Invalid { field, message } => AppError::InvalidBody { field, message },
+            ReportError::Invalid { field, message } => AppError::InvalidBody {
+                message: match &field {
+                    Some(field) => format!("{field}: {message}"),
+                    None => message,
+                },
+                field,
+            },
         }
     }
 }
