@@ -1,21 +1,35 @@
-# The two set-up commands are `make run` and `make test`; each installs what it needs.
+# The two set-up commands are `make run` and `make test`; each installs what it needs
+# (scripts/install-toolchain.sh: wasm target, trunk, wasm-bindgen-cli, wasm-opt, and for
+# the browser tests Chromium with ChromeDriver), idempotently.
 # Settings come from the NCOMPASS_* environment variables (see README.md), e.g.
 #   NCOMPASS_BIND=0.0.0.0:8080 NCOMPASS_SECRET=... make run
 
 CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+# wasm-opt from npm lives in .tools/; cargo-installed tools in ~/.cargo/bin.
+export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test build openapi lint help
+.PHONY: run test build frontend toolchain browser-toolchain openapi lint bench-dashboard help
 
-## run: build everything (release) and serve webhook, API and pages on one port
-run: build
+## run: build the dashboard and the server (release), then serve both on one port
+run: frontend build
 	$(TARGET_DIR)/release/ncompass serve
 
 build:
 	$(CARGO) build --release --locked -p ncompass
 
-## test: every test of the workspace (unit and integration)
-test:
+## frontend: build the dashboard into dist/ (Trunk, release, offline)
+frontend: toolchain
+	trunk build --release --offline --cargo-profile wasm-release
+
+toolchain:
+	scripts/install-toolchain.sh
+
+browser-toolchain:
+	scripts/install-toolchain.sh --browser
+
+## test: every test: unit, integration (HTTP on a temp database), browser (headless Chromium)
+test: browser-toolchain frontend
 	$(CARGO) test --workspace --locked
 
 ## openapi: regenerate openapi.yaml from the code (a test fails when it drifts)
@@ -26,6 +40,10 @@ openapi:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+## bench-dashboard: bundle size and time to a rendered table (BENCHMARKS.md)
+bench-dashboard: browser-toolchain frontend
+	$(CARGO) run --release --locked -p e2e --bin dashboard-bench
 
 help:
 	@grep -E '^## ' Makefile | sed 's/^## /make /'

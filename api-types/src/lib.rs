@@ -73,6 +73,7 @@ pub struct ProbeRequestPage {
     "first_report_at": 1764150000,
     "last_report_at": 1764153600,
     "reports": 120,
+    "reports_last_hour": 120,
     "probe_requests": 5400
 })))]
 pub struct Node {
@@ -85,6 +86,9 @@ pub struct Node {
     pub last_report_at: i64,
     /// Reports received, duplicates included.
     pub reports: i64,
+    /// Reports received in the hour before this answer: 120 for an access point posting
+    /// every 30 s, 0 for one that has gone quiet.
+    pub reports_last_hour: i64,
     /// Probe requests stored from this access point (duplicates not counted).
     pub probe_requests: i64,
 }

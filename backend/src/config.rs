@@ -62,6 +62,16 @@ pub struct Settings {
     #[arg(long, env = "NCOMPASS_MAX_BODY", default_value = "1MiB", value_parser = parse_size, global = true)]
     pub max_body: usize,
 
+    /// Directory of the built dashboard (Trunk's output), served at `/`. When it holds
+    /// no index.html, `/` shows a plain page with links to the API instead.
+    #[arg(
+        long,
+        env = "NCOMPASS_STATIC_DIR",
+        default_value = "dist",
+        global = true
+    )]
+    pub static_dir: std::path::PathBuf,
+
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `ncompass=debug`).
     #[arg(long = "log", env = "RUST_LOG", default_value = "info", global = true)]
     pub log: String,

@@ -8,6 +8,7 @@ use actix_web::{middleware, web, App, HttpServer};
 use crate::config::Settings;
 use crate::db::{self, Database};
 use crate::openapi;
+use crate::routes::dashboard::Dashboard;
 use crate::routes::{self, AppState};
 
 /// How long in-flight requests may take to finish after SIGINT or SIGTERM.
@@ -20,6 +21,12 @@ pub enum StartupError {
     #[error("cannot listen on {bind}: {source}")]
     Bind {
         bind: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot load the dashboard from {dir}: {source}")]
+    Dashboard {
+        dir: String,
         #[source]
         source: std::io::Error,
     },
@@ -60,12 +67,24 @@ impl Application {
         let openapi_json = openapi::json()?;
         let api_reference_html =
             routes::docs::render_reference(&serde_json::from_str(&openapi_json)?);
+        let dashboard =
+            Dashboard::load(&settings.static_dir).map_err(|source| StartupError::Dashboard {
+                dir: settings.static_dir.display().to_string(),
+                source,
+            })?;
+        if dashboard.is_none() {
+            tracing::warn!(
+                static_dir = %settings.static_dir.display(),
+                "the dashboard is not built there (no index.html); serving the API only"
+            );
+        }
         let state = web::Data::new(AppState {
             db,
             secret,
             max_body: settings.max_body,
             openapi_json,
             api_reference_html,
+            dashboard,
         });
 
         let server = HttpServer::new(move || {
@@ -90,6 +109,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// A handle to stop the server (gracefully or not) from elsewhere.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     /// Serves until SIGINT or SIGTERM, then lets requests in flight finish.

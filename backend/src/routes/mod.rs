@@ -1,5 +1,6 @@
 //! Every path the server answers, listed once in [`configure`]; one module per resource.
 
+pub mod dashboard;
 pub mod docs;
 pub mod health;
 pub mod nodes;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub openapi_json: String,
     /// The API reference page, rendered once at start-up from the same document.
     pub api_reference_html: String,
+    /// The built dashboard; `None` when it was not built.
+    pub dashboard: Option<dashboard::Dashboard>,
 }
 
 /// Registers every route of the application.
@@ -40,9 +43,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/v1/health").route(web::get().to(health::health)))
         .service(resource("/api/v1/openapi.json").route(web::get().to(docs::openapi_json)))
         .service(resource("/api/docs").route(web::get().to(docs::reference)))
-        // Pages.
-        .service(resource("/").route(web::get().to(pages::index)))
-        .default_service(web::to(not_found));
+        // The dashboard at `/` and its files; every other page path loads the app.
+        .default_service(web::to(dashboard::serve));
 }
 
 /// A resource that answers 405 problem+json, with `Allow`, to methods it has no route for.
@@ -56,11 +58,4 @@ async fn method_not_allowed(request: HttpRequest) -> Result<HttpResponse, AppErr
         _ => "GET, HEAD",
     };
     Err(AppError::MethodNotAllowed(allow))
-}
-
-async fn not_found(request: HttpRequest) -> Result<HttpResponse, AppError> {
-    Err(AppError::NotFound(format!(
-        "there is nothing at {}",
-        request.path()
-    )))
 }

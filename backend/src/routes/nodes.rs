@@ -8,8 +8,9 @@ use crate::error::AppError;
 /// List access points
 ///
 /// Every access point ("node") that has posted a report, most recently reporting first,
-/// with its network, when it last reported, and how many reports and probe requests it
-/// has sent.
+/// with its network, when it first and last reported, how many reports it sent in all
+/// and in the last hour (a feed's health at a glance), and how many probe requests of
+/// it are stored.
 #[utoipa::path(
     get,
     path = "/api/v1/nodes",
@@ -21,6 +22,7 @@ use crate::error::AppError;
     )
 )]
 pub async fn list(state: Data<AppState>) -> Result<Json<NodeList>, AppError> {
-    let items = state.db.run(db::nodes::list).await?;
+    let now = crate::unix_now();
+    let items = state.db.run(move |conn| db::nodes::list(conn, now)).await?;
     Ok(Json(NodeList { items }))
 }

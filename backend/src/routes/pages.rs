@@ -17,6 +17,8 @@ code { background: #f3f4f6; padding: 0 .25rem; border-radius: 3px; }
 <body>
 <h1>NCompass</h1>
 <p>Receiver and API for CloudTrax Wi-Fi presence reports.</p>
+<p>The dashboard is not built on this server: <code>make run</code> builds it, or point
+<code>--static-dir</code> / <code>NCOMPASS_STATIC_DIR</code> at Trunk's output.</p>
 <ul>
 <li>Point CloudTrax's Presence Reporting at <code>/receive</code> on this server.</li>
 <li><a href="/api/docs">API reference</a> (<a href="/api/v1/openapi.json">OpenAPI document</a>)</li>
@@ -27,8 +29,8 @@ code { background: #f3f4f6; padding: 0 .25rem; border-radius: 3px; }
 </html>
 "#;
 
-/// The landing page, until the dashboard is built.
-pub async fn index() -> HttpResponse {
+/// The page at `/` when the dashboard is not built.
+pub fn index() -> HttpResponse {
     HttpResponse::Ok()
         .content_type(ContentType::html())
         .body(INDEX)

@@ -25,6 +25,7 @@ pub fn settings() -> Settings {
         bind: "127.0.0.1:0".to_string(),
         secret: None,
         max_body: 1024 * 1024,
+        static_dir: PathBuf::from("no-dashboard-here"),
         log: "warn".to_string(),
     }
 }

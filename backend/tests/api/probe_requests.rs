@@ -292,6 +292,7 @@ async fn nodes_list_each_access_point_with_its_totals() {
         .unwrap();
     assert_eq!(sample_node["network_id"], 179283);
     assert_eq!(sample_node["reports"], 2);
+    assert_eq!(sample_node["reports_last_hour"], 2);
     assert_eq!(sample_node["probe_requests"], 5);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -1,0 +1,365 @@
+//! The browser-test harness: the real backend (on a temp SQLite file and a free port)
+//! serving the real built dashboard (`dist/`, built by `make test`), and a headless
+//! Chromium driven through ChromeDriver.
+//!
+//! Test support code: failing loudly (panics) is what it should do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::ServerHandle;
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures_util::FutureExt as _;
+use ncompass::config::Settings;
+use ncompass::startup::Application;
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+
+/// How long a condition may take to become true in the browser.
+pub const PATIENCE: Duration = Duration::from_secs(15);
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The built dashboard: `NCOMPASS_E2E_DIST`, or `dist/` at the workspace root.
+pub fn dist_dir() -> PathBuf {
+    let dir = std::env::var_os("NCOMPASS_E2E_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("dist"));
+    assert!(
+        dir.join("index.html").is_file(),
+        "the dashboard is not built in {}: run `make test` (or `make frontend`) first",
+        dir.display()
+    );
+    dir
+}
+
+/// Where failing tests leave a screenshot and the page's HTML.
+pub fn artifacts_dir() -> PathBuf {
+    workspace_root().join("e2e").join("artifacts")
+}
+
+pub struct Harness {
+    /// `http://127.0.0.1:PORT` of the backend.
+    pub base: String,
+    pub database: PathBuf,
+    pub http: reqwest::Client,
+    pub browser: Client,
+    server: ServerHandle,
+    driver: Child,
+    _dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Harness {
+    /// Starts the backend on a fresh database, ChromeDriver and a headless Chromium.
+    pub async fn start() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("ncompass.db");
+        let settings = Settings {
+            database: database.to_str().unwrap().to_string(),
+            bind: "127.0.0.1:0".to_string(),
+            secret: None,
+            max_body: 1024 * 1024,
+            static_dir: dist_dir(),
+            log: "warn".to_string(),
+        };
+        let app = Application::build(&settings).unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let server = app.handle();
+        actix_web::rt::spawn(app.run_until_stopped());
+
+        let driver_port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver is not installed: `make test` installs it");
+        let browser = connect(driver_port, &dir.path().join("chromium-profile")).await;
+        Harness {
+            base,
+            database,
+            http: reqwest::Client::new(),
+            browser,
+            server,
+            driver,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Opens `path` of the dashboard.
+    pub async fn open(&self, path: &str) {
+        self.browser.goto(&self.url(path)).await.unwrap();
+    }
+
+    /// The path and query of the page shown, e.g. `/?mac=...`.
+    pub async fn location(&self) -> String {
+        let url = self.browser.current_url().await.unwrap();
+        match url.query() {
+            Some(query) => format!("{}?{}", url.path(), query),
+            None => url.path().to_string(),
+        }
+    }
+
+    pub async fn js(&self, script: &str) -> Value {
+        self.browser.execute(script, vec![]).await.unwrap()
+    }
+
+    /// Polls `probe` until it returns `Some`, failing with `what` after [`PATIENCE`].
+    pub async fn eventually<T, F, Fut>(&self, what: &str, mut probe: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Option<T>>,
+    {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(value) = probe().await {
+                return value;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The `data-id` of every row of the probe table, top to bottom.
+    pub async fn row_ids(&self) -> Vec<i64> {
+        let ids = self
+            .js("return Array.from(document.querySelectorAll('[data-testid=probe-table] tbody tr')).map(r => Number(r.dataset.id))")
+            .await;
+        ids.as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.as_i64().unwrap())
+            .collect()
+    }
+
+    /// The text of every element matching `css`.
+    pub async fn texts(&self, css: &str) -> Vec<String> {
+        let script = format!(
+            "return Array.from(document.querySelectorAll({})).map(e => e.textContent)",
+            json!(css)
+        );
+        self.js(&script)
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|text| text.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Waits until the table shows exactly `count` rows, and returns their ids.
+    pub async fn wait_for_rows(&self, count: usize) -> Vec<i64> {
+        self.eventually(&format!("{count} rows"), || async {
+            let ids = self.row_ids().await;
+            (ids.len() == count).then_some(ids)
+        })
+        .await
+    }
+
+    /// Waits for an element matching `css`.
+    pub async fn element(&self, css: &str) -> fantoccini::elements::Element {
+        self.browser
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|error| panic!("no element {css}: {error}"))
+    }
+
+    /// Waits for an element matching `css` and returns its text.
+    pub async fn wait_for_text(&self, css: &str) -> String {
+        self.element(css).await.text().await.unwrap()
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.element(css).await.click().await.unwrap();
+    }
+
+    /// Replaces the value of the input `css` as typing would (Yew listens to `input`).
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let element = self.element(css).await;
+        element.clear().await.unwrap();
+        element.send_keys(text).await.unwrap();
+    }
+
+    /// Sets an input's value through script (for `datetime-local`, which takes keys in
+    /// a locale-dependent order) and fires the `input` event.
+    pub async fn set_value(&self, css: &str, value: &str) {
+        let script = format!(
+            "const e = document.querySelector({}); e.value = {}; \
+             e.dispatchEvent(new Event('input', {{bubbles: true}}));",
+            json!(css),
+            json!(value)
+        );
+        self.js(&script).await;
+    }
+
+    /// Posts a CloudTrax report to the webhook, as an access point would.
+    pub async fn post_report(&self, report: &Value) -> Value {
+        let response = self
+            .http
+            .post(self.url("/receive"))
+            .body(report.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// Runs SQL on the database file directly, as an operator's sqlite3 would.
+    pub fn sql(&self, statement: &str) {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        let mut conn =
+            diesel::SqliteConnection::establish(self.database.to_str().unwrap()).unwrap();
+        conn.batch_execute(&format!("PRAGMA busy_timeout = 5000; {statement}"))
+            .unwrap();
+    }
+
+    /// Stops the backend: the dashboard's API is down from now on.
+    pub async fn stop_server(&self) {
+        self.server.stop(false).await;
+    }
+
+    /// Saves a screenshot and the page's HTML under `e2e/artifacts/NAME.*`.
+    pub async fn save_artifacts(&self, name: &str) {
+        let dir = artifacts_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        if let Ok(png) = self.browser.screenshot().await {
+            let path = dir.join(format!("{name}.png"));
+            std::fs::write(&path, png).unwrap();
+            eprintln!("screenshot saved to {}", path.display());
+        }
+        if let Ok(html) = self.browser.source().await {
+            std::fs::write(dir.join(format!("{name}.html")), html).unwrap();
+        }
+    }
+
+    /// Closes the browser and stops ChromeDriver and the backend.
+    pub async fn finish(mut self) {
+        let _ = self.browser.clone().close().await;
+        let _ = self.driver.kill().await;
+        self.server.stop(false).await;
+    }
+}
+
+async fn connect(driver_port: u16, profile: &Path) -> Client {
+    let mut options = serde_json::Map::new();
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|path| Path::new(path).exists());
+    if let Some(binary) = chromium {
+        options.insert("binary".into(), json!(binary));
+    }
+    options.insert(
+        "args".into(),
+        json!([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+            "--no-first-run",
+            "--window-size=1280,900",
+            format!("--user-data-dir={}", profile.display()),
+        ]),
+    );
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("browserName".into(), json!("chrome"));
+    capabilities.insert("goog:chromeOptions".into(), Value::Object(options));
+
+    let url = format!("http://127.0.0.1:{driver_port}");
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(capabilities.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => return client,
+            Err(error) if Instant::now() < deadline => {
+                let _ = error;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("cannot start Chromium through ChromeDriver: {error}"),
+        }
+    }
+}
+
+/// Runs a browser test on a fresh harness; when it fails, saves a screenshot and the
+/// page's HTML as `e2e/artifacts/NAME.png` / `.html` before failing.
+pub async fn browser_test<F>(name: &str, test: F)
+where
+    F: AsyncFnOnce(&Harness),
+{
+    let harness = Harness::start().await;
+    let outcome = AssertUnwindSafe(test(&harness)).catch_unwind().await;
+    if outcome.is_err() {
+        harness.save_artifacts(name).await;
+    }
+    harness.finish().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// A CloudTrax report.
+pub fn report(network_id: i64, node_mac: &str, probe_requests: Vec<Value>) -> Value {
+    json!({
+        "network_id": network_id,
+        "node_mac": node_mac,
+        "version": 1,
+        "probe_requests": probe_requests,
+    })
+}
+
+/// A probe request of a report.
+pub fn probe(mac: &str, first_seen: i64, last_seen: i64, associated: bool) -> Value {
+    json!({
+        "mac": mac,
+        "count": 4,
+        "min_signal": -82,
+        "max_signal": -58,
+        "avg_signal": -70,
+        "first_seen": first_seen,
+        "last_seen": last_seen,
+        "associated": associated,
+    })
+}
+
+/// A distinct, globally administered client MAC for each `n`.
+pub fn client_mac(n: u32) -> String {
+    let [_, b, c, d] = n.to_be_bytes();
+    format!("00:11:22:{b:02x}:{c:02x}:{d:02x}")
+}
+
+pub const SAMPLE: &[u8] = include_bytes!("../../backend/samples/sample-v1.json");
+pub const SAMPLE_LAST_SEEN_SIGNAL: &[u8] =
+    include_bytes!("../../backend/samples/sample-last-seen-signal.json");

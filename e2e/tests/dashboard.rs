@@ -1,0 +1,332 @@
+//! The dashboard in a real headless Chromium against the real backend serving the real
+//! built frontend, each test on a fresh database. A failing test leaves a screenshot in
+//! `e2e/artifacts/`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashSet;
+
+use e2e::*;
+use serde_json::{json, Value};
+
+fn sample() -> Value {
+    serde_json::from_slice(SAMPLE).unwrap()
+}
+
+#[actix_web::test]
+async fn empty_state_offers_the_sample_and_shows_it() {
+    browser_test("empty_state", async |h: &Harness| {
+        h.open("/").await;
+        let empty = h.wait_for_text("[data-testid=empty]").await;
+        assert!(empty.contains("No probe requests yet"), "{empty}");
+        assert!(
+            empty.contains(&format!("{}/receive", h.base)),
+            "says where to point CloudTrax: {empty}"
+        );
+
+        h.click("[data-testid=add-sample]").await;
+        h.wait_for_rows(5).await;
+        let macs = h.texts("[data-testid=mac]").await;
+        assert_eq!(macs.len(), 5);
+        assert!(macs.contains(&"48:5a:3f:37:de:f7".to_string()));
+        let feed = h.wait_for_text("[data-testid=feed]").await;
+        assert!(feed.contains("1 of 1 access points"), "{feed}");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn rows_appear_after_a_report_is_posted_and_are_marked_new() {
+    browser_test("rows_appear", async |h: &Harness| {
+        h.post_report(&sample()).await;
+        h.open("/").await;
+        let before = h.wait_for_rows(5).await;
+
+        let later: Value = serde_json::from_slice(SAMPLE_LAST_SEEN_SIGNAL).unwrap();
+        h.post_report(&later).await;
+        h.click("[data-testid=refresh]").await;
+        let after = h.wait_for_rows(7).await;
+        let new: Vec<i64> = after.iter().copied().filter(|id| !before.contains(id)).collect();
+        assert_eq!(new.len(), 2);
+        let marked = h
+            .js("return Array.from(document.querySelectorAll('tr.new')).map(r => Number(r.dataset.id))")
+            .await;
+        let marked: HashSet<i64> = marked.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+        assert_eq!(marked, new.into_iter().collect::<HashSet<_>>(), "exactly the new rows are marked");
+        // The randomized client carries the badge.
+        let badges = h.texts(".badge.randomized").await;
+        assert_eq!(badges.len(), 2, "e2:9f:fc:.. and 4e:20:5d:.. are randomized");
+    })
+    .await;
+}
+
+/// Two access points on two networks, associated and not, randomized and not.
+async fn seed_mixed(h: &Harness) {
+    h.post_report(&sample()).await;
+    h.post_report(&serde_json::from_slice(SAMPLE_LAST_SEEN_SIGNAL).unwrap())
+        .await;
+}
+
+#[actix_web::test]
+async fn each_filter_narrows_the_table_and_lives_in_the_url() {
+    browser_test("filters", async |h: &Harness| {
+        seed_mixed(h).await;
+        h.open("/").await;
+        h.wait_for_rows(7).await;
+
+        // Client MAC, typed in another spelling.
+        h.type_into("#f-mac", "48-5A-3F-37-DE-F7").await;
+        h.click("button[type=submit]").await;
+        h.wait_for_rows(1).await;
+        assert!(
+            h.location()
+                .await
+                .contains("mac=48%3A5a%3A3f%3A37%3Ade%3Af7"),
+            "{}",
+            h.location().await
+        );
+        h.click("button[type=reset]").await;
+        h.wait_for_rows(7).await;
+        assert_eq!(h.location().await, "/");
+
+        // Access point.
+        h.type_into("#f-node", "AC:86:74:82:9A:30").await;
+        h.click("button[type=submit]").await;
+        h.wait_for_rows(2).await;
+        assert!(h
+            .location()
+            .await
+            .contains("node_mac=ac%3A86%3A74%3A82%3A9a%3A30"));
+        h.click("button[type=reset]").await;
+        h.wait_for_rows(7).await;
+
+        // Network.
+        h.type_into("#f-network", "179283").await;
+        h.click("button[type=submit]").await;
+        h.wait_for_rows(5).await;
+        assert!(h.location().await.contains("network_id=179283"));
+        h.click("button[type=reset]").await;
+        h.wait_for_rows(7).await;
+
+        // Associated only: 48:5a:.. and 00:1a:..
+        h.click("input[name=associated]").await;
+        h.click("button[type=submit]").await;
+        h.wait_for_rows(2).await;
+        assert!(h.location().await.contains("associated=true"));
+        // ... and hide randomized on top: still 2 (both are global MACs).
+        h.click("input[name=hide_randomized]").await;
+        h.click("button[type=submit]").await;
+        assert!(
+            h.eventually("randomized=false in the URL", || async {
+                h.location()
+                    .await
+                    .contains("randomized=false")
+                    .then_some(true)
+            })
+            .await
+        );
+        h.wait_for_rows(2).await;
+        h.click("button[type=reset]").await;
+        h.wait_for_rows(7).await;
+
+        // Hide randomized alone: 7 - 2.
+        h.click("input[name=hide_randomized]").await;
+        h.click("button[type=submit]").await;
+        h.wait_for_rows(5).await;
+        assert!(h.location().await.contains("randomized=false"));
+        h.click("button[type=reset]").await;
+        h.wait_for_rows(7).await;
+
+        // Time range: the 2016 sample's last_seen run from 1455845809 to 1455845820;
+        // pick 1455845811..=1455845819 through the inputs (local time, minute precision
+        // gives the whole minute), then check against the URL's numbers.
+        h.set_value("#f-since", "2016-02-19T00:00").await;
+        h.set_value("#f-until", "2016-02-20T00:00").await;
+        h.click("button[type=submit]").await;
+        h.wait_for_rows(5).await;
+        let location = h.location().await;
+        assert!(
+            location.contains("since=") && location.contains("until="),
+            "{location}"
+        );
+        h.click("button[type=reset]").await;
+        h.wait_for_rows(7).await;
+
+        // Clicking a MAC in the table filters by it.
+        h.click("[data-testid=mac]").await;
+        h.wait_for_rows(1).await;
+        assert!(h.location().await.contains("mac="));
+        // And an access point.
+        h.click("button[type=reset]").await;
+        h.wait_for_rows(7).await;
+        h.click("[data-testid=node-mac]").await;
+        let rows = h
+            .eventually("rows of one access point", || async {
+                let count = h.row_ids().await.len();
+                (count == 5 || count == 2).then_some(count)
+            })
+            .await;
+        assert!(rows < 7);
+        assert!(h.location().await.contains("node_mac="));
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn an_invalid_mac_is_explained_in_the_form() {
+    browser_test("invalid_mac", async |h: &Harness| {
+        seed_mixed(h).await;
+        h.open("/").await;
+        h.wait_for_rows(7).await;
+        h.type_into("#f-mac", "00:11:22").await;
+        h.click("button[type=submit]").await;
+        let message = h.wait_for_text("#mac-error").await;
+        assert!(message.contains("6 octets"), "{message}");
+        assert_eq!(h.location().await, "/", "nothing applied");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn the_original_urls_open_the_equivalent_view() {
+    browser_test("original_urls", async |h: &Harness| {
+        seed_mixed(h).await;
+        h.open("/filter?mac=48:5a:3f:37:de:f7&node_mac=AC:86:74:61:4F:C0")
+            .await;
+        h.wait_for_rows(1).await;
+        assert_eq!(h.texts("[data-testid=mac]").await, ["48:5a:3f:37:de:f7"]);
+        assert_eq!(
+            h.js("return document.querySelector('#f-mac').value").await,
+            "48:5a:3f:37:de:f7"
+        );
+
+        h.open("/filter?node_mac=ac:86:74:82:9a:30").await;
+        h.wait_for_rows(2).await;
+
+        h.open("/?limit=3").await;
+        h.wait_for_rows(3).await;
+        assert_eq!(
+            h.js("return document.querySelector('#f-limit').value")
+                .await,
+            "3",
+            "a page size from the URL is offered even when the menu lacks it"
+        );
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn pages_forward_and_back_with_no_row_missed_or_repeated() {
+    browser_test("paging", async |h: &Harness| {
+        let probes: Vec<Value> = (0..120u32)
+            .map(|i| {
+                probe(
+                    &client_mac(i),
+                    1_700_000_000 + i64::from(i / 2),
+                    1_700_000_000 + i64::from(i / 2),
+                    i % 3 == 0,
+                )
+            })
+            .collect();
+        h.post_report(&report(42, "AC:86:74:00:00:01", probes))
+            .await;
+        h.open("/?limit=50").await;
+
+        let first = h.wait_for_rows(50).await;
+        assert_eq!(h.wait_for_text("[data-testid=page-number]").await, "Page 1");
+        h.click("[data-testid=next]").await;
+        let second = h
+            .eventually("the second page", || async {
+                let ids = h.row_ids().await;
+                (ids.len() == 50 && ids != first).then_some(ids)
+            })
+            .await;
+        h.click("[data-testid=next]").await;
+        let third = h.wait_for_rows(20).await;
+        assert_eq!(h.wait_for_text("[data-testid=page-number]").await, "Page 3");
+        assert!(
+            h.js("return document.querySelector('[data-testid=next]').disabled")
+                .await
+                == json!(true),
+            "no page after the last"
+        );
+
+        let all: Vec<i64> = first.iter().chain(&second).chain(&third).copied().collect();
+        let unique: HashSet<i64> = all.iter().copied().collect();
+        assert_eq!(all.len(), 120);
+        assert_eq!(unique.len(), 120, "no row repeated or missed");
+        assert!(h.location().await.contains("cursor="));
+
+        h.click("[data-testid=previous]").await;
+        let back = h
+            .eventually("the second page again", || async {
+                let ids = h.row_ids().await;
+                (ids == second).then_some(ids)
+            })
+            .await;
+        assert_eq!(back, second);
+        h.click("[data-testid=previous]").await;
+        h.eventually("the first page again", || async {
+            (h.row_ids().await == first).then_some(())
+        })
+        .await;
+        assert!(!h.location().await.contains("cursor="));
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn stored_markup_renders_as_text() {
+    browser_test("markup_as_text", async |h: &Harness| {
+        h.post_report(&sample()).await;
+        // Stored by someone writing to the database file directly: the API returns it
+        // as is, and the page must show it as text.
+        h.sql(
+            "INSERT INTO probe_requests (report_id, network_id, node_mac, mac, count, min_signal, \
+             max_signal, avg_signal, first_seen, last_seen, associated, randomized) VALUES \
+             (1, 1, '<img src=x onerror=\"window.__pwned=1\">', '<script>window.__pwned=2</script>', \
+              1, -60, -50, -55, 2000000000, 2000000000, 0, 0)",
+        );
+        h.open("/").await;
+        h.wait_for_rows(6).await;
+        let macs = h.texts("[data-testid=mac]").await;
+        assert_eq!(macs[0], "<script>window.__pwned=2</script>");
+        let nodes = h.texts("[data-testid=node-mac]").await;
+        assert_eq!(nodes[0], "<img src=x onerror=\"window.__pwned=1\">");
+        assert_eq!(h.js("return typeof window.__pwned").await, "undefined");
+        assert_eq!(h.js("return document.querySelectorAll('table script, table img').length").await, 0);
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn the_api_being_down_shows_an_error_and_keeps_the_table() {
+    browser_test("api_down", async |h: &Harness| {
+        h.post_report(&sample()).await;
+        h.open("/").await;
+        h.wait_for_rows(5).await;
+        h.stop_server().await;
+        h.click("[data-testid=refresh]").await;
+        let error = h.wait_for_text("[data-testid=error]").await;
+        assert!(
+            error.contains("Cannot reach the NCompass server"),
+            "{error}"
+        );
+        assert_eq!(h.row_ids().await.len(), 5, "the last data stays on screen");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_refused_filter_shows_an_error_not_a_blank_page() {
+    browser_test("refused_filter", async |h: &Harness| {
+        h.post_report(&sample()).await;
+        h.open("/?mac=not-a-mac").await;
+        let error = h.wait_for_text("[data-testid=error]").await;
+        assert!(error.contains("mac"), "{error}");
+        assert!(h
+            .wait_for_text("[data-testid=filters]")
+            .await
+            .contains("Client MAC"));
+    })
+    .await;
+}

@@ -1,0 +1,46 @@
+//! The browser's clock and time zone (not available on the host, hence kept apart from
+//! the pure `format` module).
+
+use wasm_bindgen::JsValue;
+
+/// Now, Unix seconds.
+pub fn now() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
+}
+
+fn date(unix: i64) -> js_sys::Date {
+    js_sys::Date::new(&JsValue::from_f64(unix as f64 * 1000.0))
+}
+
+/// The time in the browser's locale and time zone, e.g. "26/11/2026, 10:42:01".
+pub fn local_time(unix: i64) -> String {
+    String::from(date(unix).to_locale_string("default", &JsValue::UNDEFINED))
+}
+
+/// ISO 8601 in UTC, for `<time datetime>`.
+pub fn iso(unix: i64) -> String {
+    String::from(date(unix).to_iso_string())
+}
+
+/// The value of an `<input type="datetime-local">` for `unix`, in local time.
+pub fn to_input_value(unix: i64) -> String {
+    let d = date(unix);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        d.get_hours(),
+        d.get_minutes()
+    )
+}
+
+/// The Unix time of an `<input type="datetime-local">` value (local time); `None` when
+/// empty or not a time.
+pub fn from_input_value(value: &str) -> Option<i64> {
+    if value.trim().is_empty() {
+        return None;
+    }
+    let millis = js_sys::Date::new(&JsValue::from_str(value)).get_time();
+    (!millis.is_nan()).then(|| (millis / 1000.0) as i64)
+}

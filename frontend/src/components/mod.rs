@@ -1,0 +1,8 @@
+//! Props in, HTML out: no component here fetches anything.
+
+pub mod clock;
+pub mod filter_form;
+pub mod node_health;
+pub mod notice;
+pub mod pager;
+pub mod probe_table;

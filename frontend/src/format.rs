@@ -1,0 +1,129 @@
+//! How numbers and times are shown. Pure functions of their inputs (the clock is passed
+//! in), so they are tested on the host.
+
+/// "just now", "45 s ago", "3 min ago", "2 h ago", "5 days ago", "3 months ago",
+/// "10 years ago"; "in the future" for a clock ahead of ours.
+pub fn relative_time(now: i64, then: i64) -> String {
+    let elapsed = now - then;
+    match elapsed {
+        i64::MIN..=-60 => "in the future".to_string(),
+        -59..=4 => "just now".to_string(),
+        5..=59 => format!("{elapsed} s ago"),
+        60..=3_599 => format!("{} min ago", elapsed / 60),
+        3_600..=86_399 => format!("{} h ago", elapsed / 3_600),
+        86_400..=172_799 => "1 day ago".to_string(),
+        172_800..=5_183_999 => format!("{} days ago", elapsed / 86_400),
+        5_184_000..=63_071_999 => format!("{} months ago", elapsed / 2_592_000),
+        _ => format!("{} years ago", elapsed / 31_536_000),
+    }
+}
+
+/// A duration in seconds, to the two largest units: "0 s", "45 s", "2 min 5 s",
+/// "1 h 3 min".
+pub fn duration(seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    match seconds {
+        0..=59 => format!("{seconds} s"),
+        60..=3_599 => match seconds % 60 {
+            0 => format!("{} min", seconds / 60),
+            rest => format!("{} min {rest} s", seconds / 60),
+        },
+        _ => match (seconds % 3_600) / 60 {
+            0 => format!("{} h", seconds / 3_600),
+            rest => format!("{} h {rest} min", seconds / 3_600),
+        },
+    }
+}
+
+/// Weakest and strongest signals drawn on the signal bars, dBm.
+pub const SIGNAL_FLOOR: i32 = -100;
+pub const SIGNAL_CEILING: i32 = -20;
+
+/// Where a signal sits between [`SIGNAL_FLOOR`] (0 %) and [`SIGNAL_CEILING`] (100 %).
+pub fn signal_percent(dbm: i32) -> f64 {
+    let clamped = dbm.clamp(SIGNAL_FLOOR, SIGNAL_CEILING);
+    f64::from(clamped - SIGNAL_FLOOR) * 100.0 / f64::from(SIGNAL_CEILING - SIGNAL_FLOOR)
+}
+
+/// A one-word judgement of a signal, for people and screen readers.
+pub fn signal_quality(dbm: i32) -> &'static str {
+    match dbm {
+        -55..=0 => "strong",
+        -70..=-56 => "good",
+        -80..=-71 => "fair",
+        _ => "weak",
+    }
+}
+
+/// `1234567` as "1,234,567".
+pub fn count(value: i64) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    if value < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times() {
+        let now = 1_000_000;
+        assert_eq!(relative_time(now, now), "just now");
+        assert_eq!(relative_time(now, now + 30), "just now", "small clock skew");
+        assert_eq!(relative_time(now, now + 600), "in the future");
+        assert_eq!(relative_time(now, now - 45), "45 s ago");
+        assert_eq!(relative_time(now, now - 120), "2 min ago");
+        assert_eq!(relative_time(now, now - 3_599), "59 min ago");
+        assert_eq!(relative_time(now, now - 7_200), "2 h ago");
+        assert_eq!(relative_time(now, now - 86_400), "1 day ago");
+        assert_eq!(relative_time(now, now - 5 * 86_400), "5 days ago");
+        assert_eq!(relative_time(now, now - 59 * 86_400), "59 days ago");
+        assert_eq!(relative_time(now, now - 60 * 86_400), "2 months ago");
+        assert_eq!(relative_time(now, now - 729 * 86_400), "24 months ago");
+        assert_eq!(relative_time(now, now - 3694 * 86_400), "10 years ago");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(-3), "0 s");
+        assert_eq!(duration(0), "0 s");
+        assert_eq!(duration(45), "45 s");
+        assert_eq!(duration(60), "1 min");
+        assert_eq!(duration(125), "2 min 5 s");
+        assert_eq!(duration(3_600), "1 h");
+        assert_eq!(duration(3_780), "1 h 3 min");
+    }
+
+    #[test]
+    fn signal_scale() {
+        assert_eq!(signal_percent(-100), 0.0);
+        assert_eq!(signal_percent(-128), 0.0);
+        assert_eq!(signal_percent(-20), 100.0);
+        assert_eq!(signal_percent(0), 100.0);
+        assert_eq!(signal_percent(-60), 50.0);
+        assert_eq!(signal_quality(-50), "strong");
+        assert_eq!(signal_quality(-65), "good");
+        assert_eq!(signal_quality(-75), "fair");
+        assert_eq!(signal_quality(-90), "weak");
+    }
+
+    #[test]
+    fn counts() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1_000), "1,000");
+        assert_eq!(count(1_234_567), "1,234,567");
+        assert_eq!(count(-12_345), "-12,345");
+    }
+}

@@ -1,0 +1,353 @@
+//! The probe-request view: filters from the URL, the table, paging, live refresh and the
+//! feed's health.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use api_types::{Node, ProbeRequestPage, ProbeRequestQuery};
+use gloo_timers::callback::Interval;
+use yew::platform::spawn_local;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::api::{self, ApiError};
+use crate::app::Route;
+use crate::components::clock;
+use crate::components::filter_form::FilterForm;
+use crate::components::node_health::NodeHealth;
+use crate::components::notice::ErrorNotice;
+use crate::components::pager::Pager;
+use crate::components::probe_table::{FilterBy, ProbeTable};
+use crate::query;
+
+/// CloudTrax's reporting cadence: refreshing faster shows nothing new.
+const REFRESH_MILLIS: u32 = 30_000;
+
+/// What the last successful load answered.
+#[derive(Clone, PartialEq)]
+struct Loaded {
+    /// The query this page answers.
+    query: ProbeRequestQuery,
+    page: ProbeRequestPage,
+    /// Rows that were not there at the previous refresh of the same view.
+    new_ids: HashSet<i64>,
+    /// When it was loaded, Unix seconds.
+    at: i64,
+}
+
+/// Bumped to reload: on the timer, the refresh button, or after adding the sample.
+#[derive(Clone, Copy, PartialEq, Default)]
+struct Reload(u64);
+
+impl Reducible for Reload {
+    type Action = ();
+    fn reduce(self: Rc<Self>, _: ()) -> Rc<Self> {
+        Rc::new(Reload(self.0 + 1))
+    }
+}
+
+/// Cursors of the pages before the current one, so "Newer" can go back; kept for one
+/// set of filters.
+#[derive(Default)]
+struct Trail {
+    filters: ProbeRequestQuery,
+    cursors: Vec<Option<String>>,
+}
+
+#[function_component]
+pub fn ProbeRequests() -> Html {
+    let location = use_location();
+    let navigator = use_navigator();
+    let query = query::parse(location.as_ref().map(|l| l.query_str()).unwrap_or_default());
+
+    let loaded = use_state(|| None::<Loaded>);
+    let error = use_state(|| None::<ApiError>);
+    let loading = use_state(|| false);
+    let nodes = use_state(Vec::<Node>::new);
+    let reload = use_reducer(Reload::default);
+    let paused = use_state(|| false);
+    let adding_sample = use_state(|| false);
+    let trail = use_mut_ref(Trail::default);
+    let highest_id = use_mut_ref(|| None::<(ProbeRequestQuery, i64)>);
+
+    // Other filters: the trail of earlier pages belongs to the old ones.
+    if trail.borrow().filters != query::first_page(&query) {
+        *trail.borrow_mut() = Trail {
+            filters: query::first_page(&query),
+            cursors: Vec::new(),
+        };
+    }
+
+    {
+        let loaded = loaded.clone();
+        let error = error.clone();
+        let loading = loading.clone();
+        let nodes = nodes.clone();
+        let highest_id = highest_id.clone();
+        use_effect_with((query.clone(), *reload), move |(query, _)| {
+            let query = query.clone();
+            loading.set(true);
+            spawn_local(async move {
+                match api::list_probe_requests(&query).await {
+                    Ok(page) => {
+                        let new_ids = new_rows(&highest_id, &query, &page);
+                        loaded.set(Some(Loaded {
+                            query,
+                            page,
+                            new_ids,
+                            at: clock::now(),
+                        }));
+                        error.set(None);
+                    }
+                    Err(problem) => error.set(Some(problem)),
+                }
+                // The feed header is secondary: a failure here shows through the table's.
+                if let Ok(list) = api::list_nodes().await {
+                    nodes.set(list.items);
+                }
+                loading.set(false);
+            });
+        });
+    }
+
+    {
+        let reload = reload.clone();
+        use_effect_with(*paused, move |paused| {
+            let timer =
+                (!*paused).then(|| Interval::new(REFRESH_MILLIS, move || reload.dispatch(())));
+            move || drop(timer)
+        });
+    }
+
+    let go = {
+        let navigator = navigator.clone();
+        Callback::from(move |next: ProbeRequestQuery| {
+            if let Some(navigator) = &navigator {
+                let pushed = if next == ProbeRequestQuery::default() {
+                    navigator.push(&Route::Home);
+                    Ok(())
+                } else {
+                    navigator.push_with_query(&Route::Home, &next)
+                };
+                if let Err(problem) = pushed {
+                    web_sys::console::error_1(&format!("navigation failed: {problem}").into());
+                }
+            }
+        })
+    };
+    let on_apply = go.clone();
+    let on_filter = {
+        let go = go.clone();
+        let query = query.clone();
+        Callback::from(move |by: FilterBy| {
+            let mut next = query::first_page(&query);
+            match by {
+                FilterBy::Mac(mac) => next.mac = Some(mac),
+                FilterBy::Node(node_mac) => next.node_mac = Some(node_mac),
+                FilterBy::Network(network_id) => next.network_id = Some(network_id),
+            }
+            go.emit(next);
+        })
+    };
+    let on_node = on_filter.reform(FilterBy::Node);
+    let on_newest = {
+        let go = go.clone();
+        let query = query.clone();
+        Callback::from(move |()| go.emit(query::first_page(&query)))
+    };
+    let on_previous = {
+        let go = go.clone();
+        let query = query.clone();
+        let trail = trail.clone();
+        Callback::from(move |()| {
+            let cursor = trail.borrow_mut().cursors.pop().flatten();
+            go.emit(ProbeRequestQuery {
+                cursor,
+                ..query.clone()
+            });
+        })
+    };
+    let next_cursor = loaded
+        .as_ref()
+        .filter(|loaded| loaded.query == query)
+        .and_then(|loaded| loaded.page.next_cursor.clone());
+    let on_next = {
+        let go = go.clone();
+        let query = query.clone();
+        let trail = trail.clone();
+        let next_cursor = next_cursor.clone();
+        Callback::from(move |()| {
+            if let Some(cursor) = &next_cursor {
+                trail.borrow_mut().cursors.push(query.cursor.clone());
+                go.emit(ProbeRequestQuery {
+                    cursor: Some(cursor.clone()),
+                    ..query.clone()
+                });
+            }
+        })
+    };
+    let on_refresh = {
+        let reload = reload.clone();
+        Callback::from(move |()| reload.dispatch(()))
+    };
+    let on_pause = {
+        let paused = paused.clone();
+        Callback::from(move |_: MouseEvent| paused.set(!*paused))
+    };
+    let on_sample = {
+        let reload = reload.clone();
+        let error = error.clone();
+        let adding_sample = adding_sample.clone();
+        Callback::from(move |_: MouseEvent| {
+            let reload = reload.clone();
+            let error = error.clone();
+            let adding_sample = adding_sample.clone();
+            adding_sample.set(true);
+            spawn_local(async move {
+                match api::add_sample().await {
+                    Ok(_) => reload.dispatch(()),
+                    Err(problem) => error.set(Some(problem)),
+                }
+                adding_sample.set(false);
+            });
+        })
+    };
+
+    let now = loaded.as_ref().map_or_else(clock::now, |loaded| loaded.at);
+    let page_number = {
+        let trail = trail.borrow();
+        (query.cursor.is_none() || !trail.cursors.is_empty()).then(|| trail.cursors.len() + 1)
+    };
+    let body = match (&*loaded, &*error) {
+        (None, None) => {
+            html! { <p class="status-line" role="status">{ "Loading probe requests…" }</p> }
+        }
+        (None, Some(_)) => html! {},
+        (Some(loaded), _) if loaded.page.items.is_empty() => {
+            if query::is_filtered(&query) || query.cursor.is_some() {
+                let clear = {
+                    let go = go.clone();
+                    let limit = query.limit;
+                    Callback::from(move |_: MouseEvent| {
+                        go.emit(ProbeRequestQuery {
+                            limit,
+                            ..ProbeRequestQuery::default()
+                        })
+                    })
+                };
+                html! {
+                    <div class="empty" data-testid="empty-filtered">
+                        <h2>{ "No probe requests match these filters" }</h2>
+                        <p>{ "Widen the time range or clear a filter." }</p>
+                        <button type="button" onclick={clear}>{ "Clear filters" }</button>
+                    </div>
+                }
+            } else {
+                empty_state(on_sample, *adding_sample)
+            }
+        }
+        (Some(loaded), _) => html! {
+            <>
+                <ProbeTable items={loaded.page.items.clone()} new_ids={loaded.new_ids.clone()}
+                    {now} on_filter={on_filter.clone()} />
+                <Pager {page_number} at_newest={query.cursor.is_none()} has_next={next_cursor.is_some()}
+                    {on_newest} {on_previous} {on_next} />
+            </>
+        },
+    };
+
+    html! {
+        <div class="app">
+            <header class="topbar">
+                <h1>{ "NCompass" }</h1>
+                <span class="tagline">{ "Wi-Fi presence from CloudTrax" }</span>
+                <nav class="links" aria-label="Elsewhere">
+                    <a href="/api/docs">{ "API" }</a>
+                </nav>
+            </header>
+            <main class="page">
+                <NodeHealth nodes={(*nodes).clone()} {now} on_select={on_node} />
+                <FilterForm query={query.clone()} {on_apply} />
+                <div class="toolbar">
+                    <span class="status-line" role="status" aria-live="polite" data-testid="status">
+                        { status_text(&loaded, *loading, *paused) }
+                    </span>
+                    <button type="button" onclick={on_refresh.reform(|_: MouseEvent| ())} data-testid="refresh">
+                        { "Refresh now" }
+                    </button>
+                    <button type="button" onclick={on_pause} aria-pressed={paused.to_string()} data-testid="pause">
+                        { if *paused { "Resume live updates" } else { "Pause live updates" } }
+                    </button>
+                </div>
+                if let Some(problem) = &*error {
+                    <ErrorNotice message={problem.message()} on_retry={on_refresh.clone()} />
+                }
+                { body }
+            </main>
+        </div>
+    }
+}
+
+/// Rows of `page` above the highest id seen at the previous load of the same view (all
+/// of them when that load was empty); none at the first load of a view.
+fn new_rows(
+    seen: &Rc<RefCell<Option<(ProbeRequestQuery, i64)>>>,
+    query: &ProbeRequestQuery,
+    page: &ProbeRequestPage,
+) -> HashSet<i64> {
+    let mut seen = seen.borrow_mut();
+    let previous = seen
+        .as_ref()
+        .filter(|(seen_query, _)| seen_query == query)
+        .map(|(_, highest)| *highest);
+    let page_highest = page.items.iter().map(|item| item.id).max().unwrap_or(0);
+    *seen = Some((query.clone(), page_highest.max(previous.unwrap_or(0))));
+    match previous {
+        Some(highest) => page
+            .items
+            .iter()
+            .map(|item| item.id)
+            .filter(|id| *id > highest)
+            .collect(),
+        None => HashSet::new(),
+    }
+}
+
+fn status_text(loaded: &Option<Loaded>, loading: bool, paused: bool) -> String {
+    let updated = loaded
+        .as_ref()
+        .map(|loaded| format!("Updated {}", clock::local_time(loaded.at)))
+        .unwrap_or_default();
+    let mode = if paused {
+        "live updates paused".to_string()
+    } else {
+        format!("refreshes every {} s", REFRESH_MILLIS / 1000)
+    };
+    match (loading, updated.is_empty()) {
+        (true, _) => format!("Loading… · {mode}"),
+        (false, true) => mode,
+        (false, false) => format!("{updated} · {mode}"),
+    }
+}
+
+fn empty_state(on_sample: Callback<MouseEvent>, adding: bool) -> Html {
+    let origin = web_sys::window()
+        .and_then(|window| window.location().origin().ok())
+        .unwrap_or_default();
+    html! {
+        <div class="empty" data-testid="empty">
+            <h2>{ "No probe requests yet" }</h2>
+            <p>
+                { "Point your CloudTrax network's Presence Reporting at " }
+                <code>{ format!("{origin}/receive") }</code>
+                { " and set the same secret as this server's NCOMPASS_SECRET. \
+                   Access points post every 30 or 60 seconds; their probe requests appear here." }
+            </p>
+            <p>{ "Or take a first look with the sample report from the original receiver:" }</p>
+            <button type="button" class="primary" onclick={on_sample} disabled={adding} data-testid="add-sample">
+                { if adding { "Adding sample data…" } else { "Add sample data" } }
+            </button>
+        </div>
+    }
+}

@@ -1,0 +1,122 @@
+//! The view's state as it lives in the URL. The query string uses the API's own
+//! parameter names, so a dashboard URL and an API URL say the same thing, and the
+//! original receiver's `/?limit=100` and `/filter?mac=..&node_mac=..` keep working.
+
+use api_types::{ProbeRequestQuery, MAX_PAGE_SIZE};
+
+/// Reads a query string (with or without the leading `?`) leniently: a value that
+/// cannot be right (a limit of `ten`, a negative network) is left out rather than
+/// breaking the page. MACs are kept as typed; the server judges them.
+pub fn parse(query_string: &str) -> ProbeRequestQuery {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query_string.trim_start_matches('?')).unwrap_or_default();
+    let mut query = ProbeRequestQuery::default();
+    for (key, value) in pairs {
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        let non_negative = || value.parse::<i64>().ok().filter(|v| *v >= 0);
+        match key.as_str() {
+            "limit" => {
+                query.limit = value
+                    .parse()
+                    .ok()
+                    .filter(|limit| (1..=MAX_PAGE_SIZE).contains(limit))
+            }
+            "cursor" => query.cursor = Some(value.to_string()),
+            "mac" => query.mac = Some(value.to_string()),
+            "node_mac" => query.node_mac = Some(value.to_string()),
+            "network_id" => query.network_id = non_negative(),
+            "associated" => query.associated = boolean(value),
+            "randomized" => query.randomized = boolean(value),
+            "since" => query.since = non_negative(),
+            "until" => query.until = non_negative(),
+            _ => {}
+        }
+    }
+    query
+}
+
+fn boolean(value: &str) -> Option<bool> {
+    match value {
+        "true" | "1" => Some(true),
+        "false" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// The query string for `query`, without `?`; empty for the default view.
+pub fn to_query_string(query: &ProbeRequestQuery) -> String {
+    serde_urlencoded::to_string(query).unwrap_or_default()
+}
+
+/// The same filters, from the first page.
+pub fn first_page(query: &ProbeRequestQuery) -> ProbeRequestQuery {
+    ProbeRequestQuery {
+        cursor: None,
+        ..query.clone()
+    }
+}
+
+/// Whether any filter narrows the view (page size and position aside).
+pub fn is_filtered(query: &ProbeRequestQuery) -> bool {
+    first_page(query)
+        != ProbeRequestQuery {
+            limit: query.limit,
+            ..ProbeRequestQuery::default()
+        }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_original_urls_open_the_equivalent_view() {
+        let query = parse("?limit=100");
+        assert_eq!(query.limit, Some(100));
+        assert!(!is_filtered(&query));
+        let query = parse("mac=00:1a:2b:3c:4d:5e&node_mac=AC:86:74:61:4F:C0");
+        assert_eq!(query.mac.as_deref(), Some("00:1a:2b:3c:4d:5e"));
+        assert_eq!(query.node_mac.as_deref(), Some("AC:86:74:61:4F:C0"));
+        assert!(is_filtered(&query));
+    }
+
+    #[test]
+    fn round_trips_through_the_url() {
+        let query = ProbeRequestQuery {
+            limit: Some(50),
+            cursor: Some("MTQ1NTg0NTgxOToy".into()),
+            mac: Some("00:1a:2b:3c:4d:5e".into()),
+            node_mac: Some("ac:86:74:61:4f:c0".into()),
+            network_id: Some(179283),
+            associated: Some(true),
+            randomized: Some(false),
+            since: Some(1_455_845_000),
+            until: Some(1_455_846_000),
+        };
+        assert_eq!(parse(&to_query_string(&query)), query);
+        assert_eq!(to_query_string(&ProbeRequestQuery::default()), "");
+    }
+
+    #[test]
+    fn bad_values_are_left_out() {
+        let query = parse("limit=ten&network_id=-4&associated=maybe&since=yesterday&mac=&x=1");
+        assert_eq!(query, ProbeRequestQuery::default());
+        assert_eq!(parse("limit=0").limit, None);
+        assert_eq!(parse("limit=1001").limit, None);
+        assert_eq!(parse("limit=1000").limit, Some(1000));
+        assert_eq!(parse("associated=1&randomized=0").associated, Some(true));
+    }
+
+    #[test]
+    fn first_page_drops_only_the_cursor() {
+        let query = parse("cursor=abc&mac=00:1a:2b:3c:4d:5e&limit=20");
+        let first = first_page(&query);
+        assert_eq!(first.cursor, None);
+        assert_eq!(first.limit, Some(20));
+        assert_eq!(first.mac, query.mac);
+        assert!(!is_filtered(&parse("cursor=abc&limit=20")));
+    }
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs what building the dashboard and running the browser tests need, when missing.
+# Idempotent: each step checks first, so calling it on every `make run` / `make test`
+# costs about a second once everything is there. Versions are pinned (see
+# ../shared/TOOLCHAIN.md for what works on these machines and why).
+#
+#   scripts/install-toolchain.sh            wasm target, trunk, wasm-bindgen-cli, wasm-opt
+#   scripts/install-toolchain.sh --browser  ... and Chromium with ChromeDriver
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TRUNK_VERSION=0.21.14
+BINARYEN_VERSION=132
+TOOLS_DIR=.tools   # project-local npm packages (wasm-opt), ignored by git
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+# The wasm-bindgen CLI must be exactly the library's version in Cargo.lock, or trunk
+# tries to download its own (and fails: no internet here).
+wasm_bindgen_version() {
+    awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
+    say "installing trunk $TRUNK_VERSION (about 9 minutes on 2 cores, once)"
+    # trunk 0.22 needs a newer rustc than this machine's.
+    cargo install --locked trunk --version "$TRUNK_VERSION"
+fi
+
+WASM_BINDGEN_VERSION=$(wasm_bindgen_version)
+if [ -z "$WASM_BINDGEN_VERSION" ]; then
+    echo "cannot find the wasm-bindgen version in Cargo.lock" >&2
+    exit 1
+fi
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 3 minutes, once)"
+    # Not --locked: its lock file names a crate version the registry mirror lacks.
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+# Debian's binaryen (wasm-opt 108) is too old for current rustc output; npm's runs on Node.
+if [ "$("$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{print $3}')" != "$BINARYEN_VERSION" ]; then
+    say "installing wasm-opt (binaryen $BINARYEN_VERSION from npm) into $TOOLS_DIR"
+    mkdir -p "$TOOLS_DIR"
+    npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION"
+fi
+
+if [ "${1:-}" = "--browser" ]; then
+    if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+        say "installing Debian's chromium and chromium-driver"
+        if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+    fi
+fi
