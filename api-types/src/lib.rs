@@ -212,3 +212,45 @@ pub struct ProbeRequestQuery {
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
 /// Largest page size of `GET /api/v1/probe-requests`.
 pub const MAX_PAGE_SIZE: u32 = 1000;
+
+/// A report refused at the webhook, kept for diagnosis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "id": 12,
+    "received_at": 1764153600,
+    "status": 401,
+    "reason": "bad_signature",
+    "detail": "the Signature header does not match the body",
+    "field": null,
+    "network_id": 179283,
+    "node_mac": "ac:86:74:61:4f:c0",
+    "body_prefix": "{\"network_id\":179283,\"node_mac\":\"AC:86:74:61:4F:C0\",..."
+})))]
+pub struct Rejection {
+    pub id: i64,
+    /// When it arrived, Unix seconds (server clock).
+    pub received_at: i64,
+    /// The HTTP status it was answered with.
+    pub status: u16,
+    /// `invalid_json`, `invalid_report`, `missing_signature`, `bad_signature`,
+    /// `too_large` or `unreadable_body`.
+    pub reason: String,
+    /// What was wrong, as answered to the access point.
+    pub detail: String,
+    /// JSON path of the offending field, for `invalid_report`.
+    pub field: Option<String>,
+    /// The network the body names, when it names one (read even from unsigned bodies).
+    pub network_id: Option<i64>,
+    /// The access point the body names, canonical, when it names a valid one.
+    pub node_mac: Option<String>,
+    /// The first bytes of the body (lossy UTF-8).
+    pub body_prefix: String,
+}
+
+/// The most recent rejections, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RejectionList {
+    pub items: Vec<Rejection>,
+}

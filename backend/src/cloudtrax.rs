@@ -220,10 +220,21 @@ fn validate(wire: WireReport) -> Result<Report, ReportError> {
 }
 
 fn validate_probe(wire: WireProbeRequest, at: &str) -> Result<ProbeRequest, ReportError> {
+    // Fields are checked in the order CloudTrax sends them, so the first error named
+    // is the first one a reader of the body meets.
     let path = |name: &str| format!("{at}.{name}");
     let signal = |value: Option<i64>, name: &str| -> Result<i32, ReportError> {
         signal(required(value, &path(name))?, &path(name))
     };
+    let mac = mac(required(wire.mac, &path("mac"))?, &path("mac"))?;
+    let count = non_negative(required(wire.count, &path("count"))?, &path("count"))?;
+    let min_signal = signal(wire.min_signal, "min_signal")?;
+    let max_signal = signal(wire.max_signal, "max_signal")?;
+    let avg_signal = signal(wire.avg_signal, "avg_signal")?;
+    let last_seen_signal = wire
+        .last_seen_signal
+        .map(|value| self::signal(value, &path("last_seen_signal")))
+        .transpose()?;
     let first_seen = non_negative(
         required(wire.first_seen, &path("first_seen"))?,
         &path("first_seen"),
@@ -239,15 +250,12 @@ fn validate_probe(wire: WireProbeRequest, at: &str) -> Result<ProbeRequest, Repo
         ));
     }
     Ok(ProbeRequest {
-        mac: mac(required(wire.mac, &path("mac"))?, &path("mac"))?,
-        count: non_negative(required(wire.count, &path("count"))?, &path("count"))?,
-        min_signal: signal(wire.min_signal, "min_signal")?,
-        max_signal: signal(wire.max_signal, "max_signal")?,
-        avg_signal: signal(wire.avg_signal, "avg_signal")?,
-        last_seen_signal: wire
-            .last_seen_signal
-            .map(|value| self::signal(value, &path("last_seen_signal")))
-            .transpose()?,
+        mac,
+        count,
+        min_signal,
+        max_signal,
+        avg_signal,
+        last_seen_signal,
         first_seen,
         last_seen,
         associated: required(wire.associated, &path("associated"))?,

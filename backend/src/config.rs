@@ -62,6 +62,22 @@ pub struct Settings {
     #[arg(long, env = "NCOMPASS_MAX_BODY", default_value = "1MiB", value_parser = parse_size, global = true)]
     pub max_body: usize,
 
+    /// How many probe requests may wait for the writer before new reports are refused
+    /// with 503 (a report counts as at least 1). Bounds memory when the disk falls
+    /// behind.
+    #[arg(
+        long,
+        env = "NCOMPASS_QUEUE_LIMIT",
+        default_value_t = 200_000,
+        global = true
+    )]
+    pub queue_limit: u64,
+
+    /// When a report counts as stored: `full` survives a power loss (an fsync per
+    /// batch of reports), `normal` survives a crash of the process only.
+    #[arg(long, env = "NCOMPASS_DURABILITY", value_enum, default_value_t = crate::ingest::Durability::Full, global = true)]
+    pub durability: crate::ingest::Durability,
+
     /// Directory of the built dashboard (Trunk's output), served at `/`. When it holds
     /// no index.html, `/` shows a plain page with links to the API instead.
     #[arg(

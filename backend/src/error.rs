@@ -13,6 +13,9 @@ pub enum AppError {
     /// The request body is not JSON.
     #[error("{0}")]
     MalformedBody(String),
+    /// The body could not be read to its end (the client went away, a broken chunk).
+    #[error("the body could not be read: {0}")]
+    UnreadableBody(String),
     /// The body is JSON but breaks a rule; `field` is its JSON path.
     #[error("{message}")]
     InvalidBody {
@@ -33,6 +36,9 @@ pub enum AppError {
     /// Anything that is our fault. The cause is logged, never shown.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The writer is further behind than the queue limit: shed load, retry later.
+    #[error("the server is receiving more than it can store right now; retry shortly")]
+    Overloaded,
     /// The database is out of reach (pool exhausted or file unusable).
     #[error("the database is unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -92,16 +98,16 @@ impl From<SignatureError> for AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::MalformedBody(_) | AppError::InvalidParameter { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            AppError::MalformedBody(_)
+            | AppError::UnreadableBody(_)
+            | AppError::InvalidParameter { .. } => StatusCode::BAD_REQUEST,
             AppError::InvalidBody { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -121,7 +127,7 @@ impl ResponseError for AppError {
             AppError::MethodNotAllowed(allow) => {
                 response.insert_header((header::ALLOW, *allow));
             }
-            AppError::Unavailable(_) => {
+            AppError::Unavailable(_) | AppError::Overloaded => {
                 response.insert_header((header::RETRY_AFTER, "1"));
             }
             _ => {}

@@ -8,6 +8,8 @@ pub mod cloudtrax;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod ingest;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod startup;

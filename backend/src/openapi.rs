@@ -26,7 +26,9 @@ offending JSON path of a request body, `parameter` the offending query or path p
         routes::probe_requests::get,
         routes::nodes::list,
         routes::samples::create,
+        routes::rejections::list,
         routes::health::health,
+        routes::metrics::metrics,
         routes::docs::openapi_json,
     ),
     components(schemas(
@@ -37,6 +39,8 @@ offending JSON path of a request body, `parameter` the offending query or path p
         api_types::IngestResult,
         api_types::Health,
         api_types::Problem,
+        api_types::Rejection,
+        api_types::RejectionList,
     )),
     tags(
         (name = "webhook", description = "Where CloudTrax access points post their reports"),

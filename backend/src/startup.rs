@@ -1,12 +1,15 @@
 //! Building and running the application: database, routes, listener.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::{middleware, web, App, HttpServer};
 
 use crate::config::Settings;
 use crate::db::{self, Database};
+use crate::ingest::Ingest;
+use crate::metrics::Metrics;
 use crate::openapi;
 use crate::routes::dashboard::Dashboard;
 use crate::routes::{self, AppState};
@@ -49,6 +52,15 @@ impl Application {
         // worker keep readers from queueing behind each other.
         let connections = u32::try_from(workers * 4).unwrap_or(8);
         let db = Database::open(&settings.database, connections)?;
+        let metrics = Arc::new(Metrics::default());
+        // The writer thread ends by itself once the server (holding the last handle)
+        // is gone and the queue is drained: it is not joined.
+        let (ingest, _writer) = Ingest::start(
+            &settings.database,
+            settings.queue_limit,
+            settings.durability,
+            Arc::clone(&metrics),
+        )?;
 
         let bind_error = |source| StartupError::Bind {
             bind: settings.bind.clone(),
@@ -80,6 +92,8 @@ impl Application {
         }
         let state = web::Data::new(AppState {
             db,
+            ingest,
+            metrics,
             secret,
             max_body: settings.max_body,
             openapi_json,

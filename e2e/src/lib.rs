@@ -78,6 +78,8 @@ impl Harness {
             max_body: 1024 * 1024,
             static_dir: dist_dir(),
             log: "warn".to_string(),
+            queue_limit: 200_000,
+            durability: ncompass::ingest::Durability::Full,
         };
         let app = Application::build(&settings).unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());

@@ -4,6 +4,7 @@
 
 pub mod nodes;
 pub mod probe_requests;
+pub mod rejections;
 pub mod reports;
 pub mod schema;
 
@@ -32,7 +33,7 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// - synchronous=NORMAL: in WAL mode a commit survives a crash of the process; only a
 ///   power loss or OS crash can take back the last commits (never corrupts the file).
 /// - foreign_keys: `probe_requests.report_id` must name a report.
-fn connection_pragmas() -> String {
+pub(crate) fn connection_pragmas() -> String {
     format!(
         "PRAGMA busy_timeout = {};\
          PRAGMA journal_mode = WAL;\
@@ -159,7 +160,7 @@ impl Database {
 
 /// "Database is locked" means another writer held the file past the busy timeout: a
 /// temporary condition (503, retry), not a bug (500).
-fn database_error(error: DieselError) -> AppError {
+pub(crate) fn database_error(error: DieselError) -> AppError {
     match &error {
         DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
             if info.message().contains("database is locked") =>
@@ -279,7 +280,7 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("twice.db");
         let path = path.to_str().unwrap();
-        assert_eq!(migrate(path).unwrap().len(), 1);
+        assert!(!migrate(path).unwrap().is_empty());
         assert!(migrate(path).unwrap().is_empty());
     }
 

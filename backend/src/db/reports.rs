@@ -36,85 +36,93 @@ pub fn store(
     report: &Report,
     received_at: i64,
 ) -> QueryResult<IngestResult> {
-    let node_mac = report.node_mac.to_string();
-    let received = i32::try_from(report.probe_requests.len()).unwrap_or(i32::MAX);
     // IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout
     // instead of one failing to upgrade its read lock.
-    conn.immediate_transaction(|conn| {
-        let report_id: i64 = diesel::insert_into(reports::table)
-            .values((
-                reports::network_id.eq(report.network_id),
-                reports::node_mac.eq(&node_mac),
-                reports::version.eq(i32::try_from(report.version).unwrap_or(i32::MAX)),
-                reports::received_at.eq(received_at),
-                reports::probe_request_count.eq(received),
-                reports::stored_count.eq(0),
-                reports::duplicate_count.eq(0),
-            ))
-            .returning(reports::id)
-            .get_result(conn)?;
+    conn.immediate_transaction(|conn| store_in_transaction(conn, report, received_at))
+}
 
-        let rows: Vec<NewProbeRequest> = report
-            .probe_requests
-            .iter()
-            .map(|probe| NewProbeRequest {
-                report_id,
-                network_id: report.network_id,
-                node_mac: &node_mac,
-                mac: probe.mac.to_string(),
-                count: probe.count,
-                min_signal: probe.min_signal,
-                max_signal: probe.max_signal,
-                avg_signal: probe.avg_signal,
-                last_seen_signal: probe.last_seen_signal,
-                first_seen: probe.first_seen,
-                last_seen: probe.last_seen,
-                associated: probe.associated,
-                randomized: probe.mac.is_randomized(),
-            })
-            .collect();
-        // One prepared statement (diesel caches it), executed per row.
-        let mut stored = 0;
-        for row in &rows {
-            stored += diesel::insert_into(probe_requests::table)
-                .values(row)
-                .on_conflict_do_nothing()
-                .execute(conn)?;
-        }
-        let stored = i32::try_from(stored).unwrap_or(i32::MAX);
-        let duplicates = received - stored;
+/// The statements of [`store`], for a caller that holds the transaction (the writer
+/// commits several reports in one).
+pub fn store_in_transaction(
+    conn: &mut SqliteConnection,
+    report: &Report,
+    received_at: i64,
+) -> QueryResult<IngestResult> {
+    let node_mac = report.node_mac.to_string();
+    let received = i32::try_from(report.probe_requests.len()).unwrap_or(i32::MAX);
+    let report_id: i64 = diesel::insert_into(reports::table)
+        .values((
+            reports::network_id.eq(report.network_id),
+            reports::node_mac.eq(&node_mac),
+            reports::version.eq(i32::try_from(report.version).unwrap_or(i32::MAX)),
+            reports::received_at.eq(received_at),
+            reports::probe_request_count.eq(received),
+            reports::stored_count.eq(0),
+            reports::duplicate_count.eq(0),
+        ))
+        .returning(reports::id)
+        .get_result(conn)?;
 
-        diesel::update(reports::table.find(report_id))
-            .set((
-                reports::stored_count.eq(stored),
-                reports::duplicate_count.eq(duplicates),
-            ))
-            .execute(conn)?;
-
-        diesel::insert_into(nodes::table)
-            .values((
-                nodes::network_id.eq(report.network_id),
-                nodes::node_mac.eq(&node_mac),
-                nodes::first_report_at.eq(received_at),
-                nodes::last_report_at.eq(received_at),
-                nodes::reports.eq(1_i64),
-                nodes::probe_requests.eq(i64::from(stored)),
-            ))
-            .on_conflict((nodes::network_id, nodes::node_mac))
-            .do_update()
-            .set((
-                nodes::last_report_at.eq(excluded(nodes::last_report_at)),
-                nodes::reports.eq(nodes::reports + 1),
-                nodes::probe_requests.eq(nodes::probe_requests + excluded(nodes::probe_requests)),
-            ))
-            .execute(conn)?;
-
-        Ok(IngestResult {
+    let rows: Vec<NewProbeRequest> = report
+        .probe_requests
+        .iter()
+        .map(|probe| NewProbeRequest {
             report_id,
-            received: i64::from(received),
-            stored: i64::from(stored),
-            duplicates: i64::from(duplicates),
+            network_id: report.network_id,
+            node_mac: &node_mac,
+            mac: probe.mac.to_string(),
+            count: probe.count,
+            min_signal: probe.min_signal,
+            max_signal: probe.max_signal,
+            avg_signal: probe.avg_signal,
+            last_seen_signal: probe.last_seen_signal,
+            first_seen: probe.first_seen,
+            last_seen: probe.last_seen,
+            associated: probe.associated,
+            randomized: probe.mac.is_randomized(),
         })
+        .collect();
+    // One prepared statement (diesel caches it), executed per row.
+    let mut stored = 0;
+    for row in &rows {
+        stored += diesel::insert_into(probe_requests::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(conn)?;
+    }
+    let stored = i32::try_from(stored).unwrap_or(i32::MAX);
+    let duplicates = received - stored;
+
+    diesel::update(reports::table.find(report_id))
+        .set((
+            reports::stored_count.eq(stored),
+            reports::duplicate_count.eq(duplicates),
+        ))
+        .execute(conn)?;
+
+    diesel::insert_into(nodes::table)
+        .values((
+            nodes::network_id.eq(report.network_id),
+            nodes::node_mac.eq(&node_mac),
+            nodes::first_report_at.eq(received_at),
+            nodes::last_report_at.eq(received_at),
+            nodes::reports.eq(1_i64),
+            nodes::probe_requests.eq(i64::from(stored)),
+        ))
+        .on_conflict((nodes::network_id, nodes::node_mac))
+        .do_update()
+        .set((
+            nodes::last_report_at.eq(excluded(nodes::last_report_at)),
+            nodes::reports.eq(nodes::reports + 1),
+            nodes::probe_requests.eq(nodes::probe_requests + excluded(nodes::probe_requests)),
+        ))
+        .execute(conn)?;
+
+    Ok(IngestResult {
+        report_id,
+        received: i64::from(received),
+        stored: i64::from(stored),
+        duplicates: i64::from(duplicates),
     })
 }
 

@@ -45,4 +45,18 @@ diesel::table! {
 }
 
 diesel::joinable!(probe_requests -> reports (report_id));
-diesel::allow_tables_to_appear_in_same_query!(nodes, probe_requests, reports);
+diesel::allow_tables_to_appear_in_same_query!(nodes, probe_requests, reports, rejections);
+
+diesel::table! {
+    rejections (id) {
+        id -> BigInt,
+        received_at -> BigInt,
+        status -> Integer,
+        reason -> Text,
+        detail -> Text,
+        field -> Nullable<Text>,
+        network_id -> Nullable<BigInt>,
+        node_mac -> Nullable<Text>,
+        body_prefix -> Text,
+    }
+}

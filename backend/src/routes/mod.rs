@@ -3,20 +3,30 @@
 pub mod dashboard;
 pub mod docs;
 pub mod health;
+pub mod metrics;
 pub mod nodes;
 pub mod pages;
 pub mod probe_requests;
+pub mod rejections;
 pub mod samples;
 pub mod webhook;
+
+use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse, Resource};
 
 use crate::db::Database;
 use crate::error::AppError;
+use crate::ingest::Ingest;
+use crate::metrics::Metrics;
 
 /// What every handler may use.
 pub struct AppState {
+    /// For reading: a pool of connections.
     pub db: Database,
+    /// For writing: the one writer, fed through a bounded queue.
+    pub ingest: Ingest,
+    pub metrics: Arc<Metrics>,
     /// The webhook's shared secret; `None` leaves ingestion open.
     pub secret: Option<Vec<u8>>,
     /// Largest webhook body accepted, in bytes.
@@ -40,7 +50,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/v1/probe-requests/{id}").route(web::get().to(probe_requests::get)))
         .service(resource("/api/v1/nodes").route(web::get().to(nodes::list)))
         .service(resource("/api/v1/samples").route(web::post().to(samples::create)))
+        .service(resource("/api/v1/rejections").route(web::get().to(rejections::list)))
         .service(resource("/api/v1/health").route(web::get().to(health::health)))
+        .service(resource("/metrics").route(web::get().to(metrics::metrics)))
         .service(resource("/api/v1/openapi.json").route(web::get().to(docs::openapi_json)))
         .service(resource("/api/docs").route(web::get().to(docs::reference)))
         // The dashboard at `/` and its files; every other page path loads the app.

@@ -83,8 +83,14 @@ pub async fn get(id: Path<String>, state: Data<AppState>) -> Result<Json<ProbeRe
         .ok_or_else(|| AppError::NotFound(format!("no probe request has id {id}")))
 }
 
-/// The query string as typed parameters; a value of the wrong type is a 400 naming it.
 fn parse_query(query_string: &str) -> Result<ProbeRequestQuery, AppError> {
+    parse_query_string(query_string)
+}
+
+/// The query string as typed parameters; a value of the wrong type is a 400 naming it.
+pub(super) fn parse_query_string<T: serde::de::DeserializeOwned>(
+    query_string: &str,
+) -> Result<T, AppError> {
     let deserializer =
         serde_urlencoded::Deserializer::new(form_urlencoded::parse(query_string.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|error| {

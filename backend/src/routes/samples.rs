@@ -1,7 +1,6 @@
 use actix_web::web::{Data, Json};
 use api_types::IngestResult;
 
-use super::webhook;
 use super::AppState;
 use crate::cloudtrax::{parse_report, Report};
 use crate::error::AppError;
@@ -26,11 +25,15 @@ pub fn sample_report() -> Result<Report, AppError> {
     operation_id = "add_sample",
     responses(
         (status = 200, description = "The sample is stored", body = IngestResult),
-        (status = 503, description = "The database is unavailable", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The server is overloaded or the database is unavailable; retry", body = api_types::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create(state: Data<AppState>) -> Result<Json<IngestResult>, AppError> {
-    webhook::store(&state, sample_report()?).await.map(Json)
+    state
+        .ingest
+        .store(sample_report()?, crate::unix_now())
+        .await
+        .map(Json)
 }
 
 #[cfg(test)]

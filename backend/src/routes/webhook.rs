@@ -1,5 +1,7 @@
 //! The CloudTrax Presence Reporting webhook.
 
+use std::time::Instant;
+
 use actix_web::http::header;
 use actix_web::web::{self, BytesMut, Data, Json};
 use actix_web::HttpRequest;
@@ -7,9 +9,10 @@ use api_types::IngestResult;
 use futures_util::StreamExt as _;
 
 use super::AppState;
-use crate::cloudtrax::{parse_report, verify_signature, Report};
-use crate::db;
+use crate::cloudtrax::{parse_report, verify_signature, Mac, SignatureError};
+use crate::db::rejections::NewRejection;
 use crate::error::AppError;
+use crate::metrics::RejectReason;
 
 /// Receive a CloudTrax report
 ///
@@ -53,7 +56,7 @@ use crate::error::AppError;
          example = json!({"type": "about:blank", "title": "Unprocessable Content", "status": 422,
                           "detail": "must be a MAC address of 6 octets, like 00:1a:2b:3c:4d:5e, got \"68:96:7b\"",
                           "field": "probe_requests[3].mac"})),
-        (status = 503, description = "The database is unavailable; retry", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The server is overloaded (its write queue is full) or the database is unavailable; nothing was stored, retry after `Retry-After` seconds", body = api_types::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn receive(
@@ -61,16 +64,104 @@ pub async fn receive(
     payload: web::Payload,
     state: Data<AppState>,
 ) -> Result<Json<IngestResult>, AppError> {
-    let body = read_body(&request, payload, state.max_body).await?;
+    let started = Instant::now();
+    let received_at = crate::unix_now();
+    let body = match read_body(&request, payload, state.max_body).await {
+        Ok(body) => body,
+        Err(error) => {
+            refused(&state, &error, &[], received_at);
+            return Err(error);
+        }
+    };
+    match accept(&request, &body, &state, received_at).await {
+        Ok(result) => {
+            state.metrics.observe_latency(started.elapsed());
+            Ok(Json(result))
+        }
+        Err(error) => {
+            refused(&state, &error, &body, received_at);
+            Err(error)
+        }
+    }
+}
+
+async fn accept(
+    request: &HttpRequest,
+    body: &[u8],
+    state: &AppState,
+    received_at: i64,
+) -> Result<IngestResult, AppError> {
     if let Some(secret) = &state.secret {
         let signature = request
             .headers()
             .get("Signature")
             .map(|value| value.as_bytes());
-        verify_signature(secret, &body, signature)?;
+        verify_signature(secret, body, signature)?;
     }
-    let report = parse_report(&body)?;
-    store(&state, report).await.map(Json)
+    let report = parse_report(body)?;
+    state.ingest.store(report, received_at).await
+}
+
+/// Counts a refused report and keeps it in the rejection log (server-side failures are
+/// not the access point's fault and are only logged).
+fn refused(state: &AppState, error: &AppError, body: &[u8], received_at: i64) {
+    let reason = match error {
+        AppError::UnreadableBody(_) => RejectReason::UnreadableBody,
+        AppError::MalformedBody(_) => RejectReason::InvalidJson,
+        AppError::InvalidBody { .. } => RejectReason::InvalidReport,
+        AppError::Unauthorized(SignatureError::Missing) => RejectReason::MissingSignature,
+        AppError::Unauthorized(_) => RejectReason::BadSignature,
+        AppError::PayloadTooLarge { .. } => RejectReason::TooLarge,
+        AppError::Overloaded => RejectReason::Overloaded,
+        _ => return,
+    };
+    state.metrics.rejected(reason);
+    if reason == RejectReason::Overloaded {
+        return;
+    }
+    let hint = NodeHint::read(body);
+    let problem = error.problem();
+    state.ingest.reject(NewRejection {
+        received_at,
+        status: i32::from(problem.status),
+        reason: reason.as_str().to_string(),
+        detail: problem.detail,
+        field: problem.field,
+        network_id: hint.network_id,
+        node_mac: hint.node_mac,
+        body_prefix: String::from_utf8_lossy(&body[..body.len().min(BODY_PREFIX_BYTES)])
+            .into_owned(),
+    });
+}
+
+/// How much of a refused body the rejection log keeps.
+const BODY_PREFIX_BYTES: usize = 256;
+
+/// The access point a body names, read loosely: for diagnosis only, never trusted.
+#[derive(Default, serde::Deserialize)]
+struct NodeHint {
+    network_id: Option<i64>,
+    node_mac: Option<String>,
+}
+
+impl NodeHint {
+    fn read(body: &[u8]) -> NodeHint {
+        #[derive(serde::Deserialize)]
+        struct Loose {
+            network_id: Option<serde_json::Value>,
+            node_mac: Option<serde_json::Value>,
+        }
+        let Ok(loose) = serde_json::from_slice::<Loose>(body) else {
+            return NodeHint::default();
+        };
+        NodeHint {
+            network_id: loose.network_id.and_then(|v| v.as_i64()),
+            node_mac: loose
+                .node_mac
+                .and_then(|v| v.as_str().and_then(Mac::parse))
+                .map(|mac| mac.to_string()),
+        }
+    }
 }
 
 /// Receive a CloudTrax report (original spelling)
@@ -92,7 +183,7 @@ pub async fn receive(
         (status = 401, description = "The Signature header is missing or does not match", body = api_types::Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than the server's limit", body = api_types::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body breaks a rule of the contract", body = api_types::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable; retry", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The server is overloaded (its write queue is full) or the database is unavailable; nothing was stored, retry after `Retry-After` seconds", body = api_types::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn receive_legacy(
@@ -101,17 +192,6 @@ pub async fn receive_legacy(
     state: Data<AppState>,
 ) -> Result<Json<IngestResult>, AppError> {
     receive(request, payload, state).await
-}
-
-/// Stores a validated report, stamped with the server's clock.
-pub(super) async fn store(state: &AppState, report: Report) -> Result<IngestResult, AppError> {
-    let received_at = crate::unix_now();
-    let result = state
-        .db
-        .run(move |conn| db::reports::store(conn, &report, received_at))
-        .await?;
-    tracing::debug!(?result, "report stored");
-    Ok(result)
 }
 
 /// Reads the whole body, refusing it as soon as it exceeds `limit` bytes (or announces
@@ -132,9 +212,7 @@ async fn read_body(
     }
     let mut body = BytesMut::with_capacity(announced.unwrap_or(0));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|error| {
-            AppError::MalformedBody(format!("the body could not be read: {error}"))
-        })?;
+        let chunk = chunk.map_err(|error| AppError::UnreadableBody(error.to_string()))?;
         if body.len() + chunk.len() > limit {
             return Err(too_large);
         }

@@ -27,6 +27,8 @@ pub fn settings() -> Settings {
         max_body: 1024 * 1024,
         static_dir: PathBuf::from("no-dashboard-here"),
         log: "warn".to_string(),
+        queue_limit: 200_000,
+        durability: ncompass::ingest::Durability::Full,
     }
 }
 

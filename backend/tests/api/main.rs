@@ -5,5 +5,6 @@
 mod dashboard;
 mod docs;
 mod helpers;
+mod ingestion;
 mod probe_requests;
 mod webhook;

@@ -1,0 +1,220 @@
+//! Counters of the ingestion path, rendered in the Prometheus text format at `/metrics`.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds of the ingest latency histogram, seconds.
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+/// Why a report was refused; the `reason` label of `ncompass_reports_rejected_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectReason {
+    InvalidJson,
+    InvalidReport,
+    MissingSignature,
+    BadSignature,
+    TooLarge,
+    UnreadableBody,
+    Overloaded,
+}
+
+impl RejectReason {
+    pub const ALL: [RejectReason; 7] = [
+        RejectReason::InvalidJson,
+        RejectReason::InvalidReport,
+        RejectReason::MissingSignature,
+        RejectReason::BadSignature,
+        RejectReason::TooLarge,
+        RejectReason::UnreadableBody,
+        RejectReason::Overloaded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::InvalidJson => "invalid_json",
+            RejectReason::InvalidReport => "invalid_report",
+            RejectReason::MissingSignature => "missing_signature",
+            RejectReason::BadSignature => "bad_signature",
+            RejectReason::TooLarge => "too_large",
+            RejectReason::UnreadableBody => "unreadable_body",
+            RejectReason::Overloaded => "overloaded",
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    reports_accepted: AtomicU64,
+    rejected: [AtomicU64; 7],
+    probe_requests_stored: AtomicU64,
+    probe_requests_duplicate: AtomicU64,
+    /// Per bucket of LATENCY_BUCKETS, then +Inf.
+    latency_buckets: [AtomicU64; 13],
+    latency_micros_sum: AtomicU64,
+    latency_count: AtomicU64,
+    batches: AtomicU64,
+    /// Probe requests (at least 1 per report) admitted and not yet committed.
+    pub queued_probe_requests: AtomicU64,
+    /// Reports admitted and not yet committed.
+    pub queued_reports: AtomicU64,
+}
+
+impl Metrics {
+    pub fn accepted(&self, stored: i64, duplicates: i64) {
+        self.reports_accepted.fetch_add(1, Ordering::Relaxed);
+        self.probe_requests_stored
+            .fetch_add(u64::try_from(stored).unwrap_or(0), Ordering::Relaxed);
+        self.probe_requests_duplicate
+            .fetch_add(u64::try_from(duplicates).unwrap_or(0), Ordering::Relaxed);
+    }
+
+    pub fn rejected(&self, reason: RejectReason) {
+        let index = RejectReason::ALL
+            .iter()
+            .position(|r| *r == reason)
+            .unwrap_or(0);
+        self.rejected[index].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Time from a report's arrival to its answer.
+    pub fn observe_latency(&self, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        let bucket = LATENCY_BUCKETS
+            .iter()
+            .position(|bound| seconds <= *bound)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        self.latency_buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        self.latency_micros_sum.fetch_add(
+            u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        self.latency_count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn batch_committed(&self) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition format, version 0.0.4.
+    pub fn render(&self) -> String {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, u64)]| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (labels, value) in samples {
+                let _ = writeln!(out, "{name}{labels} {value}");
+            }
+        };
+        metric(
+            "ncompass_reports_accepted_total",
+            "counter",
+            "Reports stored (including those whose probe requests were all duplicates).",
+            &[(String::new(), load(&self.reports_accepted))],
+        );
+        let rejected: Vec<(String, u64)> = RejectReason::ALL
+            .iter()
+            .zip(&self.rejected)
+            .map(|(reason, count)| (format!("{{reason=\"{}\"}}", reason.as_str()), load(count)))
+            .collect();
+        metric(
+            "ncompass_reports_rejected_total",
+            "counter",
+            "Reports refused, by reason.",
+            &rejected,
+        );
+        metric(
+            "ncompass_probe_requests_stored_total",
+            "counter",
+            "Probe requests stored as new rows.",
+            &[(String::new(), load(&self.probe_requests_stored))],
+        );
+        metric(
+            "ncompass_probe_requests_duplicate_total",
+            "counter",
+            "Probe requests received again and not stored twice.",
+            &[(String::new(), load(&self.probe_requests_duplicate))],
+        );
+        metric(
+            "ncompass_writer_batches_total",
+            "counter",
+            "Transactions committed by the writer (each holds one or more reports).",
+            &[(String::new(), load(&self.batches))],
+        );
+        metric(
+            "ncompass_writer_queue_reports",
+            "gauge",
+            "Reports waiting for the writer.",
+            &[(String::new(), load(&self.queued_reports))],
+        );
+        metric(
+            "ncompass_writer_queue_probe_requests",
+            "gauge",
+            "Probe requests waiting for the writer.",
+            &[(String::new(), load(&self.queued_probe_requests))],
+        );
+        let mut cumulative = 0;
+        let mut histogram: Vec<(String, u64)> = LATENCY_BUCKETS
+            .iter()
+            .zip(&self.latency_buckets)
+            .map(|(bound, count)| {
+                cumulative += load(count);
+                (format!("_bucket{{le=\"{bound}\"}}"), cumulative)
+            })
+            .collect();
+        cumulative += load(&self.latency_buckets[LATENCY_BUCKETS.len()]);
+        histogram.push(("_bucket{le=\"+Inf\"}".to_string(), cumulative));
+        let _ = writeln!(
+            out,
+            "# HELP ncompass_ingest_latency_seconds Time from a report's arrival to its answer.\n\
+             # TYPE ncompass_ingest_latency_seconds histogram"
+        );
+        for (suffix, value) in histogram {
+            let _ = writeln!(out, "ncompass_ingest_latency_seconds{suffix} {value}");
+        }
+        let _ = writeln!(
+            out,
+            "ncompass_ingest_latency_seconds_sum {}\nncompass_ingest_latency_seconds_count {}",
+            load(&self.latency_micros_sum) as f64 / 1e6,
+            load(&self.latency_count)
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_a_cumulative_histogram() {
+        let metrics = Metrics::default();
+        metrics.accepted(5, 0);
+        metrics.accepted(0, 5);
+        metrics.rejected(RejectReason::BadSignature);
+        metrics.observe_latency(Duration::from_micros(800));
+        metrics.observe_latency(Duration::from_millis(30));
+        metrics.observe_latency(Duration::from_secs(9));
+        let text = metrics.render();
+        for line in [
+            "ncompass_reports_accepted_total 2",
+            "ncompass_reports_rejected_total{reason=\"bad_signature\"} 1",
+            "ncompass_reports_rejected_total{reason=\"invalid_json\"} 0",
+            "ncompass_probe_requests_stored_total 5",
+            "ncompass_probe_requests_duplicate_total 5",
+            "ncompass_ingest_latency_seconds_bucket{le=\"0.001\"} 1",
+            "ncompass_ingest_latency_seconds_bucket{le=\"0.025\"} 1",
+            "ncompass_ingest_latency_seconds_bucket{le=\"0.05\"} 2",
+            "ncompass_ingest_latency_seconds_bucket{le=\"5\"} 2",
+            "ncompass_ingest_latency_seconds_bucket{le=\"+Inf\"} 3",
+            "ncompass_ingest_latency_seconds_count 3",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Crash safety: the real binary is killed with SIGKILL in the middle of sustained
+//! ingestion, then restarted on the same file. Every report answered 2xx must be there
+//! whole, and no report may be there in part.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use diesel::sql_types::{BigInt, Text};
+use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+use serde_json::json;
+
+const PROBES_PER_REPORT: u32 = 20;
+const POSTERS: u32 = 8;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `ncompass serve` on `database` and waits until it answers. The caller kills
+/// and waits for the child it gets back (clippy cannot follow it out of this function).
+#[allow(clippy::zombie_processes)]
+async fn start(database: &Path, port: u16) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ncompass"))
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--log",
+            "warn",
+        ])
+        .arg("--database")
+        .arg(database)
+        .arg("--static-dir")
+        .arg(database.with_extension("no-dashboard"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let health = client
+            .get(format!("http://127.0.0.1:{port}/api/v1/health"))
+            .send()
+            .await;
+        if health.is_ok_and(|r| r.status() == 200) {
+            return child;
+        }
+        if Instant::now() >= deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("the server did not start");
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn node_mac(poster: u32, sequence: u32) -> String {
+    format!(
+        "02:00:{:02x}:{:02x}:{:02x}:{:02x}",
+        poster,
+        (sequence >> 16) & 0xff,
+        (sequence >> 8) & 0xff,
+        sequence & 0xff
+    )
+}
+
+fn body(poster: u32, sequence: u32) -> String {
+    let probes: Vec<_> = (0..PROBES_PER_REPORT)
+        .map(|i| {
+            json!({
+                "mac": format!("00:11:22:33:44:{i:02x}"), "count": 1,
+                "min_signal": -80, "max_signal": -60, "avg_signal": -70,
+                "first_seen": 1_700_000_000, "last_seen": 1_700_000_030, "associated": false
+            })
+        })
+        .collect();
+    json!({"network_id": 1, "node_mac": node_mac(poster, sequence), "version": 1, "probe_requests": probes})
+        .to_string()
+}
+
+#[derive(QueryableByName)]
+struct NodeRows {
+    #[diesel(sql_type = Text)]
+    node_mac: String,
+    #[diesel(sql_type = BigInt)]
+    rows: i64,
+}
+
+#[derive(QueryableByName)]
+struct Mismatch {
+    #[diesel(sql_type = BigInt)]
+    mismatched: i64,
+}
+
+#[derive(QueryableByName)]
+struct Integrity {
+    #[diesel(sql_type = Text)]
+    integrity_check: String,
+}
+
+#[actix_web::test]
+async fn sigkill_during_ingestion_loses_no_acknowledged_report_and_stores_none_in_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("crash.db");
+    let port = free_port();
+    let mut server = start(&database, port).await;
+
+    let acknowledged = Arc::new(Mutex::new(HashSet::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let client = reqwest::Client::new();
+    let posters: Vec<_> = (0..POSTERS)
+        .map(|poster| {
+            let acknowledged = Arc::clone(&acknowledged);
+            let stop = Arc::clone(&stop);
+            let client = client.clone();
+            actix_web::rt::spawn(async move {
+                // Bounded: at most 100,000 reports, and only until the server dies.
+                for sequence in 0..100_000 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let sent = client
+                        .post(format!("http://127.0.0.1:{port}/receive"))
+                        .body(body(poster, sequence))
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(response) if response.status() == 200 => {
+                            acknowledged
+                                .lock()
+                                .unwrap()
+                                .insert(node_mac(poster, sequence));
+                        }
+                        Ok(response) => panic!("unexpected {}", response.status()),
+                        Err(_) => break, // the server is gone
+                    }
+                }
+            })
+        })
+        .collect();
+
+    // Let ingestion run, then kill the server in the middle of it.
+    actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
+    server.kill().unwrap(); // SIGKILL
+    server.wait().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    for poster in posters {
+        poster.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() > 20,
+        "ingestion was under way: {} reports",
+        acknowledged.len()
+    );
+
+    // Restart on the same file: it opens, recovers the WAL and serves.
+    let mut server = start(&database, port).await;
+    let stored: HashMap<String, i64> = {
+        let mut conn = SqliteConnection::establish(database.to_str().unwrap()).unwrap();
+        let integrity = diesel::sql_query("PRAGMA integrity_check")
+            .get_result::<Integrity>(&mut conn)
+            .unwrap();
+        assert_eq!(integrity.integrity_check, "ok");
+        // Every report record matches the rows it stored.
+        let mismatched = diesel::sql_query(
+            "SELECT count(*) AS mismatched FROM reports r WHERE r.stored_count != \
+             (SELECT count(*) FROM probe_requests p WHERE p.report_id = r.id)",
+        )
+        .get_result::<Mismatch>(&mut conn)
+        .unwrap();
+        assert_eq!(
+            mismatched.mismatched, 0,
+            "a report record disagrees with its rows"
+        );
+        diesel::sql_query("SELECT node_mac, count(*) AS rows FROM probe_requests GROUP BY node_mac")
+            .load::<NodeRows>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|row| (row.node_mac, row.rows))
+            .collect()
+    };
+    for node in &acknowledged {
+        assert_eq!(
+            stored.get(node),
+            Some(&i64::from(PROBES_PER_REPORT)),
+            "acknowledged report {node} is not whole"
+        );
+    }
+    for (node, rows) in &stored {
+        assert_eq!(
+            *rows,
+            i64::from(PROBES_PER_REPORT),
+            "report {node} is stored in part"
+        );
+    }
+    eprintln!(
+        "{} reports acknowledged before SIGKILL, {} stored (the rest were in flight)",
+        acknowledged.len(),
+        stored.len()
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
