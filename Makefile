@@ -9,7 +9,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 # wasm-opt from npm lives in .tools/; cargo-installed tools in ~/.cargo/bin.
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test build frontend toolchain browser-toolchain openapi lint bench-dashboard help
+.PHONY: run test build frontend toolchain browser-toolchain openapi lint bench-dashboard bench-ingest help
 
 ## run: build the dashboard and the server (release), then serve both on one port
 run: frontend build
@@ -47,3 +47,7 @@ bench-dashboard: browser-toolchain frontend
 
 help:
 	@grep -E '^## ' Makefile | sed 's/^## /make /'
+
+## bench-ingest: ingestion and query figures of BENCHMARKS.md (takes about 15 minutes)
+bench-ingest: build
+	$(CARGO) run --release --locked -p bench --bin ingest-bench -- --server $(TARGET_DIR)/release/ncompass

@@ -57,8 +57,32 @@ impl Mac {
 /// The canonical form: lower case, colon separated.
 impl fmt::Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let [a, b, c, d, e, g] = self.0;
-        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+        f.write_str(self.canonical().as_str())
+    }
+}
+
+impl Mac {
+    /// The canonical text without allocating or going through `fmt` (the writer
+    /// formats one per stored row).
+    pub fn canonical(&self) -> CanonicalMac {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = [b':'; 17];
+        for (i, octet) in self.0.iter().enumerate() {
+            text[i * 3] = HEX[usize::from(octet >> 4)];
+            text[i * 3 + 1] = HEX[usize::from(octet & 0x0f)];
+        }
+        CanonicalMac(text)
+    }
+}
+
+/// A MAC's canonical text, `aa:bb:cc:dd:ee:ff`, on the stack.
+#[derive(Clone, Copy)]
+pub struct CanonicalMac([u8; 17]);
+
+impl CanonicalMac {
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits and colons are ever written into it.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
@@ -407,6 +431,20 @@ mod tests {
             "<script>alert</script>",
         ] {
             assert_eq!(Mac::parse(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn canonical_text_matches_fmt() {
+        for octets in [[0u8; 6], [0xff; 6], [0x0a, 0xb1, 0x2c, 0xd3, 0x4e, 0xf5]] {
+            let mac = Mac(octets);
+            let expected = octets
+                .iter()
+                .map(|o| format!("{o:02x}"))
+                .collect::<Vec<_>>()
+                .join(":");
+            assert_eq!(mac.canonical().as_str(), expected);
+            assert_eq!(mac.to_string(), expected);
         }
     }
 

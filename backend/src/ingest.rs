@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use api_types::IngestResult;
 use diesel::connection::SimpleConnection;
@@ -23,6 +24,12 @@ use crate::metrics::Metrics;
 /// A batch stops growing past this many probe requests: a bound on how long one
 /// transaction holds the write lock (and on the latency of the first report in it).
 const MAX_BATCH_PROBE_REQUESTS: u64 = 20_000;
+
+/// How often the checkpointer copies committed WAL frames into the database file.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+/// The writer checkpoints by itself only past this many WAL pages (64 MiB of 4 KiB
+/// pages): a bound on the WAL should the checkpointer fall behind.
+const WRITER_AUTOCHECKPOINT_PAGES: u32 = 16_384;
 
 /// What the writer is asked to do.
 enum Job {
@@ -81,23 +88,47 @@ impl Ingest {
             Durability::Full => "FULL",
             Durability::Normal => "NORMAL",
         };
+        // Checkpoints run on their own thread (and core), not inside the writer's
+        // commits; the writer's own auto-checkpoint is only a backstop.
         conn.batch_execute(&format!(
-            "{} PRAGMA synchronous = {synchronous};",
+            "{} PRAGMA synchronous = {synchronous}; PRAGMA wal_autocheckpoint = {WRITER_AUTOCHECKPOINT_PAGES};",
             db::connection_pragmas()
         ))
         .map_err(|source| OpenError::Setup {
             path: path.to_string(),
             source,
         })?;
+        let mut checkpoint_conn =
+            SqliteConnection::establish(path).map_err(|source| OpenError::Connect {
+                path: path.to_string(),
+                source,
+            })?;
+        checkpoint_conn
+            .batch_execute(&db::connection_pragmas())
+            .map_err(|source| OpenError::Setup {
+                path: path.to_string(),
+                source,
+            })?;
+        let spawn_error = |source: std::io::Error| OpenError::Setup {
+            path: path.to_string(),
+            source: diesel::result::Error::QueryBuilderError(Box::new(source)),
+        };
+        // The writer holds `alive`; when it ends, the checkpointer sees the channel
+        // close, checkpoints one last time and ends too.
+        let (alive, writer_gone) = mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("ncompass-checkpointer".to_string())
+            .spawn(move || checkpoint(checkpoint_conn, &writer_gone))
+            .map_err(spawn_error)?;
         let (jobs, queue) = mpsc::channel();
         let writer_metrics = Arc::clone(&metrics);
         let thread = std::thread::Builder::new()
             .name("ncompass-writer".to_string())
-            .spawn(move || write(conn, queue, &writer_metrics))
-            .map_err(|source| OpenError::Setup {
-                path: path.to_string(),
-                source: diesel::result::Error::QueryBuilderError(Box::new(source)),
-            })?;
+            .spawn(move || {
+                let _alive = alive;
+                write(conn, queue, &writer_metrics);
+            })
+            .map_err(spawn_error)?;
         Ok((
             Ingest {
                 jobs,
@@ -173,6 +204,23 @@ fn write(mut conn: SqliteConnection, queue: Receiver<Job>, metrics: &Metrics) {
         release(&metrics.queued_reports, jobs);
     }
     tracing::debug!("the writer has stopped: no more reports can arrive");
+}
+
+/// Copies committed WAL frames into the database file every CHECKPOINT_INTERVAL, beside
+/// the writer rather than inside its commits. PASSIVE never blocks the writer or readers.
+fn checkpoint(mut conn: SqliteConnection, writer_gone: &Receiver<()>) {
+    loop {
+        let stop = matches!(
+            writer_gone.recv_timeout(CHECKPOINT_INTERVAL),
+            Err(mpsc::RecvTimeoutError::Disconnected)
+        );
+        if let Err(error) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+            tracing::warn!(%error, "checkpoint failed; the writer's own checkpoints take over");
+        }
+        if stop {
+            return;
+        }
+    }
 }
 
 fn release(counter: &AtomicU64, amount: u64) {

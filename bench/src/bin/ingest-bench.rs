@@ -1,0 +1,386 @@
+//! Reproduces the ingestion and query figures of BENCHMARKS.md (`make bench-ingest`):
+//! the release `ncompass` binary on a temp SQLite file, driven over loopback by the
+//! workload generator, beside its two ceilings measured in the same run.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use bench::{
+    fixed_rate, null_server, raw_sqlite_insert, resident_memory_mib, saturate, storage_only,
+    LoadResult, Post, Workload,
+};
+use clap::Parser;
+use diesel::sql_types::BigInt;
+use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+
+#[derive(Parser)]
+struct Options {
+    /// The server binary to measure.
+    #[arg(long, default_value = "target/release/ncompass")]
+    server: PathBuf,
+    /// Seconds of each saturation run.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent connections of each saturation run.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Row counts at which list queries are measured (comma separated).
+    #[arg(long, default_value = "1000000,10000000", value_delimiter = ',')]
+    query_sizes: Vec<u64>,
+    /// Requests per query shape for the query latencies.
+    #[arg(long, default_value_t = 200)]
+    query_requests: usize,
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+    database: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start(binary: &Path, durability: &str) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("bench.db");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(binary)
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--log",
+                "warn",
+            ])
+            .args(["--durability", durability, "--queue-limit", "2000000"])
+            .arg("--database")
+            .arg(&database)
+            .arg("--static-dir")
+            .arg(dir.path().join("none"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|error| {
+                panic!(
+                    "cannot start {}: {error} (run `make build` first)",
+                    binary.display()
+                )
+            });
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while client
+            .get(format!("http://127.0.0.1:{port}/api/v1/health"))
+            .send()
+            .await
+            .map_or(true, |r| r.status() != 200)
+        {
+            assert!(Instant::now() < deadline, "the server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Server {
+            child,
+            port,
+            database,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn posts(probes: u32, count: usize, seed: u64) -> Arc<Vec<Post>> {
+    Arc::new(
+        Workload {
+            probes,
+            seed,
+            ..Workload::default()
+        }
+        .posts(count),
+    )
+}
+
+/// Enough bodies for a saturation run at up to `probes_per_second` stored.
+fn posts_for(probes: u32, seconds: u64) -> usize {
+    let ceiling_probes_per_second = 400_000u64;
+    ((ceiling_probes_per_second * seconds / u64::from(probes)) as usize).max(2_000)
+}
+
+async fn saturate_at(
+    url: String,
+    bodies: &Arc<Vec<Post>>,
+    probes: u32,
+    concurrency: usize,
+    duration: Duration,
+) -> LoadResult {
+    saturate(
+        &url,
+        Arc::clone(bodies),
+        u64::from(probes),
+        concurrency,
+        duration,
+    )
+    .await
+}
+
+fn row(name: &str, result: &LoadResult) -> String {
+    format!(
+        "| {name} | {:.0} | {:.0} | {:.1} | {:.1} | {} | {} |",
+        result.reports_per_second(),
+        result.probes_per_second(),
+        result.latency_ms(0.5),
+        result.latency_ms(0.99),
+        result.shed,
+        result.failed
+    )
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let options = Options::parse();
+    println!(
+        "## Ingestion at saturation ({} connections, {} s each)\n",
+        options.concurrency, options.seconds
+    );
+    println!("| run | reports/s | probe requests/s | p50 ms | p99 ms | 503 | failed |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let null_port = null_server();
+    let mut hundred = None;
+    for probes in [5u32, 100, 1000] {
+        let count = posts_for(probes, options.seconds);
+        let bodies = posts(probes, count, u64::from(probes));
+        let duration = Duration::from_secs(options.seconds);
+        let run = |url: String| saturate_at(url, &bodies, probes, options.concurrency, duration);
+        for durability in ["full", "normal"] {
+            let server = Server::start(&options.server, durability).await;
+            let result = run(server.url("/receive")).await;
+            println!(
+                "{}",
+                row(
+                    &format!("ncompass, {probes} per report, durability {durability}"),
+                    &result
+                )
+            );
+            if probes == 100 && durability == "full" {
+                hundred = Some((result.ok as usize, result.probes_per_second()));
+            }
+            server.stop();
+        }
+        let ceiling = run(format!("http://127.0.0.1:{null_port}/receive")).await;
+        println!(
+            "{}",
+            row(
+                &format!("ceiling: HTTP only, {probes} per report"),
+                &ceiling
+            )
+        );
+    }
+
+    // The database ceiling: the rows the 100-probe run stored, inserted raw.
+    let (stored_reports, ingest_rate) = hundred.unwrap();
+    let bodies = posts(100, stored_reports.max(1), 100);
+    println!("\n## Ceiling: raw SQLite bulk insert of the same rows (one transaction, prepared statement)\n");
+    println!("| insert | rows | seconds | rows/s | ncompass (full, 100 per report) as a share |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    // Between the two: ncompass's own storage code on pre-parsed reports, no HTTP.
+    for batch in [64usize, 100_000] {
+        let dir = tempfile::tempdir().unwrap();
+        let (rows, elapsed) = storage_only(&dir.path().join("storage.db"), &bodies, batch);
+        let rate = rows as f64 / elapsed.as_secs_f64();
+        println!(
+            "| ncompass storage code, no HTTP, {} | {rows} | {:.2} | {rate:.0} | {:.0}% |",
+            if batch == 64 {
+                "64 reports per transaction (as at 64 connections)"
+            } else {
+                "one transaction"
+            },
+            elapsed.as_secs_f64(),
+            ingest_rate * 100.0 / rate
+        );
+    }
+    for full in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let (rows, elapsed) = raw_sqlite_insert(&dir.path().join("raw.db"), &bodies, full);
+        let rate = rows as f64 / elapsed.as_secs_f64();
+        println!(
+            "| raw SQLite C API, synchronous={} | {rows} | {:.2} | {rate:.0} | {:.0}% |",
+            if full { "FULL" } else { "NORMAL" },
+            elapsed.as_secs_f64(),
+            ingest_rate * 100.0 / rate
+        );
+    }
+
+    // Latency at a fixed rate: 10x the planned deployment (2,000 access points every
+    // 30 s with 100 probe requests each = 67 reports/s).
+    println!(
+        "\n## Latency at a fixed 10x-production rate (670 reports/s of 100 probe requests, {} s)\n",
+        options.seconds
+    );
+    println!("| run | reports/s | probe requests/s | p50 ms | p99 ms | 503 | failed |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let rate = 670.0;
+    let bodies = posts(100, (rate * options.seconds as f64) as usize + 10, 7);
+    let server = Server::start(&options.server, "full").await;
+    let result = fixed_rate(
+        &server.url("/receive"),
+        bodies,
+        100,
+        rate,
+        Duration::from_secs(options.seconds),
+    )
+    .await;
+    println!("{}", row("ncompass, durability full", &result));
+    server.stop();
+
+    queries(&options).await;
+}
+
+#[derive(QueryableByName)]
+struct Position {
+    #[diesel(sql_type = BigInt)]
+    last_seen: i64,
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// The keyset position `depth` rows into `filter`'s order, read from the file directly,
+/// as the cursor a client would hold after walking there.
+fn cursor_at(database: &Path, filter_sql: &str, depth: u64) -> Option<String> {
+    let mut conn = SqliteConnection::establish(database.to_str().unwrap()).unwrap();
+    let sql = format!(
+        "SELECT last_seen, id FROM probe_requests {filter_sql} ORDER BY last_seen DESC, id DESC LIMIT 1 OFFSET {depth}"
+    );
+    let position = diesel::sql_query(sql)
+        .get_result::<Position>(&mut conn)
+        .ok()?;
+    Some(URL_SAFE_NO_PAD.encode(format!("{}:{}", position.last_seen, position.id)))
+}
+
+async fn latencies(client: &reqwest::Client, url: &str, requests: usize) -> (f64, f64) {
+    let mut result = LoadResult::default();
+    for _ in 0..requests {
+        let started = Instant::now();
+        let response = client.get(url).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{url}");
+        let _ = response.bytes().await.unwrap();
+        result.latencies.push(started.elapsed().as_micros() as u64);
+    }
+    (result.latency_ms(0.5), result.latency_ms(0.99))
+}
+
+async fn queries(options: &Options) {
+    let server = Server::start(&options.server, "normal").await;
+    let client = reqwest::Client::new();
+    let mut stored = 0u64;
+    let mut seed = 1000;
+    println!(
+        "\n## List queries (`limit=100`, sequential requests over loopback, {} each)\n",
+        options.query_requests
+    );
+    println!("| rows stored | filter | first page p50 / p99 ms | 10,000 pages deep p50 / p99 ms |");
+    println!("| ---: | --- | ---: | ---: |");
+    let mut memory = Vec::new();
+    for &target in &options.query_sizes {
+        // Fill with 1000-probe reports until `target` rows are stored.
+        while stored < target {
+            let batch = ((target - stored) / 1000).clamp(1, 2000) as usize;
+            seed += 1;
+            let bodies = posts(1000, batch, seed);
+            let result = saturate(
+                &server.url("/receive"),
+                bodies,
+                1000,
+                options.concurrency,
+                Duration::from_secs(3600),
+            )
+            .await;
+            stored += result.probes_ok;
+            if let Some(rss) = resident_memory_mib(server.child.id()) {
+                memory.push((stored, rss));
+            }
+        }
+        let node = "ac:00:00:00:00:07";
+        let shapes: [(&str, &str, &str); 7] = [
+            ("none", "", ""),
+            (
+                "mac (a resident client)",
+                "mac=00:00:00:00:70:01",
+                "WHERE mac = '00:00:00:00:70:01'",
+            ),
+            (
+                "node_mac",
+                &format!("node_mac={node}"),
+                &format!("WHERE node_mac = '{node}'"),
+            ),
+            ("network_id", "network_id=1007", "WHERE network_id = 1007"),
+            ("associated=true", "associated=true", "WHERE associated = 1"),
+            (
+                "randomized=false",
+                "randomized=false",
+                "WHERE randomized = 0",
+            ),
+            (
+                "since/until (1 hour)",
+                "since=1764000000&until=1764003600",
+                "WHERE last_seen BETWEEN 1764000000 AND 1764003600",
+            ),
+        ];
+        for (name, query, filter_sql) in shapes {
+            let first = latencies(
+                &client,
+                &server.url(&format!("/api/v1/probe-requests?limit=100&{query}")),
+                options.query_requests,
+            )
+            .await;
+            let deep = match cursor_at(&server.database, filter_sql, 1_000_000) {
+                Some(cursor) => {
+                    let (p50, p99) = latencies(
+                        &client,
+                        &server.url(&format!(
+                            "/api/v1/probe-requests?limit=100&{query}&cursor={cursor}"
+                        )),
+                        options.query_requests,
+                    )
+                    .await;
+                    format!("{p50:.2} / {p99:.2}")
+                }
+                None => "(fewer rows)".to_string(),
+            };
+            println!(
+                "| {stored} | {name} | {:.2} / {:.2} | {deep} |",
+                first.0, first.1
+            );
+        }
+        if let Some(rss) = resident_memory_mib(server.child.id()) {
+            memory.push((stored, rss));
+        }
+    }
+    println!("\n## Server memory while filling and querying\n");
+    println!("| rows stored | resident MiB | peak resident MiB |");
+    println!("| ---: | ---: | ---: |");
+    let mut last = 0;
+    for (stored, (rss, peak)) in memory {
+        if stored >= last + 1_000_000
+            || stored == options.query_sizes.iter().copied().max().unwrap_or(0)
+        {
+            println!("| {stored} | {rss:.0} | {peak:.0} |");
+            last = stored;
+        }
+    }
+    server.stop();
+}

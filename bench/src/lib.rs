@@ -1,0 +1,521 @@
+//! Realistic CloudTrax traffic, and ways to measure a receiver with it.
+//!
+//! - [`Workload`] makes report bodies: many access points, each posting once per 30 s
+//!   period; a share of each report's clients are "residents" heard again every period
+//!   (repeated MACs, new observations), the rest are passers-by, a share of them with
+//!   randomized MACs. Deterministic for a seed, so runs compare.
+//! - [`saturate`] and [`fixed_rate`] post them and record every latency.
+//! - [`null_server`] and [`raw_sqlite_insert`] are the ceilings ingestion is measured
+//!   against: HTTP without the database, and the database without HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+/// A tiny deterministic PRNG (xorshift64*): benchmarks must not depend on a crate's
+/// idea of randomness changing between versions.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A float in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Workload {
+    /// Distinct access points.
+    pub nodes: u32,
+    /// Probe requests per report.
+    pub probes: u32,
+    /// Share of each report's clients heard in every period (same MAC, new times).
+    pub resident_share: f64,
+    /// Share of the other clients whose MAC is randomized (locally administered).
+    pub randomized_share: f64,
+    /// Sign each body with this secret (the `Signature` header).
+    pub secret: Option<String>,
+    pub seed: u64,
+    /// Unix time of the first period.
+    pub start: i64,
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Workload {
+            nodes: 2000,
+            probes: 100,
+            resident_share: 0.3,
+            randomized_share: 0.4,
+            secret: None,
+            seed: 42,
+            start: 1_764_000_000,
+        }
+    }
+}
+
+/// A body to post and its signature header, if signed.
+pub type Post = (String, Option<String>);
+
+fn mac(prefix: u8, n: u64) -> String {
+    let b = n.to_be_bytes();
+    format!(
+        "{prefix:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        b[3], b[4], b[5], b[6], b[7]
+    )
+}
+
+impl Workload {
+    /// `count` report bodies, access point after access point, period after period.
+    pub fn posts(&self, count: usize) -> Vec<Post> {
+        let mut rng = Rng::new(self.seed);
+        let residents = ((f64::from(self.probes) * self.resident_share) as u32).min(self.probes);
+        let mut next_passer_by = 0u64;
+        (0..count)
+            .map(|k| {
+                let k = k as u64;
+                let node = k % u64::from(self.nodes);
+                let period = k / u64::from(self.nodes);
+                let period_start = self.start + i64::try_from(period * 30).unwrap();
+                let probes: Vec<_> = (0..self.probes)
+                    .map(|i| {
+                        let client = if i < residents {
+                            // Globally unique, stable per access point.
+                            mac(0x00, node * 4096 + u64::from(i))
+                        } else {
+                            next_passer_by += 1;
+                            let prefix = if rng.unit() < self.randomized_share {
+                                0x02
+                            } else {
+                                0x04
+                            };
+                            mac(prefix, next_passer_by)
+                        };
+                        let first_seen = period_start + (rng.next_u64() % 20) as i64;
+                        let last_seen = first_seen + (rng.next_u64() % 10) as i64;
+                        let min = -90 + (rng.next_u64() % 30) as i64;
+                        let max = min + (rng.next_u64() % 20) as i64;
+                        json!({
+                            "mac": client,
+                            "count": 1 + rng.next_u64() % 30,
+                            "min_signal": min,
+                            "max_signal": max,
+                            "avg_signal": (min + max) / 2,
+                            "last_seen_signal": max,
+                            "first_seen": first_seen,
+                            "last_seen": last_seen,
+                            "associated": rng.unit() < 0.2,
+                        })
+                    })
+                    .collect();
+                let body = json!({
+                    "network_id": 1000 + node % 20,
+                    "node_mac": mac(0xac, node).to_uppercase(),
+                    "version": 1,
+                    "probe_requests": probes,
+                })
+                .to_string();
+                let signature = self
+                    .secret
+                    .as_ref()
+                    .map(|secret| ncompass::cloudtrax::sign(secret.as_bytes(), body.as_bytes()));
+                (body, signature)
+            })
+            .collect()
+    }
+}
+
+/// What a load run saw.
+#[derive(Debug, Default)]
+pub struct LoadResult {
+    pub ok: u64,
+    /// 503: shed by the receiver.
+    pub shed: u64,
+    /// Any other status, or no answer.
+    pub failed: u64,
+    pub elapsed: Duration,
+    /// Of the 200s, microseconds.
+    pub latencies: Vec<u64>,
+    /// Probe requests in the reports answered 200.
+    pub probes_ok: u64,
+}
+
+impl LoadResult {
+    pub fn reports_per_second(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub fn probes_per_second(&self) -> f64 {
+        self.probes_ok as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The `q` quantile (0..=1) of the 200s' latency, milliseconds.
+    pub fn latency_ms(&self, q: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return f64::NAN;
+        }
+        let mut sorted = self.latencies.clone();
+        sorted.sort_unstable();
+        let index = ((sorted.len() - 1) as f64 * q).round() as usize;
+        sorted[index] as f64 / 1000.0
+    }
+
+    fn absorb(&mut self, other: LoadResult) {
+        self.ok += other.ok;
+        self.shed += other.shed;
+        self.failed += other.failed;
+        self.probes_ok += other.probes_ok;
+        self.latencies.extend(other.latencies);
+    }
+}
+
+async fn post_one(
+    client: &reqwest::Client,
+    url: &str,
+    (body, signature): &Post,
+    probes: u64,
+    result: &mut LoadResult,
+) {
+    let mut request = client.post(url).body(body.clone());
+    if let Some(signature) = signature {
+        request = request.header("Signature", signature);
+    }
+    let started = Instant::now();
+    match request.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let _ = response.bytes().await;
+            match status {
+                200 => {
+                    result.ok += 1;
+                    result.probes_ok += probes;
+                    result.latencies.push(started.elapsed().as_micros() as u64);
+                }
+                503 => result.shed += 1,
+                _ => result.failed += 1,
+            }
+        }
+        Err(_) => result.failed += 1,
+    }
+}
+
+/// Posts `posts` (each once, in order) from `concurrency` connections as fast as the
+/// receiver answers, for at most `duration`.
+pub async fn saturate(
+    url: &str,
+    posts: Arc<Vec<Post>>,
+    probes_per_report: u64,
+    concurrency: usize,
+    duration: Duration,
+) -> LoadResult {
+    let client = reqwest::Client::new();
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let client = client.clone();
+            let posts = Arc::clone(&posts);
+            let next = Arc::clone(&next);
+            let url = url.to_string();
+            tokio::spawn(async move {
+                let mut result = LoadResult::default();
+                while Instant::now() < deadline {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(post) = posts.get(index) else { break };
+                    post_one(&client, &url, post, probes_per_report, &mut result).await;
+                }
+                result
+            })
+        })
+        .collect();
+    let mut total = LoadResult::default();
+    for worker in workers {
+        total.absorb(worker.await.unwrap());
+    }
+    total.elapsed = started.elapsed();
+    total
+}
+
+/// Posts at a fixed rate (an open loop: a slow answer does not slow the arrivals, as
+/// with real access points) for `duration`.
+pub async fn fixed_rate(
+    url: &str,
+    posts: Arc<Vec<Post>>,
+    probes_per_report: u64,
+    reports_per_second: f64,
+    duration: Duration,
+) -> LoadResult {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let total_posts = ((reports_per_second * duration.as_secs_f64()) as usize).min(posts.len());
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    for index in 0..total_posts {
+        let due = started + Duration::from_secs_f64(index as f64 / reports_per_second);
+        tokio::time::sleep_until(due.into()).await;
+        let client = client.clone();
+        let posts = Arc::clone(&posts);
+        let url = url.to_string();
+        let sender = sender.clone();
+        tokio::spawn(async move {
+            let mut result = LoadResult::default();
+            post_one(&client, &url, &posts[index], probes_per_report, &mut result).await;
+            let _ = sender.send(result);
+        });
+    }
+    drop(sender);
+    let mut total = LoadResult::default();
+    while let Some(result) = receiver.recv().await {
+        total.absorb(result);
+    }
+    total.elapsed = started.elapsed();
+    total
+}
+
+/// An HTTP server of the same framework and settings that reads each body whole and
+/// answers 200 with a small JSON body, touching no database: the HTTP ceiling.
+/// Returns its port; it runs on its own threads until the process ends.
+pub fn null_server() -> u16 {
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            HttpServer::new(|| {
+                App::new()
+                    .app_data(web::PayloadConfig::new(16 * 1024 * 1024))
+                    .route(
+                        "/receive",
+                        web::post().to(|body: web::Bytes| async move {
+                            HttpResponse::Ok()
+                                .content_type("application/json")
+                                .body(format!("{{\"received\":{}}}", body.len()))
+                        }),
+                    )
+            })
+            .listen(listener)
+            .unwrap()
+            .run()
+            .await
+            .unwrap();
+        });
+    });
+    port
+}
+
+/// Inserts every probe request of `posts` into the `probe_requests` table of a fresh,
+/// migrated database at `path` (same schema, same indexes), in one transaction with one
+/// prepared statement, through SQLite's C API: the database ceiling. Returns the rows
+/// inserted and the time taken.
+pub fn raw_sqlite_insert(
+    path: &std::path::Path,
+    posts: &[Post],
+    synchronous_full: bool,
+) -> (u64, Duration) {
+    use libsqlite3_sys as ffi;
+    use std::ffi::CString;
+
+    ncompass::db::migrate(path.to_str().unwrap()).unwrap();
+    // Parse before timing: the ceiling is the database's, not serde's.
+    let reports: Vec<ncompass::cloudtrax::Report> = posts
+        .iter()
+        .map(|(body, _)| ncompass::cloudtrax::parse_report(body.as_bytes()).unwrap())
+        .collect();
+    let rows: Vec<(i64, String, String, &ncompass::cloudtrax::ProbeRequest)> = reports
+        .iter()
+        .flat_map(|report| {
+            let node = report.node_mac.to_string();
+            report.probe_requests.iter().map(move |probe| {
+                (
+                    report.network_id,
+                    node.clone(),
+                    probe.mac.to_string(),
+                    probe,
+                )
+            })
+        })
+        .collect();
+
+    let exec = |db: *mut ffi::sqlite3, sql: &str| {
+        let sql = CString::new(sql).unwrap();
+        // SAFETY: db is an open connection; sql is NUL-terminated.
+        let rc = unsafe {
+            ffi::sqlite3_exec(
+                db,
+                sql.as_ptr(),
+                None,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        };
+        assert_eq!(rc, ffi::SQLITE_OK, "{sql:?}");
+    };
+    let path = CString::new(path.to_str().unwrap()).unwrap();
+    let mut db: *mut ffi::sqlite3 = std::ptr::null_mut();
+    // SAFETY: FFI calls on a connection this function opens and closes, with
+    // NUL-terminated strings and bound values that outlive each step.
+    unsafe {
+        assert_eq!(ffi::sqlite3_open(path.as_ptr(), &mut db), ffi::SQLITE_OK);
+        exec(db, "PRAGMA journal_mode = WAL");
+        exec(
+            db,
+            if synchronous_full {
+                "PRAGMA synchronous = FULL"
+            } else {
+                "PRAGMA synchronous = NORMAL"
+            },
+        );
+        exec(
+            db,
+            "INSERT INTO reports (id, network_id, node_mac, version, received_at, probe_request_count, stored_count, duplicate_count) \
+             VALUES (1, 0, '', 1, 0, 0, 0, 0)",
+        );
+        let started = Instant::now();
+        exec(db, "BEGIN IMMEDIATE");
+        let sql = CString::new(
+            "INSERT INTO probe_requests (report_id, network_id, node_mac, mac, count, min_signal, max_signal, \
+             avg_signal, last_seen_signal, first_seen, last_seen, associated, randomized) \
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT DO NOTHING",
+        )
+        .unwrap();
+        let mut statement: *mut ffi::sqlite3_stmt = std::ptr::null_mut();
+        assert_eq!(
+            ffi::sqlite3_prepare_v2(db, sql.as_ptr(), -1, &mut statement, std::ptr::null_mut()),
+            ffi::SQLITE_OK
+        );
+        let mut inserted = 0u64;
+        for (network_id, node, client, probe) in &rows {
+            ffi::sqlite3_bind_int64(statement, 1, *network_id);
+            ffi::sqlite3_bind_text(
+                statement,
+                2,
+                node.as_ptr().cast(),
+                node.len() as i32,
+                ffi::SQLITE_STATIC(),
+            );
+            ffi::sqlite3_bind_text(
+                statement,
+                3,
+                client.as_ptr().cast(),
+                client.len() as i32,
+                ffi::SQLITE_STATIC(),
+            );
+            ffi::sqlite3_bind_int64(statement, 4, probe.count);
+            ffi::sqlite3_bind_int(statement, 5, probe.min_signal);
+            ffi::sqlite3_bind_int(statement, 6, probe.max_signal);
+            ffi::sqlite3_bind_int(statement, 7, probe.avg_signal);
+            match probe.last_seen_signal {
+                Some(signal) => ffi::sqlite3_bind_int(statement, 8, signal),
+                None => ffi::sqlite3_bind_null(statement, 8),
+            };
+            ffi::sqlite3_bind_int64(statement, 9, probe.first_seen);
+            ffi::sqlite3_bind_int64(statement, 10, probe.last_seen);
+            ffi::sqlite3_bind_int(statement, 11, i32::from(probe.associated));
+            ffi::sqlite3_bind_int(statement, 12, i32::from(probe.mac.is_randomized()));
+            assert_eq!(ffi::sqlite3_step(statement), ffi::SQLITE_DONE);
+            inserted += ffi::sqlite3_changes(db) as u64;
+            ffi::sqlite3_reset(statement);
+        }
+        ffi::sqlite3_finalize(statement);
+        exec(db, "COMMIT");
+        let elapsed = started.elapsed();
+        ffi::sqlite3_close(db);
+        (inserted, elapsed)
+    }
+}
+
+/// Resident memory of process `pid` (VmRSS) and its peak (VmHWM), in MiB.
+pub fn resident_memory_mib(pid: u32) -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|kib| kib.parse::<f64>().ok())
+            .map(|kib| kib / 1024.0)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// ncompass's own storage code without HTTP: the reports of `posts` parsed up front,
+/// then stored by `db::reports::store_in_transaction` in transactions of `batch`
+/// reports, as the writer does. Splits ingestion's cost between storage and the rest.
+pub fn storage_only(path: &std::path::Path, posts: &[Post], batch: usize) -> (u64, Duration) {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let path = path.to_str().unwrap();
+    ncompass::db::migrate(path).unwrap();
+    let reports: Vec<ncompass::cloudtrax::Report> = posts
+        .iter()
+        .map(|(body, _)| ncompass::cloudtrax::parse_report(body.as_bytes()).unwrap())
+        .collect();
+    let mut conn = diesel::SqliteConnection::establish(path).unwrap();
+    conn.batch_execute(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+    )
+    .unwrap();
+    let started = Instant::now();
+    let mut stored = 0u64;
+    for chunk in reports.chunks(batch.max(1)) {
+        let results = conn
+            .immediate_transaction(|conn| {
+                chunk
+                    .iter()
+                    .map(|report| ncompass::db::reports::store_in_transaction(conn, report, 0))
+                    .collect::<Result<Vec<_>, diesel::result::Error>>()
+            })
+            .unwrap();
+        stored += results.iter().map(|r| r.stored as u64).sum::<u64>();
+    }
+    (stored, started.elapsed())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workload_bodies_are_valid_reports_with_the_asked_mix() {
+        let workload = Workload {
+            nodes: 3,
+            probes: 50,
+            ..Workload::default()
+        };
+        let posts = workload.posts(6);
+        let reports: Vec<_> = posts
+            .iter()
+            .map(|(body, _)| ncompass::cloudtrax::parse_report(body.as_bytes()).unwrap())
+            .collect();
+        assert!(reports.iter().all(|r| r.probe_requests.len() == 50));
+        let nodes: std::collections::HashSet<_> = reports.iter().map(|r| r.node_mac).collect();
+        assert_eq!(nodes.len(), 3);
+        // Node 0's residents come back in the next period, with new times.
+        let first = &reports[0].probe_requests[0];
+        let again = &reports[3].probe_requests[0];
+        assert_eq!(first.mac, again.mac);
+        assert!(again.first_seen >= first.first_seen + 10);
+        let all: Vec<_> = reports.iter().flat_map(|r| &r.probe_requests).collect();
+        let randomized = all.iter().filter(|p| p.mac.is_randomized()).count() as f64;
+        let passers_by = all.len() as f64 * 0.7;
+        assert!(
+            (randomized / passers_by - 0.4).abs() < 0.1,
+            "{randomized} of {passers_by}"
+        );
+    }
+}
