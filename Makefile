@@ -9,7 +9,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 # wasm-opt from npm lives in .tools/; cargo-installed tools in ~/.cargo/bin.
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test build frontend toolchain browser-toolchain openapi lint bench-dashboard bench-ingest help
+.PHONY: run test build frontend toolchain browser-toolchain openapi lint bench-dashboard bench-ingest fuzz help
 
 ## run: build the dashboard and the server (release), then serve both on one port
 run: frontend build
@@ -51,3 +51,9 @@ help:
 ## bench-ingest: ingestion and query figures of BENCHMARKS.md (takes about 15 minutes)
 bench-ingest: build
 	$(CARGO) run --release --locked -p bench --bin ingest-bench -- --server $(TARGET_DIR)/release/ncompass
+
+FUZZ_SECONDS ?= 120
+## fuzz: the webhook parser and signature check under libFuzzer for FUZZ_SECONDS (installs cargo-fuzz)
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run webhook corpus/webhook -- -max_total_time=$(FUZZ_SECONDS)

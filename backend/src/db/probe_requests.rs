@@ -83,10 +83,8 @@ pub fn find(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<ProbeReq
         .map(|row| row.map(ProbeRequest::from))
 }
 
-fn filtered(
-    filter: &Filter,
-    after: Option<Position>,
-) -> probe_requests::BoxedQuery<'static, Sqlite> {
+/// The filters, without position or order.
+fn filtered(filter: &Filter) -> probe_requests::BoxedQuery<'static, Sqlite> {
     let mut query = probe_requests::table.into_boxed();
     if let Some(value) = &filter.mac {
         query = query.filter(probe_requests::mac.eq(value.clone()));
@@ -109,19 +107,41 @@ fn filtered(
     if let Some(value) = filter.until {
         query = query.filter(probe_requests::last_seen.le(value));
     }
-    if let Some(position) = after {
-        // `last_seen <= c` bounds the index range; the OR then drops the rows of that
-        // same second that came before the cursor. Equivalent to
-        // (last_seen, id) < (c.last_seen, c.id), which SQLite would not range-scan.
-        query = query
-            .filter(probe_requests::last_seen.le(position.last_seen))
-            .filter(
-                probe_requests::last_seen
-                    .lt(position.last_seen)
-                    .or(probe_requests::id.lt(position.id)),
-            );
+    query
+}
+
+/// The page's queries. Keyset order is (last_seen DESC, id DESC), and every index ends
+/// in (last_seen, rowid = id). After a cursor, one query would need
+/// `(last_seen, id) < (c.last_seen, c.id)`, which SQLite only seeks on last_seen: it
+/// then walks every row of the cursor's second, thousands when many access points
+/// report at once. Two queries that each seek exactly take its place:
+/// - the rest of the cursor's second: `last_seen = c.last_seen AND id < c.id`;
+/// - everything older: `last_seen < c.last_seen`.
+fn page_queries(
+    filter: &Filter,
+    after: Option<Position>,
+) -> Vec<probe_requests::BoxedQuery<'static, Sqlite>> {
+    let newest_first = (probe_requests::last_seen.desc(), probe_requests::id.desc());
+    let Some(position) = after else {
+        return vec![filtered(filter).order(newest_first)];
+    };
+    let same_second = filtered(filter)
+        .filter(probe_requests::last_seen.eq(position.last_seen))
+        .filter(probe_requests::id.lt(position.id))
+        .order(newest_first);
+    // One upper bound on last_seen, never two: given `until` and the cursor, SQLite
+    // would seek from either and filter by the other, possibly walking from `until` down
+    // to the cursor through every row already served.
+    let older = match filter.until {
+        Some(until) if until < position.last_seen => filtered(filter),
+        _ => filtered(&Filter {
+            until: None,
+            ..filter.clone()
+        })
+        .filter(probe_requests::last_seen.lt(position.last_seen)),
     }
-    query.order((probe_requests::last_seen.desc(), probe_requests::id.desc()))
+    .order(newest_first);
+    vec![same_second, older]
 }
 
 /// Up to `limit` rows matching `filter`, newest `last_seen` first, starting after
@@ -134,10 +154,20 @@ pub fn list(
 ) -> QueryResult<Page> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     // One row more than asked tells whether another page follows.
-    let mut rows: Vec<Row> = filtered(filter, after)
-        .select(Row::as_select())
-        .limit(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1))
-        .load(conn)?;
+    let wanted = limit.saturating_add(1);
+    let mut rows: Vec<Row> = Vec::with_capacity(wanted.min(1001));
+    for query in page_queries(filter, after) {
+        let missing = wanted - rows.len();
+        if missing == 0 {
+            break;
+        }
+        rows.extend(
+            query
+                .select(Row::as_select())
+                .limit(i64::try_from(missing).unwrap_or(i64::MAX))
+                .load::<Row>(conn)?,
+        );
+    }
     let next = if rows.len() > limit {
         rows.truncate(limit);
         rows.last().map(|row| Position {
@@ -166,19 +196,25 @@ mod tests {
         detail: String,
     }
 
-    /// SQLite's plan for the list query with `filter`, one line per step.
-    fn plan(conn: &mut SqliteConnection, filter: &Filter, after: Option<Position>) -> String {
-        let query = filtered(filter, after).select(Row::as_select()).limit(101);
-        let debug = diesel::debug_query::<Sqlite, _>(&query).to_string();
-        // Drop the "-- binds: [...]" suffix; parameters left unbound don't change a plan.
-        let sql = debug.split(" -- binds:").next().unwrap();
-        diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
-            .load::<PlanStep>(conn)
-            .unwrap()
+    /// SQLite's plans for the page queries with `filter`, one per query.
+    fn plans(conn: &mut SqliteConnection, filter: &Filter, after: Option<Position>) -> Vec<String> {
+        page_queries(filter, after)
             .into_iter()
-            .map(|step| step.detail)
-            .collect::<Vec<_>>()
-            .join("\n")
+            .map(|query| {
+                let query = query.select(Row::as_select()).limit(101);
+                let debug = diesel::debug_query::<Sqlite, _>(&query).to_string();
+                // Drop the "-- binds: [...]" suffix; unbound parameters don't change a plan.
+                let sql = debug.split(" -- binds:").next().unwrap().to_string();
+                let plan = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+                    .load::<PlanStep>(conn)
+                    .unwrap()
+                    .into_iter()
+                    .map(|step| step.detail)
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                format!("{sql}\n{plan}")
+            })
+            .collect()
     }
 
     #[test]
@@ -236,12 +272,20 @@ mod tests {
         });
         for (filter, index) in cases {
             for after in [None, cursor] {
-                let plan = plan(&mut conn, &filter, after);
-                assert!(plan.contains(index), "{filter:?} {after:?}:\n{plan}");
-                assert!(
-                    !plan.contains("TEMP B-TREE"),
-                    "{filter:?} {after:?} sorts:\n{plan}"
-                );
+                for plan in plans(&mut conn, &filter, after) {
+                    assert!(plan.contains(index), "{filter:?} {after:?}:\n{plan}");
+                    assert!(
+                        !plan.contains("TEMP B-TREE"),
+                        "{filter:?} {after:?} sorts:\n{plan}"
+                    );
+                    if after.is_some() && plan.contains("last_seen` = ?") {
+                        // The cursor's second is a seek on (.., last_seen, rowid), not a walk.
+                        assert!(
+                            plan.contains("rowid<?"),
+                            "{filter:?} walks the second:\n{plan}"
+                        );
+                    }
+                }
             }
         }
     }
@@ -283,6 +327,58 @@ mod tests {
         expected.sort_by(|a, b| b.cmp(a));
         expected.dedup();
         assert_eq!(seen, expected, "in keyset order, no repeats");
+    }
+
+    #[test]
+    fn a_time_range_walks_exactly_its_rows() {
+        let (_dir, mut conn) = migrated();
+        let mut report = parse_report(include_bytes!("../../samples/sample-v1.json")).unwrap();
+        let template = report.probe_requests[0].clone();
+        report.probe_requests = (0..300)
+            .map(|i| {
+                let mut probe = template.clone();
+                probe.first_seen = i / 7;
+                probe.last_seen = i / 7;
+                probe.mac = crate::cloudtrax::Mac::parse(&format!(
+                    "00:00:00:00:{:02x}:{:02x}",
+                    i / 256,
+                    i % 256
+                ))
+                .unwrap();
+                probe
+            })
+            .collect();
+        crate::db::reports::store(&mut conn, &report, 1).unwrap();
+        for (since, until) in [
+            (Some(5), Some(30)),
+            (None, Some(12)),
+            (Some(20), None),
+            (Some(3), Some(3)),
+        ] {
+            let filter = Filter {
+                since,
+                until,
+                ..Filter::default()
+            };
+            let mut seen = Vec::new();
+            let mut after = None;
+            loop {
+                let page = list(&mut conn, &filter, after, 8).unwrap();
+                seen.extend(page.items.iter().map(|p| p.last_seen));
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            let expected = (0..300i64)
+                .map(|i| i / 7)
+                .filter(|s| since.is_none_or(|v| *s >= v) && until.is_none_or(|v| *s <= v))
+                .count();
+            assert_eq!(seen.len(), expected, "{since:?}..{until:?}");
+            assert!(seen
+                .iter()
+                .all(|s| since.is_none_or(|v| *s >= v) && until.is_none_or(|v| *s <= v)));
+        }
     }
 
     #[test]
