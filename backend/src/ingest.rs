@@ -198,10 +198,7 @@ fn write(mut conn: SqliteConnection, queue: Receiver<Job>, metrics: &Metrics) {
                 Err(_) => break,
             }
         }
-        let jobs = u64::try_from(batch.len()).unwrap_or(u64::MAX);
-        commit(&mut conn, batch, metrics);
-        release(&metrics.queued_probe_requests, weight);
-        release(&metrics.queued_reports, jobs);
+        commit(&mut conn, batch, weight, metrics);
     }
     tracing::debug!("the writer has stopped: no more reports can arrive");
 }
@@ -227,7 +224,10 @@ fn release(counter: &AtomicU64, amount: u64) {
     counter.fetch_sub(amount, Ordering::SeqCst);
 }
 
-fn commit(conn: &mut SqliteConnection, batch: Vec<Job>, metrics: &Metrics) {
+/// Commits `batch` (of total `weight`), frees its room in the queue, then answers: a
+/// client that has its answer sees the queue without its report.
+fn commit(conn: &mut SqliteConnection, batch: Vec<Job>, weight: u64, metrics: &Metrics) {
+    let jobs = u64::try_from(batch.len()).unwrap_or(u64::MAX);
     let mut stores = Vec::new();
     let mut rejections = Vec::new();
     for job in batch {
@@ -255,6 +255,8 @@ fn commit(conn: &mut SqliteConnection, batch: Vec<Job>, metrics: &Metrics) {
         Ok::<_, diesel::result::Error>(results)
     });
     metrics.batch_committed();
+    release(&metrics.queued_probe_requests, weight);
+    release(&metrics.queued_reports, jobs);
     match together {
         Ok(results) => {
             for ((_, _, reply), result) in stores.into_iter().zip(results) {

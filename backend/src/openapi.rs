@@ -24,6 +24,7 @@ offending JSON path of a request body, `parameter` the offending query or path p
         routes::webhook::receive_legacy,
         routes::probe_requests::list,
         routes::probe_requests::get,
+        routes::export::export,
         routes::nodes::list,
         routes::samples::create,
         routes::rejections::list,
@@ -41,6 +42,7 @@ offending JSON path of a request body, `parameter` the offending query or path p
         api_types::Problem,
         api_types::Rejection,
         api_types::RejectionList,
+        routes::export::ExportFormat,
     )),
     tags(
         (name = "webhook", description = "Where CloudTrax access points post their reports"),

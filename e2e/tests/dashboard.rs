@@ -199,6 +199,26 @@ async fn the_original_urls_open_the_equivalent_view() {
             "48:5a:3f:37:de:f7"
         );
 
+        // The downloads carry the view's filters, and serve the same rows.
+        let href = h
+            .js("return document.querySelector('[data-testid=export-csv]').href")
+            .await;
+        let href = href.as_str().unwrap().to_string();
+        assert!(
+            href.contains("format=csv") && href.contains("mac=48%3A5a%3A3f%3A37%3Ade%3Af7"),
+            "{href}"
+        );
+        let csv = h
+            .http
+            .get(&href)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(csv.lines().count(), 2, "header and the one row: {csv}");
+
         h.open("/filter?node_mac=ac:86:74:82:9a:30").await;
         h.wait_for_rows(2).await;
 

@@ -59,6 +59,19 @@ pub fn first_page(query: &ProbeRequestQuery) -> ProbeRequestQuery {
     }
 }
 
+/// The export of every row the view's filters match (all pages), in `format`.
+pub fn export_url(query: &ProbeRequestQuery, format: &str) -> String {
+    let filters = ProbeRequestQuery {
+        limit: None,
+        cursor: None,
+        ..query.clone()
+    };
+    match to_query_string(&filters).as_str() {
+        "" => format!("/api/v1/probe-requests/export?format={format}"),
+        rest => format!("/api/v1/probe-requests/export?format={format}&{rest}"),
+    }
+}
+
 /// Whether any filter narrows the view (page size and position aside).
 pub fn is_filtered(query: &ProbeRequestQuery) -> bool {
     first_page(query)
@@ -108,6 +121,19 @@ mod tests {
         assert_eq!(parse("limit=1001").limit, None);
         assert_eq!(parse("limit=1000").limit, Some(1000));
         assert_eq!(parse("associated=1&randomized=0").associated, Some(true));
+    }
+
+    #[test]
+    fn the_export_takes_the_filters_but_not_the_paging() {
+        let query = parse("cursor=abc&limit=20&mac=00:1a:2b:3c:4d:5e&associated=true");
+        assert_eq!(
+            export_url(&query, "csv"),
+            "/api/v1/probe-requests/export?format=csv&mac=00%3A1a%3A2b%3A3c%3A4d%3A5e&associated=true"
+        );
+        assert_eq!(
+            export_url(&ProbeRequestQuery::default(), "ndjson"),
+            "/api/v1/probe-requests/export?format=ndjson"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod dashboard;
 pub mod docs;
+pub mod export;
 pub mod health;
 pub mod metrics;
 pub mod nodes;
@@ -47,6 +48,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/recieve").route(web::post().to(webhook::receive_legacy)))
         // The REST API.
         .service(resource("/api/v1/probe-requests").route(web::get().to(probe_requests::list)))
+        // Before `{id}`, which would take "export" for an id.
+        .service(resource("/api/v1/probe-requests/export").route(web::get().to(export::export)))
         .service(resource("/api/v1/probe-requests/{id}").route(web::get().to(probe_requests::get)))
         .service(resource("/api/v1/nodes").route(web::get().to(nodes::list)))
         .service(resource("/api/v1/samples").route(web::post().to(samples::create)))

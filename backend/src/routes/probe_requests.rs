@@ -99,7 +99,8 @@ pub(super) fn parse_query_string<T: serde::de::DeserializeOwned>(
     })
 }
 
-fn filter(query: &ProbeRequestQuery) -> Result<Filter, AppError> {
+/// The validated filters of a query (shared with the export).
+pub(super) fn filter(query: &ProbeRequestQuery) -> Result<Filter, AppError> {
     let mac_parameter = |value: &Option<String>, name: &str| -> Result<Option<String>, AppError> {
         value
             .as_deref()

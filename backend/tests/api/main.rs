@@ -4,6 +4,7 @@
 
 mod dashboard;
 mod docs;
+mod export;
 mod helpers;
 mod ingestion;
 mod probe_requests;

@@ -279,6 +279,10 @@ pub fn ProbeRequests() -> Html {
                     <button type="button" onclick={on_pause} aria-pressed={paused.to_string()} data-testid="pause">
                         { if *paused { "Resume live updates" } else { "Pause live updates" } }
                     </button>
+                    <a class="button" href={query::export_url(&query, "csv")} download="probe-requests.csv"
+                        data-testid="export-csv">{ "Download CSV" }</a>
+                    <a class="button" href={query::export_url(&query, "ndjson")} download="probe-requests.ndjson"
+                        data-testid="export-ndjson">{ "Download NDJSON" }</a>
                 </div>
                 if let Some(problem) = &*error {
                     <ErrorNotice message={problem.message()} on_retry={on_refresh.clone()} />

@@ -1,0 +1,248 @@
+//! Exporting probe requests as CSV or NDJSON, streamed in constant memory: rows are
+//! read a page at a time along the same keyset order as the list, and the next page is
+//! read only once the client has taken the previous one.
+
+use actix_web::http::header;
+use actix_web::web::{Bytes, Data};
+use actix_web::{HttpRequest, HttpResponse};
+use api_types::{ProbeRequest, ProbeRequestQuery};
+use tokio::sync::mpsc;
+
+use super::probe_requests::{filter, parse_query_string};
+use super::AppState;
+use crate::db;
+use crate::error::AppError;
+
+/// Rows read per database round trip.
+const ROWS_PER_READ: u32 = 5_000;
+/// Chunks buffered between the reader and a slow client: the memory bound.
+const CHUNKS_IN_FLIGHT: usize = 2;
+
+/// The columns of the CSV export, in order: the CloudTrax fields under their own names.
+pub const CSV_HEADER: &str = "id,network_id,node_mac,mac,count,min_signal,max_signal,avg_signal,\
+last_seen_signal,first_seen,last_seen,associated,randomized\r\n";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// RFC 4180: a header row, CRLF line ends, fields quoted where needed.
+    Csv,
+    /// One JSON object per line, as in the list's `items`.
+    Ndjson,
+}
+
+/// Query parameters of the export: the list's filters (no paging) and the format.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// `csv` or `ndjson`.
+    #[param(example = "csv")]
+    format: ExportFormat,
+    /// Client MAC, exact match; any case, `:` or `-` separators.
+    mac: Option<String>,
+    /// Access point MAC, exact match; any case, `:` or `-` separators.
+    node_mac: Option<String>,
+    /// CloudTrax network id.
+    #[param(minimum = 0)]
+    network_id: Option<i64>,
+    /// Only clients connected (`true`) or not (`false`).
+    associated: Option<bool>,
+    /// Only randomized (`true`) or globally unique (`false`) client MACs.
+    randomized: Option<bool>,
+    /// Only probe requests last seen at or after this time, Unix seconds.
+    #[param(minimum = 0)]
+    since: Option<i64>,
+    /// Only probe requests last seen at or before this time, Unix seconds.
+    #[param(minimum = 0)]
+    until: Option<i64>,
+}
+
+/// Export probe requests
+///
+/// Every probe request matching the filters (the same as the list's), newest `last_seen`
+/// first, as CSV (RFC 4180, with a header row) or NDJSON, streamed: the download starts
+/// at once and the server's memory does not grow with its size.
+#[utoipa::path(
+    get,
+    path = "/api/v1/probe-requests/export",
+    tag = "probe requests",
+    operation_id = "export_probe_requests",
+    params(ExportQuery),
+    responses(
+        (status = 200, description = "The rows, streamed", content_type = "text/csv", body = String,
+         example = "id,network_id,node_mac,mac,count,min_signal,max_signal,avg_signal,last_seen_signal,first_seen,last_seen,associated,randomized\r\n42,179283,ac:86:74:61:4f:c0,48:5a:3f:37:de:f7,10,-37,-26,-30,,1455845791,1455845811,true,false\r\n"),
+        (status = 400, description = "`format` or a filter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn export(request: HttpRequest, state: Data<AppState>) -> Result<HttpResponse, AppError> {
+    if !request
+        .query_string()
+        .split('&')
+        .any(|pair| pair.starts_with("format="))
+    {
+        return Err(AppError::parameter("format", "is required: csv or ndjson"));
+    }
+    let query: ExportQuery = parse_query_string(request.query_string())?;
+    let filter = filter(&ProbeRequestQuery {
+        mac: query.mac,
+        node_mac: query.node_mac,
+        network_id: query.network_id,
+        associated: query.associated,
+        randomized: query.randomized,
+        since: query.since,
+        until: query.until,
+        ..ProbeRequestQuery::default()
+    })?;
+    let format = query.format;
+    let (chunks, stream) = mpsc::channel::<Result<Bytes, AppError>>(CHUNKS_IN_FLIGHT);
+    if format == ExportFormat::Csv {
+        // The channel is empty and has room: this cannot fail.
+        let _ = chunks.try_send(Ok(Bytes::from_static(CSV_HEADER.as_bytes())));
+    }
+    let db = state.db.clone();
+    actix_web::rt::spawn(async move {
+        let mut after = None;
+        loop {
+            let filter = filter.clone();
+            let page = db
+                .run(move |conn| db::probe_requests::list(conn, &filter, after, ROWS_PER_READ))
+                .await;
+            let page = match page {
+                Ok(page) => page,
+                Err(error) => {
+                    // The status is sent; all that can be done is to end the body early.
+                    tracing::error!(%error, "export stopped by a database error");
+                    let _ = chunks.send(Err(error)).await;
+                    return;
+                }
+            };
+            let chunk = render(format, &page.items);
+            if chunks.send(Ok(Bytes::from(chunk))).await.is_err() {
+                return; // the client went away
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return,
+            }
+        }
+    });
+    let (content_type, extension) = match format {
+        ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
+        ExportFormat::Ndjson => ("application/x-ndjson", "ndjson"),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"probe-requests.{extension}\""),
+        ))
+        .streaming(ReceiverStream(stream)))
+}
+
+/// A tokio receiver as a `Stream` of body chunks.
+struct ReceiverStream(mpsc::Receiver<Result<Bytes, AppError>>);
+
+impl futures_util::Stream for ReceiverStream {
+    type Item = Result<Bytes, AppError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.0.poll_recv(context)
+    }
+}
+
+fn render(format: ExportFormat, rows: &[ProbeRequest]) -> String {
+    let mut out = String::with_capacity(rows.len() * 120);
+    for row in rows {
+        match format {
+            ExportFormat::Csv => csv_row(&mut out, row),
+            ExportFormat::Ndjson => {
+                if let Ok(line) = serde_json::to_string(row) {
+                    out.push_str(&line);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
+fn csv_row(out: &mut String, row: &ProbeRequest) {
+    use std::fmt::Write as _;
+    let _ = write!(out, "{},{},", row.id, row.network_id);
+    csv_field(out, &row.node_mac);
+    out.push(',');
+    csv_field(out, &row.mac);
+    let _ = write!(
+        out,
+        ",{},{},{},{},",
+        row.count, row.min_signal, row.max_signal, row.avg_signal
+    );
+    if let Some(signal) = row.last_seen_signal {
+        let _ = write!(out, "{signal}");
+    }
+    let _ = write!(
+        out,
+        ",{},{},{},{}\r\n",
+        row.first_seen, row.last_seen, row.associated, row.randomized
+    );
+}
+
+/// RFC 4180: a field holding a comma, a quote or a line break is quoted, its quotes
+/// doubled.
+fn csv_field(out: &mut String, value: &str) {
+    if value.contains([',', '"', '\r', '\n']) {
+        out.push('"');
+        out.push_str(&value.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> ProbeRequest {
+        ProbeRequest {
+            id: 42,
+            network_id: 179283,
+            node_mac: "ac:86:74:61:4f:c0".into(),
+            mac: "48:5a:3f:37:de:f7".into(),
+            count: 10,
+            min_signal: -37,
+            max_signal: -26,
+            avg_signal: -30,
+            last_seen_signal: None,
+            first_seen: 1455845791,
+            last_seen: 1455845811,
+            associated: true,
+            randomized: false,
+        }
+    }
+
+    #[test]
+    fn csv_rows_follow_rfc_4180() {
+        let mut odd = row();
+        odd.mac = "a,\"b\"\nc".into();
+        odd.last_seen_signal = Some(-28);
+        assert_eq!(
+            render(ExportFormat::Csv, &[row(), odd]),
+            "42,179283,ac:86:74:61:4f:c0,48:5a:3f:37:de:f7,10,-37,-26,-30,,1455845791,1455845811,true,false\r\n\
+             42,179283,ac:86:74:61:4f:c0,\"a,\"\"b\"\"\nc\",10,-37,-26,-30,-28,1455845791,1455845811,true,false\r\n"
+        );
+        assert_eq!(CSV_HEADER.split(',').count(), 13);
+    }
+
+    #[test]
+    fn ndjson_is_one_object_per_line() {
+        let text = render(ExportFormat::Ndjson, &[row(), row()]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        let parsed: ProbeRequest = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(parsed, row());
+    }
+}

@@ -1,0 +1,105 @@
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+async fn export(app: &TestApp, query: &str) -> (reqwest::header::HeaderMap, String) {
+    let response = app
+        .get(&format!("/api/v1/probe-requests/export?{query}"))
+        .await;
+    assert_eq!(response.status(), 200, "{query}");
+    let headers = response.headers().clone();
+    (headers, response.text().await.unwrap())
+}
+
+/// 2,500 rows from 25 access points, across more than one internal read.
+async fn seed(app: &TestApp) {
+    for node in 0..25u32 {
+        let probes = (0..100u32)
+            .map(|i| {
+                let n = node * 100 + i;
+                probe(
+                    &client_mac(n),
+                    1_700_000_000,
+                    1_700_000_000 + i64::from(n),
+                    n % 2 == 0,
+                )
+            })
+            .collect();
+        app.ingest(&report(7, &format!("AC:86:74:00:00:{node:02X}"), probes))
+            .await;
+    }
+}
+
+#[actix_web::test]
+async fn csv_has_a_header_and_every_matching_row() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    let (headers, body) = export(&app, "format=csv").await;
+    assert_eq!(headers["content-type"], "text/csv; charset=utf-8");
+    assert!(headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("probe-requests.csv"));
+    let lines: Vec<&str> = body.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(
+        lines[0],
+        "id,network_id,node_mac,mac,count,min_signal,max_signal,avg_signal,last_seen_signal,first_seen,last_seen,associated,randomized"
+    );
+    assert_eq!(lines.len(), 1 + 2500);
+    let ids: HashSet<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2500, "no row repeated");
+    let first: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(first.len(), 13);
+    assert_eq!(first[10], "1700002499", "newest last_seen first");
+}
+
+#[actix_web::test]
+async fn ndjson_with_filters_matches_the_list() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    let query = "node_mac=ac-86-74-00-00-03&associated=true&since=1700000310&until=1700000390";
+    let (headers, body) = export(&app, &format!("format=ndjson&{query}")).await;
+    assert_eq!(headers["content-type"], "application/x-ndjson");
+    let exported: Vec<Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let listed = app
+        .get_json(&format!("/api/v1/probe-requests?limit=1000&{query}"))
+        .await;
+    assert_eq!(&exported, listed["items"].as_array().unwrap());
+    assert_eq!(exported.len(), 41, "the even n of 310..=390, all in node 3");
+}
+
+#[actix_web::test]
+async fn an_empty_export_is_just_the_header() {
+    let app = spawn_app().await;
+    let (_, csv) = export(&app, "format=csv").await;
+    assert_eq!(csv.lines().count(), 1);
+    let (_, ndjson) = export(&app, "format=ndjson").await;
+    assert_eq!(ndjson, "");
+}
+
+#[actix_web::test]
+async fn bad_format_or_filter_is_400_naming_it() {
+    let app = spawn_app().await;
+    for (query, parameter) in [
+        ("", "format"),
+        ("format=xml", "format"),
+        ("format=", "format"),
+        ("format=csv&mac=nope", "mac"),
+        ("format=csv&since=9&until=3", "until"),
+        ("format=csv&network_id=x", "network_id"),
+    ] {
+        let response = app
+            .get(&format!("/api/v1/probe-requests/export?{query}"))
+            .await;
+        let problem = assert_problem(response, 400).await;
+        assert_eq!(problem["parameter"], parameter, "{query}");
+    }
+}
