@@ -254,3 +254,46 @@ pub struct Rejection {
 pub struct RejectionList {
     pub items: Vec<Rejection>,
 }
+
+/// Presence figures for a time range (see the README's definitions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "since": 1764115200, "until": 1764201599,
+    "visit_gap_s": 600, "visitor_dwell_s": 300, "nearby_signal_dbm": -75,
+    "devices": 412, "devices_non_randomized": 173, "devices_associated": 58,
+    "visits": 530, "visitors": 121, "passers_by": 409, "capture_rate": 0.2283,
+    "dwell_p50_s": 45, "dwell_p90_s": 1260, "returning_devices": 0
+})))]
+pub struct StatsSummary {
+    /// The range, Unix seconds, inclusive.
+    pub since: i64,
+    pub until: i64,
+    /// The thresholds the figures were computed with.
+    pub visit_gap_s: i64,
+    pub visitor_dwell_s: i64,
+    pub nearby_signal_dbm: i32,
+    /// Devices (client MACs within a network) with a visit overlapping the range, all of
+    /// them: randomized MACs inflate this.
+    pub devices: i64,
+    /// Of those, devices whose MAC is not randomized.
+    pub devices_non_randomized: i64,
+    /// Of those, devices that were associated (connected) during a visit.
+    pub devices_associated: i64,
+    /// Visits overlapping the range.
+    pub visits: i64,
+    /// Visits whose dwell reaches the visitor threshold and whose strongest signal
+    /// reaches the nearby threshold.
+    pub visitors: i64,
+    /// The other visits.
+    pub passers_by: i64,
+    /// visitors / visits; `null` without visits.
+    pub capture_rate: Option<f64>,
+    /// Median dwell of the visits, seconds; `null` without visits.
+    pub dwell_p50_s: Option<i64>,
+    /// 90th percentile dwell of the visits, seconds; `null` without visits.
+    pub dwell_p90_s: Option<i64>,
+    /// Devices seen on a day (UTC) of the range after having been seen on an earlier day
+    /// of the range.
+    pub returning_devices: i64,
+}

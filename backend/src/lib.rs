@@ -4,6 +4,7 @@
 //! The binary (`src/main.rs`) only parses the command line; everything else lives in
 //! this library so that the integration tests run the very same application.
 
+pub mod analytics;
 pub mod cloudtrax;
 pub mod config;
 pub mod db;

@@ -27,6 +27,7 @@ offending JSON path of a request body, `parameter` the offending query or path p
         routes::export::export,
         routes::nodes::list,
         routes::samples::create,
+        routes::stats::summary,
         routes::rejections::list,
         routes::health::health,
         routes::metrics::metrics,
@@ -43,10 +44,12 @@ offending JSON path of a request body, `parameter` the offending query or path p
         api_types::Rejection,
         api_types::RejectionList,
         routes::export::ExportFormat,
+        api_types::StatsSummary,
     )),
     tags(
         (name = "webhook", description = "Where CloudTrax access points post their reports"),
         (name = "probe requests", description = "The stored observations, and the access points that made them"),
+        (name = "analytics", description = "Presence figures computed from the stored probe requests"),
         (name = "service", description = "Health and self-description"),
     )
 )]

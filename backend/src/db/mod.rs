@@ -2,6 +2,7 @@
 //! table with its queries. All SQL of the project lives below this module; handlers
 //! call [`Database::run`] with one of these query functions.
 
+pub mod analytics;
 pub mod nodes;
 pub mod probe_requests;
 pub mod rejections;

@@ -10,6 +10,7 @@ pub mod pages;
 pub mod probe_requests;
 pub mod rejections;
 pub mod samples;
+pub mod stats;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/v1/probe-requests/{id}").route(web::get().to(probe_requests::get)))
         .service(resource("/api/v1/nodes").route(web::get().to(nodes::list)))
         .service(resource("/api/v1/samples").route(web::post().to(samples::create)))
+        .service(resource("/api/v1/stats/summary").route(web::get().to(stats::summary)))
         .service(resource("/api/v1/rejections").route(web::get().to(rejections::list)))
         .service(resource("/api/v1/health").route(web::get().to(health::health)))
         .service(resource("/metrics").route(web::get().to(metrics::metrics)))

@@ -8,4 +8,5 @@ mod export;
 mod helpers;
 mod ingestion;
 mod probe_requests;
+mod stats;
 mod webhook;

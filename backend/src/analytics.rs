@@ -1,0 +1,327 @@
+//! Presence analytics: visits assembled from stored probe requests, and the figures
+//! computed from them. Pure functions of their inputs; nothing is frozen at ingestion,
+//! so changing a threshold recomputes from the rows.
+//!
+//! Definitions (also in the README and the API docs):
+//! - A *device* is a client MAC within a network.
+//! - A *visit* is a device's run of observations, across all access points of its
+//!   network, with no gap longer than the visit gap between one observation's end and
+//!   the next one's start. Its dwell is its last `last_seen` minus its first
+//!   `first_seen`.
+//! - A visit is a *visitor* when its dwell reaches the visitor threshold and its
+//!   strongest signal reaches the nearby threshold; otherwise a *passer-by*.
+//! - A visit belongs to a range when it overlaps it.
+//! - A device is *returning* on a day (UTC) when it was also seen on an earlier day of
+//!   the range.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use api_types::StatsSummary;
+
+pub const DEFAULT_VISIT_GAP_S: i64 = 600;
+pub const DEFAULT_VISITOR_DWELL_S: i64 = 300;
+pub const DEFAULT_NEARBY_SIGNAL_DBM: i32 = -75;
+/// Observations this far before and after a range are read to assemble the visits
+/// that overlap it; a visit longer than this is cut at it.
+pub const HORIZON_S: i64 = 86_400;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    pub visit_gap_s: i64,
+    pub visitor_dwell_s: i64,
+    pub nearby_signal_dbm: i32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            visit_gap_s: DEFAULT_VISIT_GAP_S,
+            visitor_dwell_s: DEFAULT_VISITOR_DWELL_S,
+            nearby_signal_dbm: DEFAULT_NEARBY_SIGNAL_DBM,
+        }
+    }
+}
+
+/// One stored probe request, as far as presence is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observation {
+    pub network_id: i64,
+    pub mac: String,
+    pub node_mac: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub max_signal: i32,
+    pub associated: bool,
+    pub randomized: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visit {
+    pub network_id: i64,
+    pub mac: String,
+    pub start: i64,
+    pub end: i64,
+    pub max_signal: i32,
+    pub associated: bool,
+    pub randomized: bool,
+    /// The access points that heard it.
+    pub nodes: BTreeSet<String>,
+    /// The UTC days (Unix days) of its observations' `last_seen`.
+    pub days: BTreeSet<i64>,
+}
+
+impl Visit {
+    pub fn dwell(&self) -> i64 {
+        self.end - self.start
+    }
+
+    pub fn is_visitor(&self, thresholds: &Thresholds) -> bool {
+        self.dwell() >= thresholds.visitor_dwell_s
+            && self.max_signal >= thresholds.nearby_signal_dbm
+    }
+
+    fn absorb(&mut self, observation: &Observation) {
+        self.end = self.end.max(observation.last_seen);
+        self.max_signal = self.max_signal.max(observation.max_signal);
+        self.associated |= observation.associated;
+        self.nodes.insert(observation.node_mac.clone());
+        self.days.insert(observation.last_seen.div_euclid(86_400));
+    }
+}
+
+/// Assembles visits: per device, observations in order of `first_seen`, a new visit
+/// wherever the gap since the visit's end exceeds the visit gap.
+pub fn visits(mut observations: Vec<Observation>, thresholds: &Thresholds) -> Vec<Visit> {
+    observations.sort_by(|a, b| {
+        (a.network_id, &a.mac, a.first_seen).cmp(&(b.network_id, &b.mac, b.first_seen))
+    });
+    let mut visits: Vec<Visit> = Vec::new();
+    for observation in &observations {
+        match visits.last_mut() {
+            Some(visit)
+                if visit.network_id == observation.network_id
+                    && visit.mac == observation.mac
+                    && observation.first_seen - visit.end <= thresholds.visit_gap_s =>
+            {
+                visit.absorb(observation);
+            }
+            _ => {
+                let mut visit = Visit {
+                    network_id: observation.network_id,
+                    mac: observation.mac.clone(),
+                    start: observation.first_seen,
+                    end: observation.last_seen,
+                    max_signal: observation.max_signal,
+                    associated: observation.associated,
+                    randomized: observation.randomized,
+                    nodes: BTreeSet::new(),
+                    days: BTreeSet::new(),
+                };
+                visit.absorb(observation);
+                visits.push(visit);
+            }
+        }
+    }
+    visits
+}
+
+/// The figures for the visits overlapping `since..=until`, heard by `node` if given.
+pub fn summary(
+    visits: &[Visit],
+    since: i64,
+    until: i64,
+    node: Option<&str>,
+    thresholds: &Thresholds,
+) -> StatsSummary {
+    let in_range: Vec<&Visit> = visits
+        .iter()
+        .filter(|v| v.end >= since && v.start <= until)
+        .filter(|v| node.is_none_or(|node| v.nodes.contains(node)))
+        .collect();
+    // Per device: randomized, ever associated, the range's days it was seen on.
+    let mut devices: BTreeMap<(i64, &str), (bool, bool, BTreeSet<i64>)> = BTreeMap::new();
+    let (first_day, last_day) = (since.div_euclid(86_400), until.div_euclid(86_400));
+    for visit in &in_range {
+        let device = devices
+            .entry((visit.network_id, visit.mac.as_str()))
+            .or_insert((visit.randomized, false, BTreeSet::new()));
+        device.1 |= visit.associated;
+        device.2.extend(visit.days.range(first_day..=last_day));
+    }
+    let visitors = in_range.iter().filter(|v| v.is_visitor(thresholds)).count();
+    let mut dwells: Vec<i64> = in_range.iter().map(|v| v.dwell()).collect();
+    dwells.sort_unstable();
+    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    StatsSummary {
+        since,
+        until,
+        visit_gap_s: thresholds.visit_gap_s,
+        visitor_dwell_s: thresholds.visitor_dwell_s,
+        nearby_signal_dbm: thresholds.nearby_signal_dbm,
+        devices: count(devices.len()),
+        devices_non_randomized: count(devices.values().filter(|d| !d.0).count()),
+        devices_associated: count(devices.values().filter(|d| d.1).count()),
+        visits: count(in_range.len()),
+        visitors: count(visitors),
+        passers_by: count(in_range.len() - visitors),
+        capture_rate: (!in_range.is_empty()).then(|| visitors as f64 / in_range.len() as f64),
+        dwell_p50_s: percentile(&dwells, 50),
+        dwell_p90_s: percentile(&dwells, 90),
+        returning_devices: count(devices.values().filter(|d| d.2.len() >= 2).count()),
+    }
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[i64], percent: usize) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (percent * sorted.len()).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_764_115_200; // 2025-11-26 00:00:00 UTC, a day boundary
+
+    fn seen(mac: &str, node: &str, first: i64, last: i64, signal: i32) -> Observation {
+        Observation {
+            network_id: 1,
+            mac: mac.to_string(),
+            node_mac: node.to_string(),
+            first_seen: T0 + first,
+            last_seen: T0 + last,
+            max_signal: signal,
+            associated: false,
+            randomized: mac.starts_with("02"),
+        }
+    }
+
+    #[test]
+    fn a_gap_up_to_the_visit_gap_joins_and_one_second_more_splits() {
+        let t = Thresholds::default();
+        // 0..100, then a gap of exactly 600 s: one visit of 0..800 (dwell 800).
+        let joined = visits(
+            vec![
+                seen("aa", "n1", 0, 100, -60),
+                seen("aa", "n1", 700, 800, -60),
+            ],
+            &t,
+        );
+        assert_eq!(joined.len(), 1);
+        assert_eq!(joined[0].dwell(), 800);
+        // A gap of 601 s: two visits, of 100 s each.
+        let split = visits(
+            vec![
+                seen("aa", "n1", 0, 100, -60),
+                seen("aa", "n1", 701, 801, -60),
+            ],
+            &t,
+        );
+        assert_eq!(split.len(), 2);
+        assert_eq!((split[0].dwell(), split[1].dwell()), (100, 100));
+    }
+
+    #[test]
+    fn access_points_heard_at_once_make_one_visit() {
+        let t = Thresholds::default();
+        // Heard by n1 0..200 and n2 100..400 (overlapping), then n1 again 900..1000
+        // (gap 500 after 400): one visit 0..1000 over both access points.
+        let v = visits(
+            vec![
+                seen("aa", "n2", 100, 400, -80),
+                seen("aa", "n1", 0, 200, -70),
+                seen("aa", "n1", 900, 1000, -65),
+            ],
+            &t,
+        );
+        assert_eq!(v.len(), 1);
+        assert_eq!(
+            (v[0].start, v[0].end, v[0].max_signal),
+            (T0, T0 + 1000, -65)
+        );
+        assert_eq!(v[0].nodes.len(), 2);
+    }
+
+    #[test]
+    fn the_summary_of_a_worked_example() {
+        let t = Thresholds::default();
+        let mut associated = seen("bb", "n1", 0, 400, -50);
+        associated.associated = true;
+        let observations = vec![
+            // aa: one visit 0..360 at -70: dwell 360 >= 300 and -70 >= -75: visitor.
+            seen("aa", "n1", 0, 360, -70),
+            // bb: 0..400 at -50, associated: visitor.
+            associated,
+            // 02..: randomized, 0..30 at -60: passer-by (too short).
+            seen("02:cc", "n2", 0, 30, -60),
+            // dd: 0..900 at -80: passer-by (too far) though long.
+            seen("dd", "n2", 0, 900, -80),
+            // aa again a day later: a second visit of 60 s, passer-by; aa returns.
+            seen("aa", "n1", 86_400, 86_460, -70),
+        ];
+        let all = visits(observations, &t);
+        let two_days = summary(&all, T0, T0 + 2 * 86_400 - 1, None, &t);
+        assert_eq!(two_days.devices, 4);
+        assert_eq!(two_days.devices_non_randomized, 3);
+        assert_eq!(two_days.devices_associated, 1);
+        assert_eq!(two_days.visits, 5);
+        assert_eq!((two_days.visitors, two_days.passers_by), (2, 3));
+        assert_eq!(two_days.capture_rate, Some(0.4));
+        // Dwells sorted: 30, 60, 360, 400, 900 -> p50 (rank 3) 360, p90 (rank 5) 900.
+        assert_eq!(
+            (two_days.dwell_p50_s, two_days.dwell_p90_s),
+            (Some(360), Some(900))
+        );
+        assert_eq!(two_days.returning_devices, 1);
+
+        // The first day only: aa's second visit is out, so nobody returns.
+        let day_one = summary(&all, T0, T0 + 86_399, None, &t);
+        assert_eq!((day_one.visits, day_one.returning_devices), (4, 0));
+        // Heard by n2 only: 02:cc and dd.
+        let n2 = summary(&all, T0, T0 + 86_399, Some("n2"), &t);
+        assert_eq!((n2.devices, n2.visitors), (2, 0));
+        // A visit overlapping the range's start belongs to it: dd (0..900) from 800 on.
+        let late = summary(&all, T0 + 800, T0 + 1000, None, &t);
+        assert_eq!(late.visits, 1);
+
+        // Thresholds recompute: a visitor from 30 s on and -85 dBm makes 02:cc and dd
+        // visitors too (aa's second visit, 60 s, as well).
+        let lenient = Thresholds {
+            visitor_dwell_s: 30,
+            nearby_signal_dbm: -85,
+            ..t
+        };
+        assert_eq!(
+            summary(&all, T0, T0 + 2 * 86_400 - 1, None, &lenient).visitors,
+            5
+        );
+    }
+
+    #[test]
+    fn an_empty_range_has_no_figures() {
+        let t = Thresholds::default();
+        let none = summary(
+            &visits(vec![seen("aa", "n1", 0, 10, -50)], &t),
+            T0 + 5_000,
+            T0 + 6_000,
+            None,
+            &t,
+        );
+        assert_eq!((none.devices, none.visits), (0, 0));
+        assert_eq!(
+            (none.capture_rate, none.dwell_p50_s, none.dwell_p90_s),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        assert_eq!(percentile(&[], 50), None);
+        assert_eq!(percentile(&[7], 90), Some(7));
+        assert_eq!(percentile(&[1, 2, 3, 4], 50), Some(2));
+        assert_eq!(percentile(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90), Some(9));
+    }
+}

@@ -1,0 +1,111 @@
+use serde_json::json;
+
+use crate::helpers::*;
+
+const T0: i64 = 1_764_115_200; // a UTC day boundary
+
+fn seen(mac: &str, first: i64, last: i64, signal: i64, associated: bool) -> serde_json::Value {
+    json!({
+        "mac": mac, "count": 1, "min_signal": signal - 10, "max_signal": signal, "avg_signal": signal - 5,
+        "first_seen": T0 + first, "last_seen": T0 + last, "associated": associated
+    })
+}
+
+#[actix_web::test]
+async fn the_summary_is_computed_from_the_stored_rows() {
+    let app = spawn_app().await;
+    // Access point 1 hears a visitor (0..400 at -60, associated) and a randomized
+    // passer-by (0..30); access point 2 hears the visitor too (200..500) and, a day
+    // later, a second visit of it (86,400..86,460).
+    app.ingest(&report(
+        9,
+        "ac:86:74:00:00:01",
+        vec![
+            seen("00:11:22:33:44:55", 0, 400, -60, true),
+            seen("02:11:22:33:44:66", 0, 30, -70, false),
+        ],
+    ))
+    .await;
+    app.ingest(&report(
+        9,
+        "ac:86:74:00:00:02",
+        vec![
+            seen("00:11:22:33:44:55", 200, 500, -65, true),
+            seen("00:11:22:33:44:55", 86_400, 86_460, -65, false),
+        ],
+    ))
+    .await;
+
+    let two_days = app
+        .get_json(&format!(
+            "/api/v1/stats/summary?since={T0}&until={}",
+            T0 + 2 * 86_400 - 1
+        ))
+        .await;
+    // Visits: 00:..:55 0..500 (dwell 500, -60: visitor), 02:..:66 0..30 (passer-by),
+    // 00:..:55 again 86,400..86,460 (60 s: passer-by). Dwells 30, 60, 500.
+    assert_eq!(two_days["devices"], 2);
+    assert_eq!(two_days["devices_non_randomized"], 1);
+    assert_eq!(two_days["devices_associated"], 1);
+    assert_eq!(two_days["visits"], 3);
+    assert_eq!(two_days["visitors"], 1);
+    assert_eq!(two_days["passers_by"], 2);
+    assert!((two_days["capture_rate"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+    assert_eq!(two_days["dwell_p50_s"], 60);
+    assert_eq!(two_days["dwell_p90_s"], 500);
+    assert_eq!(two_days["returning_devices"], 1);
+    assert_eq!(two_days["visit_gap_s"], 600);
+
+    // Stricter thresholds recompute at once: nobody is near enough at -55 dBm.
+    let strict = app
+        .get_json(&format!(
+            "/api/v1/stats/summary?since={T0}&until={}&nearby_signal_dbm=-55",
+            T0 + 86_399
+        ))
+        .await;
+    assert_eq!(
+        (strict["visits"].as_i64(), strict["visitors"].as_i64()),
+        (Some(2), Some(0))
+    );
+    // One access point, or another network.
+    let node = app
+        .get_json(&format!(
+            "/api/v1/stats/summary?since={T0}&until={}&node_mac=AC-86-74-00-00-01",
+            T0 + 86_399
+        ))
+        .await;
+    assert_eq!(node["devices"], 2);
+    let other = app
+        .get_json(&format!(
+            "/api/v1/stats/summary?since={T0}&until={}&network_id=8",
+            T0 + 86_399
+        ))
+        .await;
+    assert_eq!(other["visits"], 0);
+    assert!(other["capture_rate"].is_null());
+}
+
+#[actix_web::test]
+async fn bad_summary_parameters_are_400_naming_them() {
+    let app = spawn_app().await;
+    for (query, parameter) in [
+        ("since=10&until=5", "until"),
+        ("since=0&until=99999999", "until"),
+        ("since=x", "since"),
+        ("node_mac=nope", "node_mac"),
+        ("visit_gap_s=-1", "visit_gap_s"),
+        ("nearby_signal_dbm=5", "nearby_signal_dbm"),
+        ("network_id=-2", "network_id"),
+    ] {
+        let response = app.get(&format!("/api/v1/stats/summary?{query}")).await;
+        let problem = assert_problem(response, 400).await;
+        assert_eq!(problem["parameter"], parameter, "{query}");
+    }
+    // Defaults: the last 24 hours, which hold nothing here.
+    let empty = app.get_json("/api/v1/stats/summary").await;
+    assert_eq!(
+        empty["until"].as_i64().unwrap() - empty["since"].as_i64().unwrap(),
+        86_400
+    );
+    assert_eq!(empty["devices"], 0);
+}
