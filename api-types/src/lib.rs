@@ -297,3 +297,78 @@ pub struct StatsSummary {
     /// of the range.
     pub returning_devices: i64,
 }
+
+/// One bucket of the dwell-time histogram.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DwellBucket {
+    /// Dwell from this many seconds (inclusive)...
+    pub from_s: i64,
+    /// ... to this many (exclusive); `null` for the last, open bucket.
+    pub to_s: Option<i64>,
+    /// Visits in the bucket.
+    pub visits: i64,
+    /// Of them, visitors.
+    pub visitors: i64,
+}
+
+/// Visits of a range by dwell time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DwellHistogram {
+    pub since: i64,
+    pub until: i64,
+    pub buckets: Vec<DwellBucket>,
+}
+
+/// Presence figures of one access point over a range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NodeStats {
+    pub node_mac: String,
+    /// Devices it heard during visits overlapping the range.
+    pub devices: i64,
+    /// Visits it heard (a visit heard by several access points counts for each).
+    pub visits: i64,
+    /// Devices for which it is the strongest access point over the range.
+    pub strongest_for_devices: i64,
+}
+
+/// Per access point figures, most devices first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NodeStatsList {
+    pub since: i64,
+    pub until: i64,
+    pub items: Vec<NodeStats>,
+}
+
+/// One visit of a device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceVisit {
+    /// First `first_seen` of the visit, Unix seconds.
+    pub start: i64,
+    /// Last `last_seen` of the visit, Unix seconds.
+    pub end: i64,
+    pub dwell_s: i64,
+    /// The access point that heard it strongest.
+    pub strongest_node_mac: String,
+    /// The strongest signal of the visit, dBm.
+    pub max_signal: i32,
+    pub associated: bool,
+    pub visitor: bool,
+}
+
+/// A device's visits over a range, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceVisits {
+    pub network_id: i64,
+    /// Canonical client MAC.
+    pub mac: String,
+    pub randomized: bool,
+    pub since: i64,
+    pub until: i64,
+    pub visits: Vec<DeviceVisit>,
+}

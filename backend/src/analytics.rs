@@ -66,6 +66,8 @@ pub struct Visit {
     pub randomized: bool,
     /// The access points that heard it.
     pub nodes: BTreeSet<String>,
+    /// The access point that heard it strongest (the first such, on a tie).
+    pub strongest_node: String,
     /// The UTC days (Unix days) of its observations' `last_seen`.
     pub days: BTreeSet<i64>,
 }
@@ -82,7 +84,10 @@ impl Visit {
 
     fn absorb(&mut self, observation: &Observation) {
         self.end = self.end.max(observation.last_seen);
-        self.max_signal = self.max_signal.max(observation.max_signal);
+        if observation.max_signal > self.max_signal {
+            self.max_signal = observation.max_signal;
+            self.strongest_node.clone_from(&observation.node_mac);
+        }
         self.associated |= observation.associated;
         self.nodes.insert(observation.node_mac.clone());
         self.days.insert(observation.last_seen.div_euclid(86_400));
@@ -115,6 +120,7 @@ pub fn visits(mut observations: Vec<Observation>, thresholds: &Thresholds) -> Ve
                     associated: observation.associated,
                     randomized: observation.randomized,
                     nodes: BTreeSet::new(),
+                    strongest_node: observation.node_mac.clone(),
                     days: BTreeSet::new(),
                 };
                 visit.absorb(observation);
@@ -125,6 +131,96 @@ pub fn visits(mut observations: Vec<Observation>, thresholds: &Thresholds) -> Ve
     visits
 }
 
+/// The visits overlapping `since..=until`, heard by `node` if given.
+pub fn in_range<'a>(
+    visits: &'a [Visit],
+    since: i64,
+    until: i64,
+    node: Option<&str>,
+) -> Vec<&'a Visit> {
+    visits
+        .iter()
+        .filter(|v| v.end >= since && v.start <= until)
+        .filter(|v| node.is_none_or(|node| v.nodes.contains(node)))
+        .collect()
+}
+
+/// Upper bounds (exclusive) of the dwell histogram's buckets, seconds; the last bucket
+/// is open.
+pub const DWELL_BUCKETS_S: [i64; 7] = [60, 300, 900, 1_800, 3_600, 7_200, 14_400];
+
+/// Visits (and of them visitors) per dwell bucket: `[0, 60)`, `[60, 300)`, ...,
+/// `[14400, ∞)`.
+pub fn dwell_histogram(
+    visits: &[&Visit],
+    thresholds: &Thresholds,
+) -> Vec<(i64, Option<i64>, i64, i64)> {
+    let mut buckets: Vec<(i64, Option<i64>, i64, i64)> = std::iter::once(0)
+        .chain(DWELL_BUCKETS_S)
+        .zip(
+            DWELL_BUCKETS_S
+                .iter()
+                .copied()
+                .map(Some)
+                .chain(std::iter::once(None)),
+        )
+        .map(|(from, to)| (from, to, 0, 0))
+        .collect();
+    for visit in visits {
+        let index = DWELL_BUCKETS_S
+            .iter()
+            .position(|bound| visit.dwell() < *bound)
+            .unwrap_or(DWELL_BUCKETS_S.len());
+        buckets[index].2 += 1;
+        if visit.is_visitor(thresholds) {
+            buckets[index].3 += 1;
+        }
+    }
+    buckets
+}
+
+/// Per access point: devices and visits it heard, and the devices for which it was the
+/// strongest access point (over their visits in range, the strongest signal wins).
+pub fn per_node(visits: &[&Visit]) -> BTreeMap<String, (i64, i64, i64)> {
+    /// A device: its network and client MAC.
+    type Device<'a> = (i64, &'a str);
+    // Per access point: the devices and the number of visits it heard.
+    let mut heard: BTreeMap<&str, (BTreeSet<Device>, i64)> = BTreeMap::new();
+    // Per device: its strongest signal and the access point that heard it.
+    let mut strongest: BTreeMap<Device, (i32, &str)> = BTreeMap::new();
+    for visit in visits {
+        for node in &visit.nodes {
+            let entry = heard.entry(node.as_str()).or_default();
+            entry.0.insert((visit.network_id, visit.mac.as_str()));
+            entry.1 += 1;
+        }
+        let best = strongest
+            .entry((visit.network_id, visit.mac.as_str()))
+            .or_insert((visit.max_signal, visit.strongest_node.as_str()));
+        if visit.max_signal > best.0 {
+            *best = (visit.max_signal, visit.strongest_node.as_str());
+        }
+    }
+    let mut strongest_for: BTreeMap<&str, i64> = BTreeMap::new();
+    for (_, node) in strongest.values() {
+        *strongest_for.entry(node).or_default() += 1;
+    }
+    heard
+        .into_iter()
+        .map(|(node, (devices, visits))| {
+            let devices = i64::try_from(devices.len()).unwrap_or(i64::MAX);
+            (
+                node.to_string(),
+                (
+                    devices,
+                    visits,
+                    strongest_for.get(node).copied().unwrap_or(0),
+                ),
+            )
+        })
+        .collect()
+}
+
 /// The figures for the visits overlapping `since..=until`, heard by `node` if given.
 pub fn summary(
     visits: &[Visit],
@@ -133,11 +229,7 @@ pub fn summary(
     node: Option<&str>,
     thresholds: &Thresholds,
 ) -> StatsSummary {
-    let in_range: Vec<&Visit> = visits
-        .iter()
-        .filter(|v| v.end >= since && v.start <= until)
-        .filter(|v| node.is_none_or(|node| v.nodes.contains(node)))
-        .collect();
+    let in_range = in_range(visits, since, until, node);
     // Per device: randomized, ever associated, the range's days it was seen on.
     let mut devices: BTreeMap<(i64, &str), (bool, bool, BTreeSet<i64>)> = BTreeMap::new();
     let (first_day, last_day) = (since.div_euclid(86_400), until.div_euclid(86_400));
@@ -298,6 +390,40 @@ mod tests {
             summary(&all, T0, T0 + 2 * 86_400 - 1, None, &lenient).visitors,
             5
         );
+    }
+
+    #[test]
+    fn the_strongest_access_point_and_the_histogram() {
+        let t = Thresholds::default();
+        let all = visits(
+            vec![
+                // aa: n1 at -70 then n2 at -50 in one visit of 0..400: strongest n2.
+                seen("aa", "n1", 0, 100, -70),
+                seen("aa", "n2", 100, 400, -50),
+                // bb: n1 only, 0..4000 at -60.
+                seen("bb", "n1", 0, 4_000, -60),
+                // cc: n2 only, 0..20.
+                seen("cc", "n2", 0, 20, -80),
+            ],
+            &t,
+        );
+        assert_eq!(
+            all.iter().find(|v| v.mac == "aa").unwrap().strongest_node,
+            "n2"
+        );
+        let range = in_range(&all, T0, T0 + 86_399, None);
+        let nodes = per_node(&range);
+        // n1 heard aa and bb, strongest for bb; n2 heard aa and cc, strongest for both.
+        assert_eq!(nodes["n1"], (2, 2, 1));
+        assert_eq!(nodes["n2"], (2, 2, 2));
+        let histogram = dwell_histogram(&range, &t);
+        assert_eq!(histogram.len(), 8);
+        // cc 20 s in [0, 60); aa 400 s in [300, 900) and a visitor; bb 4000 s in [3600, 7200).
+        assert_eq!(histogram[0], (0, Some(60), 1, 0));
+        assert_eq!(histogram[2], (300, Some(900), 1, 1));
+        assert_eq!(histogram[5], (3_600, Some(7_200), 1, 1));
+        assert_eq!(histogram[7], (14_400, None, 0, 0));
+        assert_eq!(histogram.iter().map(|b| b.2).sum::<i64>(), 3);
     }
 
     #[test]

@@ -55,6 +55,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/v1/nodes").route(web::get().to(nodes::list)))
         .service(resource("/api/v1/samples").route(web::post().to(samples::create)))
         .service(resource("/api/v1/stats/summary").route(web::get().to(stats::summary)))
+        .service(
+            resource("/api/v1/stats/dwell-histogram").route(web::get().to(stats::dwell_histogram)),
+        )
+        .service(resource("/api/v1/stats/nodes").route(web::get().to(stats::nodes)))
+        .service(
+            resource("/api/v1/devices/{network_id}/{mac}/visits")
+                .route(web::get().to(stats::device_visits)),
+        )
         .service(resource("/api/v1/rejections").route(web::get().to(rejections::list)))
         .service(resource("/api/v1/health").route(web::get().to(health::health)))
         .service(resource("/metrics").route(web::get().to(metrics::metrics)))

@@ -1,12 +1,15 @@
 //! Presence figures computed from the stored probe requests.
 
+use actix_web::web::Path;
 use actix_web::web::{Data, Json};
 use actix_web::HttpRequest;
-use api_types::StatsSummary;
+use api_types::{
+    DeviceVisit, DeviceVisits, DwellBucket, DwellHistogram, NodeStats, NodeStatsList, StatsSummary,
+};
 
 use super::probe_requests::parse_query_string;
 use super::AppState;
-use crate::analytics::{self, Thresholds, HORIZON_S};
+use crate::analytics::{self, Thresholds, Visit, HORIZON_S};
 use crate::cloudtrax::Mac;
 use crate::db;
 use crate::error::AppError;
@@ -39,34 +42,16 @@ pub struct SummaryQuery {
     nearby_signal_dbm: Option<i32>,
 }
 
-/// Presence summary
-///
-/// For a range: devices (all, non-randomized, associated), visits, visitors and
-/// passers-by, capture rate, dwell percentiles and returning devices. A *device* is a
-/// client MAC within a network; a *visit* is a device's run of observations across the
-/// network's access points with no gap longer than `visit_gap_s`; a visit is a
-/// *visitor* when it lasts at least `visitor_dwell_s` and its strongest signal reaches
-/// `nearby_signal_dbm`, else a *passer-by*; a visit belongs to the range when it
-/// overlaps it. Randomized MACs change over time and inflate `devices`:
-/// `devices_non_randomized` is the figure to follow across days. Computed from the
-/// stored rows on each request, so other thresholds give other figures at once.
-#[utoipa::path(
-    get,
-    path = "/api/v1/stats/summary",
-    tag = "analytics",
-    operation_id = "stats_summary",
-    params(SummaryQuery),
-    responses(
-        (status = 200, description = "The figures, with the range and thresholds used", body = StatsSummary),
-        (status = 400, description = "A parameter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = api_types::Problem, content_type = "application/problem+json"),
-    )
-)]
-pub async fn summary(
-    request: HttpRequest,
-    state: Data<AppState>,
-) -> Result<Json<StatsSummary>, AppError> {
-    let query: SummaryQuery = parse_query_string(request.query_string())?;
+/// A validated range, scope and thresholds.
+struct Scope {
+    since: i64,
+    until: i64,
+    network_id: Option<i64>,
+    node: Option<String>,
+    thresholds: Thresholds,
+}
+
+fn scope(query: SummaryQuery) -> Result<Scope, AppError> {
     let until = query.until.unwrap_or_else(crate::unix_now);
     let since = query.since.unwrap_or(until - 86_400).max(0);
     if until < since {
@@ -125,23 +110,215 @@ pub async fn summary(
             })
         })
         .transpose()?;
-    let network_id = query.network_id;
+    Ok(Scope {
+        since,
+        until,
+        network_id: query.network_id,
+        node,
+        thresholds,
+    })
+}
+
+/// Reads the observations around the scope's range (of one device if `mac` is given)
+/// and assembles their visits off the async workers.
+async fn load_visits(
+    state: &AppState,
+    scope: &Scope,
+    mac: Option<String>,
+) -> Result<Vec<Visit>, AppError> {
+    let (from, to) = (
+        scope.since - HORIZON_S,
+        scope.until.saturating_add(HORIZON_S),
+    );
+    let network_id = scope.network_id;
     let observations = state
         .db
-        .run(move |conn| {
-            db::analytics::observations(
-                conn,
-                since - HORIZON_S,
-                until.saturating_add(HORIZON_S),
-                network_id,
-            )
-        })
+        .run(move |conn| db::analytics::observations(conn, from, to, network_id, mac.as_deref()))
         .await?;
-    let summary = actix_web::web::block(move || {
-        let visits = analytics::visits(observations, &thresholds);
-        analytics::summary(&visits, since, until, node.as_deref(), &thresholds)
-    })
-    .await
-    .map_err(AppError::internal)?;
-    Ok(Json(summary))
+    let thresholds = scope.thresholds;
+    actix_web::web::block(move || analytics::visits(observations, &thresholds))
+        .await
+        .map_err(AppError::internal)
+}
+
+/// Presence summary
+///
+/// For a range: devices (all, non-randomized, associated), visits, visitors and
+/// passers-by, capture rate, dwell percentiles and returning devices. A *device* is a
+/// client MAC within a network; a *visit* is a device's run of observations across the
+/// network's access points with no gap longer than `visit_gap_s`; a visit is a
+/// *visitor* when it lasts at least `visitor_dwell_s` and its strongest signal reaches
+/// `nearby_signal_dbm`, else a *passer-by*; a visit belongs to the range when it
+/// overlaps it. Randomized MACs change over time and inflate `devices`:
+/// `devices_non_randomized` is the figure to follow across days. Computed from the
+/// stored rows on each request, so other thresholds give other figures at once.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats/summary",
+    tag = "analytics",
+    operation_id = "stats_summary",
+    params(SummaryQuery),
+    responses(
+        (status = 200, description = "The figures, with the range and thresholds used", body = StatsSummary),
+        (status = 400, description = "A parameter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = api_types::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn summary(
+    request: HttpRequest,
+    state: Data<AppState>,
+) -> Result<Json<StatsSummary>, AppError> {
+    let scope = scope(parse_query_string(request.query_string())?)?;
+    let visits = load_visits(&state, &scope, None).await?;
+    Ok(Json(analytics::summary(
+        &visits,
+        scope.since,
+        scope.until,
+        scope.node.as_deref(),
+        &scope.thresholds,
+    )))
+}
+
+/// Dwell-time histogram
+///
+/// The visits overlapping the range by dwell time: under 1 min, 1-5 min, 5-15 min,
+/// 15-30 min, 30-60 min, 1-2 h, 2-4 h, 4 h and more; with the visitors of each bucket.
+/// Same parameters and definitions as the summary.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats/dwell-histogram",
+    tag = "analytics",
+    operation_id = "stats_dwell_histogram",
+    params(SummaryQuery),
+    responses(
+        (status = 200, description = "The buckets, shortest dwell first", body = DwellHistogram),
+        (status = 400, description = "A parameter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn dwell_histogram(
+    request: HttpRequest,
+    state: Data<AppState>,
+) -> Result<Json<DwellHistogram>, AppError> {
+    let scope = scope(parse_query_string(request.query_string())?)?;
+    let visits = load_visits(&state, &scope, None).await?;
+    let in_range = analytics::in_range(&visits, scope.since, scope.until, scope.node.as_deref());
+    let buckets = analytics::dwell_histogram(&in_range, &scope.thresholds)
+        .into_iter()
+        .map(|(from_s, to_s, visits, visitors)| DwellBucket {
+            from_s,
+            to_s,
+            visits,
+            visitors,
+        })
+        .collect();
+    Ok(Json(DwellHistogram {
+        since: scope.since,
+        until: scope.until,
+        buckets,
+    }))
+}
+
+/// Per access point figures
+///
+/// For each access point that heard a visit overlapping the range: its devices, its
+/// visits (a visit heard by several access points counts for each), and the devices
+/// for which it is the strongest access point. Most devices first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats/nodes",
+    tag = "analytics",
+    operation_id = "stats_nodes",
+    params(SummaryQuery),
+    responses(
+        (status = 200, description = "One entry per access point", body = NodeStatsList),
+        (status = 400, description = "A parameter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn nodes(
+    request: HttpRequest,
+    state: Data<AppState>,
+) -> Result<Json<NodeStatsList>, AppError> {
+    let scope = scope(parse_query_string(request.query_string())?)?;
+    let visits = load_visits(&state, &scope, None).await?;
+    let in_range = analytics::in_range(&visits, scope.since, scope.until, scope.node.as_deref());
+    let mut items: Vec<NodeStats> = analytics::per_node(&in_range)
+        .into_iter()
+        .map(
+            |(node_mac, (devices, visits, strongest_for_devices))| NodeStats {
+                node_mac,
+                devices,
+                visits,
+                strongest_for_devices,
+            },
+        )
+        .collect();
+    items.sort_by(|a, b| b.devices.cmp(&a.devices).then(a.node_mac.cmp(&b.node_mac)));
+    Ok(Json(NodeStatsList {
+        since: scope.since,
+        until: scope.until,
+        items,
+    }))
+}
+
+/// A device's visits
+///
+/// The visits of one device (a client MAC within a network) overlapping the range,
+/// oldest first: start, end, dwell, strongest access point and signal. Its raw probe
+/// requests are at `/api/v1/probe-requests?network_id=..&mac=..`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/devices/{network_id}/{mac}/visits",
+    tag = "analytics",
+    operation_id = "device_visits",
+    params(
+        ("network_id" = i64, Path, description = "The device's network"),
+        ("mac" = String, Path, description = "The client MAC, any case, `:` or `-`", example = "48:5a:3f:37:de:f7"),
+        SummaryQuery,
+    ),
+    responses(
+        (status = 200, description = "The device's visits", body = DeviceVisits),
+        (status = 400, description = "A parameter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn device_visits(
+    path: Path<(String, String)>,
+    request: HttpRequest,
+    state: Data<AppState>,
+) -> Result<Json<DeviceVisits>, AppError> {
+    let (network_id, mac) = path.into_inner();
+    let network_id: i64 = network_id
+        .parse()
+        .ok()
+        .filter(|id| *id >= 0)
+        .ok_or_else(|| AppError::parameter("network_id", "must be a non-negative integer"))?;
+    let mac = Mac::parse(&mac).ok_or_else(|| {
+        AppError::parameter(
+            "mac",
+            "must be a MAC address of 6 octets, like 48:5a:3f:37:de:f7",
+        )
+    })?;
+    let mut scope = scope(parse_query_string(request.query_string())?)?;
+    scope.network_id = Some(network_id);
+    let visits = load_visits(&state, &scope, Some(mac.to_string())).await?;
+    let thresholds = scope.thresholds;
+    let visits = analytics::in_range(&visits, scope.since, scope.until, scope.node.as_deref())
+        .into_iter()
+        .map(|visit| DeviceVisit {
+            start: visit.start,
+            end: visit.end,
+            dwell_s: visit.dwell(),
+            strongest_node_mac: visit.strongest_node.clone(),
+            max_signal: visit.max_signal,
+            associated: visit.associated,
+            visitor: visit.is_visitor(&thresholds),
+        })
+        .collect();
+    Ok(Json(DeviceVisits {
+        network_id,
+        mac: mac.to_string(),
+        randomized: mac.is_randomized(),
+        since: scope.since,
+        until: scope.until,
+        visits,
+    }))
 }

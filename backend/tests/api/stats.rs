@@ -109,3 +109,87 @@ async fn bad_summary_parameters_are_400_naming_them() {
     );
     assert_eq!(empty["devices"], 0);
 }
+
+#[actix_web::test]
+async fn histogram_access_points_and_a_devices_visits() {
+    let app = spawn_app().await;
+    // 00:..:55 heard by ap1 (-70) and ap2 (-50) in one visit 0..400; 00:..:77 by ap1
+    // only, 0..4,000; then 00:..:55 again 2,000..2,030 (a second visit: gap 1,600).
+    app.ingest(&report(
+        9,
+        "ac:86:74:00:00:01",
+        vec![
+            seen("00:11:22:33:44:55", 0, 100, -70, false),
+            seen("00:11:22:33:44:77", 0, 4_000, -60, true),
+        ],
+    ))
+    .await;
+    app.ingest(&report(
+        9,
+        "ac:86:74:00:00:02",
+        vec![
+            seen("00:11:22:33:44:55", 100, 400, -50, false),
+            seen("00:11:22:33:44:55", 2_000, 2_030, -50, false),
+        ],
+    ))
+    .await;
+    let range = format!("since={T0}&until={}", T0 + 86_399);
+
+    let histogram = app
+        .get_json(&format!("/api/v1/stats/dwell-histogram?{range}"))
+        .await;
+    let buckets = histogram["buckets"].as_array().unwrap();
+    assert_eq!(buckets.len(), 8);
+    // Dwells 30 s [0, 60), 400 s [300, 900) visitor, 4,000 s [3600, 7200) visitor.
+    assert_eq!(
+        buckets[0],
+        json!({"from_s": 0, "to_s": 60, "visits": 1, "visitors": 0})
+    );
+    assert_eq!(
+        buckets[2],
+        json!({"from_s": 300, "to_s": 900, "visits": 1, "visitors": 1})
+    );
+    assert_eq!(buckets[5]["visits"], 1);
+    assert_eq!(
+        buckets[7],
+        json!({"from_s": 14400, "to_s": null, "visits": 0, "visitors": 0})
+    );
+
+    let nodes = app.get_json(&format!("/api/v1/stats/nodes?{range}")).await;
+    assert_eq!(
+        nodes["items"],
+        json!([
+            {"node_mac": "ac:86:74:00:00:01", "devices": 2, "visits": 2, "strongest_for_devices": 1},
+            {"node_mac": "ac:86:74:00:00:02", "devices": 1, "visits": 2, "strongest_for_devices": 1},
+        ])
+    );
+
+    let device = app
+        .get_json(&format!(
+            "/api/v1/devices/9/00-11-22-33-44-55/visits?{range}"
+        ))
+        .await;
+    assert_eq!(device["mac"], "00:11:22:33:44:55");
+    assert_eq!(device["randomized"], false);
+    assert_eq!(
+        device["visits"],
+        json!([
+            {"start": T0, "end": T0 + 400, "dwell_s": 400, "strongest_node_mac": "ac:86:74:00:00:02",
+             "max_signal": -50, "associated": false, "visitor": true},
+            {"start": T0 + 2_000, "end": T0 + 2_030, "dwell_s": 30, "strongest_node_mac": "ac:86:74:00:00:02",
+             "max_signal": -50, "associated": false, "visitor": false},
+        ])
+    );
+    for (path, parameter) in [
+        ("/api/v1/devices/x/00:11:22:33:44:55/visits", "network_id"),
+        ("/api/v1/devices/9/nope/visits", "mac"),
+        ("/api/v1/stats/nodes?since=5&until=1", "until"),
+        (
+            "/api/v1/stats/dwell-histogram?visitor_dwell_s=-1",
+            "visitor_dwell_s",
+        ),
+    ] {
+        let problem = assert_problem(app.get(path).await, 400).await;
+        assert_eq!(problem["parameter"], parameter, "{path}");
+    }
+}
