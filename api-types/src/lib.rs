@@ -372,3 +372,16 @@ pub struct DeviceVisits {
     pub until: i64,
     pub visits: Vec<DeviceVisit>,
 }
+
+/// The summary's figures per hour or day of a time zone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatsSeries {
+    /// `hour` or `day`.
+    pub bucket: String,
+    /// The IANA time zone whose hours or days the buckets are.
+    pub tz: String,
+    /// One summary per bucket, oldest first; each one's `since`/`until` are the bucket's
+    /// first and last second.
+    pub points: Vec<StatsSummary>,
+}

@@ -263,6 +263,46 @@ pub fn summary(
     }
 }
 
+/// Time series buckets: local hours or local days of a time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Bucket {
+    Hour,
+    Day,
+}
+
+/// The boundaries `[start, end)` (Unix seconds) of the `bucket`s of `tz` that overlap
+/// `since..=until`, first to last. Days run from local midnight to local midnight, so
+/// a day with a DST change lasts 23 or 25 hours; hours are the local clock's, so the
+/// repeated hour of a DST change comes twice.
+pub fn buckets(
+    since: i64,
+    until: i64,
+    bucket: Bucket,
+    tz: &jiff::tz::TimeZone,
+) -> Result<Vec<(i64, i64)>, jiff::Error> {
+    let first = jiff::Timestamp::from_second(since)?.to_zoned_datetime(tz.clone());
+    let mut start = match bucket {
+        Bucket::Day => first.start_of_day()?,
+        Bucket::Hour => first
+            .with()
+            .minute(0)
+            .second(0)
+            .subsec_nanosecond(0)
+            .build()?,
+    };
+    let mut out = Vec::new();
+    while start.timestamp().as_second() <= until {
+        let end = match bucket {
+            Bucket::Day => start.tomorrow()?.start_of_day()?,
+            Bucket::Hour => start.checked_add(jiff::Span::new().hours(1))?,
+        };
+        out.push((start.timestamp().as_second(), end.timestamp().as_second()));
+        start = end;
+    }
+    Ok(out)
+}
+
 /// Nearest-rank percentile of sorted values.
 fn percentile(sorted: &[i64], percent: usize) -> Option<i64> {
     if sorted.is_empty() {
@@ -424,6 +464,33 @@ mod tests {
         assert_eq!(histogram[5], (3_600, Some(7_200), 1, 1));
         assert_eq!(histogram[7], (14_400, None, 0, 0));
         assert_eq!(histogram.iter().map(|b| b.2).sum::<i64>(), 3);
+    }
+
+    #[test]
+    fn days_and_hours_follow_the_time_zone_across_dst() {
+        let berlin = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+        // 2026-03-29: clocks go from 02:00 to 03:00 in Berlin. Local midnights:
+        // 2026-03-28 00:00 CET = 1774652400, 03-29 00:00 CET = 1774738800,
+        // 03-30 00:00 CEST = 1774821600: a 23-hour day.
+        let days = buckets(1774652400, 1774821599, Bucket::Day, &berlin).unwrap();
+        assert_eq!(days, [(1774652400, 1774738800), (1774738800, 1774821600)]);
+        assert_eq!(days[1].1 - days[1].0, 23 * 3600);
+        // Hours of that night: 00:00, 01:00, then 03:00 (02:00 does not exist).
+        let hours = buckets(1774738800, 1774738800 + 3 * 3600 - 1, Bucket::Hour, &berlin).unwrap();
+        assert_eq!(hours.len(), 3);
+        assert!(hours.iter().all(|(start, end)| end - start == 3600));
+        // A range starting mid-hour starts at that local hour; in UTC too.
+        let utc = jiff::tz::TimeZone::UTC;
+        assert_eq!(
+            buckets(T0 + 90, T0 + 3_700, Bucket::Hour, &utc).unwrap(),
+            [(T0, T0 + 3_600), (T0 + 3_600, T0 + 7_200)]
+        );
+        // A zone half an hour off UTC: local hours start at :30 UTC.
+        let kolkata = jiff::tz::TimeZone::get("Asia/Kolkata").unwrap();
+        assert_eq!(
+            buckets(T0, T0, Bucket::Hour, &kolkata).unwrap(),
+            [(T0 - 1_800, T0 + 1_800)]
+        );
     }
 
     #[test]

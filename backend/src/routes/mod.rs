@@ -55,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/v1/nodes").route(web::get().to(nodes::list)))
         .service(resource("/api/v1/samples").route(web::post().to(samples::create)))
         .service(resource("/api/v1/stats/summary").route(web::get().to(stats::summary)))
+        .service(resource("/api/v1/stats/series").route(web::get().to(stats::series)))
         .service(
             resource("/api/v1/stats/dwell-histogram").route(web::get().to(stats::dwell_histogram)),
         )

@@ -4,12 +4,13 @@ use actix_web::web::Path;
 use actix_web::web::{Data, Json};
 use actix_web::HttpRequest;
 use api_types::{
-    DeviceVisit, DeviceVisits, DwellBucket, DwellHistogram, NodeStats, NodeStatsList, StatsSummary,
+    DeviceVisit, DeviceVisits, DwellBucket, DwellHistogram, NodeStats, NodeStatsList, StatsSeries,
+    StatsSummary,
 };
 
 use super::probe_requests::parse_query_string;
 use super::AppState;
-use crate::analytics::{self, Thresholds, Visit, HORIZON_S};
+use crate::analytics::{self, Bucket, Thresholds, Visit, HORIZON_S};
 use crate::cloudtrax::Mac;
 use crate::db;
 use crate::error::AppError;
@@ -320,5 +321,81 @@ pub async fn device_visits(
         since: scope.since,
         until: scope.until,
         visits,
+    }))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SeriesQuery {
+    /// `hour` or `day`.
+    #[param(inline)]
+    bucket: Bucket,
+    /// IANA time zone of the buckets' hours and days (default `UTC`).
+    #[param(example = "Europe/Berlin")]
+    tz: Option<String>,
+}
+
+/// Presence over time
+///
+/// The summary's figures per local hour or local day of a time zone, over the range
+/// (same parameters and definitions as the summary). Bucket boundaries are the zone's:
+/// a day with a DST change lasts 23 or 25 hours. A visit counts in every bucket it
+/// overlaps.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats/series",
+    tag = "analytics",
+    operation_id = "stats_series",
+    params(SeriesQuery, SummaryQuery),
+    responses(
+        (status = 200, description = "One summary per bucket, oldest first", body = StatsSeries),
+        (status = 400, description = "A parameter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn series(
+    request: HttpRequest,
+    state: Data<AppState>,
+) -> Result<Json<StatsSeries>, AppError> {
+    if !request
+        .query_string()
+        .split('&')
+        .any(|pair| pair.starts_with("bucket="))
+    {
+        return Err(AppError::parameter("bucket", "is required: hour or day"));
+    }
+    let series: SeriesQuery = parse_query_string(request.query_string())?;
+    let tz_name = series.tz.unwrap_or_else(|| "UTC".to_string());
+    let tz = jiff::tz::TimeZone::get(&tz_name).map_err(|_| {
+        AppError::parameter(
+            "tz",
+            format!("{tz_name:?} is not an IANA time zone, like Europe/Berlin"),
+        )
+    })?;
+    let scope = scope(parse_query_string(request.query_string())?)?;
+    let bounds =
+        analytics::buckets(scope.since, scope.until, series.bucket, &tz).map_err(|error| {
+            AppError::parameter("since", format!("cannot be placed in {tz_name}: {error}"))
+        })?;
+    let visits = load_visits(&state, &scope, None).await?;
+    let node = scope.node.clone();
+    let thresholds = scope.thresholds;
+    let points = actix_web::web::block(move || {
+        bounds
+            .into_iter()
+            .map(|(start, end)| {
+                analytics::summary(&visits, start, end - 1, node.as_deref(), &thresholds)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(AppError::internal)?;
+    Ok(Json(StatsSeries {
+        bucket: match series.bucket {
+            Bucket::Hour => "hour",
+            Bucket::Day => "day",
+        }
+        .to_string(),
+        tz: tz_name,
+        points,
     }))
 }

@@ -45,3 +45,32 @@ async fn the_spec_and_the_reference_page_are_served() {
     assert_eq!(index.status(), 200);
     assert!(index.text().await.unwrap().contains("/api/docs"));
 }
+
+/// Every documented operation is routed: none answers "there is nothing at".
+#[actix_web::test]
+async fn every_documented_operation_is_served() {
+    let app = spawn_app().await;
+    let spec: serde_json::Value =
+        serde_json::from_str(&ncompass::openapi::json().unwrap()).unwrap();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        let concrete = path
+            .replace("{id}", "1")
+            .replace("{network_id}", "1")
+            .replace("{mac}", "00:11:22:33:44:55");
+        for method in item.as_object().unwrap().keys() {
+            let request = match method.as_str() {
+                "get" => app.client.get(app.url(&concrete)),
+                "post" => app.client.post(app.url(&concrete)).body("{}"),
+                other => panic!("{other} {path} is documented but not tried here"),
+            };
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let body = response.text().await.unwrap();
+            assert!(
+                !(status == 404 && body.contains("there is nothing at")),
+                "{method} {path} is documented but not routed"
+            );
+            assert_ne!(status, 405, "{method} {path}");
+        }
+    }
+}

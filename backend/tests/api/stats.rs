@@ -193,3 +193,74 @@ async fn histogram_access_points_and_a_devices_visits() {
         assert_eq!(problem["parameter"], parameter, "{path}");
     }
 }
+
+#[actix_web::test]
+async fn a_series_by_local_day_across_a_dst_change() {
+    let app = spawn_app().await;
+    // Berlin's local midnights around the 2026-03-29 change: 03-28 00:00 CET =
+    // 1774652400, 03-29 00:00 CET = 1774738800, 03-30 00:00 CEST = 1774821600.
+    let at = |t: i64| {
+        json!({"mac": "00:11:22:33:44:55", "count": 1, "min_signal": -70, "max_signal": -60,
+               "avg_signal": -65, "first_seen": t, "last_seen": t + 600, "associated": false})
+    };
+    // A visit at 23:00 local on the 28th (22:00 UTC, the 28th in UTC too), one at
+    // 23:30 local on the 29th (21:30 UTC: still the 29th locally, as UTC), and one at
+    // 00:30 local on the 30th (22:30 UTC on the 29th: another day only in Berlin).
+    app.ingest(&report(
+        9,
+        "ac:86:74:00:00:01",
+        vec![at(1774735200), at(1774819800), at(1774823400)],
+    ))
+    .await;
+    let series = app
+        .get_json(
+            "/api/v1/stats/series?bucket=day&tz=Europe/Berlin&since=1774652400&until=1774907999",
+        )
+        .await;
+    assert_eq!(series["tz"], "Europe/Berlin");
+    let points = series["points"].as_array().unwrap();
+    let bounds: Vec<(i64, i64)> = points
+        .iter()
+        .map(|p| (p["since"].as_i64().unwrap(), p["until"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        bounds,
+        [
+            (1774652400, 1774738799),
+            (1774738800, 1774821599),
+            (1774821600, 1774907999)
+        ],
+        "the 29th has 23 hours"
+    );
+    let visits: Vec<i64> = points
+        .iter()
+        .map(|p| p["visits"].as_i64().unwrap())
+        .collect();
+    assert_eq!(visits, [1, 1, 1]);
+    // The same in UTC days: the last two visits fall on the 29th.
+    let utc = app
+        .get_json("/api/v1/stats/series?bucket=day&since=1774656000&until=1774828799")
+        .await;
+    let visits: Vec<i64> = utc["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["visits"].as_i64().unwrap())
+        .collect();
+    assert_eq!(visits, [1, 2]);
+    // Hours: 24 on an ordinary day.
+    let hours = app
+        .get_json("/api/v1/stats/series?bucket=hour&since=1774656000&until=1774742399")
+        .await;
+    assert_eq!(hours["points"].as_array().unwrap().len(), 24);
+
+    for (query, parameter) in [
+        ("since=0&until=10", "bucket"),
+        ("bucket=week", "bucket"),
+        ("bucket=day&tz=Mars/Olympus", "tz"),
+    ] {
+        let problem =
+            assert_problem(app.get(&format!("/api/v1/stats/series?{query}")).await, 400).await;
+        assert_eq!(problem["parameter"], parameter, "{query}");
+    }
+}
