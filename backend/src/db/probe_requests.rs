@@ -290,27 +290,30 @@ mod tests {
         }
     }
 
-    #[test]
-    fn pages_walk_every_row_once_in_order() {
-        let (_dir, mut conn) = migrated();
+    /// `count` rows with last_seen = i / 7: seven rows per second, so that pages end in
+    /// the middle of a second.
+    fn store_rows(conn: &mut SqliteConnection, count: u32) {
         let mut report = parse_report(include_bytes!("../../samples/sample-v1.json")).unwrap();
         let template = report.probe_requests[0].clone();
-        // 7 rows per second, so that pages end in the middle of a second.
-        report.probe_requests = (0..250)
+        report.probe_requests = (0..count)
             .map(|i| {
                 let mut probe = template.clone();
-                probe.first_seen = i / 7;
-                probe.last_seen = i / 7;
-                probe.mac = crate::cloudtrax::Mac::parse(&format!(
-                    "00:00:00:00:{:02x}:{:02x}",
-                    i / 256,
-                    i % 256
-                ))
-                .unwrap();
+                probe.first_seen = i64::from(i / 7);
+                probe.last_seen = i64::from(i / 7);
+                let [.., b, c, d] = i.to_be_bytes();
+                probe.mac =
+                    crate::cloudtrax::Mac::parse(&format!("00:00:00:{b:02x}:{c:02x}:{d:02x}"))
+                        .unwrap();
                 probe
             })
             .collect();
-        crate::db::reports::store(&mut conn, &report, 1).unwrap();
+        crate::db::reports::store(conn, &report, 1).unwrap();
+    }
+
+    #[test]
+    fn pages_walk_every_row_once_in_order() {
+        let (_dir, mut conn) = migrated();
+        store_rows(&mut conn, 250);
 
         let mut seen = Vec::new();
         let mut after = None;
@@ -332,23 +335,7 @@ mod tests {
     #[test]
     fn a_time_range_walks_exactly_its_rows() {
         let (_dir, mut conn) = migrated();
-        let mut report = parse_report(include_bytes!("../../samples/sample-v1.json")).unwrap();
-        let template = report.probe_requests[0].clone();
-        report.probe_requests = (0..300)
-            .map(|i| {
-                let mut probe = template.clone();
-                probe.first_seen = i / 7;
-                probe.last_seen = i / 7;
-                probe.mac = crate::cloudtrax::Mac::parse(&format!(
-                    "00:00:00:00:{:02x}:{:02x}",
-                    i / 256,
-                    i % 256
-                ))
-                .unwrap();
-                probe
-            })
-            .collect();
-        crate::db::reports::store(&mut conn, &report, 1).unwrap();
+        store_rows(&mut conn, 300);
         for (since, until) in [
             (Some(5), Some(30)),
             (None, Some(12)),
