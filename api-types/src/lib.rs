@@ -262,6 +262,7 @@ pub struct RejectionList {
     "since": 1764115200, "until": 1764201599,
     "visit_gap_s": 600, "visitor_dwell_s": 300, "nearby_signal_dbm": -75,
     "devices": 412, "devices_non_randomized": 173, "devices_associated": 58,
+    "devices_non_randomized_unassociated": 130, "devices_randomized_unassociated": 224,
     "visits": 530, "visitors": 121, "passers_by": 409, "capture_rate": 0.2283,
     "dwell_p50_s": 45, "dwell_p90_s": 1260, "returning_devices": 0
 })))]
@@ -280,6 +281,11 @@ pub struct StatsSummary {
     pub devices_non_randomized: i64,
     /// Of those, devices that were associated (connected) during a visit.
     pub devices_associated: i64,
+    /// Devices never associated in the range, with a globally unique MAC. With
+    /// `devices_associated` and `devices_randomized_unassociated` it splits `devices`.
+    pub devices_non_randomized_unassociated: i64,
+    /// Devices never associated in the range, with a randomized MAC.
+    pub devices_randomized_unassociated: i64,
     /// Visits overlapping the range.
     pub visits: i64,
     /// Visits whose dwell reaches the visitor threshold and whose strongest signal

@@ -253,6 +253,10 @@ pub fn summary(
         devices: count(devices.len()),
         devices_non_randomized: count(devices.values().filter(|d| !d.0).count()),
         devices_associated: count(devices.values().filter(|d| d.1).count()),
+        devices_non_randomized_unassociated: count(
+            devices.values().filter(|d| !d.0 && !d.1).count(),
+        ),
+        devices_randomized_unassociated: count(devices.values().filter(|d| d.0 && !d.1).count()),
         visits: count(in_range.len()),
         visitors: count(visitors),
         passers_by: count(in_range.len() - visitors),
@@ -399,6 +403,9 @@ mod tests {
         assert_eq!(two_days.devices, 4);
         assert_eq!(two_days.devices_non_randomized, 3);
         assert_eq!(two_days.devices_associated, 1);
+        // bb associated; aa and dd global; 02:cc randomized.
+        assert_eq!(two_days.devices_non_randomized_unassociated, 2);
+        assert_eq!(two_days.devices_randomized_unassociated, 1);
         assert_eq!(two_days.visits, 5);
         assert_eq!((two_days.visitors, two_days.passers_by), (2, 3));
         assert_eq!(two_days.capture_rate, Some(0.4));

@@ -350,3 +350,55 @@ async fn a_refused_filter_shows_an_error_not_a_blank_page() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn the_overview_shows_presence_figures_and_leads_to_a_device() {
+    browser_test("overview", async |h: &Harness| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        // A visitor (600 s at -58 dBm, associated) and a randomized passer-by (10 s).
+        let mut visitor = probe("00:11:22:33:44:01", now - 900, now - 300, true);
+        visitor["max_signal"] = json!(-58);
+        let passer_by = probe("02:11:22:33:44:02", now - 200, now - 190, false);
+        h.post_report(&report(31, "AC:86:74:00:00:31", vec![visitor, passer_by])).await;
+
+        h.open("/overview?range=hour").await;
+        let cards = h
+            .eventually("the summary cards", || async {
+                let cards = h
+                    .js("return Array.from(document.querySelectorAll('.card')).map(c => [c.querySelector('.label').textContent, c.querySelector('.value').textContent])")
+                    .await;
+                let cards: Vec<(String, String)> = serde_json::from_value(cards).unwrap();
+                (!cards.is_empty()).then_some(cards)
+            })
+            .await;
+        let value = |label: &str| cards.iter().find(|(l, _)| l == label).map(|(_, v)| v.clone()).unwrap();
+        assert_eq!(value("devices"), "2");
+        assert_eq!(value("non-randomized devices"), "1");
+        assert_eq!(value("associated devices"), "1");
+        assert_eq!(value("visits"), "2");
+        assert_eq!(value("visitors"), "1");
+        assert_eq!(value("passers-by"), "1");
+        assert_eq!(value("capture rate"), "50%");
+        // Three charts with axes, legends and hover titles.
+        assert_eq!(h.js("return document.querySelectorAll('figure.chart').length").await, 3);
+        assert!(h.js("return document.querySelectorAll('figure.chart rect title').length").await.as_i64().unwrap() > 0);
+        assert_eq!(h.texts("[data-testid=ap-table] tbody td.mono").await, ["ac:86:74:00:00:31"]);
+
+        // From the table, a MAC's device link opens its page.
+        h.open("/").await;
+        h.wait_for_rows(2).await;
+        h.click("a.device-link[href='/device/31/00%3A11%3A22%3A33%3A44%3A01']").await;
+        let title = h.wait_for_text("[data-testid=device] h2").await;
+        assert!(title.contains("00:11:22:33:44:01") && title.contains("network 31"), "{title}");
+        h.eventually("one visit in the table", || async {
+            (h.js("return document.querySelectorAll('[data-testid=visits] tbody tr').length").await == json!(1)).then_some(())
+        })
+        .await;
+        assert_eq!(h.js("return document.querySelectorAll('.timeline rect.s-visitors').length").await, 1);
+        h.wait_for_rows(1).await;
+    })
+    .await;
+}

@@ -91,3 +91,42 @@ async fn decode<T: DeserializeOwned>(
         },
     })
 }
+
+/// `?key=value&...` for the analytics endpoints (values already plain).
+fn query_string(pairs: &[(&str, String)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+pub async fn stats_summary(params: &[(&str, String)]) -> Result<api_types::StatsSummary, ApiError> {
+    let url = format!("/api/v1/stats/summary?{}", query_string(params));
+    decode(Request::get(&url).send().await).await
+}
+
+pub async fn stats_series(params: &[(&str, String)]) -> Result<api_types::StatsSeries, ApiError> {
+    let url = format!("/api/v1/stats/series?{}", query_string(params));
+    decode(Request::get(&url).send().await).await
+}
+
+pub async fn dwell_histogram(
+    params: &[(&str, String)],
+) -> Result<api_types::DwellHistogram, ApiError> {
+    let url = format!("/api/v1/stats/dwell-histogram?{}", query_string(params));
+    decode(Request::get(&url).send().await).await
+}
+
+pub async fn stats_nodes(params: &[(&str, String)]) -> Result<api_types::NodeStatsList, ApiError> {
+    let url = format!("/api/v1/stats/nodes?{}", query_string(params));
+    decode(Request::get(&url).send().await).await
+}
+
+pub async fn device_visits(
+    network_id: i64,
+    mac: &str,
+    params: &[(&str, String)],
+) -> Result<api_types::DeviceVisits, ApiError> {
+    let url = format!(
+        "/api/v1/devices/{network_id}/{mac}/visits?{}",
+        query_string(params)
+    );
+    decode(Request::get(&url).send().await).await
+}

@@ -44,3 +44,35 @@ pub fn from_input_value(value: &str) -> Option<i64> {
     let millis = js_sys::Date::new(&JsValue::from_str(value)).get_time();
     (!millis.is_nan()).then(|| (millis / 1000.0) as i64)
 }
+
+/// The browser's IANA time zone, e.g. "Europe/Berlin" ("UTC" if it does not say).
+pub fn time_zone() -> String {
+    let options = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new())
+        .resolved_options();
+    js_sys::Reflect::get(&options, &JsValue::from_str("timeZone"))
+        .ok()
+        .and_then(|zone| zone.as_string())
+        .unwrap_or_else(|| "UTC".to_string())
+}
+
+/// Local midnight of the day of `unix`, Unix seconds.
+pub fn local_midnight(unix: i64) -> i64 {
+    let d = date(unix);
+    d.set_hours(0);
+    d.set_minutes(0);
+    d.set_seconds(0);
+    d.set_milliseconds(0);
+    (d.get_time() / 1000.0) as i64
+}
+
+/// "14:00": the local hour and minute of `unix`.
+pub fn local_hour_minute(unix: i64) -> String {
+    let d = date(unix);
+    format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
+}
+
+/// "26/11": the local day and month of `unix`.
+pub fn local_day_month(unix: i64) -> String {
+    let d = date(unix);
+    format!("{:02}/{:02}", d.get_date(), d.get_month() + 1)
+}

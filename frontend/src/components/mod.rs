@@ -1,5 +1,6 @@
 //! Props in, HTML out: no component here fetches anything.
 
+pub mod chart;
 pub mod clock;
 pub mod filter_form;
 pub mod node_health;

@@ -2,8 +2,10 @@ use std::collections::HashSet;
 
 use api_types::ProbeRequest;
 use yew::prelude::*;
+use yew_router::prelude::Link;
 
 use super::clock;
+use crate::app::Route;
 use crate::format;
 
 /// A value a click in the table filters by.
@@ -75,6 +77,10 @@ fn row(item: &ProbeRequest, props: &ProbeTableProps) -> Html {
                     title="Show only this client" onclick={filter(FilterBy::Mac(item.mac.clone()))}>
                     { item.mac.clone() }
                 </button>
+                if crate::mac::canonical(&item.mac).as_deref() == Some(item.mac.as_str()) {
+                    <Link<Route> to={Route::Device { network_id: item.network_id, mac: item.mac.clone() }}
+                        classes="device-link">{ "device" }</Link<Route>>
+                }
                 if item.randomized {
                     <span class="badge randomized" title="Locally administered (randomized) MAC: not trackable across time">
                         { "random" }

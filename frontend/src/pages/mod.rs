@@ -1,1 +1,3 @@
+pub mod device;
+pub mod overview;
 pub mod probe_requests;

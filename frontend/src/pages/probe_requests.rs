@@ -258,14 +258,6 @@ pub fn ProbeRequests() -> Html {
     };
 
     html! {
-        <div class="app">
-            <header class="topbar">
-                <h1>{ "NCompass" }</h1>
-                <span class="tagline">{ "Wi-Fi presence from CloudTrax" }</span>
-                <nav class="links" aria-label="Elsewhere">
-                    <a href="/api/docs">{ "API" }</a>
-                </nav>
-            </header>
             <main class="page">
                 <NodeHealth nodes={(*nodes).clone()} {now} on_select={on_node} />
                 <FilterForm query={query.clone()} {on_apply} />
@@ -289,7 +281,6 @@ pub fn ProbeRequests() -> Html {
                 }
                 { body }
             </main>
-        </div>
     }
 }
 

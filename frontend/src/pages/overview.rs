@@ -1,0 +1,289 @@
+//! Presence at a glance: the summary figures of a range, devices and visits over time,
+//! dwell times, and the access points.
+
+use api_types::{DwellHistogram, NodeStatsList, StatsSeries, StatsSummary};
+use yew::platform::spawn_local;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::api::{self, ApiError};
+use crate::app::Route;
+use crate::components::chart::{Series, StackedBars};
+use crate::components::clock;
+use crate::components::notice::ErrorNotice;
+use crate::format;
+
+/// The ranges offered; `?range=` in the URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Range {
+    LastHour,
+    Today,
+    SevenDays,
+}
+
+impl Range {
+    pub const ALL: [Range; 3] = [Range::LastHour, Range::Today, Range::SevenDays];
+
+    pub fn from_query(query_string: &str) -> Range {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(query_string.trim_start_matches('?')).unwrap_or_default();
+        match pairs
+            .iter()
+            .find(|(k, _)| k == "range")
+            .map(|(_, v)| v.as_str())
+        {
+            Some("hour") => Range::LastHour,
+            Some("7d") => Range::SevenDays,
+            _ => Range::Today,
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Range::LastHour => "hour",
+            Range::Today => "today",
+            Range::SevenDays => "7d",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Range::LastHour => "Last hour",
+            Range::Today => "Today",
+            Range::SevenDays => "Last 7 days",
+        }
+    }
+
+    /// `(since, until, bucket)` at `now`, given the local midnight of today.
+    pub fn bounds(self, now: i64, midnight: i64) -> (i64, i64, &'static str) {
+        match self {
+            Range::LastHour => (now - 3_600, now, "hour"),
+            Range::Today => (midnight, now, "hour"),
+            Range::SevenDays => (now - 7 * 86_400, now, "day"),
+        }
+    }
+}
+
+#[derive(Clone, PartialEq)]
+struct Figures {
+    summary: StatsSummary,
+    series: StatsSeries,
+    histogram: DwellHistogram,
+    nodes: NodeStatsList,
+    bucket: &'static str,
+}
+
+#[function_component]
+pub fn Overview() -> Html {
+    let location = use_location();
+    let range = Range::from_query(location.as_ref().map(|l| l.query_str()).unwrap_or_default());
+    let figures = use_state(|| None::<Figures>);
+    let error = use_state(|| None::<ApiError>);
+    let reload = use_state(|| 0u32);
+    {
+        let figures = figures.clone();
+        let error = error.clone();
+        use_effect_with((range, *reload), move |(range, _)| {
+            let range = *range;
+            spawn_local(async move {
+                let now = clock::now();
+                let (since, until, bucket) = range.bounds(now, clock::local_midnight(now));
+                let params = vec![("since", since.to_string()), ("until", until.to_string())];
+                let mut series_params = params.clone();
+                series_params.push(("bucket", bucket.to_string()));
+                series_params.push(("tz", clock::time_zone()));
+                let loaded = async {
+                    Ok::<_, ApiError>(Figures {
+                        summary: api::stats_summary(&params).await?,
+                        series: api::stats_series(&series_params).await?,
+                        histogram: api::dwell_histogram(&params).await?,
+                        nodes: api::stats_nodes(&params).await?,
+                        bucket,
+                    })
+                }
+                .await;
+                match loaded {
+                    Ok(loaded) => {
+                        figures.set(Some(loaded));
+                        error.set(None);
+                    }
+                    Err(problem) => error.set(Some(problem)),
+                }
+            });
+        });
+    }
+    let retry = {
+        let reload = reload.clone();
+        Callback::from(move |()| reload.set(*reload + 1))
+    };
+
+    html! {
+        <main class="page overview" data-testid="overview">
+            <h2>{ "Presence overview" }</h2>
+            <nav class="ranges" aria-label="Range">
+                { for Range::ALL.iter().map(|option| {
+                    let current = *option == range;
+                    html! {
+                        <Link<Route, RangeQuery> to={Route::Overview} query={Some(RangeQuery { range: option.key().to_string() })}
+                            classes={classes!("button", current.then_some("current"))}>
+                            { option.label() }
+                        </Link<Route, RangeQuery>>
+                    }
+                }) }
+            </nav>
+            if let Some(problem) = &*error {
+                <ErrorNotice message={problem.message()} on_retry={retry} />
+            }
+            { match &*figures {
+                None if error.is_none() => html! { <p class="status-line" role="status">{ "Computing the figures…" }</p> },
+                None => html! {},
+                Some(figures) => view(figures),
+            } }
+        </main>
+    }
+}
+
+#[derive(Clone, PartialEq, serde::Serialize)]
+struct RangeQuery {
+    range: String,
+}
+
+fn card(value: String, label: &str, hint: &str) -> Html {
+    html! {
+        <div class="card">
+            <div class="value">{ value }</div>
+            <div class="label">{ label.to_string() }</div>
+            <div class="hint">{ hint.to_string() }</div>
+        </div>
+    }
+}
+
+fn seconds(value: Option<i64>) -> String {
+    value
+        .map(format::duration)
+        .unwrap_or_else(|| "–".to_string())
+}
+
+fn view(figures: &Figures) -> Html {
+    let s = &figures.summary;
+    let labels: Vec<String> = figures
+        .series
+        .points
+        .iter()
+        .map(|p| match figures.bucket {
+            "day" => clock::local_day_month(p.since),
+            _ => clock::local_hour_minute(p.since),
+        })
+        .collect();
+    let column =
+        |pick: fn(&StatsSummary) -> i64| figures.series.points.iter().map(pick).collect::<Vec<_>>();
+    let devices = vec![
+        Series {
+            name: "Associated".into(),
+            class: "s-associated",
+            values: column(|p| p.devices_associated),
+        },
+        Series {
+            name: "Other non-randomized".into(),
+            class: "s-global",
+            values: column(|p| p.devices_non_randomized_unassociated),
+        },
+        Series {
+            name: "Randomized".into(),
+            class: "s-random",
+            values: column(|p| p.devices_randomized_unassociated),
+        },
+    ];
+    let visits = vec![
+        Series {
+            name: "Visitors".into(),
+            class: "s-visitors",
+            values: column(|p| p.visitors),
+        },
+        Series {
+            name: "Passers-by".into(),
+            class: "s-passers",
+            values: column(|p| p.passers_by),
+        },
+    ];
+    let buckets = &figures.histogram.buckets;
+    let dwell_labels: Vec<String> = buckets
+        .iter()
+        .map(|b| match b.to_s {
+            Some(to) => format!("{}–{}", format::duration(b.from_s), format::duration(to)),
+            None => format!("{}+", format::duration(b.from_s)),
+        })
+        .collect();
+    let dwell = vec![
+        Series {
+            name: "Visitors".into(),
+            class: "s-visitors",
+            values: buckets.iter().map(|b| b.visitors).collect(),
+        },
+        Series {
+            name: "Passers-by".into(),
+            class: "s-passers",
+            values: buckets.iter().map(|b| b.visits - b.visitors).collect(),
+        },
+    ];
+    html! {
+        <>
+            <section class="cards" aria-label="Summary" data-testid="summary">
+                { card(format::count(s.devices), "devices", "all client MACs, randomized included") }
+                { card(format::count(s.devices_non_randomized), "non-randomized devices", "trackable across days") }
+                { card(format::count(s.devices_associated), "associated devices", "connected to the network") }
+                { card(format::count(s.visits), "visits", &format!("no gap over {}", format::duration(s.visit_gap_s))) }
+                { card(format::count(s.visitors), "visitors", &format!("≥ {} and ≥ {} dBm", format::duration(s.visitor_dwell_s), s.nearby_signal_dbm)) }
+                { card(format::count(s.passers_by), "passers-by", "the other visits") }
+                { card(s.capture_rate.map(|r| format!("{:.0}%", r * 100.0)).unwrap_or_else(|| "–".into()), "capture rate", "visitors / visits") }
+                { card(seconds(s.dwell_p50_s), "median dwell", &format!("90th percentile {}", seconds(s.dwell_p90_s))) }
+                { card(format::count(s.returning_devices), "returning devices", "seen on an earlier day of the range") }
+            </section>
+            <StackedBars title={format!("Unique devices per {}", figures.bucket)} unit="devices" labels={labels.clone()} series={devices} />
+            <StackedBars title={format!("Visitors and passers-by per {}", figures.bucket)} unit="visits" {labels} series={visits} />
+            <StackedBars title="Dwell time of the visits" unit="visits" labels={dwell_labels} series={dwell} />
+            <section aria-labelledby="ap-title">
+                <h3 id="ap-title">{ "Access points" }</h3>
+                <div class="table-wrap">
+                    <table class="probes" data-testid="ap-table">
+                        <thead><tr>
+                            <th scope="col">{ "Access point" }</th>
+                            <th scope="col" class="num">{ "Devices" }</th>
+                            <th scope="col" class="num">{ "Visits" }</th>
+                            <th scope="col" class="num">{ "Strongest for" }</th>
+                        </tr></thead>
+                        <tbody>
+                            { for figures.nodes.items.iter().map(|node| html! {
+                                <tr>
+                                    <td class="mono">{ node.node_mac.clone() }</td>
+                                    <td class="num">{ format::count(node.devices) }</td>
+                                    <td class="num">{ format::count(node.visits) }</td>
+                                    <td class="num">{ format!("{} devices", format::count(node.strongest_for_devices)) }</td>
+                                </tr>
+                            }) }
+                        </tbody>
+                    </table>
+                </div>
+            </section>
+        </>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Range;
+
+    #[test]
+    fn ranges_from_the_url_and_their_bounds() {
+        assert_eq!(Range::from_query("?range=hour"), Range::LastHour);
+        assert_eq!(Range::from_query("range=7d"), Range::SevenDays);
+        assert_eq!(Range::from_query(""), Range::Today);
+        assert_eq!(Range::from_query("range=nonsense"), Range::Today);
+        assert_eq!(Range::LastHour.bounds(10_000, 0), (6_400, 10_000, "hour"));
+        assert_eq!(Range::Today.bounds(10_000, 3_600), (3_600, 10_000, "hour"));
+        assert_eq!(
+            Range::SevenDays.bounds(1_000_000, 0),
+            (395_200, 1_000_000, "day")
+        );
+    }
+}
