@@ -17,6 +17,9 @@ use crate::error::AppError;
 
 /// The longest range one request may ask for.
 const MAX_RANGE_S: i64 = 31 * 86_400;
+/// The most probe requests one request may compute over: a bound on its memory (about
+/// 150 bytes each) and time. Larger ranges are refused with a way to narrow them.
+pub const MAX_OBSERVATIONS: i64 = 1_000_000;
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -134,8 +137,26 @@ async fn load_visits(
     let network_id = scope.network_id;
     let observations = state
         .db
-        .run(move |conn| db::analytics::observations(conn, from, to, network_id, mac.as_deref()))
+        .run(move |conn| {
+            db::analytics::observations(
+                conn,
+                from,
+                to,
+                network_id,
+                mac.as_deref(),
+                MAX_OBSERVATIONS + 1,
+            )
+        })
         .await?;
+    if observations.len() as i64 > MAX_OBSERVATIONS {
+        return Err(AppError::parameter(
+            "since",
+            format!(
+                "the range (with a day around it, to assemble visits) holds more than {MAX_OBSERVATIONS} \
+                 probe requests; shorten it or narrow it to one network_id"
+            ),
+        ));
+    }
     let thresholds = scope.thresholds;
     actix_web::web::block(move || analytics::visits(observations, &thresholds))
         .await

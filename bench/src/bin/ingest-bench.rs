@@ -321,6 +321,7 @@ async fn queries(options: &Options) {
     println!("| rows stored | filter | first page p50 / p99 ms | page 10,001 (or the last) p50 / p99 ms |");
     println!("| ---: | --- | ---: | ---: |");
     let mut memory = Vec::new();
+    let mut analytics_rows = Vec::new();
     for &target in &options.query_sizes {
         // Fill with 1000-probe reports until `target` rows are stored.
         while stored < target {
@@ -395,6 +396,13 @@ async fn queries(options: &Options) {
         if let Some(rss) = resident_memory_mib(server.child.id()) {
             memory.push((stored, rss));
         }
+        analytics_rows.push((stored, analytics(&client, &server).await));
+    }
+    println!("\n## Analytics over the day of the stored rows (5 sequential requests each)\n");
+    println!("| rows stored | summary p50 ms | hourly series p50 ms |");
+    println!("| ---: | ---: | ---: |");
+    for (stored, (summary, series)) in analytics_rows {
+        println!("| {stored} | {summary} | {series} |");
     }
     println!("\n## Server memory while filling and querying\n");
     println!("| rows stored | resident MiB | peak resident MiB |");
@@ -409,4 +417,31 @@ async fn queries(options: &Options) {
         }
     }
     server.stop();
+}
+
+/// Median time of the summary and of the hourly series over the workload's first day;
+/// "refused" when the server declines the range as too large.
+async fn analytics(client: &reqwest::Client, server: &Server) -> (String, String) {
+    let start = Workload::default().start;
+    let range = format!("since={start}&until={}", start + 86_399);
+    let mut out = Vec::new();
+    for path in ["/api/v1/stats/summary", "/api/v1/stats/series"] {
+        let url = server.url(&format!("{path}?{range}&bucket=hour"));
+        let mut times = Vec::new();
+        let mut refused = false;
+        for _ in 0..5 {
+            let started = Instant::now();
+            let response = client.get(&url).send().await.unwrap();
+            refused |= response.status() == 400;
+            let _ = response.bytes().await.unwrap();
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        out.push(if refused {
+            format!("refused in {:.0} ms (over the row cap)", times[2])
+        } else {
+            format!("{:.0}", times[2])
+        });
+    }
+    (out[0].clone(), out[1].clone())
 }
