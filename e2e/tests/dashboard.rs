@@ -387,6 +387,20 @@ async fn the_overview_shows_presence_figures_and_leads_to_a_device() {
         assert!(h.js("return document.querySelectorAll('figure.chart rect title').length").await.as_i64().unwrap() > 0);
         assert_eq!(h.texts("[data-testid=ap-table] tbody td.mono").await, ["ac:86:74:00:00:31"]);
 
+        // A custom range from the URL: the last 250 s hold only the passer-by's visit
+        // (the visitor's ended 300 s ago).
+        h.open(&format!("/overview?since={}&until={now}", now - 250)).await;
+        let devices = h
+            .eventually("the custom range's figures", || async {
+                let value = h
+                    .js("const c = Array.from(document.querySelectorAll('.card')).find(c => c.querySelector('.label').textContent === 'devices'); return c ? c.querySelector('.value').textContent : null")
+                    .await;
+                value.as_str().map(str::to_string)
+            })
+            .await;
+        assert_eq!(devices, "1", "only the passer-by was heard in the last 250 s");
+        assert!(!h.js("return document.querySelector('#r-since').value").await.as_str().unwrap().is_empty());
+
         // From the table, a MAC's device link opens its page.
         h.open("/").await;
         h.wait_for_rows(2).await;

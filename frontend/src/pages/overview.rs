@@ -13,12 +13,14 @@ use crate::components::clock;
 use crate::components::notice::ErrorNotice;
 use crate::format;
 
-/// The ranges offered; `?range=` in the URL.
+/// The ranges offered; `?range=` in the URL, or `?since=&until=` (Unix seconds) for a
+/// custom one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Range {
     LastHour,
     Today,
     SevenDays,
+    Custom { since: i64, until: i64 },
 }
 
 impl Range {
@@ -27,6 +29,18 @@ impl Range {
     pub fn from_query(query_string: &str) -> Range {
         let pairs: Vec<(String, String)> =
             serde_urlencoded::from_str(query_string.trim_start_matches('?')).unwrap_or_default();
+        let number = |key: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == key)
+                .and_then(|(_, v)| v.parse::<i64>().ok())
+                .filter(|v| *v >= 0)
+        };
+        if let (Some(since), Some(until)) = (number("since"), number("until")) {
+            if since <= until {
+                return Range::Custom { since, until };
+            }
+        }
         match pairs
             .iter()
             .find(|(k, _)| k == "range")
@@ -43,6 +57,7 @@ impl Range {
             Range::LastHour => "hour",
             Range::Today => "today",
             Range::SevenDays => "7d",
+            Range::Custom { .. } => "custom",
         }
     }
 
@@ -51,6 +66,7 @@ impl Range {
             Range::LastHour => "Last hour",
             Range::Today => "Today",
             Range::SevenDays => "Last 7 days",
+            Range::Custom { .. } => "Custom",
         }
     }
 
@@ -60,6 +76,16 @@ impl Range {
             Range::LastHour => (now - 3_600, now, "hour"),
             Range::Today => (midnight, now, "hour"),
             Range::SevenDays => (now - 7 * 86_400, now, "day"),
+            // Hours up to two days, days beyond.
+            Range::Custom { since, until } => (
+                since,
+                until,
+                if until - since <= 2 * 86_400 {
+                    "hour"
+                } else {
+                    "day"
+                },
+            ),
         }
     }
 }
@@ -131,6 +157,7 @@ pub fn Overview() -> Html {
                     }
                 }) }
             </nav>
+            <CustomRange current={range} />
             if let Some(problem) = &*error {
                 <ErrorNotice message={problem.message()} on_retry={retry} />
             }
@@ -146,6 +173,79 @@ pub fn Overview() -> Html {
 #[derive(Clone, PartialEq, serde::Serialize)]
 struct RangeQuery {
     range: String,
+}
+
+#[derive(Clone, PartialEq, serde::Serialize)]
+struct CustomQuery {
+    since: i64,
+    until: i64,
+}
+
+#[derive(Properties, PartialEq)]
+struct CustomRangeProps {
+    current: Range,
+}
+
+/// Two local date-times; "Show" puts them in the URL as `since`/`until`.
+#[function_component]
+fn CustomRange(props: &CustomRangeProps) -> Html {
+    let navigator = use_navigator();
+    let (from, to) = match props.current {
+        Range::Custom { since, until } => {
+            (clock::to_input_value(since), clock::to_input_value(until))
+        }
+        _ => (String::new(), String::new()),
+    };
+    let since = use_state(|| from);
+    let until = use_state(|| to);
+    let problem = use_state(|| None::<&'static str>);
+    let input = |state: &UseStateHandle<String>| {
+        let state = state.clone();
+        Callback::from(move |event: InputEvent| {
+            let input: web_sys::HtmlInputElement = event.target_unchecked_into();
+            state.set(input.value());
+        })
+    };
+    let onsubmit = {
+        let (since, until, problem) = (since.clone(), until.clone(), problem.clone());
+        Callback::from(move |event: SubmitEvent| {
+            event.prevent_default();
+            match (
+                clock::from_input_value(&since),
+                clock::from_input_value(&until),
+            ) {
+                (Some(since), Some(until)) if since <= until => {
+                    problem.set(None);
+                    if let Some(navigator) = &navigator {
+                        let _ = navigator
+                            .push_with_query(&Route::Overview, &CustomQuery { since, until });
+                    }
+                }
+                (Some(_), Some(_)) => problem.set(Some("The end must not be before the start")),
+                _ => problem.set(Some("Enter a start and an end")),
+            }
+        })
+    };
+    html! {
+        <form class="filters custom-range" {onsubmit} aria-label="Custom range">
+            <div class="field">
+                <label for="r-since">{ "From" }</label>
+                <input id="r-since" type="datetime-local" value={(*since).clone()} oninput={input(&since)} />
+            </div>
+            <div class="field">
+                <label for="r-until">{ "Until" }</label>
+                <input id="r-until" type="datetime-local" value={(*until).clone()} oninput={input(&until)} />
+            </div>
+            <div class="actions">
+                <button type="submit" class={classes!(matches!(props.current, Range::Custom { .. }).then_some("primary"))}>
+                    { "Show custom range" }
+                </button>
+            </div>
+            if let Some(text) = *problem {
+                <span class="field-error" role="alert">{ text }</span>
+            }
+        </form>
+    }
 }
 
 fn card(value: String, label: &str, hint: &str) -> Html {
@@ -279,6 +379,36 @@ mod tests {
         assert_eq!(Range::from_query("range=7d"), Range::SevenDays);
         assert_eq!(Range::from_query(""), Range::Today);
         assert_eq!(Range::from_query("range=nonsense"), Range::Today);
+        assert_eq!(
+            Range::from_query("since=100&until=200&range=hour"),
+            Range::Custom {
+                since: 100,
+                until: 200
+            },
+            "a custom range wins"
+        );
+        assert_eq!(
+            Range::from_query("since=300&until=200"),
+            Range::Today,
+            "backwards is ignored"
+        );
+        assert_eq!(
+            Range::Custom {
+                since: 0,
+                until: 86_400
+            }
+            .bounds(9, 9),
+            (0, 86_400, "hour")
+        );
+        assert_eq!(
+            Range::Custom {
+                since: 0,
+                until: 3 * 86_400
+            }
+            .bounds(9, 9)
+            .2,
+            "day"
+        );
         assert_eq!(Range::LastHour.bounds(10_000, 0), (6_400, 10_000, "hour"));
         assert_eq!(Range::Today.bounds(10_000, 3_600), (3_600, 10_000, "hour"));
         assert_eq!(
