@@ -8,7 +8,8 @@ use actix_web::{HttpRequest, HttpResponse};
 use api_types::{ProbeRequest, ProbeRequestQuery};
 use tokio::sync::mpsc;
 
-use super::probe_requests::{filter, parse_query_string};
+use super::parse_query;
+use super::probe_requests::filter;
 use super::AppState;
 use crate::db;
 use crate::error::AppError;
@@ -75,14 +76,7 @@ pub struct ExportQuery {
     )
 )]
 pub async fn export(request: HttpRequest, state: Data<AppState>) -> Result<HttpResponse, AppError> {
-    if !request
-        .query_string()
-        .split('&')
-        .any(|pair| pair.starts_with("format="))
-    {
-        return Err(AppError::parameter("format", "is required: csv or ndjson"));
-    }
-    let query: ExportQuery = parse_query_string(request.query_string())?;
+    let query: ExportQuery = parse_query(request.query_string())?;
     let filter = filter(&ProbeRequestQuery {
         mac: query.mac,
         node_mac: query.node_mac,

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse, Resource};
 
+use crate::cloudtrax::Mac;
 use crate::db::Database;
 use crate::error::AppError;
 use crate::ingest::Ingest;
@@ -84,4 +85,46 @@ async fn method_not_allowed(request: HttpRequest) -> Result<HttpResponse, AppErr
         _ => "GET, HEAD",
     };
     Err(AppError::MethodNotAllowed(allow))
+}
+
+/// The query string as typed parameters. A value of the wrong type, or a required one
+/// missing, is a 400 naming the parameter.
+pub(crate) fn parse_query<T: serde::de::DeserializeOwned>(
+    query_string: &str,
+) -> Result<T, AppError> {
+    let deserializer =
+        serde_urlencoded::Deserializer::new(form_urlencoded::parse(query_string.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.into_inner().to_string();
+        // serde reports a missing field at the root of the query, naming it in the message.
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.strip_suffix('`'));
+        match missing {
+            Some(field) if path == "." => AppError::parameter(field, "is required"),
+            _ => AppError::parameter(path, message),
+        }
+    })
+}
+
+/// A MAC parameter, any case, `:` or `-` separated.
+pub(crate) fn mac_parameter(name: &str, text: &str) -> Result<Mac, AppError> {
+    Mac::parse(text).ok_or_else(|| {
+        AppError::parameter(
+            name,
+            format!("must be a MAC address of 6 octets, like 00:1a:2b:3c:4d:5e, got {text:?}"),
+        )
+    })
+}
+
+/// An optional integer parameter that must not be negative.
+pub(crate) fn non_negative(name: &str, value: Option<i64>) -> Result<Option<i64>, AppError> {
+    match value {
+        Some(v) if v < 0 => Err(AppError::parameter(
+            name,
+            format!("must not be negative, got {v}"),
+        )),
+        other => Ok(other),
+    }
 }

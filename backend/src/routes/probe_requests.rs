@@ -8,8 +8,7 @@ use api_types::{
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
-use super::AppState;
-use crate::cloudtrax::Mac;
+use super::{mac_parameter, non_negative, parse_query, AppState};
 use crate::db;
 use crate::db::probe_requests::{Filter, Position};
 use crate::error::AppError;
@@ -37,7 +36,7 @@ pub async fn list(
     request: HttpRequest,
     state: Data<AppState>,
 ) -> Result<Json<ProbeRequestPage>, AppError> {
-    let query = parse_query(request.query_string())?;
+    let query: ProbeRequestQuery = parse_query(request.query_string())?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=MAX_PAGE_SIZE).contains(&limit) {
         return Err(AppError::parameter(
@@ -83,54 +82,22 @@ pub async fn get(id: Path<String>, state: Data<AppState>) -> Result<Json<ProbeRe
         .ok_or_else(|| AppError::NotFound(format!("no probe request has id {id}")))
 }
 
-fn parse_query(query_string: &str) -> Result<ProbeRequestQuery, AppError> {
-    parse_query_string(query_string)
-}
-
-/// The query string as typed parameters; a value of the wrong type is a 400 naming it.
-pub(super) fn parse_query_string<T: serde::de::DeserializeOwned>(
-    query_string: &str,
-) -> Result<T, AppError> {
-    let deserializer =
-        serde_urlencoded::Deserializer::new(form_urlencoded::parse(query_string.as_bytes()));
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let parameter = error.path().to_string();
-        AppError::parameter(parameter, error.into_inner().to_string())
-    })
-}
-
 /// The validated filters of a query (shared with the export).
 pub(super) fn filter(query: &ProbeRequestQuery) -> Result<Filter, AppError> {
-    let mac_parameter = |value: &Option<String>, name: &str| -> Result<Option<String>, AppError> {
+    let mac = |name: &str, value: &Option<String>| {
         value
             .as_deref()
-            .map(|text| {
-                Mac::parse(text).map(|mac| mac.to_string()).ok_or_else(|| {
-                    AppError::parameter(
-                        name,
-                        format!("must be a MAC address of 6 octets, like 00:1a:2b:3c:4d:5e, got {text:?}"),
-                    )
-                })
-            })
+            .map(|text| mac_parameter(name, text).map(|mac| mac.to_string()))
             .transpose()
     };
-    let non_negative = |value: Option<i64>, name: &str| -> Result<Option<i64>, AppError> {
-        match value {
-            Some(v) if v < 0 => Err(AppError::parameter(
-                name,
-                format!("must not be negative, got {v}"),
-            )),
-            other => Ok(other),
-        }
-    };
     let filter = Filter {
-        mac: mac_parameter(&query.mac, "mac")?,
-        node_mac: mac_parameter(&query.node_mac, "node_mac")?,
-        network_id: non_negative(query.network_id, "network_id")?,
+        mac: mac("mac", &query.mac)?,
+        node_mac: mac("node_mac", &query.node_mac)?,
+        network_id: non_negative("network_id", query.network_id)?,
         associated: query.associated,
         randomized: query.randomized,
-        since: non_negative(query.since, "since")?,
-        until: non_negative(query.until, "until")?,
+        since: non_negative("since", query.since)?,
+        until: non_negative("until", query.until)?,
     };
     if let (Some(since), Some(until)) = (filter.since, filter.until) {
         if since > until {

@@ -40,7 +40,7 @@ pub async fn list(
     request: HttpRequest,
     state: Data<AppState>,
 ) -> Result<Json<RejectionList>, AppError> {
-    let query: RejectionQuery = super::probe_requests::parse_query_string(request.query_string())?;
+    let query: RejectionQuery = super::parse_query(request.query_string())?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(AppError::parameter(

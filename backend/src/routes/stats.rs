@@ -8,10 +8,9 @@ use api_types::{
     StatsSummary,
 };
 
-use super::probe_requests::parse_query_string;
 use super::AppState;
+use super::{mac_parameter, non_negative, parse_query};
 use crate::analytics::{self, Bucket, Thresholds, Visit, HORIZON_S};
-use crate::cloudtrax::Mac;
 use crate::db;
 use crate::error::AppError;
 
@@ -70,15 +69,9 @@ fn scope(query: SummaryQuery) -> Result<Scope, AppError> {
             "the range may span at most 31 days",
         ));
     }
-    for (name, value) in [
-        ("since", query.since),
-        ("until", query.until),
-        ("network_id", query.network_id),
-    ] {
-        if value.is_some_and(|v| v < 0) {
-            return Err(AppError::parameter(name, "must not be negative"));
-        }
-    }
+    non_negative("since", query.since)?;
+    non_negative("until", query.until)?;
+    non_negative("network_id", query.network_id)?;
     let defaults = Thresholds::default();
     let thresholds = Thresholds {
         visit_gap_s: query.visit_gap_s.unwrap_or(defaults.visit_gap_s),
@@ -87,15 +80,8 @@ fn scope(query: SummaryQuery) -> Result<Scope, AppError> {
             .nearby_signal_dbm
             .unwrap_or(defaults.nearby_signal_dbm),
     };
-    if thresholds.visit_gap_s < 0 {
-        return Err(AppError::parameter("visit_gap_s", "must not be negative"));
-    }
-    if thresholds.visitor_dwell_s < 0 {
-        return Err(AppError::parameter(
-            "visitor_dwell_s",
-            "must not be negative",
-        ));
-    }
+    non_negative("visit_gap_s", Some(thresholds.visit_gap_s))?;
+    non_negative("visitor_dwell_s", Some(thresholds.visitor_dwell_s))?;
     if !(-128..=0).contains(&thresholds.nearby_signal_dbm) {
         return Err(AppError::parameter(
             "nearby_signal_dbm",
@@ -105,14 +91,7 @@ fn scope(query: SummaryQuery) -> Result<Scope, AppError> {
     let node = query
         .node_mac
         .as_deref()
-        .map(|text| {
-            Mac::parse(text).map(|mac| mac.to_string()).ok_or_else(|| {
-                AppError::parameter(
-                    "node_mac",
-                    "must be a MAC address of 6 octets, like ac:86:74:61:4f:c0",
-                )
-            })
-        })
+        .map(|text| mac_parameter("node_mac", text).map(|mac| mac.to_string()))
         .transpose()?;
     Ok(Scope {
         since,
@@ -190,7 +169,7 @@ pub async fn summary(
     request: HttpRequest,
     state: Data<AppState>,
 ) -> Result<Json<StatsSummary>, AppError> {
-    let scope = scope(parse_query_string(request.query_string())?)?;
+    let scope = scope(parse_query(request.query_string())?)?;
     let visits = load_visits(&state, &scope, None).await?;
     Ok(Json(analytics::summary(
         &visits,
@@ -221,7 +200,7 @@ pub async fn dwell_histogram(
     request: HttpRequest,
     state: Data<AppState>,
 ) -> Result<Json<DwellHistogram>, AppError> {
-    let scope = scope(parse_query_string(request.query_string())?)?;
+    let scope = scope(parse_query(request.query_string())?)?;
     let visits = load_visits(&state, &scope, None).await?;
     let in_range = analytics::in_range(&visits, scope.since, scope.until, scope.node.as_deref());
     let buckets = analytics::dwell_histogram(&in_range, &scope.thresholds)
@@ -260,7 +239,7 @@ pub async fn nodes(
     request: HttpRequest,
     state: Data<AppState>,
 ) -> Result<Json<NodeStatsList>, AppError> {
-    let scope = scope(parse_query_string(request.query_string())?)?;
+    let scope = scope(parse_query(request.query_string())?)?;
     let visits = load_visits(&state, &scope, None).await?;
     let in_range = analytics::in_range(&visits, scope.since, scope.until, scope.node.as_deref());
     let mut items: Vec<NodeStats> = analytics::per_node(&in_range)
@@ -313,13 +292,8 @@ pub async fn device_visits(
         .ok()
         .filter(|id| *id >= 0)
         .ok_or_else(|| AppError::parameter("network_id", "must be a non-negative integer"))?;
-    let mac = Mac::parse(&mac).ok_or_else(|| {
-        AppError::parameter(
-            "mac",
-            "must be a MAC address of 6 octets, like 48:5a:3f:37:de:f7",
-        )
-    })?;
-    let mut scope = scope(parse_query_string(request.query_string())?)?;
+    let mac = mac_parameter("mac", &mac)?;
+    let mut scope = scope(parse_query(request.query_string())?)?;
     scope.network_id = Some(network_id);
     let visits = load_visits(&state, &scope, Some(mac.to_string())).await?;
     let thresholds = scope.thresholds;
@@ -377,14 +351,7 @@ pub async fn series(
     request: HttpRequest,
     state: Data<AppState>,
 ) -> Result<Json<StatsSeries>, AppError> {
-    if !request
-        .query_string()
-        .split('&')
-        .any(|pair| pair.starts_with("bucket="))
-    {
-        return Err(AppError::parameter("bucket", "is required: hour or day"));
-    }
-    let series: SeriesQuery = parse_query_string(request.query_string())?;
+    let series: SeriesQuery = parse_query(request.query_string())?;
     let tz_name = series.tz.unwrap_or_else(|| "UTC".to_string());
     let tz = jiff::tz::TimeZone::get(&tz_name).map_err(|_| {
         AppError::parameter(
@@ -392,7 +359,7 @@ pub async fn series(
             format!("{tz_name:?} is not an IANA time zone, like Europe/Berlin"),
         )
     })?;
-    let scope = scope(parse_query_string(request.query_string())?)?;
+    let scope = scope(parse_query(request.query_string())?)?;
     let bounds =
         analytics::buckets(scope.since, scope.until, series.bucket, &tz).map_err(|error| {
             AppError::parameter("since", format!("cannot be placed in {tz_name}: {error}"))
