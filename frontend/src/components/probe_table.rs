@@ -16,6 +16,18 @@ pub enum FilterBy {
     Network(i64),
 }
 
+impl FilterBy {
+    /// `query`, narrowed by this value.
+    pub fn narrow(self, mut query: api_types::ProbeRequestQuery) -> api_types::ProbeRequestQuery {
+        match self {
+            FilterBy::Mac(mac) => query.mac = Some(mac),
+            FilterBy::Node(node_mac) => query.node_mac = Some(node_mac),
+            FilterBy::Network(network_id) => query.network_id = Some(network_id),
+        }
+        query
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct ProbeTableProps {
     pub items: Vec<ProbeRequest>,

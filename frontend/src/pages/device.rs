@@ -76,12 +76,7 @@ pub fn Device(props: &DeviceProps) -> Html {
         Callback::from(move |()| reload.set(*reload + 1))
     };
     let on_filter = Callback::from(move |by: FilterBy| {
-        let mut query = ProbeRequestQuery::default();
-        match by {
-            FilterBy::Mac(mac) => query.mac = Some(mac),
-            FilterBy::Node(node) => query.node_mac = Some(node),
-            FilterBy::Network(id) => query.network_id = Some(id),
-        }
+        let query = by.narrow(ProbeRequestQuery::default());
         if let Some(navigator) = &navigator {
             let _ = navigator.push_with_query(&Route::Home, &query);
         }

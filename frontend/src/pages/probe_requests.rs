@@ -141,13 +141,7 @@ pub fn ProbeRequests() -> Html {
         let go = go.clone();
         let query = query.clone();
         Callback::from(move |by: FilterBy| {
-            let mut next = query::first_page(&query);
-            match by {
-                FilterBy::Mac(mac) => next.mac = Some(mac),
-                FilterBy::Node(node_mac) => next.node_mac = Some(node_mac),
-                FilterBy::Network(network_id) => next.network_id = Some(network_id),
-            }
-            go.emit(next);
+            go.emit(by.narrow(query::first_page(&query)));
         })
     };
     let on_node = on_filter.reform(FilterBy::Node);
