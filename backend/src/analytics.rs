@@ -11,19 +11,32 @@
 //! - A visit is a *visitor* when its dwell reaches the visitor threshold and its
 //!   strongest signal reaches the nearby threshold; otherwise a *passer-by*.
 //! - A visit belongs to a range when it overlaps it.
-//! - A device is *returning* on a day (UTC) when it was also seen on an earlier day of
-//!   the range.
+//! - A device is *returning* when it was seen (one of its observations overlaps) on at
+//!   least two local days of the range, in the request's time zone.
+//!
+//! Speed comes from *segments*: a device's observations merged where they lie at most
+//! [`SEGMENT_GAP_S`] apart, cut at UTC midnight. The writer keeps them in the same
+//! transaction as the rows (`db::presence`), so a day's figures read segments, not
+//! probe requests. Visits for any visit gap of at least [`SEGMENT_GAP_S`] are exactly
+//! unions of consecutive segments (a cut between two observations at the visit gap is
+//! also a cut at the smaller segment gap), and everything a figure needs (span, strongest
+//! signal and access point, associated, the access points, the days seen) survives the
+//! merge. A smaller visit gap is computed from the probe requests themselves.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
 
 use api_types::StatsSummary;
 
 pub const DEFAULT_VISIT_GAP_S: i64 = 600;
 pub const DEFAULT_VISITOR_DWELL_S: i64 = 300;
 pub const DEFAULT_NEARBY_SIGNAL_DBM: i32 = -75;
-/// Observations this far before and after a range are read to assemble the visits
-/// that overlap it; a visit longer than this is cut at it.
+/// The gap up to which the stored segments merge a device's observations. Changing it
+/// means rebuilding the segments (`db::presence::rebuild`).
+pub const SEGMENT_GAP_S: i64 = 120;
+/// Observations this far before and after a range (widened to whole UTC days) are read
+/// to assemble the visits that overlap it; a visit longer than this is cut at it.
 pub const HORIZON_S: i64 = 86_400;
+const DAY_S: i64 = 86_400;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Thresholds {
@@ -42,6 +55,14 @@ impl Default for Thresholds {
     }
 }
 
+/// The UTC days (Unix days) read to assemble the visits overlapping `since..=until`.
+pub fn window_days(since: i64, until: i64) -> (i64, i64) {
+    (
+        since.saturating_sub(HORIZON_S).div_euclid(DAY_S),
+        until.saturating_add(HORIZON_S).div_euclid(DAY_S),
+    )
+}
+
 /// One stored probe request, as far as presence is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observation {
@@ -55,6 +76,127 @@ pub struct Observation {
     pub randomized: bool,
 }
 
+/// A device's observations merged where they lie at most a gap apart, within one UTC
+/// day (an observation across midnight gives a piece to each day, the two touching at
+/// midnight).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub network_id: i64,
+    pub mac: String,
+    /// The UTC day (Unix seconds / 86,400) the segment lies in.
+    pub day: i64,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    /// The strongest signal, the access point that heard it and when that observation
+    /// began. On equal signals the earlier observation wins, then the smaller access
+    /// point MAC, so the result does not depend on the order rows arrive in.
+    pub max_signal: i32,
+    pub strongest_node: String,
+    pub strongest_first_seen: i64,
+    pub associated: bool,
+    pub randomized: bool,
+    /// The access points that heard it, sorted, each once.
+    pub nodes: Vec<String>,
+}
+
+impl Segment {
+    /// The observation's pieces, one per UTC day it overlaps.
+    pub fn pieces(observation: &Observation) -> impl Iterator<Item = Segment> + '_ {
+        let (first_day, last_day) = (
+            observation.first_seen.div_euclid(DAY_S),
+            observation.last_seen.div_euclid(DAY_S),
+        );
+        (first_day..=last_day).map(move |day| Segment {
+            network_id: observation.network_id,
+            mac: observation.mac.clone(),
+            day,
+            first_seen: observation.first_seen.max(day * DAY_S),
+            last_seen: observation.last_seen.min((day + 1) * DAY_S),
+            max_signal: observation.max_signal,
+            strongest_node: observation.node_mac.clone(),
+            strongest_first_seen: observation.first_seen,
+            associated: observation.associated,
+            randomized: observation.randomized,
+            nodes: vec![observation.node_mac.clone()],
+        })
+    }
+
+    /// Whether `other` is of the same device and day and at most `gap` away.
+    pub fn touches(&self, other: &Segment, gap: i64) -> bool {
+        self.network_id == other.network_id
+            && self.mac == other.mac
+            && self.day == other.day
+            && other.first_seen <= self.last_seen.saturating_add(gap)
+            && self.first_seen <= other.last_seen.saturating_add(gap)
+    }
+
+    /// Takes `other` (of the same device and day) in.
+    pub fn absorb(&mut self, other: Segment) {
+        self.first_seen = self.first_seen.min(other.first_seen);
+        self.last_seen = self.last_seen.max(other.last_seen);
+        keep_stronger(
+            (
+                &mut self.max_signal,
+                &mut self.strongest_first_seen,
+                &mut self.strongest_node,
+            ),
+            (
+                other.max_signal,
+                other.strongest_first_seen,
+                other.strongest_node,
+            ),
+        );
+        self.associated |= other.associated;
+        self.randomized |= other.randomized;
+        merge_sorted(&mut self.nodes, other.nodes);
+    }
+}
+
+/// Whether observation `a` (signal, first seen, access point) is stronger than `b`.
+fn stronger(a: (i32, i64, &str), b: (i32, i64, &str)) -> bool {
+    (a.0, Reverse(a.1), Reverse(a.2)) > (b.0, Reverse(b.1), Reverse(b.2))
+}
+
+/// Replaces the strongest observation `into` (signal, first seen, access point) with
+/// `other` if that is stronger.
+fn keep_stronger(into: (&mut i32, &mut i64, &mut String), other: (i32, i64, String)) {
+    if stronger((other.0, other.1, &other.2), (*into.0, *into.1, into.2)) {
+        (*into.0, *into.1, *into.2) = other;
+    }
+}
+
+/// Adds the sorted distinct `other` to the sorted distinct `into`.
+fn merge_sorted(into: &mut Vec<String>, other: Vec<String>) {
+    if other.iter().all(|node| into.binary_search(node).is_ok()) {
+        return;
+    }
+    into.extend(other);
+    into.sort_unstable();
+    into.dedup();
+}
+
+/// The segments of `observations` at `gap`: per device and UTC day, pieces in order of
+/// `first_seen`, merged while the next starts at most `gap` after the merged end.
+pub fn segments(observations: &[Observation], gap: i64) -> Vec<Segment> {
+    let mut pieces: Vec<Segment> = observations.iter().flat_map(Segment::pieces).collect();
+    pieces.sort_unstable_by(|a, b| {
+        (a.network_id, &a.mac, a.day, a.first_seen).cmp(&(
+            b.network_id,
+            &b.mac,
+            b.day,
+            b.first_seen,
+        ))
+    });
+    let mut out: Vec<Segment> = Vec::with_capacity(pieces.len());
+    for piece in pieces {
+        match out.last_mut() {
+            Some(last) if last.touches(&piece, gap) => last.absorb(piece),
+            _ => out.push(piece),
+        }
+    }
+    out
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Visit {
     pub network_id: i64,
@@ -62,14 +204,16 @@ pub struct Visit {
     pub start: i64,
     pub end: i64,
     pub max_signal: i32,
+    /// The access point that heard it strongest (on a tie, the earlier observation,
+    /// then the smaller MAC).
+    pub strongest_node: String,
+    pub strongest_first_seen: i64,
     pub associated: bool,
     pub randomized: bool,
-    /// The access points that heard it.
-    pub nodes: BTreeSet<String>,
-    /// The access point that heard it strongest (the first such, on a tie).
-    pub strongest_node: String,
-    /// The UTC days (Unix days) of its observations' `last_seen`.
-    pub days: BTreeSet<i64>,
+    /// The access points that heard it, sorted.
+    pub nodes: Vec<String>,
+    /// Its segments' spans: when it was actually seen (the days it was seen on).
+    pub spans: Vec<(i64, i64)>,
 }
 
 impl Visit {
@@ -82,53 +226,71 @@ impl Visit {
             && self.max_signal >= thresholds.nearby_signal_dbm
     }
 
-    fn absorb(&mut self, observation: &Observation) {
-        self.end = self.end.max(observation.last_seen);
-        if observation.max_signal > self.max_signal {
-            self.max_signal = observation.max_signal;
-            self.strongest_node.clone_from(&observation.node_mac);
-        }
-        self.associated |= observation.associated;
-        self.nodes.insert(observation.node_mac.clone());
-        self.days.insert(observation.last_seen.div_euclid(86_400));
+    fn same_device(&self, other: &Visit) -> bool {
+        self.network_id == other.network_id && self.mac == other.mac
+    }
+
+    fn absorb(&mut self, segment: Segment) {
+        self.end = self.end.max(segment.last_seen);
+        keep_stronger(
+            (
+                &mut self.max_signal,
+                &mut self.strongest_first_seen,
+                &mut self.strongest_node,
+            ),
+            (
+                segment.max_signal,
+                segment.strongest_first_seen,
+                segment.strongest_node,
+            ),
+        );
+        self.associated |= segment.associated;
+        self.randomized |= segment.randomized;
+        merge_sorted(&mut self.nodes, segment.nodes);
+        self.spans.push((segment.first_seen, segment.last_seen));
     }
 }
 
-/// Assembles visits: per device, observations in order of `first_seen`, a new visit
-/// wherever the gap since the visit's end exceeds the visit gap.
-pub fn visits(mut observations: Vec<Observation>, thresholds: &Thresholds) -> Vec<Visit> {
-    observations.sort_by(|a, b| {
+/// Assembles visits from segments made at a gap no larger than the visit gap (as
+/// [`segments`] makes them, or as stored): per device, in order of start, a new visit
+/// wherever the next segment starts more than the visit gap after the visit's end.
+/// The visits come out grouped by device, each device's in order of start.
+pub fn visits(mut segments: Vec<Segment>, thresholds: &Thresholds) -> Vec<Visit> {
+    segments.sort_unstable_by(|a, b| {
         (a.network_id, &a.mac, a.first_seen).cmp(&(b.network_id, &b.mac, b.first_seen))
     });
     let mut visits: Vec<Visit> = Vec::new();
-    for observation in &observations {
+    for segment in segments {
         match visits.last_mut() {
             Some(visit)
-                if visit.network_id == observation.network_id
-                    && visit.mac == observation.mac
-                    && observation.first_seen - visit.end <= thresholds.visit_gap_s =>
+                if visit.network_id == segment.network_id
+                    && visit.mac == segment.mac
+                    && segment.first_seen - visit.end <= thresholds.visit_gap_s =>
             {
-                visit.absorb(observation);
+                visit.absorb(segment);
             }
-            _ => {
-                let mut visit = Visit {
-                    network_id: observation.network_id,
-                    mac: observation.mac.clone(),
-                    start: observation.first_seen,
-                    end: observation.last_seen,
-                    max_signal: observation.max_signal,
-                    associated: observation.associated,
-                    randomized: observation.randomized,
-                    nodes: BTreeSet::new(),
-                    strongest_node: observation.node_mac.clone(),
-                    days: BTreeSet::new(),
-                };
-                visit.absorb(observation);
-                visits.push(visit);
-            }
+            _ => visits.push(Visit {
+                network_id: segment.network_id,
+                mac: segment.mac,
+                start: segment.first_seen,
+                end: segment.last_seen,
+                max_signal: segment.max_signal,
+                strongest_node: segment.strongest_node,
+                strongest_first_seen: segment.strongest_first_seen,
+                associated: segment.associated,
+                randomized: segment.randomized,
+                nodes: segment.nodes,
+                spans: vec![(segment.first_seen, segment.last_seen)],
+            }),
         }
     }
     visits
+}
+
+/// Visits straight from probe requests, for any visit gap (the segments at the visit
+/// gap itself, then joined).
+pub fn visits_of_observations(observations: &[Observation], thresholds: &Thresholds) -> Vec<Visit> {
+    visits(segments(observations, thresholds.visit_gap_s), thresholds)
 }
 
 /// The visits overlapping `since..=until`, heard by `node` if given.
@@ -141,7 +303,9 @@ pub fn in_range<'a>(
     visits
         .iter()
         .filter(|v| v.end >= since && v.start <= until)
-        .filter(|v| node.is_none_or(|node| v.nodes.contains(node)))
+        .filter(|v| {
+            node.is_none_or(|node| v.nodes.binary_search_by(|n| n.as_str().cmp(node)).is_ok())
+        })
         .collect()
 }
 
@@ -180,14 +344,16 @@ pub fn dwell_histogram(
 }
 
 /// Per access point: devices and visits it heard, and the devices for which it was the
-/// strongest access point (over their visits in range, the strongest signal wins).
-pub fn per_node(visits: &[&Visit]) -> BTreeMap<String, (i64, i64, i64)> {
+/// strongest access point (over their visits in range, the strongest signal wins, ties
+/// as within a visit).
+pub fn per_node(visits: &[&Visit]) -> std::collections::BTreeMap<String, (i64, i64, i64)> {
+    use std::collections::{BTreeMap, BTreeSet};
     /// A device: its network and client MAC.
     type Device<'a> = (i64, &'a str);
     // Per access point: the devices and the number of visits it heard.
     let mut heard: BTreeMap<&str, (BTreeSet<Device>, i64)> = BTreeMap::new();
-    // Per device: its strongest signal and the access point that heard it.
-    let mut strongest: BTreeMap<Device, (i32, &str)> = BTreeMap::new();
+    // Per device: its strongest visit.
+    let mut strongest: BTreeMap<Device, &Visit> = BTreeMap::new();
     for visit in visits {
         for node in &visit.nodes {
             let entry = heard.entry(node.as_str()).or_default();
@@ -196,14 +362,27 @@ pub fn per_node(visits: &[&Visit]) -> BTreeMap<String, (i64, i64, i64)> {
         }
         let best = strongest
             .entry((visit.network_id, visit.mac.as_str()))
-            .or_insert((visit.max_signal, visit.strongest_node.as_str()));
-        if visit.max_signal > best.0 {
-            *best = (visit.max_signal, visit.strongest_node.as_str());
+            .or_insert(visit);
+        if stronger(
+            (
+                visit.max_signal,
+                visit.strongest_first_seen,
+                &visit.strongest_node,
+            ),
+            (
+                best.max_signal,
+                best.strongest_first_seen,
+                &best.strongest_node,
+            ),
+        ) {
+            *best = visit;
         }
     }
     let mut strongest_for: BTreeMap<&str, i64> = BTreeMap::new();
-    for (_, node) in strongest.values() {
-        *strongest_for.entry(node).or_default() += 1;
+    for visit in strongest.values() {
+        *strongest_for
+            .entry(visit.strongest_node.as_str())
+            .or_default() += 1;
     }
     heard
         .into_iter()
@@ -221,49 +400,139 @@ pub fn per_node(visits: &[&Visit]) -> BTreeMap<String, (i64, i64, i64)> {
         .collect()
 }
 
-/// The figures for the visits overlapping `since..=until`, heard by `node` if given.
+/// The local days of a time zone around a range, to tell an instant's day by a binary
+/// search rather than a time zone conversion.
+#[derive(Debug, Clone)]
+pub struct Days {
+    starts: Vec<i64>,
+}
+
+impl Days {
+    pub fn new(since: i64, until: i64, tz: &jiff::tz::TimeZone) -> Result<Days, jiff::Error> {
+        Ok(Days {
+            starts: buckets(since, until, Bucket::Day, tz)?
+                .into_iter()
+                .map(|(start, _)| start)
+                .collect(),
+        })
+    }
+
+    /// The day of `at` (within the range given to [`Days::new`]).
+    fn of(&self, at: i64) -> usize {
+        self.starts
+            .partition_point(|start| *start <= at)
+            .saturating_sub(1)
+    }
+}
+
+/// The figures for the visits overlapping `since..=until`, heard by `node` if given;
+/// `days` are the time zone's days over at least the range.
 pub fn summary(
     visits: &[Visit],
     since: i64,
     until: i64,
     node: Option<&str>,
     thresholds: &Thresholds,
+    days: &Days,
 ) -> StatsSummary {
-    let in_range = in_range(visits, since, until, node);
-    // Per device: randomized, ever associated, the range's days it was seen on.
-    let mut devices: BTreeMap<(i64, &str), (bool, bool, BTreeSet<i64>)> = BTreeMap::new();
-    let (first_day, last_day) = (since.div_euclid(86_400), until.div_euclid(86_400));
-    for visit in &in_range {
-        let device = devices
-            .entry((visit.network_id, visit.mac.as_str()))
-            .or_insert((visit.randomized, false, BTreeSet::new()));
-        device.1 |= visit.associated;
-        device.2.extend(visit.days.range(first_day..=last_day));
+    summarize(
+        in_range(visits, since, until, node),
+        since,
+        until,
+        thresholds,
+        days,
+    )
+}
+
+/// The summary of each bucket `[start, end)` of `bounds` (contiguous, in order): a visit
+/// counts in every bucket it overlaps. One pass to place the visits, then one summary
+/// per bucket over its own visits.
+pub fn series(
+    visits: &[Visit],
+    bounds: &[(i64, i64)],
+    node: Option<&str>,
+    thresholds: &Thresholds,
+    days: &Days,
+) -> Vec<StatsSummary> {
+    let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
+        return Vec::new();
+    };
+    let mut placed: Vec<Vec<&Visit>> = vec![Vec::new(); bounds.len()];
+    for visit in in_range(visits, first.0, last.1 - 1, node) {
+        let from = bounds.partition_point(|(_, end)| *end <= visit.start);
+        for (k, (start, _)) in bounds.iter().enumerate().skip(from) {
+            if *start > visit.end {
+                break;
+            }
+            placed[k].push(visit);
+        }
     }
-    let visitors = in_range.iter().filter(|v| v.is_visitor(thresholds)).count();
-    let mut dwells: Vec<i64> = in_range.iter().map(|v| v.dwell()).collect();
-    dwells.sort_unstable();
+    bounds
+        .iter()
+        .zip(placed)
+        .map(|((start, end), visits)| summarize(visits, *start, end - 1, thresholds, days))
+        .collect()
+}
+
+/// The figures of `visits` (those overlapping `since..=until`).
+fn summarize(
+    mut visits: Vec<&Visit>,
+    since: i64,
+    until: i64,
+    thresholds: &Thresholds,
+    days: &Days,
+) -> StatsSummary {
+    // A device's visits side by side, so each device is one run.
+    if !visits.is_sorted_by(|a, b| (a.network_id, &a.mac) <= (b.network_id, &b.mac)) {
+        visits.sort_by(|a, b| (a.network_id, &a.mac).cmp(&(b.network_id, &b.mac)));
+    }
     let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    let mut devices = [0usize; 6];
+    const ALL: usize = 0;
+    const NON_RANDOMIZED: usize = 1;
+    const ASSOCIATED: usize = 2;
+    const NON_RANDOMIZED_UNASSOCIATED: usize = 3;
+    const RANDOMIZED_UNASSOCIATED: usize = 4;
+    const RETURNING: usize = 5;
+    for device in visits.chunk_by(|a, b| a.same_device(b)) {
+        let randomized = device[0].randomized;
+        let associated = device.iter().any(|v| v.associated);
+        // The first and last local day of the range it was seen on.
+        let (mut first_day, mut last_day) = (usize::MAX, 0);
+        for (start, end) in device.iter().flat_map(|v| &v.spans) {
+            if *end >= since && *start <= until {
+                first_day = first_day.min(days.of((*start).max(since)));
+                last_day = last_day.max(days.of((*end).min(until)));
+            }
+        }
+        devices[ALL] += 1;
+        devices[NON_RANDOMIZED] += usize::from(!randomized);
+        devices[ASSOCIATED] += usize::from(associated);
+        devices[NON_RANDOMIZED_UNASSOCIATED] += usize::from(!randomized && !associated);
+        devices[RANDOMIZED_UNASSOCIATED] += usize::from(randomized && !associated);
+        devices[RETURNING] += usize::from(first_day != usize::MAX && last_day > first_day);
+    }
+    let visitors = visits.iter().filter(|v| v.is_visitor(thresholds)).count();
+    let mut dwells: Vec<i64> = visits.iter().map(|v| v.dwell()).collect();
+    dwells.sort_unstable();
     StatsSummary {
         since,
         until,
         visit_gap_s: thresholds.visit_gap_s,
         visitor_dwell_s: thresholds.visitor_dwell_s,
         nearby_signal_dbm: thresholds.nearby_signal_dbm,
-        devices: count(devices.len()),
-        devices_non_randomized: count(devices.values().filter(|d| !d.0).count()),
-        devices_associated: count(devices.values().filter(|d| d.1).count()),
-        devices_non_randomized_unassociated: count(
-            devices.values().filter(|d| !d.0 && !d.1).count(),
-        ),
-        devices_randomized_unassociated: count(devices.values().filter(|d| d.0 && !d.1).count()),
-        visits: count(in_range.len()),
+        devices: count(devices[ALL]),
+        devices_non_randomized: count(devices[NON_RANDOMIZED]),
+        devices_associated: count(devices[ASSOCIATED]),
+        devices_non_randomized_unassociated: count(devices[NON_RANDOMIZED_UNASSOCIATED]),
+        devices_randomized_unassociated: count(devices[RANDOMIZED_UNASSOCIATED]),
+        visits: count(visits.len()),
         visitors: count(visitors),
-        passers_by: count(in_range.len() - visitors),
-        capture_rate: (!in_range.is_empty()).then(|| visitors as f64 / in_range.len() as f64),
+        passers_by: count(visits.len() - visitors),
+        capture_rate: (!visits.is_empty()).then(|| visitors as f64 / visits.len() as f64),
         dwell_p50_s: percentile(&dwells, 50),
         dwell_p90_s: percentile(&dwells, 90),
-        returning_devices: count(devices.values().filter(|d| d.2.len() >= 2).count()),
+        returning_devices: count(devices[RETURNING]),
     }
 }
 
@@ -321,6 +590,23 @@ mod tests {
     use super::*;
 
     const T0: i64 = 1_764_115_200; // 2025-11-26 00:00:00 UTC, a day boundary
+
+    /// Visits straight from the observations, as the figures of a small visit gap are.
+    fn visits(observations: Vec<Observation>, t: &Thresholds) -> Vec<Visit> {
+        visits_of_observations(&observations, t)
+    }
+
+    /// The summary with UTC days.
+    fn summary(
+        visits: &[Visit],
+        since: i64,
+        until: i64,
+        node: Option<&str>,
+        t: &Thresholds,
+    ) -> StatsSummary {
+        let days = Days::new(since, until, &jiff::tz::TimeZone::UTC).unwrap();
+        super::summary(visits, since, until, node, t, &days)
+    }
 
     fn seen(mac: &str, node: &str, first: i64, last: i64, signal: i32) -> Observation {
         Observation {

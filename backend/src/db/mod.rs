@@ -2,8 +2,8 @@
 //! table with its queries. All SQL of the project lives below this module; handlers
 //! call [`Database::run`] with one of these query functions.
 
-pub mod analytics;
 pub mod nodes;
+pub mod presence;
 pub mod probe_requests;
 pub mod rejections;
 pub mod reports;
@@ -74,6 +74,12 @@ pub enum OpenError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    #[error("cannot rebuild the presence segments of {path}: {source}")]
+    Rebuild {
+        path: String,
+        #[source]
+        source: DieselError,
+    },
     #[error("cannot create the connection pool for {path}: {source}")]
     Pool {
         path: String,
@@ -82,8 +88,9 @@ pub enum OpenError {
     },
 }
 
-/// Opens (creating it if needed) the SQLite file at `path` and applies every pending
-/// migration. Returns the names of the migrations applied.
+/// Opens (creating it if needed) the SQLite file at `path`, applies every pending
+/// migration, and fills the presence segments of a database written before they
+/// existed. Returns the names of the migrations applied.
 pub fn migrate(path: &str) -> Result<Vec<String>, OpenError> {
     let mut conn = SqliteConnection::establish(path).map_err(|source| OpenError::Connect {
         path: path.to_string(),
@@ -100,7 +107,16 @@ pub fn migrate(path: &str) -> Result<Vec<String>, OpenError> {
             path: path.to_string(),
             source,
         })?;
-    Ok(applied.iter().map(ToString::to_string).collect())
+    let applied = applied.iter().map(ToString::to_string).collect();
+    if let Some(rows) =
+        presence::rebuild_if_missing(&mut conn).map_err(|source| OpenError::Rebuild {
+            path: path.to_string(),
+            source,
+        })?
+    {
+        tracing::info!(database = path, rows, "rebuilt the presence segments");
+    }
+    Ok(applied)
 }
 
 /// The database as the HTTP layer sees it: a pool of connections to one SQLite file.
@@ -215,7 +231,7 @@ pub(crate) mod tests {
     fn schema_matches_migrations() {
         use diesel::Column as _;
         let (_dir, mut conn) = migrated();
-        let expected: [(&str, &[&str]); 3] = [
+        let expected: [(&str, &[&str]); 4] = [
             (
                 "reports",
                 &[
@@ -257,6 +273,23 @@ pub(crate) mod tests {
                     schema::probe_requests::last_seen::NAME,
                     schema::probe_requests::associated::NAME,
                     schema::probe_requests::randomized::NAME,
+                ],
+            ),
+            (
+                "presence_segments",
+                &[
+                    schema::presence_segments::id::NAME,
+                    schema::presence_segments::network_id::NAME,
+                    schema::presence_segments::mac::NAME,
+                    schema::presence_segments::day::NAME,
+                    schema::presence_segments::first_seen::NAME,
+                    schema::presence_segments::last_seen::NAME,
+                    schema::presence_segments::max_signal::NAME,
+                    schema::presence_segments::strongest_node_mac::NAME,
+                    schema::presence_segments::strongest_first_seen::NAME,
+                    schema::presence_segments::associated::NAME,
+                    schema::presence_segments::randomized::NAME,
+                    schema::presence_segments::node_macs::NAME,
                 ],
             ),
         ];

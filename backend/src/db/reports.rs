@@ -1,11 +1,12 @@
-//! Storing a validated report: the report record, its probe requests and the access
-//! point's running totals, in one transaction.
+//! Storing a validated report: the report record, its probe requests, the access
+//! point's running totals and the presence segments, in one transaction.
 
 use api_types::IngestResult;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
 use super::schema::{nodes, probe_requests, reports};
+use crate::analytics::Observation;
 use crate::cloudtrax::Report;
 
 /// Stores `report`, received at `received_at` (Unix seconds), all or nothing.
@@ -54,9 +55,11 @@ pub fn store_in_transaction(
     // cannot have: what it ignores is the observation's unique index, i.e. duplicates.
     use probe_requests as p;
     let mut stored = 0;
+    // The new rows, for the presence segments (duplicates are in them already).
+    let mut new = Vec::with_capacity(report.probe_requests.len());
     for probe in &report.probe_requests {
         let mac = probe.mac.canonical();
-        stored += diesel::insert_or_ignore_into(p::table)
+        let inserted = diesel::insert_or_ignore_into(p::table)
             .values((
                 p::report_id.eq(report_id),
                 p::network_id.eq(report.network_id),
@@ -73,7 +76,21 @@ pub fn store_in_transaction(
                 p::randomized.eq(probe.mac.is_randomized()),
             ))
             .execute(conn)?;
+        if inserted == 1 {
+            new.push(Observation {
+                network_id: report.network_id,
+                mac: mac.as_str().to_string(),
+                node_mac: node_mac.to_string(),
+                first_seen: probe.first_seen,
+                last_seen: probe.last_seen,
+                max_signal: probe.max_signal,
+                associated: probe.associated,
+                randomized: probe.mac.is_randomized(),
+            });
+        }
+        stored += inserted;
     }
+    super::presence::absorb(conn, &new)?;
     let stored = i32::try_from(stored).unwrap_or(i32::MAX);
     let duplicates = received - stored;
 

@@ -45,7 +45,13 @@ diesel::table! {
 }
 
 diesel::joinable!(probe_requests -> reports (report_id));
-diesel::allow_tables_to_appear_in_same_query!(nodes, probe_requests, reports, rejections);
+diesel::allow_tables_to_appear_in_same_query!(
+    nodes,
+    presence_segments,
+    probe_requests,
+    reports,
+    rejections
+);
 
 diesel::table! {
     rejections (id) {
@@ -58,5 +64,22 @@ diesel::table! {
         network_id -> Nullable<BigInt>,
         node_mac -> Nullable<Text>,
         body_prefix -> Text,
+    }
+}
+
+diesel::table! {
+    presence_segments (id) {
+        id -> BigInt,
+        network_id -> BigInt,
+        mac -> Text,
+        day -> BigInt,
+        first_seen -> BigInt,
+        last_seen -> BigInt,
+        max_signal -> Integer,
+        strongest_node_mac -> Text,
+        strongest_first_seen -> BigInt,
+        associated -> Bool,
+        randomized -> Bool,
+        node_macs -> Text,
     }
 }

@@ -10,14 +10,15 @@ use api_types::{
 
 use super::AppState;
 use super::{mac_parameter, non_negative, parse_query};
-use crate::analytics::{self, Bucket, Thresholds, Visit, HORIZON_S};
+use crate::analytics::{self, Bucket, Days, Thresholds, Visit, SEGMENT_GAP_S};
 use crate::db;
 use crate::error::AppError;
 
 /// The longest range one request may ask for.
 const MAX_RANGE_S: i64 = 31 * 86_400;
-/// The most probe requests one request may compute over: a bound on its memory (about
-/// 150 bytes each) and time. Larger ranges are refused with a way to narrow them.
+/// The most presence segments (or, for a visit gap under [`SEGMENT_GAP_S`], probe
+/// requests) one request may compute over: a bound on its memory (about 200 bytes each)
+/// and time. Larger ranges are refused with a way to narrow them.
 pub const MAX_OBSERVATIONS: i64 = 1_000_000;
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -43,6 +44,10 @@ pub struct SummaryQuery {
     /// Weakest strongest-signal of a visitor, dBm.
     #[param(minimum = -128, maximum = 0, default = -75)]
     nearby_signal_dbm: Option<i32>,
+    /// IANA time zone whose local days count for `returning_devices` and bound the
+    /// series' buckets (default `UTC`).
+    #[param(example = "Europe/Berlin")]
+    tz: Option<String>,
 }
 
 /// A validated range, scope and thresholds.
@@ -52,6 +57,20 @@ struct Scope {
     network_id: Option<i64>,
     node: Option<String>,
     thresholds: Thresholds,
+    tz_name: String,
+    tz: jiff::tz::TimeZone,
+}
+
+impl Scope {
+    /// The local days of the range.
+    fn days(&self) -> Result<Days, AppError> {
+        Days::new(self.since, self.until, &self.tz).map_err(|error| {
+            AppError::parameter(
+                "since",
+                format!("cannot be placed in {}: {error}", self.tz_name),
+            )
+        })
+    }
 }
 
 fn scope(query: SummaryQuery) -> Result<Scope, AppError> {
@@ -93,51 +112,81 @@ fn scope(query: SummaryQuery) -> Result<Scope, AppError> {
         .as_deref()
         .map(|text| mac_parameter("node_mac", text).map(|mac| mac.to_string()))
         .transpose()?;
+    let tz_name = query.tz.unwrap_or_else(|| "UTC".to_string());
+    let tz = jiff::tz::TimeZone::get(&tz_name).map_err(|_| {
+        AppError::parameter(
+            "tz",
+            format!("{tz_name:?} is not an IANA time zone, like Europe/Berlin"),
+        )
+    })?;
     Ok(Scope {
         since,
         until,
         network_id: query.network_id,
         node,
         thresholds,
+        tz_name,
+        tz,
     })
 }
 
-/// Reads the observations around the scope's range (of one device if `mac` is given)
-/// and assembles their visits off the async workers.
+/// Assembles the visits around the scope's range (of one device if `mac` is given):
+/// from the stored presence segments of the range's days and a day either side, or for
+/// a visit gap under [`SEGMENT_GAP_S`] from the probe requests themselves. The work is
+/// done off the async workers.
 async fn load_visits(
     state: &AppState,
     scope: &Scope,
     mac: Option<String>,
 ) -> Result<Vec<Visit>, AppError> {
-    let (from, to) = (
-        scope.since - HORIZON_S,
-        scope.until.saturating_add(HORIZON_S),
-    );
+    let (first_day, last_day) = analytics::window_days(scope.since, scope.until);
     let network_id = scope.network_id;
-    let observations = state
+    let thresholds = scope.thresholds;
+    // Ok(Err(what)) when more than MAX_OBSERVATIONS of `what` would be computed over.
+    let segments = state
         .db
         .run(move |conn| {
-            db::analytics::observations(
+            if thresholds.visit_gap_s >= SEGMENT_GAP_S {
+                let segments = db::presence::segments(
+                    conn,
+                    first_day,
+                    last_day,
+                    network_id,
+                    mac.as_deref(),
+                    MAX_OBSERVATIONS + 1,
+                )?;
+                return Ok(if segments.len() as i64 > MAX_OBSERVATIONS {
+                    Err("presence segments")
+                } else {
+                    Ok(segments)
+                });
+            }
+            let observations = db::presence::observations(
                 conn,
-                from,
-                to,
+                first_day * 86_400,
+                (last_day + 1) * 86_400 - 1,
                 network_id,
                 mac.as_deref(),
                 MAX_OBSERVATIONS + 1,
-            )
+            )?;
+            if observations.len() as i64 > MAX_OBSERVATIONS {
+                return Ok(Err("probe requests"));
+            }
+            let mut segments = analytics::segments(&observations, thresholds.visit_gap_s);
+            segments.retain(|segment| (first_day..=last_day).contains(&segment.day));
+            Ok(Ok(segments))
         })
-        .await?;
-    if observations.len() as i64 > MAX_OBSERVATIONS {
-        return Err(AppError::parameter(
-            "since",
-            format!(
-                "the range (with a day around it, to assemble visits) holds more than {MAX_OBSERVATIONS} \
-                 probe requests; shorten it or narrow it to one network_id"
-            ),
-        ));
-    }
-    let thresholds = scope.thresholds;
-    actix_web::web::block(move || analytics::visits(observations, &thresholds))
+        .await?
+        .map_err(|what| {
+            AppError::parameter(
+                "since",
+                format!(
+                    "the range (with a day around it, to assemble visits) holds more than \
+                     {MAX_OBSERVATIONS} {what}; shorten it or narrow it to one network_id"
+                ),
+            )
+        })?;
+    actix_web::web::block(move || analytics::visits(segments, &thresholds))
         .await
         .map_err(AppError::internal)
 }
@@ -170,14 +219,21 @@ pub async fn summary(
     state: Data<AppState>,
 ) -> Result<Json<StatsSummary>, AppError> {
     let scope = scope(parse_query(request.query_string())?)?;
+    let days = scope.days()?;
     let visits = load_visits(&state, &scope, None).await?;
-    Ok(Json(analytics::summary(
-        &visits,
-        scope.since,
-        scope.until,
-        scope.node.as_deref(),
-        &scope.thresholds,
-    )))
+    let summary = actix_web::web::block(move || {
+        analytics::summary(
+            &visits,
+            scope.since,
+            scope.until,
+            scope.node.as_deref(),
+            &scope.thresholds,
+            &days,
+        )
+    })
+    .await
+    .map_err(AppError::internal)?;
+    Ok(Json(summary))
 }
 
 /// Dwell-time histogram
@@ -322,12 +378,9 @@ pub async fn device_visits(
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SeriesQuery {
-    /// `hour` or `day`.
+    /// `hour` or `day` of the time zone `tz`.
     #[param(inline)]
     bucket: Bucket,
-    /// IANA time zone of the buckets' hours and days (default `UTC`).
-    #[param(example = "Europe/Berlin")]
-    tz: Option<String>,
 }
 
 /// Presence over time
@@ -352,28 +405,25 @@ pub async fn series(
     state: Data<AppState>,
 ) -> Result<Json<StatsSeries>, AppError> {
     let series: SeriesQuery = parse_query(request.query_string())?;
-    let tz_name = series.tz.unwrap_or_else(|| "UTC".to_string());
-    let tz = jiff::tz::TimeZone::get(&tz_name).map_err(|_| {
-        AppError::parameter(
-            "tz",
-            format!("{tz_name:?} is not an IANA time zone, like Europe/Berlin"),
-        )
-    })?;
     let scope = scope(parse_query(request.query_string())?)?;
-    let bounds =
-        analytics::buckets(scope.since, scope.until, series.bucket, &tz).map_err(|error| {
-            AppError::parameter("since", format!("cannot be placed in {tz_name}: {error}"))
-        })?;
+    let bounds = analytics::buckets(scope.since, scope.until, series.bucket, &scope.tz).map_err(
+        |error| {
+            AppError::parameter(
+                "since",
+                format!("cannot be placed in {}: {error}", scope.tz_name),
+            )
+        },
+    )?;
+    // The buckets may start before `since` (at its local hour or day): days over them.
+    let days = match (bounds.first(), bounds.last()) {
+        (Some(first), Some(last)) => Days::new(first.0, last.1 - 1, &scope.tz),
+        _ => Days::new(scope.since, scope.until, &scope.tz),
+    }
+    .map_err(AppError::internal)?;
     let visits = load_visits(&state, &scope, None).await?;
-    let node = scope.node.clone();
-    let thresholds = scope.thresholds;
+    let (node, thresholds) = (scope.node.clone(), scope.thresholds);
     let points = actix_web::web::block(move || {
-        bounds
-            .into_iter()
-            .map(|(start, end)| {
-                analytics::summary(&visits, start, end - 1, node.as_deref(), &thresholds)
-            })
-            .collect::<Vec<_>>()
+        analytics::series(&visits, &bounds, node.as_deref(), &thresholds, &days)
     })
     .await
     .map_err(AppError::internal)?;
@@ -383,7 +433,7 @@ pub async fn series(
             Bucket::Day => "day",
         }
         .to_string(),
-        tz: tz_name,
+        tz: scope.tz_name,
         points,
     }))
 }

@@ -86,6 +86,46 @@ async fn the_summary_is_computed_from_the_stored_rows() {
 }
 
 #[actix_web::test]
+async fn any_visit_gap_and_the_days_of_a_time_zone() {
+    let app = spawn_app().await;
+    // One device, 22:00..22:10 UTC and 22:11:40..22:20 UTC (100 s apart), then
+    // 23:30..23:40 UTC, which is 00:30..00:40 of the next day in Berlin (UTC+1).
+    app.ingest(&report(
+        3,
+        "ac:86:74:00:00:01",
+        vec![
+            seen("00:11:22:33:44:55", 79_200, 79_800, -60, false),
+            seen("00:11:22:33:44:55", 79_900, 80_400, -60, false),
+            seen("00:11:22:33:44:55", 84_600, 85_200, -60, false),
+        ],
+    ))
+    .await;
+    let day = format!("since={T0}&until={}", T0 + 86_399);
+    let visits = |summary: &serde_json::Value| summary["visits"].as_i64().unwrap();
+    // The default gap (600 s) joins the first two; 60 s (below the stored segments'
+    // 120 s, so computed from the rows) splits them; 7,200 s joins all three (4,200 s apart).
+    let default = app.get_json(&format!("/api/v1/stats/summary?{day}")).await;
+    assert_eq!(visits(&default), 2);
+    let short = app
+        .get_json(&format!("/api/v1/stats/summary?{day}&visit_gap_s=60"))
+        .await;
+    assert_eq!(visits(&short), 3);
+    let long = app
+        .get_json(&format!("/api/v1/stats/summary?{day}&visit_gap_s=7200"))
+        .await;
+    assert_eq!(visits(&long), 1);
+    assert_eq!(long["dwell_p50_s"], 6_000);
+    // Returning: one UTC day, but two Berlin days (the range's UTC day covers the end of
+    // one Berlin day and the start of the next).
+    assert_eq!(default["returning_devices"], 0);
+    let berlin = app
+        .get_json(&format!("/api/v1/stats/summary?{day}&tz=Europe/Berlin"))
+        .await;
+    assert_eq!(berlin["returning_devices"], 1);
+    assert_eq!(visits(&berlin), 2);
+}
+
+#[actix_web::test]
 async fn bad_summary_parameters_are_400_naming_them() {
     let app = spawn_app().await;
     for (query, parameter) in [
@@ -96,6 +136,7 @@ async fn bad_summary_parameters_are_400_naming_them() {
         ("visit_gap_s=-1", "visit_gap_s"),
         ("nearby_signal_dbm=5", "nearby_signal_dbm"),
         ("network_id=-2", "network_id"),
+        ("tz=Mars/Olympus_Mons", "tz"),
     ] {
         let response = app.get(&format!("/api/v1/stats/summary?{query}")).await;
         let problem = assert_problem(response, 400).await;
