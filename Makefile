@@ -9,7 +9,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 # wasm-opt from npm lives in .tools/; cargo-installed tools in ~/.cargo/bin.
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test build frontend toolchain browser-toolchain openapi lint bench-dashboard bench-ingest fuzz help
+.PHONY: run test build frontend toolchain browser-toolchain openapi lint bench-dashboard bench-ingest bench-presence fuzz help
 
 ## run: build the dashboard and the server (release), then serve both on one port
 run: frontend build
@@ -51,6 +51,10 @@ help:
 ## bench-ingest: ingestion and query figures of BENCHMARKS.md (takes about 15 minutes)
 bench-ingest: build
 	$(CARGO) run --release --locked -p bench --bin ingest-bench -- --server $(TARGET_DIR)/release/ncompass
+
+## bench-presence: the presence analytics over a day of 1M and 10M rows (BENCHMARKS.md; about 10 minutes)
+bench-presence: build
+	$(CARGO) run --release --locked -p bench --bin presence-bench -- --server $(TARGET_DIR)/release/ncompass
 
 FUZZ_SECONDS ?= 120
 ## fuzz: the webhook parser and signature check under libFuzzer for FUZZ_SECONDS (installs cargo-fuzz)

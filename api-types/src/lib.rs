@@ -299,8 +299,8 @@ pub struct StatsSummary {
     pub dwell_p50_s: Option<i64>,
     /// 90th percentile dwell of the visits, seconds; `null` without visits.
     pub dwell_p90_s: Option<i64>,
-    /// Devices seen on a day (UTC) of the range after having been seen on an earlier day
-    /// of the range.
+    /// Devices seen on a local day (of the request's `tz`, default UTC) of the range
+    /// after having been seen on an earlier day of the range.
     pub returning_devices: i64,
 }
 

@@ -63,12 +63,16 @@ pub fn window_days(since: i64, until: i64) -> (i64, i64) {
     )
 }
 
+/// A MAC as a 48-bit number ([`crate::cloudtrax::Mac::to_u64`]): the analytics handle
+/// hundreds of thousands of them per request, so no text until the answer.
+pub type MacId = u64;
+
 /// One stored probe request, as far as presence is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observation {
     pub network_id: i64,
-    pub mac: String,
-    pub node_mac: String,
+    pub mac: MacId,
+    pub node_mac: MacId,
     pub first_seen: i64,
     pub last_seen: i64,
     pub max_signal: i32,
@@ -82,7 +86,7 @@ pub struct Observation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
     pub network_id: i64,
-    pub mac: String,
+    pub mac: MacId,
     /// The UTC day (Unix seconds / 86,400) the segment lies in.
     pub day: i64,
     pub first_seen: i64,
@@ -91,12 +95,12 @@ pub struct Segment {
     /// began. On equal signals the earlier observation wins, then the smaller access
     /// point MAC, so the result does not depend on the order rows arrive in.
     pub max_signal: i32,
-    pub strongest_node: String,
+    pub strongest_node: MacId,
     pub strongest_first_seen: i64,
     pub associated: bool,
     pub randomized: bool,
     /// The access points that heard it, sorted, each once.
-    pub nodes: Vec<String>,
+    pub nodes: Vec<MacId>,
 }
 
 impl Segment {
@@ -108,16 +112,16 @@ impl Segment {
         );
         (first_day..=last_day).map(move |day| Segment {
             network_id: observation.network_id,
-            mac: observation.mac.clone(),
+            mac: observation.mac,
             day,
             first_seen: observation.first_seen.max(day * DAY_S),
             last_seen: observation.last_seen.min((day + 1) * DAY_S),
             max_signal: observation.max_signal,
-            strongest_node: observation.node_mac.clone(),
+            strongest_node: observation.node_mac,
             strongest_first_seen: observation.first_seen,
             associated: observation.associated,
             randomized: observation.randomized,
-            nodes: vec![observation.node_mac.clone()],
+            nodes: vec![observation.node_mac],
         })
     }
 
@@ -153,20 +157,20 @@ impl Segment {
 }
 
 /// Whether observation `a` (signal, first seen, access point) is stronger than `b`.
-fn stronger(a: (i32, i64, &str), b: (i32, i64, &str)) -> bool {
+fn stronger(a: (i32, i64, MacId), b: (i32, i64, MacId)) -> bool {
     (a.0, Reverse(a.1), Reverse(a.2)) > (b.0, Reverse(b.1), Reverse(b.2))
 }
 
 /// Replaces the strongest observation `into` (signal, first seen, access point) with
 /// `other` if that is stronger.
-fn keep_stronger(into: (&mut i32, &mut i64, &mut String), other: (i32, i64, String)) {
-    if stronger((other.0, other.1, &other.2), (*into.0, *into.1, into.2)) {
+fn keep_stronger(into: (&mut i32, &mut i64, &mut MacId), other: (i32, i64, MacId)) {
+    if stronger(other, (*into.0, *into.1, *into.2)) {
         (*into.0, *into.1, *into.2) = other;
     }
 }
 
 /// Adds the sorted distinct `other` to the sorted distinct `into`.
-fn merge_sorted(into: &mut Vec<String>, other: Vec<String>) {
+fn merge_sorted(into: &mut Vec<MacId>, other: Vec<MacId>) {
     if other.iter().all(|node| into.binary_search(node).is_ok()) {
         return;
     }
@@ -180,12 +184,7 @@ fn merge_sorted(into: &mut Vec<String>, other: Vec<String>) {
 pub fn segments(observations: &[Observation], gap: i64) -> Vec<Segment> {
     let mut pieces: Vec<Segment> = observations.iter().flat_map(Segment::pieces).collect();
     pieces.sort_unstable_by(|a, b| {
-        (a.network_id, &a.mac, a.day, a.first_seen).cmp(&(
-            b.network_id,
-            &b.mac,
-            b.day,
-            b.first_seen,
-        ))
+        (a.network_id, a.mac, a.day, a.first_seen).cmp(&(b.network_id, b.mac, b.day, b.first_seen))
     });
     let mut out: Vec<Segment> = Vec::with_capacity(pieces.len());
     for piece in pieces {
@@ -200,20 +199,22 @@ pub fn segments(observations: &[Observation], gap: i64) -> Vec<Segment> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Visit {
     pub network_id: i64,
-    pub mac: String,
+    pub mac: MacId,
     pub start: i64,
     pub end: i64,
     pub max_signal: i32,
     /// The access point that heard it strongest (on a tie, the earlier observation,
     /// then the smaller MAC).
-    pub strongest_node: String,
+    pub strongest_node: MacId,
     pub strongest_first_seen: i64,
     pub associated: bool,
     pub randomized: bool,
     /// The access points that heard it, sorted.
-    pub nodes: Vec<String>,
-    /// Its segments' spans: when it was actually seen (the days it was seen on).
-    pub spans: Vec<(i64, i64)>,
+    pub nodes: Vec<MacId>,
+    /// Its segments' spans when it has more than one (when it was actually seen, for
+    /// the days it was seen on); empty for a visit of one segment, the common case,
+    /// which then costs no allocation. See [`Visit::spans`].
+    pub segment_spans: Vec<(i64, i64)>,
 }
 
 impl Visit {
@@ -230,7 +231,17 @@ impl Visit {
         self.network_id == other.network_id && self.mac == other.mac
     }
 
+    /// When it was actually seen: its segments' spans.
+    pub fn spans(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        let whole = self
+            .segment_spans
+            .is_empty()
+            .then_some((self.start, self.end));
+        whole.into_iter().chain(self.segment_spans.iter().copied())
+    }
+
     fn absorb(&mut self, segment: Segment) {
+        let end_before = self.end;
         self.end = self.end.max(segment.last_seen);
         keep_stronger(
             (
@@ -247,7 +258,11 @@ impl Visit {
         self.associated |= segment.associated;
         self.randomized |= segment.randomized;
         merge_sorted(&mut self.nodes, segment.nodes);
-        self.spans.push((segment.first_seen, segment.last_seen));
+        if self.segment_spans.is_empty() {
+            self.segment_spans.push((self.start, end_before));
+        }
+        self.segment_spans
+            .push((segment.first_seen, segment.last_seen));
     }
 }
 
@@ -256,9 +271,9 @@ impl Visit {
 /// wherever the next segment starts more than the visit gap after the visit's end.
 /// The visits come out grouped by device, each device's in order of start.
 pub fn visits(mut segments: Vec<Segment>, thresholds: &Thresholds) -> Vec<Visit> {
-    segments.sort_unstable_by(|a, b| {
-        (a.network_id, &a.mac, a.first_seen).cmp(&(b.network_id, &b.mac, b.first_seen))
-    });
+    // Stable: the stored segments come day by day, each day in device order, and the
+    // stable sort merges such sorted runs in linear time.
+    segments.sort_by_key(|segment| (segment.network_id, segment.mac, segment.first_seen));
     let mut visits: Vec<Visit> = Vec::new();
     for segment in segments {
         match visits.last_mut() {
@@ -280,7 +295,7 @@ pub fn visits(mut segments: Vec<Segment>, thresholds: &Thresholds) -> Vec<Visit>
                 associated: segment.associated,
                 randomized: segment.randomized,
                 nodes: segment.nodes,
-                spans: vec![(segment.first_seen, segment.last_seen)],
+                segment_spans: Vec::new(),
             }),
         }
     }
@@ -294,18 +309,16 @@ pub fn visits_of_observations(observations: &[Observation], thresholds: &Thresho
 }
 
 /// The visits overlapping `since..=until`, heard by `node` if given.
-pub fn in_range<'a>(
-    visits: &'a [Visit],
+pub fn in_range(
+    visits: &[Visit],
     since: i64,
     until: i64,
-    node: Option<&str>,
-) -> Vec<&'a Visit> {
+    node: Option<MacId>,
+) -> Vec<&Visit> {
     visits
         .iter()
         .filter(|v| v.end >= since && v.start <= until)
-        .filter(|v| {
-            node.is_none_or(|node| v.nodes.binary_search_by(|n| n.as_str().cmp(node)).is_ok())
-        })
+        .filter(|v| node.is_none_or(|node| v.nodes.binary_search(&node).is_ok()))
         .collect()
 }
 
@@ -346,54 +359,52 @@ pub fn dwell_histogram(
 /// Per access point: devices and visits it heard, and the devices for which it was the
 /// strongest access point (over their visits in range, the strongest signal wins, ties
 /// as within a visit).
-pub fn per_node(visits: &[&Visit]) -> std::collections::BTreeMap<String, (i64, i64, i64)> {
+pub fn per_node(visits: &[&Visit]) -> std::collections::BTreeMap<MacId, (i64, i64, i64)> {
     use std::collections::{BTreeMap, BTreeSet};
     /// A device: its network and client MAC.
-    type Device<'a> = (i64, &'a str);
+    type Device = (i64, MacId);
     // Per access point: the devices and the number of visits it heard.
-    let mut heard: BTreeMap<&str, (BTreeSet<Device>, i64)> = BTreeMap::new();
+    let mut heard: BTreeMap<MacId, (BTreeSet<Device>, i64)> = BTreeMap::new();
     // Per device: its strongest visit.
     let mut strongest: BTreeMap<Device, &Visit> = BTreeMap::new();
     for visit in visits {
         for node in &visit.nodes {
-            let entry = heard.entry(node.as_str()).or_default();
-            entry.0.insert((visit.network_id, visit.mac.as_str()));
+            let entry = heard.entry(*node).or_default();
+            entry.0.insert((visit.network_id, visit.mac));
             entry.1 += 1;
         }
         let best = strongest
-            .entry((visit.network_id, visit.mac.as_str()))
+            .entry((visit.network_id, visit.mac))
             .or_insert(visit);
         if stronger(
             (
                 visit.max_signal,
                 visit.strongest_first_seen,
-                &visit.strongest_node,
+                visit.strongest_node,
             ),
             (
                 best.max_signal,
                 best.strongest_first_seen,
-                &best.strongest_node,
+                best.strongest_node,
             ),
         ) {
             *best = visit;
         }
     }
-    let mut strongest_for: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut strongest_for: BTreeMap<MacId, i64> = BTreeMap::new();
     for visit in strongest.values() {
-        *strongest_for
-            .entry(visit.strongest_node.as_str())
-            .or_default() += 1;
+        *strongest_for.entry(visit.strongest_node).or_default() += 1;
     }
     heard
         .into_iter()
         .map(|(node, (devices, visits))| {
             let devices = i64::try_from(devices.len()).unwrap_or(i64::MAX);
             (
-                node.to_string(),
+                node,
                 (
                     devices,
                     visits,
-                    strongest_for.get(node).copied().unwrap_or(0),
+                    strongest_for.get(&node).copied().unwrap_or(0),
                 ),
             )
         })
@@ -431,7 +442,7 @@ pub fn summary(
     visits: &[Visit],
     since: i64,
     until: i64,
-    node: Option<&str>,
+    node: Option<MacId>,
     thresholds: &Thresholds,
     days: &Days,
 ) -> StatsSummary {
@@ -450,7 +461,7 @@ pub fn summary(
 pub fn series(
     visits: &[Visit],
     bounds: &[(i64, i64)],
-    node: Option<&str>,
+    node: Option<MacId>,
     thresholds: &Thresholds,
     days: &Days,
 ) -> Vec<StatsSummary> {
@@ -483,8 +494,8 @@ fn summarize(
     days: &Days,
 ) -> StatsSummary {
     // A device's visits side by side, so each device is one run.
-    if !visits.is_sorted_by(|a, b| (a.network_id, &a.mac) <= (b.network_id, &b.mac)) {
-        visits.sort_by(|a, b| (a.network_id, &a.mac).cmp(&(b.network_id, &b.mac)));
+    if !visits.is_sorted_by_key(|v| (v.network_id, v.mac)) {
+        visits.sort_by_key(|v| (v.network_id, v.mac));
     }
     let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
     let mut devices = [0usize; 6];
@@ -499,10 +510,10 @@ fn summarize(
         let associated = device.iter().any(|v| v.associated);
         // The first and last local day of the range it was seen on.
         let (mut first_day, mut last_day) = (usize::MAX, 0);
-        for (start, end) in device.iter().flat_map(|v| &v.spans) {
-            if *end >= since && *start <= until {
-                first_day = first_day.min(days.of((*start).max(since)));
-                last_day = last_day.max(days.of((*end).min(until)));
+        for (start, end) in device.iter().flat_map(|v| v.spans()) {
+            if end >= since && start <= until {
+                first_day = first_day.min(days.of(start.max(since)));
+                last_day = last_day.max(days.of(end.min(until)));
             }
         }
         devices[ALL] += 1;
@@ -605,14 +616,20 @@ mod tests {
         t: &Thresholds,
     ) -> StatsSummary {
         let days = Days::new(since, until, &jiff::tz::TimeZone::UTC).unwrap();
-        super::summary(visits, since, until, node, t, &days)
+        super::summary(visits, since, until, node.map(id), t, &days)
+    }
+
+    /// A short name as a MAC number (distinct names, distinct numbers).
+    fn id(name: &str) -> MacId {
+        name.bytes()
+            .fold(0, |value, byte| value << 8 | u64::from(byte))
     }
 
     fn seen(mac: &str, node: &str, first: i64, last: i64, signal: i32) -> Observation {
         Observation {
             network_id: 1,
-            mac: mac.to_string(),
-            node_mac: node.to_string(),
+            mac: id(mac),
+            node_mac: id(node),
             first_seen: T0 + first,
             last_seen: T0 + last,
             max_signal: signal,
@@ -741,14 +758,17 @@ mod tests {
             &t,
         );
         assert_eq!(
-            all.iter().find(|v| v.mac == "aa").unwrap().strongest_node,
-            "n2"
+            all.iter()
+                .find(|v| v.mac == id("aa"))
+                .unwrap()
+                .strongest_node,
+            id("n2")
         );
         let range = in_range(&all, T0, T0 + 86_399, None);
         let nodes = per_node(&range);
         // n1 heard aa and bb, strongest for bb; n2 heard aa and cc, strongest for both.
-        assert_eq!(nodes["n1"], (2, 2, 1));
-        assert_eq!(nodes["n2"], (2, 2, 2));
+        assert_eq!(nodes[&id("n1")], (2, 2, 1));
+        assert_eq!(nodes[&id("n2")], (2, 2, 2));
         let histogram = dwell_histogram(&range, &t);
         assert_eq!(histogram.len(), 8);
         // cc 20 s in [0, 60); aa 400 s in [300, 900) and a visitor; bb 4000 s in [3600, 7200).

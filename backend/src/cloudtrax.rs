@@ -52,6 +52,19 @@ impl Mac {
     pub fn octets(&self) -> [u8; 6] {
         self.0
     }
+
+    /// The address as a 48-bit number (the presence segments store MACs so).
+    pub fn to_u64(&self) -> u64 {
+        self.0
+            .iter()
+            .fold(0, |value, octet| value << 8 | u64::from(*octet))
+    }
+
+    /// The address of a 48-bit number (the upper 16 bits are ignored).
+    pub fn from_u64(value: u64) -> Mac {
+        let bytes = value.to_be_bytes();
+        Mac([bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7]])
+    }
 }
 
 /// The canonical form: lower case, colon separated.
@@ -432,6 +445,14 @@ mod tests {
         ] {
             assert_eq!(Mac::parse(text), None, "{text:?}");
         }
+    }
+
+    #[test]
+    fn a_mac_is_a_48_bit_number_and_back() {
+        let mac = Mac::parse("48:5A:3F:37:DE:F7").unwrap();
+        assert_eq!(mac.to_u64(), 0x485a_3f37_def7);
+        assert_eq!(Mac::from_u64(0x485a_3f37_def7), mac);
+        assert_eq!(Mac::from_u64(u64::MAX).to_u64(), 0xffff_ffff_ffff);
     }
 
     #[test]

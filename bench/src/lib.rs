@@ -9,6 +9,8 @@
 //!   against: HTTP without the database, and the database without HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -137,6 +139,222 @@ impl Workload {
                 (body, signature)
             })
             .collect()
+    }
+}
+
+/// The release `ncompass` binary serving a temp SQLite file on a free loopback port.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub database: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    pub async fn start(binary: &Path, durability: &str) -> Server {
+        Server::start_on(binary, durability, None).await
+    }
+
+    /// On `database` if given (an existing file, kept), else on a new temp file.
+    pub async fn start_on(binary: &Path, durability: &str, database: Option<PathBuf>) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let database = database.unwrap_or_else(|| dir.path().join("bench.db"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(binary)
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--log",
+                "warn",
+            ])
+            .args(["--durability", durability, "--queue-limit", "2000000"])
+            .arg("--database")
+            .arg(&database)
+            .arg("--static-dir")
+            .arg(dir.path().join("none"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|error| {
+                panic!(
+                    "cannot start {}: {error} (run `make build` first)",
+                    binary.display()
+                )
+            });
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while client
+            .get(format!("http://127.0.0.1:{port}/api/v1/health"))
+            .send()
+            .await
+            .map_or(true, |r| r.status() != 200)
+        {
+            assert!(Instant::now() < deadline, "the server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Server {
+            child,
+            port,
+            database,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A day of presence at a venue, as the access points report it: visits of devices
+/// (some coming back, many randomized) spread over the day, each heard by one to three
+/// access points of its network, every access point reporting once a minute the
+/// devices it heard in that minute. Unlike [`Workload`], the rows make realistic
+/// visits, which is what the presence analytics are measured on.
+#[derive(Debug, Clone)]
+pub struct PresenceDay {
+    pub networks: u32,
+    pub nodes_per_network: u32,
+    pub visits: u32,
+    /// A UTC midnight.
+    pub day_start: i64,
+    pub seed: u64,
+}
+
+impl PresenceDay {
+    /// Visits for about `rows` probe requests (65 rows a visit on average).
+    pub fn with_rows(rows: u64, seed: u64) -> PresenceDay {
+        PresenceDay {
+            networks: 4,
+            nodes_per_network: 50,
+            visits: u32::try_from(rows / 65).unwrap_or(u32::MAX).max(1),
+            day_start: 1_764_028_800, // 2025-11-25 00:00 UTC
+            seed,
+        }
+    }
+
+    /// The report bodies minute after minute (a visit starting late runs past the
+    /// day's end), each minute's reports together.
+    pub fn minutes(&self) -> impl Iterator<Item = Vec<Post>> + '_ {
+        struct Planned {
+            network: u32,
+            mac: String,
+            start: u32,
+            minutes: u32,
+            nodes: Vec<(u32, i64)>,
+            associated: bool,
+        }
+        let mut rng = Rng::new(self.seed);
+        let mut planned: Vec<Planned> = (0..self.visits)
+            .map(|k| {
+                let network = (rng.next_u64() % u64::from(self.networks)) as u32;
+                let kind = rng.unit();
+                let mac = if kind < 0.35 {
+                    // One of 20,000 regulars per network: they come back.
+                    mac(0x00, (u64::from(network) << 20) | (rng.next_u64() % 20_000))
+                } else if kind < 0.8 {
+                    mac(0x02, u64::from(k))
+                } else {
+                    mac(0x04, u64::from(k))
+                };
+                let length = rng.unit();
+                let minutes = if length < 0.5 {
+                    1 + rng.next_u64() % 5
+                } else if length < 0.85 {
+                    10 + rng.next_u64() % 50
+                } else {
+                    60 + rng.next_u64() % 180
+                } as u32;
+                let first_node = (rng.next_u64() % u64::from(self.nodes_per_network)) as u32;
+                let heard_by = 1 + rng.next_u64() % 3;
+                let nodes = (0..heard_by)
+                    .map(|i| {
+                        let node = (first_node + i as u32) % self.nodes_per_network;
+                        (node, -90 + (rng.next_u64() % 60) as i64)
+                    })
+                    .collect();
+                Planned {
+                    network,
+                    mac,
+                    start: (rng.next_u64() % 1440) as u32,
+                    minutes,
+                    nodes,
+                    associated: rng.unit() < 0.15,
+                }
+            })
+            .collect();
+        planned.sort_by_key(|visit| visit.start);
+        let last_minute = planned
+            .iter()
+            .map(|visit| visit.start + visit.minutes)
+            .max()
+            .unwrap_or(0);
+        let mut next = 0;
+        let mut active: Vec<Planned> = Vec::new();
+        (0..last_minute).map(move |minute| {
+            active.retain(|visit| visit.start + visit.minutes > minute);
+            while next < planned.len() && planned[next].start == minute {
+                active.push(std::mem::replace(
+                    &mut planned[next],
+                    Planned {
+                        network: 0,
+                        mac: String::new(),
+                        start: 0,
+                        minutes: 0,
+                        nodes: Vec::new(),
+                        associated: false,
+                    },
+                ));
+                next += 1;
+            }
+            let period_start = self.day_start + i64::from(minute) * 60;
+            let mut reports: std::collections::BTreeMap<(u32, u32), Vec<serde_json::Value>> =
+                std::collections::BTreeMap::new();
+            for visit in &active {
+                for (node, signal) in &visit.nodes {
+                    // A device is missed by an access point now and then: gaps.
+                    if rng.unit() < 0.1 {
+                        continue;
+                    }
+                    let first_seen = period_start + (rng.next_u64() % 30) as i64;
+                    let last_seen = first_seen + (rng.next_u64() % 30) as i64;
+                    reports
+                        .entry((visit.network, *node))
+                        .or_default()
+                        .push(json!({
+                            "mac": visit.mac,
+                            "count": 1 + rng.next_u64() % 10,
+                            "min_signal": signal - 5,
+                            "max_signal": signal,
+                            "avg_signal": signal - 2,
+                            "first_seen": first_seen,
+                            "last_seen": last_seen,
+                            "associated": visit.associated,
+                        }));
+                }
+            }
+            reports
+                .into_iter()
+                .map(|((network, node), probes)| {
+                    let body = json!({
+                        "network_id": 2000 + network,
+                        "node_mac": mac(0xac, u64::from(network) << 8 | u64::from(node)),
+                        "version": 1,
+                        "probe_requests": probes,
+                    });
+                    (body.to_string(), None)
+                })
+                .collect()
+        })
     }
 }
 

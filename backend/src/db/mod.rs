@@ -278,18 +278,11 @@ pub(crate) mod tests {
             (
                 "presence_segments",
                 &[
-                    schema::presence_segments::id::NAME,
+                    schema::presence_segments::day::NAME,
                     schema::presence_segments::network_id::NAME,
                     schema::presence_segments::mac::NAME,
-                    schema::presence_segments::day::NAME,
                     schema::presence_segments::first_seen::NAME,
-                    schema::presence_segments::last_seen::NAME,
-                    schema::presence_segments::max_signal::NAME,
-                    schema::presence_segments::strongest_node_mac::NAME,
-                    schema::presence_segments::strongest_first_seen::NAME,
-                    schema::presence_segments::associated::NAME,
-                    schema::presence_segments::randomized::NAME,
-                    schema::presence_segments::node_macs::NAME,
+                    schema::presence_segments::segment::NAME,
                 ],
             ),
         ];

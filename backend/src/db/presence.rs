@@ -5,7 +5,8 @@
 use diesel::prelude::*;
 
 use super::schema::{presence_segments, probe_requests};
-use crate::analytics::{self, Observation, Segment, SEGMENT_GAP_S};
+use crate::analytics::{self, MacId, Observation, Segment, SEGMENT_GAP_S};
+use crate::cloudtrax::Mac;
 
 /// How many probe requests [`rebuild`] reads at a time.
 const REBUILD_CHUNK: i64 = 50_000;
@@ -38,37 +39,76 @@ pub fn observations(
         .limit(limit)
         .load::<ObservationRow>(conn)?
         .into_iter()
-        .map(observation)
+        .filter_map(observation)
         .collect())
 }
 
 /// The stored segments of the UTC days `first_day..=last_day`, of `network_id` and
-/// client `mac` (canonical) if given; at most `limit`.
+/// client `mac` if given; at most `limit`. The table is clustered by day, so a range of
+/// days reads one contiguous run of it (one device: its index), one column a row.
 pub fn segments(
     conn: &mut SqliteConnection,
     first_day: i64,
     last_day: i64,
     network_id: Option<i64>,
-    mac: Option<&str>,
+    mac: Option<MacId>,
     limit: i64,
 ) -> QueryResult<Vec<Segment>> {
+    let rows = segments_query(first_day, last_day, network_id, mac)
+        .limit(limit)
+        .load::<Vec<u8>>(conn)?;
+    Ok(rows.iter().filter_map(|bytes| decode(bytes)).collect())
+}
+
+/// SQLite's plan for [`segments`] (`EXPLAIN QUERY PLAN`), one step a line, after the
+/// SQL: for the benchmark's record and the test that keeps it on the key.
+pub fn segments_plan(
+    conn: &mut SqliteConnection,
+    network_id: Option<i64>,
+    mac: Option<MacId>,
+) -> QueryResult<String> {
+    #[derive(QueryableByName)]
+    struct Step {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        detail: String,
+    }
+    let query = segments_query(0, 1, network_id, mac).limit(1);
+    let debug = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&query).to_string();
+    // Without the "-- binds: [...]" suffix; unbound parameters don't change a plan.
+    let sql = debug
+        .split(" -- binds:")
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let steps = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load::<Step>(conn)?;
+    let steps: Vec<String> = steps.into_iter().map(|step| step.detail).collect();
+    Ok(format!("{sql}\n{}", steps.join("\n")))
+}
+
+type SegmentQuery = presence_segments::BoxedQuery<
+    'static,
+    diesel::sqlite::Sqlite,
+    diesel::dsl::SqlTypeOf<presence_segments::segment>,
+>;
+
+fn segments_query(
+    first_day: i64,
+    last_day: i64,
+    network_id: Option<i64>,
+    mac: Option<MacId>,
+) -> SegmentQuery {
     use presence_segments as s;
     let mut query = s::table
         .filter(s::day.between(first_day, last_day))
-        .select(SEGMENT)
+        .select(s::segment)
         .into_boxed();
     if let Some(network_id) = network_id {
         query = query.filter(s::network_id.eq(network_id));
     }
     if let Some(mac) = mac {
-        query = query.filter(s::mac.eq(mac.to_string()));
+        query = query.filter(s::mac.eq(sql_mac(mac)));
     }
-    Ok(query
-        .limit(limit)
-        .load::<SegmentRow>(conn)?
-        .into_iter()
-        .map(segment)
-        .collect())
+    query
 }
 
 /// Merges newly stored observations into the stored segments: each piece of a new
@@ -78,46 +118,58 @@ pub fn segments(
 /// whatever order the rows arrived. Call it in the transaction that stores them.
 pub fn absorb(conn: &mut SqliteConnection, observations: &[Observation]) -> QueryResult<()> {
     use presence_segments as s;
-    for mut merged in analytics::segments(observations, SEGMENT_GAP_S) {
-        let touching: Vec<(i64, SegmentRow)> = s::table
-            .filter(s::network_id.eq(merged.network_id))
-            .filter(s::mac.eq(&merged.mac))
-            .filter(s::day.eq(merged.day))
-            .filter(s::first_seen.le(merged.last_seen.saturating_add(SEGMENT_GAP_S)))
-            .filter(s::last_seen.ge(merged.first_seen.saturating_sub(SEGMENT_GAP_S)))
-            .select((s::id, SEGMENT))
+    for piece in analytics::segments(observations, SEGMENT_GAP_S) {
+        let device = s::table
+            .filter(s::day.eq(piece.day))
+            .filter(s::network_id.eq(piece.network_id))
+            .filter(s::mac.eq(sql_mac(piece.mac)));
+        // The device's segments of the day starting early enough to touch the piece;
+        // of those (disjoint, so their ends rise with their starts), the ones that end
+        // late enough, latest first.
+        let candidates: Vec<Vec<u8>> = device
+            .filter(s::first_seen.le(piece.last_seen.saturating_add(SEGMENT_GAP_S)))
+            .order(s::first_seen.desc())
+            .select(s::segment)
             .load(conn)?;
-        let mut ids = Vec::with_capacity(touching.len());
-        for (id, row) in touching {
-            merged.absorb(segment(row));
-            ids.push(id);
+        let reach = piece.first_seen.saturating_sub(SEGMENT_GAP_S);
+        let mut touching = candidates
+            .iter()
+            .filter_map(|bytes| decode(bytes))
+            .take_while(|segment| segment.last_seen >= reach);
+        let Some(stored) = touching.next() else {
+            diesel::insert_into(s::table)
+                .values((
+                    s::day.eq(piece.day),
+                    s::network_id.eq(piece.network_id),
+                    s::mac.eq(sql_mac(piece.mac)),
+                    s::first_seen.eq(piece.first_seen),
+                    s::segment.eq(encode(&piece)),
+                ))
+                .execute(conn)?;
+            continue;
+        };
+        let mut merged = stored.clone();
+        merged.absorb(piece);
+        // Segments the piece bridges: into the latest, and gone.
+        let bridged: Vec<i64> = touching
+            .map(|segment| {
+                let start = segment.first_seen;
+                merged.absorb(segment);
+                start
+            })
+            .collect();
+        if !bridged.is_empty() {
+            diesel::delete(device.filter(s::first_seen.eq_any(bridged))).execute(conn)?;
         }
-        let node_macs = merged.nodes.join(",");
-        let values = (
-            s::network_id.eq(merged.network_id),
-            s::mac.eq(&merged.mac),
-            s::day.eq(merged.day),
-            s::first_seen.eq(merged.first_seen),
-            s::last_seen.eq(merged.last_seen),
-            s::max_signal.eq(merged.max_signal),
-            s::strongest_node_mac.eq(&merged.strongest_node),
-            s::strongest_first_seen.eq(merged.strongest_first_seen),
-            s::associated.eq(merged.associated),
-            s::randomized.eq(merged.randomized),
-            s::node_macs.eq(&node_macs),
-        );
-        match ids.split_first() {
-            None => {
-                diesel::insert_into(s::table).values(values).execute(conn)?;
-            }
-            Some((keep, rest)) => {
-                diesel::update(s::table.find(keep))
-                    .set(values)
-                    .execute(conn)?;
-                if !rest.is_empty() {
-                    diesel::delete(s::table.filter(s::id.eq_any(rest))).execute(conn)?;
-                }
-            }
+        // Nothing to write when the piece was covered already; the key only when the
+        // start moved.
+        if merged != stored {
+            diesel::update(device.filter(s::first_seen.eq(stored.first_seen)))
+                .set((
+                    s::first_seen.eq(merged.first_seen),
+                    s::segment.eq(encode(&merged)),
+                ))
+                .execute(conn)?;
         }
     }
     Ok(())
@@ -144,8 +196,10 @@ pub fn rebuild(conn: &mut SqliteConnection) -> QueryResult<u64> {
             };
             after = *last;
             read += chunk.len() as u64;
-            let chunk: Vec<Observation> =
-                chunk.into_iter().map(|(_, row)| observation(row)).collect();
+            let chunk: Vec<Observation> = chunk
+                .into_iter()
+                .filter_map(|(_, row)| observation(row))
+                .collect();
             absorb(conn, &chunk)?;
             tracing::info!(read, total, "rebuilding the presence segments");
         }
@@ -162,7 +216,7 @@ pub fn rebuild_if_missing(conn: &mut SqliteConnection) -> QueryResult<Option<u64
         .optional()?
         .is_some();
     let segments = presence_segments::table
-        .select(presence_segments::id)
+        .select(presence_segments::day)
         .first::<i64>(conn)
         .optional()?
         .is_some();
@@ -195,90 +249,76 @@ const OBSERVATION: (
     probe_requests::randomized,
 );
 
-fn observation(row: ObservationRow) -> Observation {
+/// The row as an observation; `None` for a MAC that is not canonical text, which the
+/// writer never stores.
+fn observation(row: ObservationRow) -> Option<Observation> {
     let (network_id, mac, node_mac, first_seen, last_seen, max_signal, associated, randomized) =
         row;
-    Observation {
+    Some(Observation {
         network_id,
-        mac,
-        node_mac,
+        mac: Mac::parse(&mac)?.to_u64(),
+        node_mac: Mac::parse(&node_mac)?.to_u64(),
         first_seen,
         last_seen,
         max_signal,
         associated,
         randomized,
-    }
+    })
 }
 
-type SegmentRow = (
-    i64,
-    String,
-    i64,
-    i64,
-    i64,
-    i32,
-    String,
-    i64,
-    bool,
-    bool,
-    String,
-);
-
-const SEGMENT: (
-    presence_segments::network_id,
-    presence_segments::mac,
-    presence_segments::day,
-    presence_segments::first_seen,
-    presence_segments::last_seen,
-    presence_segments::max_signal,
-    presence_segments::strongest_node_mac,
-    presence_segments::strongest_first_seen,
-    presence_segments::associated,
-    presence_segments::randomized,
-    presence_segments::node_macs,
-) = (
-    presence_segments::network_id,
-    presence_segments::mac,
-    presence_segments::day,
-    presence_segments::first_seen,
-    presence_segments::last_seen,
-    presence_segments::max_signal,
-    presence_segments::strongest_node_mac,
-    presence_segments::strongest_first_seen,
-    presence_segments::associated,
-    presence_segments::randomized,
-    presence_segments::node_macs,
-);
-
-fn segment(row: SegmentRow) -> Segment {
-    let (
-        network_id,
-        mac,
-        day,
-        first_seen,
-        last_seen,
-        max_signal,
-        strongest_node,
-        strongest_first_seen,
-        associated,
-        randomized,
-        node_macs,
-    ) = row;
-    Segment {
-        network_id,
-        mac,
-        day,
-        first_seen,
-        last_seen,
-        max_signal,
-        strongest_node,
-        strongest_first_seen,
-        associated,
-        randomized,
-        nodes: node_macs.split(',').map(str::to_string).collect(),
-    }
+/// A MAC as the segments table stores it: its 48-bit number (always within i64).
+fn sql_mac(mac: MacId) -> i64 {
+    i64::try_from(mac & 0xffff_ffff_ffff).unwrap_or_default()
 }
 
+/// Bytes of a segment's fixed part: network (8), MAC (6), first and last seen (8 + 8),
+/// strongest signal (4), its access point (6) and start (8), flags (1); then 6 bytes
+/// per access point.
+const FIXED: usize = 49;
+
+/// A segment in the table's `segment` column: little-endian numbers, MACs in 6 bytes.
+pub fn encode(segment: &Segment) -> Vec<u8> {
+    let mut out = Vec::with_capacity(FIXED + 6 * segment.nodes.len());
+    out.extend_from_slice(&segment.network_id.to_le_bytes());
+    out.extend_from_slice(&segment.mac.to_le_bytes()[..6]);
+    out.extend_from_slice(&segment.first_seen.to_le_bytes());
+    out.extend_from_slice(&segment.last_seen.to_le_bytes());
+    out.extend_from_slice(&segment.max_signal.to_le_bytes());
+    out.extend_from_slice(&segment.strongest_node.to_le_bytes()[..6]);
+    out.extend_from_slice(&segment.strongest_first_seen.to_le_bytes());
+    out.push(u8::from(segment.associated) | u8::from(segment.randomized) << 1);
+    for node in &segment.nodes {
+        out.extend_from_slice(&node.to_le_bytes()[..6]);
+    }
+    out
+}
+
+/// The segment of [`encode`]'s bytes; `None` for bytes it did not write.
+pub fn decode(bytes: &[u8]) -> Option<Segment> {
+    if bytes.len() < FIXED || (bytes.len() - FIXED) % 6 != 0 {
+        return None;
+    }
+    let int = |at: usize| i64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
+    let mac = |at: usize| {
+        let mut octets = [0; 8];
+        octets[..6].copy_from_slice(&bytes[at..at + 6]);
+        u64::from_le_bytes(octets)
+    };
+    let first_seen = int(14);
+    Some(Segment {
+        network_id: int(0),
+        mac: mac(8),
+        day: first_seen.div_euclid(86_400),
+        first_seen,
+        last_seen: int(22),
+        max_signal: i32::from_le_bytes(bytes[30..34].try_into().unwrap_or_default()),
+        strongest_node: mac(34),
+        strongest_first_seen: int(40),
+        associated: bytes[48] & 1 != 0,
+        randomized: bytes[48] & 2 != 0,
+        nodes: (FIXED..bytes.len()).step_by(6).map(mac).collect(),
+    })
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,6 +334,10 @@ mod tests {
     /// A generated observation: device, access point, start (s after T0), length (s),
     /// signal, associated.
     type Seen = (u8, u8, u16, u16, i8, bool);
+
+    fn number(mac: &str) -> MacId {
+        Mac::parse(mac).unwrap().to_u64()
+    }
 
     fn device_mac(device: u8) -> String {
         // Every third device randomized (locally administered).
@@ -334,9 +378,9 @@ mod tests {
 
     fn sorted(mut segments: Vec<Segment>) -> Vec<Segment> {
         segments.sort_by(|a, b| {
-            (a.network_id, &a.mac, a.day, a.first_seen).cmp(&(
+            (a.network_id, a.mac, a.day, a.first_seen).cmp(&(
                 b.network_id,
-                &b.mac,
+                b.mac,
                 b.day,
                 b.first_seen,
             ))
@@ -346,7 +390,7 @@ mod tests {
 
     /// Network, MAC, start, end, signal, strongest access point, associated, randomized,
     /// access points.
-    type Shape = (i64, String, i64, i64, i32, String, bool, bool, Vec<String>);
+    type Shape = (i64, MacId, i64, i64, i32, MacId, bool, bool, Vec<MacId>);
 
     /// A visit without its spans (which follow the gap the segments were made at).
     fn shape(visits: &[Visit]) -> Vec<Shape> {
@@ -355,11 +399,11 @@ mod tests {
             .map(|v| {
                 (
                     v.network_id,
-                    v.mac.clone(),
+                    v.mac,
                     v.start,
                     v.end,
                     v.max_signal,
-                    v.strongest_node.clone(),
+                    v.strongest_node,
                     v.associated,
                     v.randomized,
                     v.nodes.clone(),
@@ -408,7 +452,7 @@ mod tests {
             // The whole span (crossing midnight in UTC and in Berlin), and one hour.
             for (since, until) in [(T0, T0 + 12_000), (T0 + 3_000, T0 + 6_600)] {
                 let days = Days::new(since, until, &berlin).unwrap();
-                for node in [None, Some("ac:00:00:00:00:01")] {
+                for node in [None, Some(number("ac:00:00:00:00:01"))] {
                     prop_assert_eq!(
                         summary(&from_segments, since, until, node, &t, &days),
                         summary(&from_rows, since, until, node, &t, &days)
@@ -444,9 +488,12 @@ mod tests {
         let kept = sorted(segments(&mut conn, i64::MIN, i64::MAX, None, None, i64::MAX).unwrap());
         // Device 1: one segment 0..160 heard by both access points, strongest ac:..:01.
         assert_eq!(kept.len(), 2);
-        let one = kept.iter().find(|s| s.mac == device_mac(1)).unwrap();
+        let one = kept
+            .iter()
+            .find(|s| s.mac == number(&device_mac(1)))
+            .unwrap();
         assert_eq!((one.last_seen - one.first_seen, one.nodes.len()), (160, 2));
-        assert_eq!(one.strongest_node, "ac:00:00:00:00:01");
+        assert_eq!(one.strongest_node, number("ac:00:00:00:00:01"));
         // As written by a version before the segments: rows, no segments.
         diesel::delete(presence_segments::table)
             .execute(&mut conn)
@@ -458,6 +505,27 @@ mod tests {
         assert_eq!(kept, rebuilt);
         // And nothing to do the next time.
         assert_eq!(rebuild_if_missing(&mut conn).unwrap(), None);
+    }
+
+    #[test]
+    fn a_range_of_days_reads_only_their_segments() {
+        let (_dir, mut conn) = migrated();
+        store_all(&mut conn, &[(1, 0, 0, 10, -70, false)], 1);
+        for (network_id, mac, access) in [
+            (None, None, "PRIMARY KEY (day>? AND day<?)"),
+            (Some(1), None, "PRIMARY KEY (day>? AND day<?)"),
+            (
+                Some(1),
+                Some(1),
+                "INDEX presence_segments_by_device (mac=? AND network_id=? AND day>? AND day<?)",
+            ),
+        ] {
+            let plan = segments_plan(&mut conn, network_id, mac).unwrap();
+            assert!(
+                plan.contains(&format!("SEARCH presence_segments USING {access}")),
+                "{plan}"
+            );
+        }
     }
 
     #[test]
@@ -480,6 +548,9 @@ mod tests {
         let one = segments(&mut conn, i64::MIN, i64::MAX, None, None, i64::MAX).unwrap();
         assert_eq!(one.len(), 1);
         assert_eq!((one[0].first_seen, one[0].last_seen), (T0, T0 + 310));
-        assert_eq!(one[0].nodes, ["ac:00:00:00:00:00", "ac:00:00:00:00:01"]);
+        assert_eq!(
+            one[0].nodes,
+            [number("ac:00:00:00:00:00"), number("ac:00:00:00:00:01")]
+        );
     }
 }

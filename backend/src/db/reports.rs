@@ -79,8 +79,8 @@ pub fn store_in_transaction(
         if inserted == 1 {
             new.push(Observation {
                 network_id: report.network_id,
-                mac: mac.as_str().to_string(),
-                node_mac: node_mac.to_string(),
+                mac: probe.mac.to_u64(),
+                node_mac: report.node_mac.to_u64(),
                 first_seen: probe.first_seen,
                 last_seen: probe.last_seen,
                 max_signal: probe.max_signal,

@@ -68,18 +68,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    presence_segments (id) {
-        id -> BigInt,
-        network_id -> BigInt,
-        mac -> Text,
+    presence_segments (day, network_id, mac, first_seen) {
         day -> BigInt,
+        network_id -> BigInt,
+        mac -> BigInt,
         first_seen -> BigInt,
-        last_seen -> BigInt,
-        max_signal -> Integer,
-        strongest_node_mac -> Text,
-        strongest_first_seen -> BigInt,
-        associated -> Bool,
-        randomized -> Bool,
-        node_macs -> Text,
+        segment -> Binary,
     }
 }

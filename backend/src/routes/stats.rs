@@ -10,7 +10,8 @@ use api_types::{
 
 use super::AppState;
 use super::{mac_parameter, non_negative, parse_query};
-use crate::analytics::{self, Bucket, Days, Thresholds, Visit, SEGMENT_GAP_S};
+use crate::analytics::{self, Bucket, Days, MacId, Thresholds, Visit, SEGMENT_GAP_S};
+use crate::cloudtrax::Mac;
 use crate::db;
 use crate::error::AppError;
 
@@ -55,7 +56,7 @@ struct Scope {
     since: i64,
     until: i64,
     network_id: Option<i64>,
-    node: Option<String>,
+    node: Option<MacId>,
     thresholds: Thresholds,
     tz_name: String,
     tz: jiff::tz::TimeZone,
@@ -110,7 +111,7 @@ fn scope(query: SummaryQuery) -> Result<Scope, AppError> {
     let node = query
         .node_mac
         .as_deref()
-        .map(|text| mac_parameter("node_mac", text).map(|mac| mac.to_string()))
+        .map(|text| mac_parameter("node_mac", text).map(|mac| mac.to_u64()))
         .transpose()?;
     let tz_name = query.tz.unwrap_or_else(|| "UTC".to_string());
     let tz = jiff::tz::TimeZone::get(&tz_name).map_err(|_| {
@@ -137,7 +138,7 @@ fn scope(query: SummaryQuery) -> Result<Scope, AppError> {
 async fn load_visits(
     state: &AppState,
     scope: &Scope,
-    mac: Option<String>,
+    mac: Option<Mac>,
 ) -> Result<Vec<Visit>, AppError> {
     let (first_day, last_day) = analytics::window_days(scope.since, scope.until);
     let network_id = scope.network_id;
@@ -152,7 +153,7 @@ async fn load_visits(
                     first_day,
                     last_day,
                     network_id,
-                    mac.as_deref(),
+                    mac.map(|mac| mac.to_u64()),
                     MAX_OBSERVATIONS + 1,
                 )?;
                 return Ok(if segments.len() as i64 > MAX_OBSERVATIONS {
@@ -166,7 +167,9 @@ async fn load_visits(
                 first_day * 86_400,
                 (last_day + 1) * 86_400 - 1,
                 network_id,
-                mac.as_deref(),
+                mac.map(|mac| mac.canonical())
+                    .as_ref()
+                    .map(|mac| mac.as_str()),
                 MAX_OBSERVATIONS + 1,
             )?;
             if observations.len() as i64 > MAX_OBSERVATIONS {
@@ -226,7 +229,7 @@ pub async fn summary(
             &visits,
             scope.since,
             scope.until,
-            scope.node.as_deref(),
+            scope.node,
             &scope.thresholds,
             &days,
         )
@@ -258,7 +261,7 @@ pub async fn dwell_histogram(
 ) -> Result<Json<DwellHistogram>, AppError> {
     let scope = scope(parse_query(request.query_string())?)?;
     let visits = load_visits(&state, &scope, None).await?;
-    let in_range = analytics::in_range(&visits, scope.since, scope.until, scope.node.as_deref());
+    let in_range = analytics::in_range(&visits, scope.since, scope.until, scope.node);
     let buckets = analytics::dwell_histogram(&in_range, &scope.thresholds)
         .into_iter()
         .map(|(from_s, to_s, visits, visitors)| DwellBucket {
@@ -297,12 +300,12 @@ pub async fn nodes(
 ) -> Result<Json<NodeStatsList>, AppError> {
     let scope = scope(parse_query(request.query_string())?)?;
     let visits = load_visits(&state, &scope, None).await?;
-    let in_range = analytics::in_range(&visits, scope.since, scope.until, scope.node.as_deref());
+    let in_range = analytics::in_range(&visits, scope.since, scope.until, scope.node);
     let mut items: Vec<NodeStats> = analytics::per_node(&in_range)
         .into_iter()
         .map(
             |(node_mac, (devices, visits, strongest_for_devices))| NodeStats {
-                node_mac,
+                node_mac: Mac::from_u64(node_mac).to_string(),
                 devices,
                 visits,
                 strongest_for_devices,
@@ -351,15 +354,15 @@ pub async fn device_visits(
     let mac = mac_parameter("mac", &mac)?;
     let mut scope = scope(parse_query(request.query_string())?)?;
     scope.network_id = Some(network_id);
-    let visits = load_visits(&state, &scope, Some(mac.to_string())).await?;
+    let visits = load_visits(&state, &scope, Some(mac)).await?;
     let thresholds = scope.thresholds;
-    let visits = analytics::in_range(&visits, scope.since, scope.until, scope.node.as_deref())
+    let visits = analytics::in_range(&visits, scope.since, scope.until, scope.node)
         .into_iter()
         .map(|visit| DeviceVisit {
             start: visit.start,
             end: visit.end,
             dwell_s: visit.dwell(),
-            strongest_node_mac: visit.strongest_node.clone(),
+            strongest_node_mac: Mac::from_u64(visit.strongest_node).to_string(),
             max_signal: visit.max_signal,
             associated: visit.associated,
             visitor: visit.is_visitor(&thresholds),
@@ -421,9 +424,9 @@ pub async fn series(
     }
     .map_err(AppError::internal)?;
     let visits = load_visits(&state, &scope, None).await?;
-    let (node, thresholds) = (scope.node.clone(), scope.thresholds);
+    let (node, thresholds) = (scope.node, scope.thresholds);
     let points = actix_web::web::block(move || {
-        analytics::series(&visits, &bounds, node.as_deref(), &thresholds, &days)
+        analytics::series(&visits, &bounds, node, &thresholds, &days)
     })
     .await
     .map_err(AppError::internal)?;

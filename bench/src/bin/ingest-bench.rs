@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use bench::{
     fixed_rate, null_server, raw_sqlite_insert, resident_memory_mib, saturate, storage_only,
-    LoadResult, Post, Workload,
+    LoadResult, Post, Server, Workload,
 };
 use clap::Parser;
 use diesel::sql_types::BigInt;
@@ -38,73 +37,6 @@ struct Options {
     /// Requests per query shape for the query latencies.
     #[arg(long, default_value_t = 200)]
     query_requests: usize,
-}
-
-struct Server {
-    child: Child,
-    port: u16,
-    database: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    async fn start(binary: &Path, durability: &str) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let database = dir.path().join("bench.db");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(binary)
-            .args([
-                "serve",
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-                "--log",
-                "warn",
-            ])
-            .args(["--durability", durability, "--queue-limit", "2000000"])
-            .arg("--database")
-            .arg(&database)
-            .arg("--static-dir")
-            .arg(dir.path().join("none"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|error| {
-                panic!(
-                    "cannot start {}: {error} (run `make build` first)",
-                    binary.display()
-                )
-            });
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while client
-            .get(format!("http://127.0.0.1:{port}/api/v1/health"))
-            .send()
-            .await
-            .map_or(true, |r| r.status() != 200)
-        {
-            assert!(Instant::now() < deadline, "the server did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Server {
-            child,
-            port,
-            database,
-            _dir: dir,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{}", self.port, path)
-    }
-
-    fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn posts(probes: u32, count: usize, seed: u64) -> Arc<Vec<Post>> {
