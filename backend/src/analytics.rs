@@ -182,7 +182,13 @@ fn merge_sorted(into: &mut Vec<MacId>, other: Vec<MacId>) {
 /// The segments of `observations` at `gap`: per device and UTC day, pieces in order of
 /// `first_seen`, merged while the next starts at most `gap` after the merged end.
 pub fn segments(observations: &[Observation], gap: i64) -> Vec<Segment> {
-    let mut pieces: Vec<Segment> = observations.iter().flat_map(Segment::pieces).collect();
+    merge(observations.iter().flat_map(Segment::pieces).collect(), gap)
+}
+
+/// Segments (or pieces) merged per device and UTC day where they lie at most `gap`
+/// apart: of segments made at `gap` from some rows and pieces of others, the segments
+/// of all the rows.
+pub fn merge(mut pieces: Vec<Segment>, gap: i64) -> Vec<Segment> {
     pieces.sort_unstable_by(|a, b| {
         (a.network_id, a.mac, a.day, a.first_seen).cmp(&(b.network_id, b.mac, b.day, b.first_seen))
     });
@@ -309,12 +315,7 @@ pub fn visits_of_observations(observations: &[Observation], thresholds: &Thresho
 }
 
 /// The visits overlapping `since..=until`, heard by `node` if given.
-pub fn in_range(
-    visits: &[Visit],
-    since: i64,
-    until: i64,
-    node: Option<MacId>,
-) -> Vec<&Visit> {
+pub fn in_range(visits: &[Visit], since: i64, until: i64, node: Option<MacId>) -> Vec<&Visit> {
     visits
         .iter()
         .filter(|v| v.end >= since && v.start <= until)

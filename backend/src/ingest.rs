@@ -3,7 +3,8 @@
 //! (group commit). Each request waits for its own report's commit before it is
 //! answered, so a 2xx means "stored, durably". Admission is bounded: when the writer
 //! falls behind by more than the queue limit, reports are refused with 503 instead of
-//! piling up in memory.
+//! piling up in memory. When nothing is queued, the writer merges stored rows into
+//! the presence segments (`db::presence::catch_up`), so analytics never slow ingestion.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -24,6 +25,10 @@ use crate::metrics::Metrics;
 /// A batch stops growing past this many probe requests: a bound on how long one
 /// transaction holds the write lock (and on the latency of the first report in it).
 const MAX_BATCH_PROBE_REQUESTS: u64 = 20_000;
+
+/// Rows the idle writer merges into the presence segments per transaction: a report
+/// that arrives meanwhile waits for one such chunk at most (a few tens of ms).
+const PRESENCE_CHUNK_ROWS: i64 = 5_000;
 
 /// How often the checkpointer copies committed WAL frames into the database file.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
@@ -184,9 +189,28 @@ impl Ingest {
     }
 }
 
-/// The writer thread: take what is queued, commit it together, answer, repeat.
+/// The writer thread: take what is queued, commit it together, answer, repeat; with
+/// nothing queued, merge stored rows into the presence segments, a chunk at a time.
 fn write(mut conn: SqliteConnection, queue: Receiver<Job>, metrics: &Metrics) {
-    while let Ok(first) = queue.recv() {
+    loop {
+        let first = match queue.try_recv() {
+            Ok(job) => job,
+            Err(mpsc::TryRecvError::Disconnected) => break,
+            Err(mpsc::TryRecvError::Empty) => {
+                let merged = db::presence::catch_up(&mut conn, PRESENCE_CHUNK_ROWS)
+                    .inspect_err(|error| {
+                        tracing::warn!(%error, "could not merge rows into the presence segments; the figures read them from the rows meanwhile");
+                    });
+                if matches!(merged, Ok(rows) if rows > 0) {
+                    continue;
+                }
+                // Caught up (or failing): wait for a report.
+                match queue.recv() {
+                    Ok(job) => job,
+                    Err(_) => break,
+                }
+            }
+        };
         let mut weight = first.weight();
         let mut batch = vec![first];
         while weight < MAX_BATCH_PROBE_REQUESTS {
@@ -245,12 +269,7 @@ fn commit(conn: &mut SqliteConnection, batch: Vec<Job>, weight: u64, metrics: &M
         .map(|(report, received_at, _)| (report, *received_at))
         .collect();
     let together = conn.immediate_transaction(|conn| {
-        let results = reports
-            .iter()
-            .map(|(report, received_at)| {
-                db::reports::store_in_transaction(conn, report, *received_at)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let results = db::reports::store_in_transaction(conn, &reports)?;
         db::rejections::record(conn, &rejections)?;
         Ok::<_, diesel::result::Error>(results)
     });

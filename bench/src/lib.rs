@@ -691,13 +691,10 @@ pub fn storage_only(path: &std::path::Path, posts: &[Post], batch: usize) -> (u6
     let started = Instant::now();
     let mut stored = 0u64;
     for chunk in reports.chunks(batch.max(1)) {
+        let chunk: Vec<(&ncompass::cloudtrax::Report, i64)> =
+            chunk.iter().map(|report| (report, 0)).collect();
         let results = conn
-            .immediate_transaction(|conn| {
-                chunk
-                    .iter()
-                    .map(|report| ncompass::db::reports::store_in_transaction(conn, report, 0))
-                    .collect::<Result<Vec<_>, diesel::result::Error>>()
-            })
+            .immediate_transaction(|conn| ncompass::db::reports::store_in_transaction(conn, &chunk))
             .unwrap();
         stored += results.iter().map(|r| r.stored as u64).sum::<u64>();
     }

@@ -1,1 +1,2 @@
+DROP TABLE presence_progress;
 DROP TABLE presence_segments;

@@ -1,8 +1,9 @@
 -- A device's observations merged where they lie at most 120 s apart (SEGMENT_GAP_S in
--- backend/src/analytics.rs), cut at UTC midnight. Kept by the writer in the same
--- transaction as the probe requests, so the presence figures of a day read these
--- instead of every row; a database from before this migration is filled from its probe
--- requests at start-up (db::presence::rebuild). Derived data: emptied, it is rebuilt.
+-- backend/src/analytics.rs), cut at UTC midnight. The writer keeps them up to date
+-- whenever it has no report to store (see presence_progress), so the presence figures
+-- of a day read these instead of every row. Derived data: a database from before this
+-- migration (through_id 0) is filled from its rows the same way, and emptied with
+-- through_id set back to 0, it is rebuilt.
 --
 -- Clustered by day (WITHOUT ROWID): the figures of a range read its days as one
 -- contiguous run of the table, and the writer finds the segments a new observation
@@ -20,5 +21,15 @@ CREATE TABLE presence_segments (
     segment BLOB NOT NULL,
     PRIMARY KEY (day, network_id, mac, first_seen)
 ) WITHOUT ROWID;
--- One device's visits (its page).
-CREATE INDEX presence_segments_by_device ON presence_segments (mac, network_id, day);
+-- No other index: one device's segments are a key prefix per day (`day IN (...)`), and
+-- every index is one more B-tree insert per new segment on the writer's path.
+
+-- The probe requests already merged into presence_segments: every row with
+-- id <= through_id. The writer catches up whenever it has no report to store, so
+-- keeping the segments never slows ingestion down; the analytics merge the rows past
+-- it into what they read, so the figures are exact however far behind it is.
+CREATE TABLE presence_progress (
+    id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+    through_id BIGINT NOT NULL
+);
+INSERT INTO presence_progress (id, through_id) VALUES (1, 0);

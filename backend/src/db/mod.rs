@@ -74,12 +74,6 @@ pub enum OpenError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error("cannot rebuild the presence segments of {path}: {source}")]
-    Rebuild {
-        path: String,
-        #[source]
-        source: DieselError,
-    },
     #[error("cannot create the connection pool for {path}: {source}")]
     Pool {
         path: String,
@@ -88,9 +82,8 @@ pub enum OpenError {
     },
 }
 
-/// Opens (creating it if needed) the SQLite file at `path`, applies every pending
-/// migration, and fills the presence segments of a database written before they
-/// existed. Returns the names of the migrations applied.
+/// Opens (creating it if needed) the SQLite file at `path` and applies every pending
+/// migration. Returns the names of the migrations applied.
 pub fn migrate(path: &str) -> Result<Vec<String>, OpenError> {
     let mut conn = SqliteConnection::establish(path).map_err(|source| OpenError::Connect {
         path: path.to_string(),
@@ -107,16 +100,7 @@ pub fn migrate(path: &str) -> Result<Vec<String>, OpenError> {
             path: path.to_string(),
             source,
         })?;
-    let applied = applied.iter().map(ToString::to_string).collect();
-    if let Some(rows) =
-        presence::rebuild_if_missing(&mut conn).map_err(|source| OpenError::Rebuild {
-            path: path.to_string(),
-            source,
-        })?
-    {
-        tracing::info!(database = path, rows, "rebuilt the presence segments");
-    }
-    Ok(applied)
+    Ok(applied.iter().map(ToString::to_string).collect())
 }
 
 /// The database as the HTTP layer sees it: a pool of connections to one SQLite file.

@@ -1,14 +1,16 @@
 //! What the presence analytics read and keep: the probe requests as observations, and
-//! the presence segments (see [`crate::analytics`]) that the writer keeps up to date in
-//! the transaction that stores the rows.
+//! the presence segments (see [`crate::analytics`]). The writer merges stored rows into
+//! the segments whenever it has no report to store ([`catch_up`]), recording how far
+//! it got in `presence_progress`; [`presence`] reads a range's segments and merges in
+//! the rows past that mark, so the figures are exact however far behind it is.
 
 use diesel::prelude::*;
 
-use super::schema::{presence_segments, probe_requests};
+use super::schema::{presence_progress, presence_segments, probe_requests};
 use crate::analytics::{self, MacId, Observation, Segment, SEGMENT_GAP_S};
 use crate::cloudtrax::Mac;
 
-/// How many probe requests [`rebuild`] reads at a time.
+/// How many probe requests [`rebuild`] merges per transaction.
 const REBUILD_CHUNK: i64 = 50_000;
 
 /// Every observation with `last_seen >= from` and `first_seen <= to`, of `network_id`
@@ -23,12 +25,28 @@ pub fn observations(
     mac: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<Observation>> {
+    observations_after(conn, 0, from, to, network_id, mac, limit)
+}
+
+/// [`observations`] of the rows with an id above `after_id` only.
+fn observations_after(
+    conn: &mut SqliteConnection,
+    after_id: i64,
+    from: i64,
+    to: i64,
+    network_id: Option<i64>,
+    mac: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Observation>> {
     use probe_requests as p;
     let mut query = p::table
         .filter(p::last_seen.ge(from))
         .filter(p::first_seen.le(to))
         .select(OBSERVATION)
         .into_boxed();
+    if after_id > 0 {
+        query = query.filter(p::id.gt(after_id));
+    }
     if let Some(network_id) = network_id {
         query = query.filter(p::network_id.eq(network_id));
     }
@@ -43,9 +61,101 @@ pub fn observations(
         .collect())
 }
 
+/// The segments of all stored rows over the UTC days `first_day..=last_day`, of
+/// `network_id` and client `mac` if given: the stored segments merged with the rows the
+/// writer has not merged yet, read in one snapshot. `None` when more than `limit` of
+/// either would be read.
+pub fn presence(
+    conn: &mut SqliteConnection,
+    first_day: i64,
+    last_day: i64,
+    network_id: Option<i64>,
+    mac: Option<MacId>,
+    limit: i64,
+) -> QueryResult<Option<Vec<Segment>>> {
+    conn.transaction(|conn| {
+        let through = watermark(conn)?;
+        let stored = segments(
+            conn,
+            first_day,
+            last_day,
+            network_id,
+            mac,
+            limit.saturating_add(1),
+        )?;
+        let mac_text = mac.map(|mac| Mac::from_u64(mac).canonical());
+        let pending = observations_after(
+            conn,
+            through,
+            first_day.saturating_mul(86_400),
+            last_day.saturating_add(1).saturating_mul(86_400) - 1,
+            network_id,
+            mac_text.as_ref().map(|mac| mac.as_str()),
+            limit.saturating_add(1),
+        )?;
+        let over = |n: usize| i64::try_from(n).unwrap_or(i64::MAX) > limit;
+        if over(stored.len()) || over(pending.len()) {
+            return Ok(None);
+        }
+        if pending.is_empty() {
+            return Ok(Some(stored));
+        }
+        let mut pieces = analytics::segments(&pending, SEGMENT_GAP_S);
+        pieces.retain(|piece| (first_day..=last_day).contains(&piece.day));
+        pieces.extend(stored);
+        Ok(Some(analytics::merge(pieces, SEGMENT_GAP_S)))
+    })
+}
+
+/// The last probe request id merged into the segments.
+pub fn watermark(conn: &mut SqliteConnection) -> QueryResult<i64> {
+    presence_progress::table
+        .select(presence_progress::through_id)
+        .first(conn)
+}
+
+/// Merges up to `limit` rows past the watermark into the segments and moves the mark,
+/// in one transaction; returns how many it merged (0: caught up). The writer calls it
+/// whenever its queue is empty, a chunk at a time, so a report that arrives waits for
+/// one chunk at most.
+pub fn catch_up(conn: &mut SqliteConnection, limit: i64) -> QueryResult<usize> {
+    use probe_requests as p;
+    conn.immediate_transaction(|conn| {
+        let through = watermark(conn)?;
+        let rows: Vec<(i64, ObservationRow)> = p::table
+            .filter(p::id.gt(through))
+            .order(p::id)
+            .limit(limit)
+            .select((p::id, OBSERVATION))
+            .load(conn)?;
+        let Some((last, _)) = rows.last() else {
+            return Ok(0);
+        };
+        let last = *last;
+        let merged = rows.len();
+        let rows: Vec<Observation> = rows
+            .into_iter()
+            .filter_map(|(_, row)| observation(row))
+            .collect();
+        absorb(conn, &rows)?;
+        diesel::update(presence_progress::table)
+            .set(presence_progress::through_id.eq(last))
+            .execute(conn)?;
+        Ok(merged)
+    })
+}
+
+/// How many probe requests wait to be merged into the segments.
+pub fn backlog(conn: &mut SqliteConnection) -> QueryResult<i64> {
+    let newest: Option<i64> = probe_requests::table
+        .select(diesel::dsl::max(probe_requests::id))
+        .first(conn)?;
+    Ok(newest.unwrap_or(0).saturating_sub(watermark(conn)?).max(0))
+}
+
 /// The stored segments of the UTC days `first_day..=last_day`, of `network_id` and
 /// client `mac` if given; at most `limit`. The table is clustered by day, so a range of
-/// days reads one contiguous run of it (one device: its index), one column a row.
+/// days reads one contiguous run of it (one device: one seek a day), one column a row.
 pub fn segments(
     conn: &mut SqliteConnection,
     first_day: i64,
@@ -98,27 +208,39 @@ fn segments_query(
     mac: Option<MacId>,
 ) -> SegmentQuery {
     use presence_segments as s;
-    let mut query = s::table
-        .filter(s::day.between(first_day, last_day))
-        .select(s::segment)
-        .into_boxed();
-    if let Some(network_id) = network_id {
-        query = query.filter(s::network_id.eq(network_id));
-    }
-    if let Some(mac) = mac {
-        query = query.filter(s::mac.eq(sql_mac(mac)));
-    }
+    let mut query = s::table.select(s::segment).into_boxed();
+    query = match (network_id, mac) {
+        // One device: a seek to its key prefix in each day (the range is 33 days at
+        // most) instead of a walk through the days.
+        (Some(network_id), Some(mac)) => query
+            .filter(s::day.eq_any((first_day..=last_day).collect::<Vec<_>>()))
+            .filter(s::network_id.eq(network_id))
+            .filter(s::mac.eq(sql_mac(mac))),
+        (network_id, mac) => {
+            query = query.filter(s::day.between(first_day, last_day));
+            if let Some(network_id) = network_id {
+                query = query.filter(s::network_id.eq(network_id));
+            }
+            if let Some(mac) = mac {
+                query = query.filter(s::mac.eq(sql_mac(mac)));
+            }
+            query
+        }
+    };
     query
 }
 
-/// Merges newly stored observations into the stored segments: each piece of a new
-/// observation is joined with every stored segment of its device and day within
-/// [`SEGMENT_GAP_S`] (bridging two of them when it falls between), so the stored
-/// segments are always those [`analytics::segments`] makes of all the rows, in
-/// whatever order the rows arrived. Call it in the transaction that stores them.
-pub fn absorb(conn: &mut SqliteConnection, observations: &[Observation]) -> QueryResult<()> {
+/// Merges observations into the stored segments: each piece of an observation is
+/// joined with every stored segment of its device and day within [`SEGMENT_GAP_S`]
+/// (bridging two of them when it falls between), so the stored segments are always
+/// those [`analytics::segments`] makes of all the rows merged, in whatever order they
+/// arrived.
+fn absorb(conn: &mut SqliteConnection, observations: &[Observation]) -> QueryResult<()> {
     use presence_segments as s;
-    for piece in analytics::segments(observations, SEGMENT_GAP_S) {
+    let mut pieces = analytics::segments(observations, SEGMENT_GAP_S);
+    // In the table's key order: neighbouring pieces land on the same pages.
+    pieces.sort_unstable_by_key(|piece| (piece.day, piece.network_id, piece.mac, piece.first_seen));
+    for piece in pieces {
         let device = s::table
             .filter(s::day.eq(piece.day))
             .filter(s::network_id.eq(piece.network_id))
@@ -175,55 +297,29 @@ pub fn absorb(conn: &mut SqliteConnection, observations: &[Observation]) -> Quer
     Ok(())
 }
 
-/// Makes the segments anew from every stored probe request, in one transaction, and
-/// returns how many rows it read. For a database from before the segments existed, and
-/// after a change of [`SEGMENT_GAP_S`].
+/// Makes the segments anew from every stored probe request and returns how many rows
+/// it merged: after a change of [`SEGMENT_GAP_S`], or to check them. Forgets them
+/// first, in one transaction (the figures read the rows meanwhile), then catches up
+/// in chunks, logging progress. The writer does the same by itself when idle.
 pub fn rebuild(conn: &mut SqliteConnection) -> QueryResult<u64> {
-    use probe_requests as p;
     conn.immediate_transaction(|conn| {
         diesel::delete(presence_segments::table).execute(conn)?;
-        let total: i64 = p::table.count().get_result(conn)?;
-        let (mut after, mut read) = (0_i64, 0_u64);
-        loop {
-            let chunk: Vec<(i64, ObservationRow)> = p::table
-                .filter(p::id.gt(after))
-                .order(p::id)
-                .limit(REBUILD_CHUNK)
-                .select((p::id, OBSERVATION))
-                .load(conn)?;
-            let Some((last, _)) = chunk.last() else {
-                break;
-            };
-            after = *last;
-            read += chunk.len() as u64;
-            let chunk: Vec<Observation> = chunk
-                .into_iter()
-                .filter_map(|(_, row)| observation(row))
-                .collect();
-            absorb(conn, &chunk)?;
-            tracing::info!(read, total, "rebuilding the presence segments");
+        diesel::update(presence_progress::table)
+            .set(presence_progress::through_id.eq(0))
+            .execute(conn)
+    })?;
+    let mut merged = 0;
+    loop {
+        let chunk = catch_up(conn, REBUILD_CHUNK)?;
+        if chunk == 0 {
+            return Ok(merged);
         }
-        Ok(read)
-    })
-}
-
-/// Rebuilds the segments when probe requests are stored but no segment is: a database
-/// written before they existed. Returns the rows read, if it rebuilt.
-pub fn rebuild_if_missing(conn: &mut SqliteConnection) -> QueryResult<Option<u64>> {
-    let rows = probe_requests::table
-        .select(probe_requests::id)
-        .first::<i64>(conn)
-        .optional()?
-        .is_some();
-    let segments = presence_segments::table
-        .select(presence_segments::day)
-        .first::<i64>(conn)
-        .optional()?
-        .is_some();
-    if rows && !segments {
-        rebuild(conn).map(Some)
-    } else {
-        Ok(None)
+        merged += chunk as u64;
+        tracing::info!(
+            merged,
+            waiting = backlog(conn)?,
+            "rebuilding the presence segments"
+        );
     }
 }
 
@@ -346,7 +442,8 @@ mod tests {
     }
 
     /// Stores the observations as reports of at most `chunk` probe requests of one
-    /// access point, in the generated order, then posts the first report again.
+    /// access point, in the generated order, then posts the first report again; 1 to 4
+    /// reports a transaction.
     fn store_all(conn: &mut SqliteConnection, seen: &[Seen], chunk: usize) {
         let mut reports: Vec<(u8, u8, Vec<serde_json::Value>)> = Vec::new();
         for &(device, node, start, length, signal, associated) in seen {
@@ -366,14 +463,30 @@ mod tests {
             }
         }
         let again = reports.first().cloned();
-        for (network, node, probes) in reports.into_iter().chain(again) {
-            let body = serde_json::json!({
-                "network_id": network, "node_mac": format!("ac:00:00:00:00:{node:02x}"),
-                "version": 1, "probe_requests": probes,
-            });
-            let report = parse_report(body.to_string().as_bytes()).unwrap();
-            crate::db::reports::store(conn, &report, T0).unwrap();
+        let reports: Vec<_> = reports
+            .into_iter()
+            .chain(again)
+            .map(|(network, node, probes)| {
+                let body = serde_json::json!({
+                    "network_id": network, "node_mac": format!("ac:00:00:00:00:{node:02x}"),
+                    "version": 1, "probe_requests": probes,
+                });
+                parse_report(body.to_string().as_bytes()).unwrap()
+            })
+            .collect();
+        // Committed as the writer does, several reports a transaction (1 to 4).
+        for batch in reports.chunks(chunk % 4 + 1) {
+            let batch: Vec<_> = batch.iter().map(|report| (report, T0)).collect();
+            conn.immediate_transaction(|conn| {
+                crate::db::reports::store_in_transaction(conn, &batch)
+            })
+            .unwrap();
         }
+    }
+
+    /// Merges every waiting row, 7 at a time.
+    fn caught_up(conn: &mut SqliteConnection) {
+        while catch_up(conn, 7).unwrap() > 0 {}
     }
 
     fn sorted(mut segments: Vec<Segment>) -> Vec<Segment> {
@@ -434,14 +547,22 @@ mod tests {
         fn kept_segments_agree_with_a_full_recomputation(
             seen in proptest::collection::vec(seen(), 1..80),
             chunk in 1usize..12,
+            merged_first in 0i64..100,
             visit_gap_s in SEGMENT_GAP_S..1_500,
             visitor_dwell_s in 0i64..900,
         ) {
             let (_dir, mut conn) = migrated();
             store_all(&mut conn, &seen, chunk);
             let rows = observations(&mut conn, i64::MIN, i64::MAX, None, None, i64::MAX).unwrap();
+            let full = sorted(analytics::segments(&rows, SEGMENT_GAP_S));
+            // Partly merged: what the analytics read is already every row's segments.
+            catch_up(&mut conn, merged_first).unwrap();
+            let read = presence(&mut conn, 0, i64::MAX / 86_400 - 1, None, None, i64::MAX).unwrap();
+            prop_assert_eq!(&sorted(read.unwrap()), &full);
+            // Caught up (in small chunks, as the writer does): the stored ones are too.
+            caught_up(&mut conn);
             let kept = sorted(segments(&mut conn, i64::MIN, i64::MAX, None, None, i64::MAX).unwrap());
-            prop_assert_eq!(&kept, &sorted(analytics::segments(&rows, SEGMENT_GAP_S)));
+            prop_assert_eq!(&kept, &full);
 
             let t = Thresholds { visit_gap_s, visitor_dwell_s, nearby_signal_dbm: -75 };
             let from_segments = visits(kept.clone(), &t);
@@ -474,8 +595,8 @@ mod tests {
     }
 
     #[test]
-    fn a_database_without_segments_gets_them_at_start_up() {
-        let (dir, mut conn) = migrated();
+    fn a_database_from_before_the_segments_catches_up() {
+        let (_dir, mut conn) = migrated();
         store_all(
             &mut conn,
             &[
@@ -485,6 +606,10 @@ mod tests {
             ],
             5,
         );
+        // Rows and nothing merged yet, as a database from before the segments.
+        assert_eq!(backlog(&mut conn).unwrap(), 3);
+        caught_up(&mut conn);
+        assert_eq!(backlog(&mut conn).unwrap(), 0);
         let kept = sorted(segments(&mut conn, i64::MIN, i64::MAX, None, None, i64::MAX).unwrap());
         // Device 1: one segment 0..160 heard by both access points, strongest ac:..:01.
         assert_eq!(kept.len(), 2);
@@ -494,17 +619,13 @@ mod tests {
             .unwrap();
         assert_eq!((one.last_seen - one.first_seen, one.nodes.len()), (160, 2));
         assert_eq!(one.strongest_node, number("ac:00:00:00:00:01"));
-        // As written by a version before the segments: rows, no segments.
-        diesel::delete(presence_segments::table)
-            .execute(&mut conn)
-            .unwrap();
-        let path = dir.path().join("test.db");
-        crate::db::migrate(path.to_str().unwrap()).unwrap();
+        // Rebuilt from the rows: the same.
+        assert_eq!(rebuild(&mut conn).unwrap(), 3);
         let rebuilt =
             sorted(segments(&mut conn, i64::MIN, i64::MAX, None, None, i64::MAX).unwrap());
         assert_eq!(kept, rebuilt);
         // And nothing to do the next time.
-        assert_eq!(rebuild_if_missing(&mut conn).unwrap(), None);
+        assert_eq!(catch_up(&mut conn, 10).unwrap(), 0);
     }
 
     #[test]
@@ -517,7 +638,7 @@ mod tests {
             (
                 Some(1),
                 Some(1),
-                "INDEX presence_segments_by_device (mac=? AND network_id=? AND day>? AND day<?)",
+                "PRIMARY KEY (day=? AND network_id=? AND mac=?)",
             ),
         ] {
             let plan = segments_plan(&mut conn, network_id, mac).unwrap();
@@ -538,6 +659,7 @@ mod tests {
             &[(1, 0, 0, 10, -70, false), (1, 0, 300, 10, -70, false)],
             5,
         );
+        caught_up(&mut conn);
         let count = |conn: &mut SqliteConnection| {
             segments(conn, i64::MIN, i64::MAX, None, None, i64::MAX)
                 .unwrap()
@@ -545,6 +667,7 @@ mod tests {
         };
         assert_eq!(count(&mut conn), 2);
         store_all(&mut conn, &[(1, 1, 100, 100, -60, false)], 5);
+        caught_up(&mut conn);
         let one = segments(&mut conn, i64::MIN, i64::MAX, None, None, i64::MAX).unwrap();
         assert_eq!(one.len(), 1);
         assert_eq!((one[0].first_seen, one[0].last_seen), (T0, T0 + 310));

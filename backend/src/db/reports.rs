@@ -1,12 +1,11 @@
-//! Storing a validated report: the report record, its probe requests, the access
-//! point's running totals and the presence segments, in one transaction.
+//! Storing a validated report: the report record, its probe requests and the access
+//! point's running totals, in one transaction.
 
 use api_types::IngestResult;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
 use super::schema::{nodes, probe_requests, reports};
-use crate::analytics::Observation;
 use crate::cloudtrax::Report;
 
 /// Stores `report`, received at `received_at` (Unix seconds), all or nothing.
@@ -21,12 +20,27 @@ pub fn store(
 ) -> QueryResult<IngestResult> {
     // IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout
     // instead of one failing to upgrade its read lock.
-    conn.immediate_transaction(|conn| store_in_transaction(conn, report, received_at))
+    conn.immediate_transaction(|conn| {
+        let mut results = store_in_transaction(conn, &[(report, received_at)])?;
+        Ok(results.remove(0))
+    })
 }
 
-/// The statements of [`store`], for a caller that holds the transaction (the writer
-/// commits several reports in one).
+/// The statements of [`store`] for several reports (each with the time it was
+/// received), for a caller that holds the transaction: the writer commits a batch in
+/// one. The presence segments follow later (`presence::catch_up`).
 pub fn store_in_transaction(
+    conn: &mut SqliteConnection,
+    reports: &[(&Report, i64)],
+) -> QueryResult<Vec<IngestResult>> {
+    reports
+        .iter()
+        .map(|(report, received_at)| store_rows(conn, report, *received_at))
+        .collect()
+}
+
+/// A report's record, rows and access point totals.
+fn store_rows(
     conn: &mut SqliteConnection,
     report: &Report,
     received_at: i64,
@@ -55,11 +69,9 @@ pub fn store_in_transaction(
     // cannot have: what it ignores is the observation's unique index, i.e. duplicates.
     use probe_requests as p;
     let mut stored = 0;
-    // The new rows, for the presence segments (duplicates are in them already).
-    let mut new = Vec::with_capacity(report.probe_requests.len());
     for probe in &report.probe_requests {
         let mac = probe.mac.canonical();
-        let inserted = diesel::insert_or_ignore_into(p::table)
+        stored += diesel::insert_or_ignore_into(p::table)
             .values((
                 p::report_id.eq(report_id),
                 p::network_id.eq(report.network_id),
@@ -76,21 +88,7 @@ pub fn store_in_transaction(
                 p::randomized.eq(probe.mac.is_randomized()),
             ))
             .execute(conn)?;
-        if inserted == 1 {
-            new.push(Observation {
-                network_id: report.network_id,
-                mac: probe.mac.to_u64(),
-                node_mac: report.node_mac.to_u64(),
-                first_seen: probe.first_seen,
-                last_seen: probe.last_seen,
-                max_signal: probe.max_signal,
-                associated: probe.associated,
-                randomized: probe.mac.is_randomized(),
-            });
-        }
-        stored += inserted;
     }
-    super::presence::absorb(conn, &new)?;
     let stored = i32::try_from(stored).unwrap_or(i32::MAX);
     let duplicates = received - stored;
 

@@ -76,3 +76,10 @@ diesel::table! {
         segment -> Binary,
     }
 }
+
+diesel::table! {
+    presence_progress (id) {
+        id -> Integer,
+        through_id -> BigInt,
+    }
+}

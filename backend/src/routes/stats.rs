@@ -132,9 +132,9 @@ fn scope(query: SummaryQuery) -> Result<Scope, AppError> {
 }
 
 /// Assembles the visits around the scope's range (of one device if `mac` is given):
-/// from the stored presence segments of the range's days and a day either side, or for
-/// a visit gap under [`SEGMENT_GAP_S`] from the probe requests themselves. The work is
-/// done off the async workers.
+/// from the presence segments of the range's days and a day either side (with the rows
+/// not merged into them yet), or for a visit gap under [`SEGMENT_GAP_S`] from the probe
+/// requests themselves. The work is done off the async workers.
 async fn load_visits(
     state: &AppState,
     scope: &Scope,
@@ -148,19 +148,15 @@ async fn load_visits(
         .db
         .run(move |conn| {
             if thresholds.visit_gap_s >= SEGMENT_GAP_S {
-                let segments = db::presence::segments(
+                return Ok(db::presence::presence(
                     conn,
                     first_day,
                     last_day,
                     network_id,
                     mac.map(|mac| mac.to_u64()),
-                    MAX_OBSERVATIONS + 1,
-                )?;
-                return Ok(if segments.len() as i64 > MAX_OBSERVATIONS {
-                    Err("presence segments")
-                } else {
-                    Ok(segments)
-                });
+                    MAX_OBSERVATIONS,
+                )?
+                .ok_or("presence segments (or probe requests not merged into them yet)"));
             }
             let observations = db::presence::observations(
                 conn,

@@ -123,6 +123,24 @@ async fn any_visit_gap_and_the_days_of_a_time_zone() {
         .await;
     assert_eq!(berlin["returning_devices"], 1);
     assert_eq!(visits(&berlin), 2);
+
+    // The idle writer merges the rows into presence segments (the first two, 100 s
+    // apart, into one): the figures read from them are the same.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.count("presence_progress WHERE through_id = (SELECT max(id) FROM probe_requests)")
+        == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writer did not merge the rows"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.count("presence_segments"), 2);
+    assert_eq!(
+        app.get_json(&format!("/api/v1/stats/summary?{day}")).await,
+        default
+    );
 }
 
 #[actix_web::test]

@@ -37,6 +37,12 @@ struct Options {
     /// Requests per query shape for the query latencies.
     #[arg(long, default_value_t = 200)]
     query_requests: usize,
+    /// Probe requests per report of the saturation runs (comma separated).
+    #[arg(long, default_value = "5,100,1000", value_delimiter = ',')]
+    probes: Vec<u32>,
+    /// Stop after the saturation runs (a quick comparison of two builds).
+    #[arg(long)]
+    saturation_only: bool,
 }
 
 fn posts(probes: u32, count: usize, seed: u64) -> Arc<Vec<Post>> {
@@ -100,7 +106,7 @@ async fn main() {
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     let null_port = null_server();
     let mut hundred = None;
-    for probes in [5u32, 100, 1000] {
+    for &probes in &options.probes {
         let count = posts_for(probes, options.seconds);
         let bodies = posts(probes, count, u64::from(probes));
         let duration = Duration::from_secs(options.seconds);
@@ -130,8 +136,11 @@ async fn main() {
         );
     }
 
+    if options.saturation_only {
+        return;
+    }
     // The database ceiling: the rows the 100-probe run stored, inserted raw.
-    let (stored_reports, ingest_rate) = hundred.unwrap();
+    let (stored_reports, ingest_rate) = hundred.expect("--probes includes 100");
     let bodies = posts(100, stored_reports.max(1), 100);
     println!("\n## Ceiling: raw SQLite bulk insert of the same rows (one transaction, prepared statement)\n");
     println!("| insert | rows | seconds | rows/s | ncompass (full, 100 per report) as a share |");

@@ -113,6 +113,19 @@ async fn main() {
         }
         let fill = started.elapsed().as_secs_f64();
         let mut conn = SqliteConnection::establish(server.database.to_str().unwrap()).unwrap();
+        // The writer merges rows into the segments when idle: measure once it has.
+        let waited = Instant::now();
+        loop {
+            let backlog = count(
+                &mut conn,
+                "SELECT coalesce(max(id), 0) - (SELECT through_id FROM presence_progress) AS n FROM probe_requests",
+            );
+            if backlog == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let caught_up = waited.elapsed().as_secs_f64();
         let rows = count(&mut conn, "SELECT count(*) AS n FROM probe_requests");
         let (first_day, last_day) = (day.day_start / 86_400 - 1, day.day_start / 86_400 + 1);
         let segments = count(
@@ -147,9 +160,12 @@ async fn main() {
             format!("{rss:.0} (peak {peak:.0})")
         });
         let fill_rate = if options.database.is_some() {
-            "(existing database)".to_string()
+            format!("(existing database; segments merged in {caught_up:.0} s)")
         } else {
-            format!("{:.0}", rows as f64 / fill)
+            format!(
+                "{:.0} (segments merged {caught_up:.0} s after the last report)",
+                rows as f64 / fill
+            )
         };
         println!(
             "| {rows} | {fill_rate} | {segments} | {health} | {summary} | {series} | {from_rows} | {rss} |"
