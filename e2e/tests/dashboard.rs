@@ -386,6 +386,9 @@ async fn the_overview_shows_presence_figures_and_leads_to_a_device() {
         assert_eq!(h.js("return document.querySelectorAll('figure.chart').length").await, 3);
         assert!(h.js("return document.querySelectorAll('figure.chart rect title').length").await.as_i64().unwrap() > 0);
         assert_eq!(h.texts("[data-testid=ap-table] tbody td.mono").await, ["ac:86:74:00:00:31"]);
+        // The last hour moves on: the page says when it was computed and that it refreshes.
+        let status = h.wait_for_text("[data-testid=overview-status]").await;
+        assert!(status.starts_with("Computed ") && status.ends_with("refreshes every 60 s"), "{status}");
 
         // A custom range from the URL: the last 250 s hold only the passer-by's visit
         // (the visitor's ended 300 s ago).
@@ -399,6 +402,9 @@ async fn the_overview_shows_presence_figures_and_leads_to_a_device() {
             })
             .await;
         assert_eq!(devices, "1", "only the passer-by was heard in the last 250 s");
+        // A custom range is fixed: nothing to refresh.
+        let status = h.wait_for_text("[data-testid=overview-status]").await;
+        assert!(!status.contains("refreshes"), "{status}");
         assert!(!h.js("return document.querySelector('#r-since').value").await.as_str().unwrap().is_empty());
 
         // From the table, a MAC's device link opens its page.

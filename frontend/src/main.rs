@@ -11,6 +11,7 @@ mod format;
 mod mac;
 mod pages;
 mod query;
+mod reload;
 
 fn main() {
     yew::Renderer::<app::App>::new().render();

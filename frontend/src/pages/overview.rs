@@ -2,6 +2,7 @@
 //! dwell times, and the access points.
 
 use api_types::{DwellHistogram, NodeStatsList, StatsSeries, StatsSummary};
+use gloo_timers::callback::Interval;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 use yew_router::prelude::*;
@@ -12,6 +13,10 @@ use crate::components::chart::{Series, StackedBars};
 use crate::components::clock;
 use crate::components::notice::ErrorNotice;
 use crate::format;
+use crate::reload::Reload;
+
+/// How often the figures of a range ending now are computed again.
+const REFRESH_MILLIS: u32 = 60_000;
 
 /// The ranges offered; `?range=` in the URL, or `?since=&until=` (Unix seconds) for a
 /// custom one.
@@ -97,6 +102,8 @@ struct Figures {
     histogram: DwellHistogram,
     nodes: NodeStatsList,
     bucket: &'static str,
+    /// When they were computed, Unix seconds.
+    at: i64,
 }
 
 #[function_component]
@@ -105,7 +112,7 @@ pub fn Overview() -> Html {
     let range = Range::from_query(location.as_ref().map(|l| l.query_str()).unwrap_or_default());
     let figures = use_state(|| None::<Figures>);
     let error = use_state(|| None::<ApiError>);
-    let reload = use_state(|| 0u32);
+    let reload = use_reducer(Reload::default);
     {
         let figures = figures.clone();
         let error = error.clone();
@@ -114,10 +121,15 @@ pub fn Overview() -> Html {
             spawn_local(async move {
                 let now = clock::now();
                 let (since, until, bucket) = range.bounds(now, clock::local_midnight(now));
-                let params = vec![("since", since.to_string()), ("until", until.to_string())];
+                // The browser's zone: local hours and days for the buckets and for
+                // "returning".
+                let params = vec![
+                    ("since", since.to_string()),
+                    ("until", until.to_string()),
+                    ("tz", clock::time_zone()),
+                ];
                 let mut series_params = params.clone();
                 series_params.push(("bucket", bucket.to_string()));
-                series_params.push(("tz", clock::time_zone()));
                 let loaded = async {
                     Ok::<_, ApiError>(Figures {
                         summary: api::stats_summary(&params).await?,
@@ -125,6 +137,7 @@ pub fn Overview() -> Html {
                         histogram: api::dwell_histogram(&params).await?,
                         nodes: api::stats_nodes(&params).await?,
                         bucket,
+                        at: now,
                     })
                 }
                 .await;
@@ -138,9 +151,18 @@ pub fn Overview() -> Html {
             });
         });
     }
+    // A range that ends now moves on: its figures are computed again every minute.
+    {
+        let reload = reload.clone();
+        use_effect_with(range, move |range| {
+            let timer = (!matches!(range, Range::Custom { .. }))
+                .then(|| Interval::new(REFRESH_MILLIS, move || reload.dispatch(())));
+            move || drop(timer)
+        });
+    }
     let retry = {
         let reload = reload.clone();
-        Callback::from(move |()| reload.set(*reload + 1))
+        Callback::from(move |()| reload.dispatch(()))
     };
 
     html! {
@@ -158,6 +180,14 @@ pub fn Overview() -> Html {
                 }) }
             </nav>
             <CustomRange current={range} />
+            if let Some(figures) = &*figures {
+                <p class="status-line" role="status" data-testid="overview-status">
+                    { format!("Computed {}", clock::local_time(figures.at)) }
+                    if !matches!(range, Range::Custom { .. }) {
+                        { format!(" · refreshes every {} s", REFRESH_MILLIS / 1000) }
+                    }
+                </p>
+            }
             if let Some(problem) = &*error {
                 <ErrorNotice message={problem.message()} on_retry={retry} />
             }

@@ -20,6 +20,7 @@ use crate::components::notice::ErrorNotice;
 use crate::components::pager::Pager;
 use crate::components::probe_table::{FilterBy, ProbeTable};
 use crate::query;
+use crate::reload::Reload;
 
 /// CloudTrax's reporting cadence: refreshing faster shows nothing new.
 const REFRESH_MILLIS: u32 = 30_000;
@@ -34,17 +35,6 @@ struct Loaded {
     new_ids: HashSet<i64>,
     /// When it was loaded, Unix seconds.
     at: i64,
-}
-
-/// Bumped to reload: on the timer, the refresh button, or after adding the sample.
-#[derive(Clone, Copy, PartialEq, Default)]
-struct Reload(u64);
-
-impl Reducible for Reload {
-    type Action = ();
-    fn reduce(self: Rc<Self>, _: ()) -> Rc<Self> {
-        Rc::new(Reload(self.0 + 1))
-    }
 }
 
 /// Cursors of the pages before the current one, so "Newer" can go back; kept for one
