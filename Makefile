@@ -52,7 +52,7 @@ help:
 bench-ingest: build
 	$(CARGO) run --release --locked -p bench --bin ingest-bench -- --server $(TARGET_DIR)/release/ncompass
 
-## bench-presence: the presence analytics over a day of 1M and 10M rows (BENCHMARKS.md; about 10 minutes)
+## bench-presence: the presence analytics over a day of 1M and 10M rows (BENCHMARKS.md; about 25 minutes, mostly filling 10M rows)
 bench-presence: build
 	$(CARGO) run --release --locked -p bench --bin presence-bench -- --server $(TARGET_DIR)/release/ncompass
 
