@@ -43,6 +43,9 @@ struct Options {
     /// Stop after the saturation runs (a quick comparison of two builds).
     #[arg(long)]
     saturation_only: bool,
+    /// Only the fixed 10x-production rate run.
+    #[arg(long)]
+    fixed_rate_only: bool,
 }
 
 fn posts(probes: u32, count: usize, seed: u64) -> Arc<Vec<Post>> {
@@ -96,6 +99,10 @@ async fn main() {
     let options = Options::parse();
     if options.queries_only {
         queries(&options).await;
+        return;
+    }
+    if options.fixed_rate_only {
+        fixed_rate_run(&options).await;
         return;
     }
     println!(
@@ -173,8 +180,13 @@ async fn main() {
         );
     }
 
-    // Latency at a fixed rate: 10x the planned deployment (2,000 access points every
-    // 30 s with 100 probe requests each = 67 reports/s).
+    fixed_rate_run(&options).await;
+    queries(&options).await;
+}
+
+/// Latency at a fixed rate: 10x the planned deployment (2,000 access points every 30 s
+/// with 100 probe requests each = 67 reports/s).
+async fn fixed_rate_run(options: &Options) {
     println!(
         "\n## Latency at a fixed 10x-production rate (670 reports/s of 100 probe requests, {} s)\n",
         options.seconds
@@ -194,8 +206,6 @@ async fn main() {
     .await;
     println!("{}", row("ncompass, durability full", &result));
     server.stop();
-
-    queries(&options).await;
 }
 
 #[derive(QueryableByName)]
