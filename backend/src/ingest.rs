@@ -201,6 +201,7 @@ fn write(mut conn: SqliteConnection, queue: Receiver<Job>, metrics: &Metrics) {
                     .inspect_err(|error| {
                         tracing::warn!(%error, "could not merge rows into the presence segments; the figures read them from the rows meanwhile");
                     });
+                note_presence_backlog(&mut conn, metrics);
                 if matches!(merged, Ok(rows) if rows > 0) {
                     continue;
                 }
@@ -223,8 +224,18 @@ fn write(mut conn: SqliteConnection, queue: Receiver<Job>, metrics: &Metrics) {
             }
         }
         commit(&mut conn, batch, weight, metrics);
+        note_presence_backlog(&mut conn, metrics);
     }
     tracing::debug!("the writer has stopped: no more reports can arrive");
+}
+
+/// Publishes how many stored rows wait for the presence segments (two index lookups).
+fn note_presence_backlog(conn: &mut SqliteConnection, metrics: &Metrics) {
+    if let Ok(rows) = db::presence::backlog(conn) {
+        metrics
+            .presence_backlog
+            .store(u64::try_from(rows).unwrap_or(0), Ordering::Relaxed);
+    }
 }
 
 /// Copies committed WAL frames into the database file every CHECKPOINT_INTERVAL, beside

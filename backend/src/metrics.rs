@@ -60,6 +60,9 @@ pub struct Metrics {
     pub queued_probe_requests: AtomicU64,
     /// Reports admitted and not yet committed.
     pub queued_reports: AtomicU64,
+    /// Stored probe requests not yet merged into the presence segments, as the writer
+    /// last saw (after each commit and each merge).
+    pub presence_backlog: AtomicU64,
 }
 
 impl Metrics {
@@ -155,6 +158,12 @@ impl Metrics {
             "Probe requests waiting for the writer.",
             &[(String::new(), load(&self.queued_probe_requests))],
         );
+        metric(
+            "ncompass_presence_backlog_probe_requests",
+            "gauge",
+            "Stored probe requests the idle writer has not merged into the presence segments yet (the figures read them from the rows meanwhile).",
+            &[(String::new(), load(&self.presence_backlog))],
+        );
         let mut cumulative = 0;
         let mut histogram: Vec<(String, u64)> = LATENCY_BUCKETS
             .iter()
@@ -197,6 +206,7 @@ mod tests {
         metrics.observe_latency(Duration::from_micros(800));
         metrics.observe_latency(Duration::from_millis(30));
         metrics.observe_latency(Duration::from_secs(9));
+        metrics.presence_backlog.store(12, Ordering::Relaxed);
         let text = metrics.render();
         for line in [
             "ncompass_reports_accepted_total 2",
@@ -210,6 +220,7 @@ mod tests {
             "ncompass_ingest_latency_seconds_bucket{le=\"5\"} 2",
             "ncompass_ingest_latency_seconds_bucket{le=\"+Inf\"} 3",
             "ncompass_ingest_latency_seconds_count 3",
+            "ncompass_presence_backlog_probe_requests 12",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -137,6 +137,21 @@ async fn any_visit_gap_and_the_days_of_a_time_zone() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert_eq!(app.count("presence_segments"), 2);
+    // And says so to operators.
+    while !app
+        .get("/metrics")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("\nncompass_presence_backlog_probe_requests 0\n")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the backlog gauge stayed up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert_eq!(
         app.get_json(&format!("/api/v1/stats/summary?{day}")).await,
         default
