@@ -31,7 +31,7 @@ pub const DEFAULT_VISIT_GAP_S: i64 = 600;
 pub const DEFAULT_VISITOR_DWELL_S: i64 = 300;
 pub const DEFAULT_NEARBY_SIGNAL_DBM: i32 = -75;
 /// The gap up to which the stored segments merge a device's observations. Changing it
-/// means rebuilding the segments (`db::presence::rebuild`).
+/// means merging the segments anew (`db::presence::reset`).
 pub const SEGMENT_GAP_S: i64 = 120;
 /// Observations this far before and after a range (widened to whole UTC days) are read
 /// to assemble the visits that overlap it; a visit longer than this is cut at it.

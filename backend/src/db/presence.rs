@@ -10,9 +10,6 @@ use super::schema::{presence_progress, presence_segments, probe_requests};
 use crate::analytics::{self, MacId, Observation, Segment, SEGMENT_GAP_S};
 use crate::cloudtrax::Mac;
 
-/// How many probe requests [`rebuild`] merges per transaction.
-const REBUILD_CHUNK: i64 = 50_000;
-
 /// Every observation with `last_seen >= from` and `first_seen <= to`, of `network_id`
 /// and client `mac` (canonical) if given (served by the last_seen index, or the mac
 /// index for one device). At most `limit` of them (the caller asks one more to know
@@ -297,30 +294,18 @@ fn absorb(conn: &mut SqliteConnection, observations: &[Observation]) -> QueryRes
     Ok(())
 }
 
-/// Makes the segments anew from every stored probe request and returns how many rows
-/// it merged: after a change of [`SEGMENT_GAP_S`], or to check them. Forgets them
-/// first, in one transaction (the figures read the rows meanwhile), then catches up
-/// in chunks, logging progress. The writer does the same by itself when idle.
-pub fn rebuild(conn: &mut SqliteConnection) -> QueryResult<u64> {
+/// Forgets the segments, so the writer merges every row into them again when idle:
+/// after a change of [`SEGMENT_GAP_S`] or of the blob layout. The figures read the
+/// rows meanwhile (the same as `DELETE FROM presence_segments; UPDATE presence_progress
+/// SET through_id = 0` in one transaction).
+pub fn reset(conn: &mut SqliteConnection) -> QueryResult<()> {
     conn.immediate_transaction(|conn| {
         diesel::delete(presence_segments::table).execute(conn)?;
         diesel::update(presence_progress::table)
             .set(presence_progress::through_id.eq(0))
-            .execute(conn)
-    })?;
-    let mut merged = 0;
-    loop {
-        let chunk = catch_up(conn, REBUILD_CHUNK)?;
-        if chunk == 0 {
-            return Ok(merged);
-        }
-        merged += chunk as u64;
-        tracing::info!(
-            merged,
-            waiting = backlog(conn)?,
-            "rebuilding the presence segments"
-        );
-    }
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 type ObservationRow = (i64, String, String, i64, i64, i32, bool, bool);
@@ -587,8 +572,9 @@ mod tests {
                 );
             }
 
-            // Rebuilding from the rows gives the same segments.
-            rebuild(&mut conn).unwrap();
+            // Merged anew from the rows: the same segments.
+            reset(&mut conn).unwrap();
+            caught_up(&mut conn);
             let rebuilt = sorted(segments(&mut conn, i64::MIN, i64::MAX, None, None, i64::MAX).unwrap());
             prop_assert_eq!(kept, rebuilt);
         }
@@ -620,7 +606,9 @@ mod tests {
         assert_eq!((one.last_seen - one.first_seen, one.nodes.len()), (160, 2));
         assert_eq!(one.strongest_node, number("ac:00:00:00:00:01"));
         // Rebuilt from the rows: the same.
-        assert_eq!(rebuild(&mut conn).unwrap(), 3);
+        reset(&mut conn).unwrap();
+        assert_eq!(backlog(&mut conn).unwrap(), 3);
+        caught_up(&mut conn);
         let rebuilt =
             sorted(segments(&mut conn, i64::MIN, i64::MAX, None, None, i64::MAX).unwrap());
         assert_eq!(kept, rebuilt);
