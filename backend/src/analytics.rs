@@ -91,6 +91,13 @@ pub struct Segment {
     pub day: i64,
     pub first_seen: i64,
     pub last_seen: i64,
+    pub heard: Heard,
+}
+
+/// What was heard of a device over a segment or a visit; merging two is the same for
+/// both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heard {
     /// The strongest signal, the access point that heard it and when that observation
     /// began. On equal signals the earlier observation wins, then the smaller access
     /// point MAC, so the result does not depend on the order rows arrive in.
@@ -101,6 +108,33 @@ pub struct Segment {
     pub randomized: bool,
     /// The access points that heard it, sorted, each once.
     pub nodes: Vec<MacId>,
+}
+
+impl Heard {
+    /// Whether its strongest observation beats `other`'s.
+    fn stronger_than(&self, other: &Heard) -> bool {
+        (
+            self.max_signal,
+            Reverse(self.strongest_first_seen),
+            Reverse(self.strongest_node),
+        ) > (
+            other.max_signal,
+            Reverse(other.strongest_first_seen),
+            Reverse(other.strongest_node),
+        )
+    }
+
+    /// Takes `other` in.
+    fn absorb(&mut self, other: Heard) {
+        if other.stronger_than(self) {
+            self.max_signal = other.max_signal;
+            self.strongest_node = other.strongest_node;
+            self.strongest_first_seen = other.strongest_first_seen;
+        }
+        self.associated |= other.associated;
+        self.randomized |= other.randomized;
+        merge_sorted(&mut self.nodes, other.nodes);
+    }
 }
 
 impl Segment {
@@ -116,12 +150,14 @@ impl Segment {
             day,
             first_seen: observation.first_seen.max(day * DAY_S),
             last_seen: observation.last_seen.min((day + 1) * DAY_S),
-            max_signal: observation.max_signal,
-            strongest_node: observation.node_mac,
-            strongest_first_seen: observation.first_seen,
-            associated: observation.associated,
-            randomized: observation.randomized,
-            nodes: vec![observation.node_mac],
+            heard: Heard {
+                max_signal: observation.max_signal,
+                strongest_node: observation.node_mac,
+                strongest_first_seen: observation.first_seen,
+                associated: observation.associated,
+                randomized: observation.randomized,
+                nodes: vec![observation.node_mac],
+            },
         })
     }
 
@@ -138,34 +174,7 @@ impl Segment {
     pub fn absorb(&mut self, other: Segment) {
         self.first_seen = self.first_seen.min(other.first_seen);
         self.last_seen = self.last_seen.max(other.last_seen);
-        keep_stronger(
-            (
-                &mut self.max_signal,
-                &mut self.strongest_first_seen,
-                &mut self.strongest_node,
-            ),
-            (
-                other.max_signal,
-                other.strongest_first_seen,
-                other.strongest_node,
-            ),
-        );
-        self.associated |= other.associated;
-        self.randomized |= other.randomized;
-        merge_sorted(&mut self.nodes, other.nodes);
-    }
-}
-
-/// Whether observation `a` (signal, first seen, access point) is stronger than `b`.
-fn stronger(a: (i32, i64, MacId), b: (i32, i64, MacId)) -> bool {
-    (a.0, Reverse(a.1), Reverse(a.2)) > (b.0, Reverse(b.1), Reverse(b.2))
-}
-
-/// Replaces the strongest observation `into` (signal, first seen, access point) with
-/// `other` if that is stronger.
-fn keep_stronger(into: (&mut i32, &mut i64, &mut MacId), other: (i32, i64, MacId)) {
-    if stronger(other, (*into.0, *into.1, *into.2)) {
-        (*into.0, *into.1, *into.2) = other;
+        self.heard.absorb(other.heard);
     }
 }
 
@@ -208,15 +217,7 @@ pub struct Visit {
     pub mac: MacId,
     pub start: i64,
     pub end: i64,
-    pub max_signal: i32,
-    /// The access point that heard it strongest (on a tie, the earlier observation,
-    /// then the smaller MAC).
-    pub strongest_node: MacId,
-    pub strongest_first_seen: i64,
-    pub associated: bool,
-    pub randomized: bool,
-    /// The access points that heard it, sorted.
-    pub nodes: Vec<MacId>,
+    pub heard: Heard,
     /// Its segments' spans when it has more than one (when it was actually seen, for
     /// the days it was seen on); empty for a visit of one segment, the common case,
     /// which then costs no allocation. See [`Visit::spans`].
@@ -230,7 +231,7 @@ impl Visit {
 
     pub fn is_visitor(&self, thresholds: &Thresholds) -> bool {
         self.dwell() >= thresholds.visitor_dwell_s
-            && self.max_signal >= thresholds.nearby_signal_dbm
+            && self.heard.max_signal >= thresholds.nearby_signal_dbm
     }
 
     fn same_device(&self, other: &Visit) -> bool {
@@ -249,21 +250,7 @@ impl Visit {
     fn absorb(&mut self, segment: Segment) {
         let end_before = self.end;
         self.end = self.end.max(segment.last_seen);
-        keep_stronger(
-            (
-                &mut self.max_signal,
-                &mut self.strongest_first_seen,
-                &mut self.strongest_node,
-            ),
-            (
-                segment.max_signal,
-                segment.strongest_first_seen,
-                segment.strongest_node,
-            ),
-        );
-        self.associated |= segment.associated;
-        self.randomized |= segment.randomized;
-        merge_sorted(&mut self.nodes, segment.nodes);
+        self.heard.absorb(segment.heard);
         if self.segment_spans.is_empty() {
             self.segment_spans.push((self.start, end_before));
         }
@@ -295,12 +282,7 @@ pub fn visits(mut segments: Vec<Segment>, thresholds: &Thresholds) -> Vec<Visit>
                 mac: segment.mac,
                 start: segment.first_seen,
                 end: segment.last_seen,
-                max_signal: segment.max_signal,
-                strongest_node: segment.strongest_node,
-                strongest_first_seen: segment.strongest_first_seen,
-                associated: segment.associated,
-                randomized: segment.randomized,
-                nodes: segment.nodes,
+                heard: segment.heard,
                 segment_spans: Vec::new(),
             }),
         }
@@ -319,7 +301,7 @@ pub fn in_range(visits: &[Visit], since: i64, until: i64, node: Option<MacId>) -
     visits
         .iter()
         .filter(|v| v.end >= since && v.start <= until)
-        .filter(|v| node.is_none_or(|node| v.nodes.binary_search(&node).is_ok()))
+        .filter(|v| node.is_none_or(|node| v.heard.nodes.binary_search(&node).is_ok()))
         .collect()
 }
 
@@ -369,7 +351,7 @@ pub fn per_node(visits: &[&Visit]) -> std::collections::BTreeMap<MacId, (i64, i6
     // Per device: its strongest visit.
     let mut strongest: BTreeMap<Device, &Visit> = BTreeMap::new();
     for visit in visits {
-        for node in &visit.nodes {
+        for node in &visit.heard.nodes {
             let entry = heard.entry(*node).or_default();
             entry.0.insert((visit.network_id, visit.mac));
             entry.1 += 1;
@@ -377,24 +359,13 @@ pub fn per_node(visits: &[&Visit]) -> std::collections::BTreeMap<MacId, (i64, i6
         let best = strongest
             .entry((visit.network_id, visit.mac))
             .or_insert(visit);
-        if stronger(
-            (
-                visit.max_signal,
-                visit.strongest_first_seen,
-                visit.strongest_node,
-            ),
-            (
-                best.max_signal,
-                best.strongest_first_seen,
-                best.strongest_node,
-            ),
-        ) {
+        if visit.heard.stronger_than(&best.heard) {
             *best = visit;
         }
     }
     let mut strongest_for: BTreeMap<MacId, i64> = BTreeMap::new();
     for visit in strongest.values() {
-        *strongest_for.entry(visit.strongest_node).or_default() += 1;
+        *strongest_for.entry(visit.heard.strongest_node).or_default() += 1;
     }
     heard
         .into_iter()
@@ -507,8 +478,8 @@ fn summarize(
     const RANDOMIZED_UNASSOCIATED: usize = 4;
     const RETURNING: usize = 5;
     for device in visits.chunk_by(|a, b| a.same_device(b)) {
-        let randomized = device[0].randomized;
-        let associated = device.iter().any(|v| v.associated);
+        let randomized = device[0].heard.randomized;
+        let associated = device.iter().any(|v| v.heard.associated);
         // The first and last local day of the range it was seen on.
         let (mut first_day, mut last_day) = (usize::MAX, 0);
         for (start, end) in device.iter().flat_map(|v| v.spans()) {
@@ -679,10 +650,10 @@ mod tests {
         );
         assert_eq!(v.len(), 1);
         assert_eq!(
-            (v[0].start, v[0].end, v[0].max_signal),
+            (v[0].start, v[0].end, v[0].heard.max_signal),
             (T0, T0 + 1000, -65)
         );
-        assert_eq!(v[0].nodes.len(), 2);
+        assert_eq!(v[0].heard.nodes.len(), 2);
     }
 
     #[test]
@@ -762,6 +733,7 @@ mod tests {
             all.iter()
                 .find(|v| v.mac == id("aa"))
                 .unwrap()
+                .heard
                 .strongest_node,
             id("n2")
         );

@@ -7,7 +7,7 @@
 use diesel::prelude::*;
 
 use super::schema::{presence_progress, presence_segments, probe_requests};
-use crate::analytics::{self, MacId, Observation, Segment, SEGMENT_GAP_S};
+use crate::analytics::{self, Heard, MacId, Observation, Segment, SEGMENT_GAP_S};
 use crate::cloudtrax::Mac;
 
 /// Every observation with `last_seen >= from` and `first_seen <= to`, of `network_id`
@@ -359,16 +359,16 @@ const FIXED: usize = 49;
 
 /// A segment in the table's `segment` column: little-endian numbers, MACs in 6 bytes.
 pub fn encode(segment: &Segment) -> Vec<u8> {
-    let mut out = Vec::with_capacity(FIXED + 6 * segment.nodes.len());
+    let mut out = Vec::with_capacity(FIXED + 6 * segment.heard.nodes.len());
     out.extend_from_slice(&segment.network_id.to_le_bytes());
     out.extend_from_slice(&segment.mac.to_le_bytes()[..6]);
     out.extend_from_slice(&segment.first_seen.to_le_bytes());
     out.extend_from_slice(&segment.last_seen.to_le_bytes());
-    out.extend_from_slice(&segment.max_signal.to_le_bytes());
-    out.extend_from_slice(&segment.strongest_node.to_le_bytes()[..6]);
-    out.extend_from_slice(&segment.strongest_first_seen.to_le_bytes());
-    out.push(u8::from(segment.associated) | u8::from(segment.randomized) << 1);
-    for node in &segment.nodes {
+    out.extend_from_slice(&segment.heard.max_signal.to_le_bytes());
+    out.extend_from_slice(&segment.heard.strongest_node.to_le_bytes()[..6]);
+    out.extend_from_slice(&segment.heard.strongest_first_seen.to_le_bytes());
+    out.push(u8::from(segment.heard.associated) | u8::from(segment.heard.randomized) << 1);
+    for node in &segment.heard.nodes {
         out.extend_from_slice(&node.to_le_bytes()[..6]);
     }
     out
@@ -392,12 +392,14 @@ pub fn decode(bytes: &[u8]) -> Option<Segment> {
         day: first_seen.div_euclid(86_400),
         first_seen,
         last_seen: int(22),
-        max_signal: i32::from_le_bytes(bytes[30..34].try_into().unwrap_or_default()),
-        strongest_node: mac(34),
-        strongest_first_seen: int(40),
-        associated: bytes[48] & 1 != 0,
-        randomized: bytes[48] & 2 != 0,
-        nodes: (FIXED..bytes.len()).step_by(6).map(mac).collect(),
+        heard: Heard {
+            max_signal: i32::from_le_bytes(bytes[30..34].try_into().unwrap_or_default()),
+            strongest_node: mac(34),
+            strongest_first_seen: int(40),
+            associated: bytes[48] & 1 != 0,
+            randomized: bytes[48] & 2 != 0,
+            nodes: (FIXED..bytes.len()).step_by(6).map(mac).collect(),
+        },
     })
 }
 #[cfg(test)]
@@ -486,27 +488,14 @@ mod tests {
         segments
     }
 
-    /// Network, MAC, start, end, signal, strongest access point, associated, randomized,
-    /// access points.
-    type Shape = (i64, MacId, i64, i64, i32, MacId, bool, bool, Vec<MacId>);
+    /// Network, MAC, start, end and what was heard.
+    type Shape = (i64, MacId, i64, i64, Heard);
 
     /// A visit without its spans (which follow the gap the segments were made at).
     fn shape(visits: &[Visit]) -> Vec<Shape> {
         visits
             .iter()
-            .map(|v| {
-                (
-                    v.network_id,
-                    v.mac,
-                    v.start,
-                    v.end,
-                    v.max_signal,
-                    v.strongest_node,
-                    v.associated,
-                    v.randomized,
-                    v.nodes.clone(),
-                )
-            })
+            .map(|v| (v.network_id, v.mac, v.start, v.end, v.heard.clone()))
             .collect()
     }
 
@@ -603,8 +592,11 @@ mod tests {
             .iter()
             .find(|s| s.mac == number(&device_mac(1)))
             .unwrap();
-        assert_eq!((one.last_seen - one.first_seen, one.nodes.len()), (160, 2));
-        assert_eq!(one.strongest_node, number("ac:00:00:00:00:01"));
+        assert_eq!(
+            (one.last_seen - one.first_seen, one.heard.nodes.len()),
+            (160, 2)
+        );
+        assert_eq!(one.heard.strongest_node, number("ac:00:00:00:00:01"));
         // Rebuilt from the rows: the same.
         reset(&mut conn).unwrap();
         assert_eq!(backlog(&mut conn).unwrap(), 3);
@@ -660,7 +652,7 @@ mod tests {
         assert_eq!(one.len(), 1);
         assert_eq!((one[0].first_seen, one[0].last_seen), (T0, T0 + 310));
         assert_eq!(
-            one[0].nodes,
+            one[0].heard.nodes,
             [number("ac:00:00:00:00:00"), number("ac:00:00:00:00:01")]
         );
     }

@@ -358,9 +358,9 @@ pub async fn device_visits(
             start: visit.start,
             end: visit.end,
             dwell_s: visit.dwell(),
-            strongest_node_mac: Mac::from_u64(visit.strongest_node).to_string(),
-            max_signal: visit.max_signal,
-            associated: visit.associated,
+            strongest_node_mac: Mac::from_u64(visit.heard.strongest_node).to_string(),
+            max_signal: visit.heard.max_signal,
+            associated: visit.heard.associated,
             visitor: visit.is_visitor(&thresholds),
         })
         .collect();
