@@ -124,12 +124,36 @@ pub struct IngestResult {
 /// Service health.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "openapi", schema(example = json!({"status": "ok", "database": "ok"})))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"status": "ok", "database": "ok",
+    "writer": {"status": "ok", "alive": true, "oldest_queued_ms": null, "last_error": null,
+               "last_error_at": null, "restarts": 0}})))]
 pub struct Health {
-    /// `ok` when the service can serve requests.
+    /// `ok` when the service can serve requests and store reports.
     pub status: String,
     /// `ok` when the database answered a query.
     pub database: String,
+    /// The writer that stores reports.
+    pub writer: WriterStatus,
+}
+
+/// The writer that stores every report, as `/api/v1/health` sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WriterStatus {
+    /// `ok` when ingestion can make progress, else why not (restarting, stalled, or
+    /// its last attempt to store failed).
+    pub status: String,
+    /// A run of the writer is going (false while it restarts).
+    pub alive: bool,
+    /// How long the oldest report waiting for the writer has waited, milliseconds;
+    /// null when none waits.
+    pub oldest_queued_ms: Option<u64>,
+    /// The writer's last error (a failed store, a panic, a connection that broke).
+    pub last_error: Option<String>,
+    /// When that error happened, Unix seconds.
+    pub last_error_at: Option<i64>,
+    /// Times the writer started anew after a panic or a broken connection.
+    pub restarts: u64,
 }
 
 /// An RFC 9457 problem document: the body of every error response.
@@ -234,13 +258,14 @@ pub struct Rejection {
     /// The HTTP status it was answered with.
     pub status: u16,
     /// `invalid_json`, `invalid_report`, `missing_signature`, `bad_signature`,
-    /// `too_large` or `unreadable_body`.
+    /// `too_large`, `unreadable_body` or `body_timeout`.
     pub reason: String,
     /// What was wrong, as answered to the access point.
     pub detail: String,
     /// JSON path of the offending field, for `invalid_report`.
     pub field: Option<String>,
-    /// The network the body names, when it names one (read even from unsigned bodies).
+    /// The network the body names, when it names one; never read from a body whose
+    /// signature was refused (such a body is not parsed at all).
     pub network_id: Option<i64>,
     /// The access point the body names, canonical, when it names a valid one.
     pub node_mac: Option<String>,

@@ -37,6 +37,11 @@ pub const SEGMENT_GAP_S: i64 = 120;
 /// to assemble the visits that overlap it; a visit longer than this is cut at it.
 pub const HORIZON_S: i64 = 86_400;
 const DAY_S: i64 = 86_400;
+/// The longest observation the analytics take whole ([`crate::cloudtrax::MAX_SPAN_LIMIT_S`],
+/// the largest `--max-span`); of a longer one, stored before the webhook refused them,
+/// only its last this many seconds count. It also bounds every range query on
+/// `last_seen` from above: an observation overlapping `..=until` ends by `until` plus it.
+pub const MAX_OBSERVATION_SPAN_S: i64 = crate::cloudtrax::MAX_SPAN_LIMIT_S;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Thresholds {
@@ -138,18 +143,26 @@ impl Heard {
 }
 
 impl Segment {
-    /// The observation's pieces, one per UTC day it overlaps.
+    /// The observation's pieces, one per UTC day it overlaps. Only its last
+    /// [`MAX_OBSERVATION_SPAN_S`] count: the webhook refuses longer observations, and
+    /// one stored before it did (a clock reset to 1970) must not become a piece per day
+    /// since then. So an observation makes at most 9 pieces, whatever its times.
     pub fn pieces(observation: &Observation) -> impl Iterator<Item = Segment> + '_ {
+        let first_seen = observation
+            .first_seen
+            .max(observation.last_seen.saturating_sub(MAX_OBSERVATION_SPAN_S));
         let (first_day, last_day) = (
-            observation.first_seen.div_euclid(DAY_S),
+            first_seen.div_euclid(DAY_S),
             observation.last_seen.div_euclid(DAY_S),
         );
         (first_day..=last_day).map(move |day| Segment {
             network_id: observation.network_id,
             mac: observation.mac,
             day,
-            first_seen: observation.first_seen.max(day * DAY_S),
-            last_seen: observation.last_seen.min((day + 1) * DAY_S),
+            first_seen: first_seen.max(day.saturating_mul(DAY_S)),
+            last_seen: observation
+                .last_seen
+                .min(day.saturating_add(1).saturating_mul(DAY_S)),
             heard: Heard {
                 max_signal: observation.max_signal,
                 strongest_node: observation.node_mac,
@@ -794,6 +807,30 @@ mod tests {
             (none.capture_rate, none.dwell_p50_s, none.dwell_p90_s),
             (None, None, None)
         );
+    }
+
+    #[test]
+    fn an_observation_makes_at_most_nine_pieces_whatever_its_span() {
+        let mut huge = seen("aa", "n1", 0, 0, -50);
+        huge.first_seen = 0;
+        huge.last_seen = 9_000_000_000_000_000_000;
+        let pieces: Vec<Segment> = Segment::pieces(&huge).collect();
+        assert_eq!(pieces.len(), 8);
+        assert_eq!(pieces.last().unwrap().last_seen, huge.last_seen);
+        assert_eq!(
+            pieces.first().unwrap().first_seen,
+            huge.last_seen - MAX_OBSERVATION_SPAN_S
+        );
+        huge.last_seen = i64::MAX;
+        assert!(Segment::pieces(&huge).count() <= 9);
+        // The 1970 clock: the last 7 days of it, not 20,000 days.
+        let mut reset = seen("aa", "n1", 0, 0, -50);
+        reset.first_seen = 1_000;
+        let pieces: Vec<Segment> = Segment::pieces(&reset).collect();
+        assert_eq!(pieces.len(), 8);
+        assert!(pieces
+            .iter()
+            .all(|p| p.first_seen >= T0 - MAX_OBSERVATION_SPAN_S));
     }
 
     #[test]

@@ -15,6 +15,38 @@ use sha2::Sha256;
 pub const SUPPORTED_VERSION: i64 = 1;
 /// Signals are dBm as a signed byte, never above 0.
 pub const SIGNAL_RANGE: std::ops::RangeInclusive<i64> = -128..=0;
+/// How far `last_seen` may lie after the moment the report is received: a clock ahead
+/// of the server's by more than this is broken, not early.
+pub const MAX_CLOCK_AHEAD_S: i64 = 86_400;
+/// The default of `--max-span`: the longest `last_seen - first_seen` of one probe
+/// request. CloudTrax reports every 30 or 60 seconds, so a real observation spans
+/// about that; an hour leaves room for batching access points.
+pub const DEFAULT_MAX_SPAN_S: i64 = 3_600;
+/// The largest `--max-span` an operator may set. Everything downstream (presence
+/// segments, range queries) is bounded by it, whatever the setting.
+pub const MAX_SPAN_LIMIT_S: i64 = 7 * 86_400;
+
+/// The rules of a report's times that depend on the receiver: when the report arrived
+/// and how long one observation may last. There is no lower bound relative to now, so
+/// old data can be imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRules {
+    /// When the report was received, Unix seconds: `last_seen` may be at most
+    /// [`MAX_CLOCK_AHEAD_S`] after it.
+    pub received_at: i64,
+    /// The longest `last_seen - first_seen`, seconds (at most [`MAX_SPAN_LIMIT_S`]).
+    pub max_span_s: i64,
+}
+
+impl TimeRules {
+    /// The default span rule for a report received at `received_at`.
+    pub fn at(received_at: i64) -> TimeRules {
+        TimeRules {
+            received_at,
+            max_span_s: DEFAULT_MAX_SPAN_S,
+        }
+    }
+}
 
 /// A 6-octet IEEE MAC address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -201,8 +233,8 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
     }
 }
 
-/// Parses and validates the exact bytes of a webhook body.
-pub fn parse_report(body: &[u8]) -> Result<Report, ReportError> {
+/// Parses and validates the exact bytes of a webhook body, received under `rules`.
+pub fn parse_report(body: &[u8], rules: &TimeRules) -> Result<Report, ReportError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let Object(wire): Object<WireReport> = serde_path_to_error::deserialize(&mut deserializer)
         .map_err(|error| {
@@ -220,7 +252,7 @@ pub fn parse_report(body: &[u8]) -> Result<Report, ReportError> {
     deserializer
         .end()
         .map_err(|error| ReportError::Syntax(error.to_string()))?;
-    validate(wire)
+    validate(wire, rules)
 }
 
 /// serde_json appends "at line 1 column 42" to data errors; the field path says more.
@@ -232,7 +264,7 @@ fn without_position(error: &serde_json::Error) -> String {
     }
 }
 
-fn validate(wire: WireReport) -> Result<Report, ReportError> {
+fn validate(wire: WireReport, rules: &TimeRules) -> Result<Report, ReportError> {
     let version = required(wire.version, "version")?;
     if version != SUPPORTED_VERSION {
         return Err(ReportError::invalid(
@@ -246,7 +278,7 @@ fn validate(wire: WireReport) -> Result<Report, ReportError> {
     let probe_requests = wire_probes
         .into_iter()
         .enumerate()
-        .map(|(i, Object(probe))| validate_probe(probe, &format!("probe_requests[{i}]")))
+        .map(|(i, Object(probe))| validate_probe(probe, &format!("probe_requests[{i}]"), rules))
         .collect::<Result<_, _>>()?;
     Ok(Report {
         network_id,
@@ -256,7 +288,11 @@ fn validate(wire: WireReport) -> Result<Report, ReportError> {
     })
 }
 
-fn validate_probe(wire: WireProbeRequest, at: &str) -> Result<ProbeRequest, ReportError> {
+fn validate_probe(
+    wire: WireProbeRequest,
+    at: &str,
+    rules: &TimeRules,
+) -> Result<ProbeRequest, ReportError> {
     // Fields are checked in the order CloudTrax sends them, so the first error named
     // is the first one a reader of the body meets.
     let path = |name: &str| format!("{at}.{name}");
@@ -284,6 +320,28 @@ fn validate_probe(wire: WireProbeRequest, at: &str) -> Result<ProbeRequest, Repo
         return Err(ReportError::invalid(
             path("first_seen"),
             format!("must not be after last_seen ({first_seen} > {last_seen})"),
+        ));
+    }
+    let latest = rules.received_at.saturating_add(MAX_CLOCK_AHEAD_S);
+    if last_seen > latest {
+        return Err(ReportError::invalid(
+            path("last_seen"),
+            format!(
+                "must be at most {MAX_CLOCK_AHEAD_S} s after the report is received \
+                 ({last_seen} > {latest}): the access point's clock is ahead"
+            ),
+        ));
+    }
+    // Both are non-negative, so the difference cannot overflow.
+    let span = last_seen - first_seen;
+    if span > rules.max_span_s {
+        return Err(ReportError::invalid(
+            path("last_seen"),
+            format!(
+                "must be at most {} s after first_seen, got {span} s ({first_seen} to \
+                 {last_seen}): the access point's clock was probably reset",
+                rules.max_span_s
+            ),
         ));
     }
     Ok(ProbeRequest {
@@ -400,12 +458,17 @@ mod tests {
     const SAMPLE_SIGNATURE: &str =
         "46db2c725c05830ebc9ab2770414c820c5e59b55ef3300b3f0c0380d2f9f2a47";
 
+    /// Received now, with the default span.
+    fn parse(body: &[u8]) -> Result<Report, ReportError> {
+        parse_report(body, &TimeRules::at(crate::unix_now()))
+    }
+
     fn sample() -> Value {
         serde_json::from_slice(SAMPLE).unwrap()
     }
 
     fn parse_value(value: &Value) -> Result<Report, ReportError> {
-        parse_report(value.to_string().as_bytes())
+        parse(value.to_string().as_bytes())
     }
 
     fn invalid_field(value: &Value) -> String {
@@ -491,7 +554,7 @@ mod tests {
 
     #[test]
     fn sample_parses_into_canonical_report() {
-        let report = parse_report(SAMPLE).unwrap();
+        let report = parse(SAMPLE).unwrap();
         assert_eq!(report.network_id, 179283);
         assert_eq!(report.node_mac.to_string(), "ac:86:74:61:4f:c0");
         assert_eq!(report.version, 1);
@@ -515,7 +578,7 @@ mod tests {
     #[test]
     fn last_seen_signal_is_optional_and_unknown_fields_are_ignored() {
         let body = include_bytes!("../samples/sample-last-seen-signal.json");
-        let report = parse_report(body).unwrap();
+        let report = parse(body).unwrap();
         assert_eq!(report.probe_requests[0].last_seen_signal, Some(-72));
 
         let mut value = sample();
@@ -543,16 +606,13 @@ mod tests {
             b"\xff\xfe",
         ] {
             assert!(
-                matches!(parse_report(body), Err(ReportError::Syntax(_))),
+                matches!(parse(body), Err(ReportError::Syntax(_))),
                 "{body:?}"
             );
         }
         let mut trailing = SAMPLE.to_vec();
         trailing.extend_from_slice(b" {}");
-        assert!(matches!(
-            parse_report(&trailing),
-            Err(ReportError::Syntax(_))
-        ));
+        assert!(matches!(parse(&trailing), Err(ReportError::Syntax(_))));
     }
 
     #[test]
@@ -565,10 +625,7 @@ mod tests {
             b"null",
         ] {
             assert!(
-                matches!(
-                    parse_report(body),
-                    Err(ReportError::Invalid { field: None, .. })
-                ),
+                matches!(parse(body), Err(ReportError::Invalid { field: None, .. })),
                 "{body:?}"
             );
         }
@@ -689,6 +746,63 @@ mod tests {
         let report = parse_value(&value).unwrap();
         assert_eq!(report.probe_requests[0].min_signal, -128);
         assert_eq!(report.probe_requests[0].max_signal, 0);
+    }
+
+    #[test]
+    fn time_rules_bound_the_span_and_a_clock_ahead() {
+        const NOW: i64 = 1_764_115_200;
+        let rules = TimeRules::at(NOW);
+        let with_times = |first: i64, last: i64| {
+            let mut value = sample();
+            value["probe_requests"][2]["first_seen"] = json!(first);
+            value["probe_requests"][2]["last_seen"] = json!(last);
+            parse_report(value.to_string().as_bytes(), &rules)
+        };
+        let field = |result: Result<Report, ReportError>| match result {
+            Err(ReportError::Invalid {
+                field: Some(field), ..
+            }) => field,
+            other => panic!("expected a field error, got {other:?}"),
+        };
+        // The span: up to max_span_s inclusive.
+        assert!(with_times(NOW - 3_600, NOW).is_ok());
+        assert_eq!(
+            field(with_times(NOW - 3_601, NOW)),
+            "probe_requests[2].last_seen"
+        );
+        // An access point whose clock restarted at 1970: a span of 56 years.
+        assert_eq!(field(with_times(1_000, NOW)), "probe_requests[2].last_seen");
+        // The absurd span of the hostile post, and the top of i64.
+        assert_eq!(
+            field(with_times(0, 9_000_000_000_000_000_000)),
+            "probe_requests[2].last_seen"
+        );
+        assert_eq!(
+            field(with_times(i64::MAX - 10, i64::MAX)),
+            "probe_requests[2].last_seen"
+        );
+        // A clock ahead: a day is tolerated, a second more is not.
+        assert!(with_times(NOW + 86_400 - 60, NOW + 86_400).is_ok());
+        assert_eq!(
+            field(with_times(NOW + 86_400, NOW + 86_401)),
+            "probe_requests[2].last_seen"
+        );
+        // No lower bound relative to now: old data can be imported.
+        assert!(with_times(0, 30).is_ok());
+        assert!(with_times(1_455_845_791, 1_455_845_811).is_ok());
+        // The span is the operator's: a wider rule takes a longer observation.
+        let wide = TimeRules {
+            max_span_s: 86_400,
+            ..rules
+        };
+        let mut value = sample();
+        value["probe_requests"][0]["first_seen"] = json!(NOW - 86_400);
+        value["probe_requests"][0]["last_seen"] = json!(NOW);
+        assert!(parse_report(value.to_string().as_bytes(), &wide).is_ok());
+        assert!(parse_report(value.to_string().as_bytes(), &rules).is_err());
+        // A received_at near the end of time does not overflow.
+        let late = TimeRules::at(i64::MAX);
+        assert!(parse_report(SAMPLE, &late).is_ok());
     }
 
     fn remove(value: &mut Value, key: &str) {

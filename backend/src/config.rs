@@ -1,5 +1,7 @@
 //! The command line: subcommands, and settings from flags or `NCOMPASS_*` variables.
 
+use std::time::Duration;
+
 use clap::{Args, Parser, Subcommand};
 
 /// Receiver, REST API and dashboard for CloudTrax Wi-Fi presence reports.
@@ -78,6 +80,29 @@ pub struct Settings {
     #[arg(long, env = "NCOMPASS_DURABILITY", value_enum, default_value_t = crate::ingest::Durability::Full, global = true)]
     pub durability: crate::ingest::Durability,
 
+    /// The longest time one probe request may span (`last_seen - first_seen`), like
+    /// `30m`, `1h` or `2d` (at most 7 days); a report holding a longer one is refused
+    /// with 422. Real observations span about a reporting interval; a much longer one
+    /// comes from an access point whose clock was reset.
+    #[arg(long, env = "NCOMPASS_MAX_SPAN", default_value = "1h", value_parser = parse_max_span, global = true)]
+    pub max_span: Duration,
+
+    /// How long a client may take to send a webhook body once its request line and
+    /// headers have arrived, like `10s`; a slower body is answered 408 and its
+    /// connection closed.
+    #[arg(long, env = "NCOMPASS_BODY_TIMEOUT", default_value = "10s", value_parser = parse_duration, global = true)]
+    pub body_timeout: Duration,
+
+    /// How long a report waits for the writer to store it before it is answered 503
+    /// with `Retry-After` (the writer is stalled or restarting), like `30s`.
+    #[arg(long, env = "NCOMPASS_REPLY_TIMEOUT", default_value = "30s", value_parser = parse_duration, global = true)]
+    pub reply_timeout: Duration,
+
+    /// How many analytics requests (`/api/v1/stats/*`, a device's visits) may compute
+    /// at once; more are answered 503 with `Retry-After`. Default: the number of cores.
+    #[arg(long, env = "NCOMPASS_ANALYTICS_CONCURRENCY", value_parser = clap::value_parser!(u32).range(1..=1024), global = true)]
+    pub analytics_concurrency: Option<u32>,
+
     /// Directory of the built dashboard (Trunk's output), served at `/`. When it holds
     /// no index.html, `/` shows a plain page with links to the API instead.
     #[arg(
@@ -94,6 +119,14 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The analytics concurrency: the setting, or the number of cores.
+    pub fn analytics_slots(&self) -> usize {
+        self.analytics_concurrency.map_or_else(
+            || std::thread::available_parallelism().map_or(2, usize::from),
+            |slots| usize::try_from(slots).unwrap_or(1),
+        )
+    }
+
     /// The webhook secret, treating an empty value as none.
     pub fn webhook_secret(&self) -> Option<&[u8]> {
         self.secret
@@ -103,16 +136,25 @@ impl Settings {
     }
 }
 
-/// `1048576`, `512KiB`, `1MiB` (also `K`, `KB`, `M`, `MB`, meaning the same powers of two).
-pub fn parse_size(text: &str) -> Result<usize, String> {
+/// `"512KiB"` as `("512", "KiB")`: the leading digits and the rest, trimmed.
+fn number_and_unit(text: &str) -> (&str, &str) {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
-    let number: usize = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size in bytes (like 1048576 or 1MiB)"))?;
+    (digits, unit.trim())
+}
+
+/// `1048576`, `512KiB`, `1MiB` (also `K`, `KB`, `M`, `MB`, meaning the same powers of two).
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let (digits, unit) = number_and_unit(text);
+    let number: usize = digits.parse().map_err(|_| {
+        format!(
+            "{:?} is not a size in bytes (like 1048576 or 1MiB)",
+            text.trim()
+        )
+    })?;
     let multiplier = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1024,
@@ -126,6 +168,43 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
         return Err("the size must be at least 1 byte".to_string());
     }
     Ok(size)
+}
+
+/// `90` (seconds), `90s`, `15m`, `24h`, `30d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (digits, unit) = number_and_unit(text);
+    let number: u64 = digits.parse().map_err(|_| {
+        format!(
+            "{:?} is not a duration (like 90s, 15m, 24h or 30d)",
+            text.trim()
+        )
+    })?;
+    let seconds_per_unit = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        other => return Err(format!("unknown duration unit {other:?}; use s, m, h or d")),
+    };
+    let seconds = number
+        .checked_mul(seconds_per_unit)
+        .filter(|seconds| *seconds <= 365 * 86_400)
+        .ok_or_else(|| format!("{text:?} is too long (at most a year)"))?;
+    if seconds == 0 {
+        return Err("the duration must be at least 1 second".to_string());
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+/// A [`parse_duration`] of at most [`crate::cloudtrax::MAX_SPAN_LIMIT_S`].
+fn parse_max_span(text: &str) -> Result<Duration, String> {
+    let span = parse_duration(text)?;
+    if span.as_secs() > crate::cloudtrax::MAX_SPAN_LIMIT_S.unsigned_abs() {
+        return Err(format!(
+            "{text:?} is longer than the largest span accepted, 7d"
+        ));
+    }
+    Ok(span)
 }
 
 #[cfg(test)]
@@ -152,9 +231,38 @@ mod tests {
     }
 
     #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(2_592_000)));
+        for bad in [
+            "",
+            "0",
+            "0s",
+            "-1s",
+            "1.5h",
+            "1w",
+            "h",
+            "366d",
+            "99999999999999999999s",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_max_span("7d"), Ok(Duration::from_secs(604_800)));
+        assert!(parse_max_span("8d").is_err());
+    }
+
+    #[test]
     fn defaults_and_flags() {
         let cli = Cli::try_parse_from(["ncompass"]).unwrap();
         assert_eq!(cli.command, None);
+        assert_eq!(cli.settings.max_span, Duration::from_secs(3_600));
+        assert_eq!(cli.settings.body_timeout, Duration::from_secs(10));
+        assert_eq!(cli.settings.reply_timeout, Duration::from_secs(30));
+        assert_eq!(cli.settings.analytics_concurrency, None);
+        assert!(cli.settings.analytics_slots() >= 1);
         let cli = Cli::try_parse_from([
             "ncompass",
             "serve",

@@ -42,6 +42,16 @@ pub enum AppError {
     /// The database is out of reach (pool exhausted or file unusable).
     #[error("the database is unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A valid report the database could not store (full, locked, failing writer):
+    /// nothing of it was stored; the writer logged the cause once.
+    #[error("the report was not stored: {reason}; retry after {retry_after} s")]
+    NotStored { reason: String, retry_after: u32 },
+    /// The server cannot take this request now (a bound it keeps); retry later.
+    #[error("{detail}")]
+    TryLater { detail: String, retry_after: u32 },
+    /// The body did not arrive in time; the connection is closed after the answer.
+    #[error("the body did not arrive within {limit_s} s")]
+    BodyTimeout { limit_s: u64 },
 }
 
 impl AppError {
@@ -107,7 +117,11 @@ impl ResponseError for AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            AppError::Unavailable(_) | AppError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_)
+            | AppError::Overloaded
+            | AppError::NotStored { .. }
+            | AppError::TryLater { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -129,6 +143,13 @@ impl ResponseError for AppError {
             }
             AppError::Unavailable(_) | AppError::Overloaded => {
                 response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            AppError::NotStored { retry_after, .. } | AppError::TryLater { retry_after, .. } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
+            AppError::BodyTimeout { .. } => {
+                // The rest of the body may still trickle in: close rather than read it.
+                response.force_close();
             }
             _ => {}
         }

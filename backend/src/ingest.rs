@@ -5,12 +5,20 @@
 //! falls behind by more than the queue limit, reports are refused with 503 instead of
 //! piling up in memory. When nothing is queued, the writer merges stored rows into
 //! the presence segments (`db::presence::catch_up`), so analytics never slow ingestion.
+//!
+//! The writer is supervised: a panic ends one run of it, not the thread, and the next
+//! run starts on a fresh connection, as does a run whose connection broke. Nothing
+//! waits for it forever (a request's reply times out into a 503), every report's room
+//! in the queue is given back however the report ends ([`Reservation`]), and
+//! [`Ingest::health`] says whether ingestion can make progress.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use api_types::IngestResult;
 use diesel::connection::SimpleConnection;
@@ -18,7 +26,7 @@ use diesel::{Connection, SqliteConnection};
 use tokio::sync::oneshot;
 
 use crate::cloudtrax::Report;
-use crate::db::{self, rejections::NewRejection, OpenError};
+use crate::db::{self, rejections::NewRejection, FailureKind, OpenError};
 use crate::error::AppError;
 use crate::metrics::Metrics;
 
@@ -30,39 +38,197 @@ const MAX_BATCH_PROBE_REQUESTS: u64 = 20_000;
 /// that arrives meanwhile waits for one such chunk at most (a few tens of ms).
 const PRESENCE_CHUNK_ROWS: i64 = 5_000;
 
+/// How long the idle merge waits for a write lock another process holds: merging can
+/// wait, and a report arriving meanwhile must not wait behind it for the full
+/// busy timeout.
+const MERGE_BUSY_TIMEOUT: Duration = Duration::from_millis(50);
+
 /// How often the checkpointer copies committed WAL frames into the database file.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
 /// The writer checkpoints by itself only past this many WAL pages (64 MiB of 4 KiB
 /// pages): a bound on the WAL should the checkpointer fall behind.
 const WRITER_AUTOCHECKPOINT_PAGES: u32 = 16_384;
 
+/// Pause before a new run of the writer after a panic or a failed open: a fault that
+/// repeats at once does not spin a core.
+const RESTART_PAUSE: Duration = Duration::from_millis(500);
+
+/// How long a store failure keeps `/api/v1/health` at 503 when no later commit has
+/// succeeded: long enough for an orchestrator to see it, short enough that an instance
+/// no report reaches (its health failing) is tried again.
+const FAILURE_MEMORY: Duration = Duration::from_secs(60);
+
+/// Why a report was not stored although it was valid: a condition of the server.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct StoreError {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+impl StoreError {
+    fn of(error: &diesel::result::Error) -> StoreError {
+        StoreError {
+            kind: FailureKind::of(error),
+            message: error.to_string(),
+        }
+    }
+
+    /// The 503 a client gets, with what it may be told.
+    fn into_app_error(self) -> AppError {
+        let (reason, retry_after) = match self.kind {
+            FailureKind::Full => ("the database's disk is full", 30),
+            FailureKind::Busy => ("another process holds the database's write lock", 5),
+            FailureKind::Io => ("the database file cannot be written", 10),
+            FailureKind::Report | FailureKind::Other => ("the database failed", 5),
+        };
+        AppError::NotStored {
+            reason: reason.to_string(),
+            retry_after,
+        }
+    }
+}
+
 /// What the writer is asked to do.
 enum Job {
     Store {
         report: Report,
         received_at: i64,
-        reply: oneshot::Sender<Result<IngestResult, diesel::result::Error>>,
+        reply: oneshot::Sender<Result<IngestResult, StoreError>>,
+        /// Set when the request stopped waiting (its reply timed out): it was told 503,
+        /// so the writer skips the report if it has not stored it yet.
+        abandoned: Arc<AtomicBool>,
+        reservation: Reservation,
     },
-    Reject(NewRejection),
+    Reject {
+        rejection: NewRejection,
+        reservation: Reservation,
+    },
+    /// Fault injection for the tests: makes the writer run panic.
+    #[cfg(test)]
+    Panic(Reservation),
+    /// Fault injection for the tests: runs SQL on the writer's connection, now and on
+    /// every connection it opens later (e.g. `PRAGMA max_page_count`).
+    #[cfg(test)]
+    Sql {
+        sql: String,
+        reservation: Reservation,
+        done: oneshot::Sender<()>,
+    },
 }
 
-impl Job {
-    /// Its weight against the queue limit: its probe requests, at least 1.
-    fn weight(&self) -> u64 {
-        match self {
-            Job::Store { report, .. } => u64::try_from(report.probe_requests.len())
-                .unwrap_or(u64::MAX)
-                .max(1),
-            Job::Reject(_) => 1,
+/// A job's room in the queue: its probe requests (at least 1) and one report, and its
+/// time of arrival. Given back when dropped, so room is never leaked, whether the job
+/// is committed, refused, skipped, or dropped by a writer run that panicked.
+pub struct Reservation {
+    weight: u64,
+    sequence: u64,
+    shared: Arc<Shared>,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let metrics = &self.shared.metrics;
+        metrics
+            .queued_probe_requests
+            .fetch_sub(self.weight, Ordering::SeqCst);
+        metrics.queued_reports.fetch_sub(1, Ordering::SeqCst);
+        self.shared.queued().remove(&self.sequence);
+    }
+}
+
+/// What the HTTP side and the writer share.
+struct Shared {
+    metrics: Arc<Metrics>,
+    /// A writer run is going (false between a failure and the next run).
+    alive: AtomicBool,
+    /// When each queued job arrived, by sequence: the first is the oldest.
+    queued: Mutex<BTreeMap<u64, Instant>>,
+    next_sequence: AtomicU64,
+    /// The last store failure, cleared by the next successful commit.
+    failure: Mutex<Option<Failure>>,
+    /// The last error of any kind, kept for `/api/v1/health`.
+    last_error: Mutex<Option<(String, i64)>>,
+}
+
+#[derive(Debug, Clone)]
+struct Failure {
+    kind: FailureKind,
+    at: Instant,
+}
+
+impl Shared {
+    fn queued(&self) -> MutexGuard<'_, BTreeMap<u64, Instant>> {
+        // The map stays consistent whatever panicked while it was held.
+        self.queued
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn failure(&self) -> MutexGuard<'_, Option<Failure>> {
+        self.failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn note_error(&self, message: String) {
+        *self
+            .last_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((message, crate::unix_now()));
+    }
+
+    /// Records a failed batch; logs it when it starts a run of failures (or changes
+    /// their kind), not once per report.
+    fn failed(&self, error: &StoreError) {
+        self.metrics.store_failed(error.kind);
+        let mut failure = self.failure();
+        if failure.as_ref().map(|f| f.kind) != Some(error.kind) {
+            tracing::error!(kind = error.kind.as_str(), error = %error.message,
+                "the writer cannot store reports; they are answered 503 until it can");
+        }
+        *failure = Some(Failure {
+            kind: error.kind,
+            at: Instant::now(),
+        });
+        drop(failure);
+        self.note_error(format!("{} ({})", error.message, error.kind.as_str()));
+    }
+
+    /// Records a committed batch; logs the recovery from a run of failures.
+    fn succeeded(&self) {
+        let mut failure = self.failure();
+        if let Some(previous) = failure.take() {
+            tracing::info!(
+                kind = previous.kind.as_str(),
+                "the writer stores reports again"
+            );
         }
     }
+}
+
+/// The writer as `/api/v1/health` reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriterHealth {
+    /// A writer run is going.
+    pub alive: bool,
+    /// How long the oldest report waiting for the writer has waited.
+    pub oldest_queued: Option<Duration>,
+    /// The last error of the writer and when (Unix seconds).
+    pub last_error: Option<(String, i64)>,
+    /// Runs started after a panic or a broken connection.
+    pub restarts: u64,
+    /// `None` when ingestion can make progress, else why not.
+    pub problem: Option<String>,
 }
 
 /// The HTTP side's handle on the writer.
 pub struct Ingest {
     jobs: Sender<Job>,
     limit: u64,
-    metrics: Arc<Metrics>,
+    reply_timeout: Duration,
+    shared: Arc<Shared>,
 }
 
 /// How the writer's connection commits.
@@ -75,21 +241,24 @@ pub enum Durability {
     Normal,
 }
 
-impl Ingest {
-    /// Opens the writer's own connection to `path` (already migrated) and starts the
-    /// writer thread. `queue_limit` is in probe requests. The thread ends once every
-    /// `Ingest` handle is dropped and the queue is drained.
-    pub fn start(
-        path: &str,
-        queue_limit: u64,
-        durability: Durability,
-        metrics: Arc<Metrics>,
-    ) -> Result<(Ingest, JoinHandle<()>), OpenError> {
-        let mut conn = SqliteConnection::establish(path).map_err(|source| OpenError::Connect {
-            path: path.to_string(),
-            source,
-        })?;
-        let synchronous = match durability {
+/// How the writer opens its connection, again after each failure.
+#[derive(Clone)]
+struct WriterConfig {
+    path: String,
+    durability: Durability,
+    /// SQL the tests ask to run on every connection the writer opens.
+    #[cfg(test)]
+    extra_sql: Vec<String>,
+}
+
+impl WriterConfig {
+    fn open(&self) -> Result<SqliteConnection, OpenError> {
+        let mut conn =
+            SqliteConnection::establish(&self.path).map_err(|source| OpenError::Connect {
+                path: self.path.clone(),
+                source,
+            })?;
+        let synchronous = match self.durability {
             Durability::Full => "FULL",
             Durability::Normal => "NORMAL",
         };
@@ -100,9 +269,41 @@ impl Ingest {
             db::connection_pragmas()
         ))
         .map_err(|source| OpenError::Setup {
-            path: path.to_string(),
+            path: self.path.clone(),
             source,
         })?;
+        #[cfg(test)]
+        for sql in &self.extra_sql {
+            conn.batch_execute(sql).map_err(|source| OpenError::Setup {
+                path: self.path.clone(),
+                source,
+            })?;
+        }
+        Ok(conn)
+    }
+}
+
+impl Ingest {
+    /// Opens the writer's own connection to `path` (already migrated) and starts the
+    /// writer thread. `queue_limit` is in probe requests; `reply_timeout` bounds how
+    /// long a report waits for its commit. The thread ends once every `Ingest` handle
+    /// is dropped and the queue is drained.
+    pub fn start(
+        path: &str,
+        queue_limit: u64,
+        durability: Durability,
+        reply_timeout: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Result<(Ingest, JoinHandle<()>), OpenError> {
+        let config = WriterConfig {
+            path: path.to_string(),
+            durability,
+            #[cfg(test)]
+            extra_sql: Vec::new(),
+        };
+        // The first connection is opened here, so a database that cannot be written
+        // stops the start-up with a clear error instead of a writer that keeps failing.
+        let conn = config.open()?;
         let mut checkpoint_conn =
             SqliteConnection::establish(path).map_err(|source| OpenError::Connect {
                 path: path.to_string(),
@@ -118,6 +319,14 @@ impl Ingest {
             path: path.to_string(),
             source: diesel::result::Error::QueryBuilderError(Box::new(source)),
         };
+        let shared = Arc::new(Shared {
+            metrics,
+            alive: AtomicBool::new(true),
+            queued: Mutex::new(BTreeMap::new()),
+            next_sequence: AtomicU64::new(0),
+            failure: Mutex::new(None),
+            last_error: Mutex::new(None),
+        });
         // The writer holds `alive`; when it ends, the checkpointer sees the channel
         // close, checkpoints one last time and ends too.
         let (alive, writer_gone) = mpsc::channel::<()>();
@@ -126,107 +335,401 @@ impl Ingest {
             .spawn(move || checkpoint(checkpoint_conn, &writer_gone))
             .map_err(spawn_error)?;
         let (jobs, queue) = mpsc::channel();
-        let writer_metrics = Arc::clone(&metrics);
+        let writer_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("ncompass-writer".to_string())
             .spawn(move || {
                 let _alive = alive;
-                write(conn, queue, &writer_metrics);
+                supervise(config, conn, &queue, &writer_shared);
             })
             .map_err(spawn_error)?;
         Ok((
             Ingest {
                 jobs,
                 limit: queue_limit,
-                metrics,
+                reply_timeout,
+                shared,
             },
             thread,
         ))
     }
 
     /// Stores `report` and waits for its commit. `Err(Overloaded)` at once when the
-    /// writer is further behind than the queue limit.
+    /// writer is further behind than the queue limit; a 503 when the database cannot
+    /// store it or the writer does not answer within the reply timeout.
     pub async fn store(&self, report: Report, received_at: i64) -> Result<IngestResult, AppError> {
+        let weight = u64::try_from(report.probe_requests.len())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let reservation = self.admit(weight).ok_or(AppError::Overloaded)?;
         let (reply, answer) = oneshot::channel();
+        let abandoned = Arc::new(AtomicBool::new(false));
         let job = Job::Store {
             report,
             received_at,
             reply,
+            abandoned: Arc::clone(&abandoned),
+            reservation,
         };
-        if !self.admit(job.weight()) {
-            return Err(AppError::Overloaded);
-        }
-        self.jobs
-            .send(job)
-            .map_err(|_| AppError::internal("the writer has stopped"))?;
-        match answer.await {
-            Ok(Ok(result)) => Ok(result),
-            Ok(Err(error)) => Err(db::database_error(error)),
-            Err(_) => Err(AppError::internal("the writer dropped a report")),
+        self.jobs.send(job).map_err(|_| AppError::NotStored {
+            reason: "the writer has stopped".to_string(),
+            retry_after: 1,
+        })?;
+        match tokio::time::timeout(self.reply_timeout, answer).await {
+            Ok(Ok(Ok(result))) => Ok(result),
+            Ok(Ok(Err(error))) => Err(error.into_app_error()),
+            // The writer run that had it panicked; its replacement is starting.
+            Ok(Err(_)) => Err(AppError::NotStored {
+                reason: "the writer failed while storing it and is restarting".to_string(),
+                retry_after: 1,
+            }),
+            Err(_) => {
+                abandoned.store(true, Ordering::SeqCst);
+                Err(AppError::NotStored {
+                    reason: format!(
+                        "the writer did not store it within {} s",
+                        self.reply_timeout.as_secs()
+                    ),
+                    retry_after: 5,
+                })
+            }
         }
     }
 
     /// Records a refused report for diagnosis, without waiting. Dropped (the metric
     /// still counts it) when the writer is behind: rejections never push out reports.
     pub fn reject(&self, rejection: NewRejection) {
-        let job = Job::Reject(rejection);
-        if self.admit(job.weight()) {
-            let _ = self.jobs.send(job);
+        if let Some(reservation) = self.admit(1) {
+            let _ = self.jobs.send(Job::Reject {
+                rejection,
+                reservation,
+            });
+        }
+    }
+
+    /// Whether ingestion can make progress, and what the writer is doing.
+    pub fn health(&self) -> WriterHealth {
+        let shared = &self.shared;
+        let alive = shared.alive.load(Ordering::SeqCst);
+        let oldest = shared
+            .queued()
+            .values()
+            .next()
+            .map(|arrived| arrived.elapsed());
+        let failure = shared
+            .failure()
+            .clone()
+            .filter(|failure| failure.at.elapsed() < FAILURE_MEMORY);
+        let problem = if !alive {
+            Some("the writer is restarting".to_string())
+        } else if let Some(waited) = oldest.filter(|waited| *waited >= self.reply_timeout) {
+            Some(format!(
+                "the writer is stalled: a report has waited {} s",
+                waited.as_secs()
+            ))
+        } else {
+            failure.map(|failure| {
+                format!(
+                    "the writer's last attempt to store failed ({}); nothing has been stored since",
+                    failure.kind.as_str()
+                )
+            })
+        };
+        WriterHealth {
+            alive,
+            oldest_queued: oldest,
+            last_error: shared
+                .last_error
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
+            restarts: shared.metrics.writer_restarts(),
+            problem,
         }
     }
 
     /// Reserves room for `weight` probe requests in the queue. A lone report larger
     /// than the whole limit is still admitted into an empty queue.
-    fn admit(&self, weight: u64) -> bool {
-        let queued = &self.metrics.queued_probe_requests;
+    fn admit(&self, weight: u64) -> Option<Reservation> {
+        let metrics = &self.shared.metrics;
+        let queued = &metrics.queued_probe_requests;
         let before = queued.fetch_add(weight, Ordering::SeqCst);
-        if before > 0 && before + weight > self.limit {
+        if before > 0 && before.saturating_add(weight) > self.limit {
             queued.fetch_sub(weight, Ordering::SeqCst);
-            return false;
+            return None;
         }
-        self.metrics.queued_reports.fetch_add(1, Ordering::SeqCst);
-        true
+        metrics.queued_reports.fetch_add(1, Ordering::SeqCst);
+        let sequence = self.shared.next_sequence.fetch_add(1, Ordering::SeqCst);
+        self.shared.queued().insert(sequence, Instant::now());
+        Some(Reservation {
+            weight,
+            sequence,
+            shared: Arc::clone(&self.shared),
+        })
+    }
+
+    /// Test fault: the writer run panics when it takes this job.
+    #[cfg(test)]
+    pub(crate) fn inject_panic(&self) {
+        if let Some(reservation) = self.admit(1) {
+            let _ = self.jobs.send(Job::Panic(reservation));
+        }
+    }
+
+    /// Test fault: runs `sql` on the writer's connection now and on every connection
+    /// it opens later; resolves once it ran.
+    #[cfg(test)]
+    pub(crate) async fn writer_sql(&self, sql: &str) {
+        let (done, ran) = oneshot::channel();
+        if let Some(reservation) = self.admit(1) {
+            let _ = self.jobs.send(Job::Sql {
+                sql: sql.to_string(),
+                reservation,
+                done,
+            });
+            let _ = ran.await;
+        }
     }
 }
 
-/// The writer thread: take what is queued, commit it together, answer, repeat; with
+/// How a writer run ended.
+enum Exit {
+    /// Every `Ingest` handle is gone and the queue is drained.
+    Closed,
+    /// The connection is broken: the next run opens a fresh one.
+    Reconnect,
+}
+
+/// Runs the writer until every `Ingest` handle is gone, starting a new run on a fresh
+/// connection after a run panics or its connection breaks. Jobs a panicking run held
+/// are dropped: their requests get 503 and their room in the queue is given back.
+fn supervise(
+    mut config: WriterConfig,
+    conn: SqliteConnection,
+    queue: &Receiver<Job>,
+    shared: &Arc<Shared>,
+) {
+    let mut conn = Some(conn);
+    loop {
+        let Some(mut current) = conn.take() else {
+            match config.open() {
+                Ok(fresh) => {
+                    conn = Some(fresh);
+                    continue;
+                }
+                Err(error) => {
+                    let message = error.to_string();
+                    shared.alive.store(false, Ordering::SeqCst);
+                    shared.failed(&StoreError {
+                        kind: FailureKind::Io,
+                        message: message.clone(),
+                    });
+                    // Answer what waits meanwhile instead of letting it time out.
+                    if refuse_until(queue, Instant::now() + RESTART_PAUSE, &message) {
+                        return;
+                    }
+                    continue;
+                }
+            }
+        };
+        shared.alive.store(true, Ordering::SeqCst);
+        let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            write(&mut current, queue, shared, &mut config)
+        }));
+        match run {
+            Ok(Exit::Closed) => break,
+            Ok(Exit::Reconnect) => {
+                shared.metrics.writer_restarted();
+                tracing::warn!(
+                    "the writer's connection broke; the writer goes on with a fresh one"
+                );
+            }
+            Err(panic) => {
+                shared.alive.store(false, Ordering::SeqCst);
+                shared.metrics.writer_restarted();
+                let message = panic_message(panic.as_ref());
+                shared.note_error(format!("the writer panicked: {message}"));
+                tracing::error!(panic = %message, "the writer panicked; it restarts on a fresh connection (the reports it held were answered 503)");
+                std::thread::sleep(RESTART_PAUSE);
+            }
+        }
+        // `current` is dropped here: the next run opens a fresh connection.
+    }
+    shared.alive.store(false, Ordering::SeqCst);
+    tracing::debug!("the writer has stopped: no more reports can arrive");
+}
+
+/// Answers every job arriving until `deadline` with a 503 (no connection to store
+/// them). Returns true when every `Ingest` handle is gone.
+fn refuse_until(queue: &Receiver<Job>, deadline: Instant, message: &str) -> bool {
+    loop {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        match queue.recv_timeout(wait) {
+            Ok(job) => refuse(
+                job,
+                &StoreError {
+                    kind: FailureKind::Io,
+                    message: message.to_string(),
+                },
+            ),
+            Err(RecvTimeoutError::Timeout) => return false,
+            Err(RecvTimeoutError::Disconnected) => return true,
+        }
+    }
+}
+
+fn refuse(job: Job, error: &StoreError) {
+    match job {
+        Job::Store { reply, .. } => {
+            let _ = reply.send(Err(error.clone()));
+        }
+        Job::Reject { .. } => {}
+        #[cfg(test)]
+        Job::Panic(_) => {}
+        #[cfg(test)]
+        Job::Sql { .. } => {}
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(ToString::to_string)
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string())
+}
+
+/// One writer run: take what is queued, commit it together, answer, repeat; with
 /// nothing queued, merge stored rows into the presence segments, a chunk at a time.
-fn write(mut conn: SqliteConnection, queue: Receiver<Job>, metrics: &Metrics) {
+fn write(
+    conn: &mut SqliteConnection,
+    queue: &Receiver<Job>,
+    shared: &Shared,
+    config: &mut WriterConfig,
+) -> Exit {
+    let metrics = &shared.metrics;
     loop {
         let first = match queue.try_recv() {
             Ok(job) => job,
-            Err(mpsc::TryRecvError::Disconnected) => break,
+            Err(mpsc::TryRecvError::Disconnected) => return Exit::Closed,
             Err(mpsc::TryRecvError::Empty) => {
-                let merged = db::presence::catch_up(&mut conn, PRESENCE_CHUNK_ROWS)
-                    .inspect_err(|error| {
-                        tracing::warn!(%error, "could not merge rows into the presence segments; the figures read them from the rows meanwhile");
-                    });
-                note_presence_backlog(&mut conn, metrics);
+                let merged = merge_idle(conn, metrics);
+                note_presence_backlog(conn, metrics);
                 if matches!(merged, Ok(rows) if rows > 0) {
                     continue;
                 }
                 // Caught up (or failing): wait for a report.
                 match queue.recv() {
                     Ok(job) => job,
-                    Err(_) => break,
+                    Err(_) => return Exit::Closed,
                 }
             }
         };
-        let mut weight = first.weight();
-        let mut batch = vec![first];
-        while weight < MAX_BATCH_PROBE_REQUESTS {
-            match queue.try_recv() {
-                Ok(job) => {
-                    weight += job.weight();
-                    batch.push(job);
-                }
-                Err(_) => break,
+        let mut weight = 0;
+        let mut batch = Vec::new();
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            if let Some(job) = take_fault(job, conn, config) {
+                weight += job_weight(&job);
+                batch.push(job);
+            }
+            if weight < MAX_BATCH_PROBE_REQUESTS {
+                next = queue.try_recv().ok();
             }
         }
-        commit(&mut conn, batch, weight, metrics);
-        note_presence_backlog(&mut conn, metrics);
+        if batch.is_empty() {
+            continue;
+        }
+        match commit(conn, batch, shared) {
+            Ok(()) => {}
+            Err(error) if error.kind == FailureKind::Busy => {
+                // Another process holds the lock: what queued meanwhile has waited
+                // already, and would wait a whole busy timeout more. Answer it now.
+                while let Ok(job) = queue.try_recv() {
+                    refuse(job, &error);
+                }
+            }
+            Err(_) => {
+                if !connection_usable(conn) {
+                    return Exit::Reconnect;
+                }
+            }
+        }
+        note_presence_backlog(conn, metrics);
     }
-    tracing::debug!("the writer has stopped: no more reports can arrive");
+}
+
+/// Carries out a test's fault job; any other job is returned for the batch.
+#[cfg(test)]
+fn take_fault(job: Job, conn: &mut SqliteConnection, config: &mut WriterConfig) -> Option<Job> {
+    match job {
+        Job::Panic(_reservation) => panic!("injected fault: the writer dies"),
+        Job::Sql { sql, done, .. } => {
+            if let Err(error) = conn.batch_execute(&sql) {
+                tracing::warn!(%error, "injected SQL failed");
+            }
+            config.extra_sql.push(sql);
+            let _ = done.send(());
+            None
+        }
+        job => Some(job),
+    }
+}
+
+#[cfg(not(test))]
+fn take_fault(job: Job, _conn: &mut SqliteConnection, _config: &mut WriterConfig) -> Option<Job> {
+    Some(job)
+}
+
+fn job_weight(job: &Job) -> u64 {
+    match job {
+        Job::Store { reservation, .. } | Job::Reject { reservation, .. } => reservation.weight,
+        #[cfg(test)]
+        Job::Panic(reservation) | Job::Sql { reservation, .. } => reservation.weight,
+    }
+}
+
+/// Merges stored rows into the presence segments, waiting only briefly for a lock
+/// another process holds.
+fn merge_idle(conn: &mut SqliteConnection, metrics: &Metrics) -> diesel::QueryResult<usize> {
+    conn.batch_execute(&format!(
+        "PRAGMA busy_timeout = {}",
+        MERGE_BUSY_TIMEOUT.as_millis()
+    ))?;
+    let started = Instant::now();
+    let merged = db::presence::catch_up(conn, PRESENCE_CHUNK_ROWS);
+    if let Ok(rows) = &merged {
+        if i64::try_from(*rows).unwrap_or(0) == PRESENCE_CHUNK_ROWS {
+            let per_s = *rows as f64 / started.elapsed().as_secs_f64().max(1e-6);
+            metrics
+                .presence_merge_rows_per_s
+                .store(per_s as u64, Ordering::Relaxed);
+        }
+    }
+    conn.batch_execute(&format!(
+        "PRAGMA busy_timeout = {}",
+        db::BUSY_TIMEOUT.as_millis()
+    ))?;
+    match &merged {
+        Ok(_) => metrics.merge_failing.store(false, Ordering::Relaxed),
+        // Logged when merging starts failing, not on every idle moment after.
+        Err(error)
+            if FailureKind::of(error) != FailureKind::Busy
+                && !metrics.merge_failing.swap(true, Ordering::Relaxed) =>
+        {
+            tracing::warn!(%error, "could not merge rows into the presence segments; the figures read them from the rows meanwhile");
+        }
+        Err(_) => {}
+    }
+    merged
+}
+
+/// Whether the connection can still run a transaction after a failure: SQLite may have
+/// rolled the transaction back by itself (a full disk, an I/O error), leaving diesel's
+/// view of it out of step.
+fn connection_usable(conn: &mut SqliteConnection) -> bool {
+    conn.transaction::<_, diesel::result::Error, _>(|conn| conn.batch_execute("SELECT 1"))
+        .is_ok()
 }
 
 /// Publishes how many stored rows wait for the presence segments (two index lookups).
@@ -241,13 +744,19 @@ fn note_presence_backlog(conn: &mut SqliteConnection, metrics: &Metrics) {
 /// Copies committed WAL frames into the database file every CHECKPOINT_INTERVAL, beside
 /// the writer rather than inside its commits. PASSIVE never blocks the writer or readers.
 fn checkpoint(mut conn: SqliteConnection, writer_gone: &Receiver<()>) {
+    let mut failing = false;
     loop {
         let stop = matches!(
             writer_gone.recv_timeout(CHECKPOINT_INTERVAL),
             Err(mpsc::RecvTimeoutError::Disconnected)
         );
-        if let Err(error) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
-            tracing::warn!(%error, "checkpoint failed; the writer's own checkpoints take over");
+        match conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+            Ok(()) => failing = false,
+            Err(error) if !failing => {
+                failing = true;
+                tracing::warn!(%error, "checkpoint failed; the writer's own checkpoints take over");
+            }
+            Err(_) => {}
         }
         if stop {
             return;
@@ -255,61 +764,124 @@ fn checkpoint(mut conn: SqliteConnection, writer_gone: &Receiver<()>) {
     }
 }
 
-fn release(counter: &AtomicU64, amount: u64) {
-    counter.fetch_sub(amount, Ordering::SeqCst);
+/// A store job taken apart.
+struct Store {
+    report: Report,
+    received_at: i64,
+    reply: oneshot::Sender<Result<IngestResult, StoreError>>,
 }
 
-/// Commits `batch` (of total `weight`), frees its room in the queue, then answers: a
-/// client that has its answer sees the queue without its report.
-fn commit(conn: &mut SqliteConnection, batch: Vec<Job>, weight: u64, metrics: &Metrics) {
-    let jobs = u64::try_from(batch.len()).unwrap_or(u64::MAX);
+/// Commits `batch`, frees its room in the queue, then answers: a client that has its
+/// answer sees the queue without its report. A failure that belongs to one report
+/// (a constraint) is retried report by report; any other fails the whole batch at
+/// once and is returned.
+fn commit(conn: &mut SqliteConnection, batch: Vec<Job>, shared: &Shared) -> Result<(), StoreError> {
+    let metrics = &shared.metrics;
     let mut stores = Vec::new();
     let mut rejections = Vec::new();
+    let mut reservations = Vec::new();
     for job in batch {
         match job {
             Job::Store {
                 report,
                 received_at,
                 reply,
-            } => stores.push((report, received_at, reply)),
-            Job::Reject(rejection) => rejections.push(rejection),
+                abandoned,
+                reservation,
+            } => {
+                reservations.push(reservation);
+                // Its request was answered 503 already: storing it now would make
+                // that answer wrong.
+                if !abandoned.load(Ordering::SeqCst) {
+                    stores.push(Store {
+                        report,
+                        received_at,
+                        reply,
+                    });
+                }
+            }
+            Job::Reject {
+                rejection,
+                reservation,
+            } => {
+                reservations.push(reservation);
+                rejections.push(rejection);
+            }
+            #[cfg(test)]
+            Job::Panic(reservation) | Job::Sql { reservation, .. } => {
+                reservations.push(reservation);
+            }
         }
     }
     let reports: Vec<(&Report, i64)> = stores
         .iter()
-        .map(|(report, received_at, _)| (report, *received_at))
+        .map(|store| (&store.report, store.received_at))
         .collect();
+    // SQLite rolls a transaction back by itself on a full disk or an I/O error, and
+    // diesel's own ROLLBACK then fails and is what it returns: keep the first error.
+    let mut cause = None;
     let together = conn.immediate_transaction(|conn| {
-        let results = db::reports::store_in_transaction(conn, &reports)?;
-        db::rejections::record(conn, &rejections)?;
-        Ok::<_, diesel::result::Error>(results)
+        let stored = db::reports::store_in_transaction(conn, &reports).and_then(|results| {
+            db::rejections::record(conn, &rejections)?;
+            Ok(results)
+        });
+        if let Err(error) = &stored {
+            cause = Some(StoreError::of(error));
+        }
+        stored
     });
-    metrics.batch_committed();
-    release(&metrics.queued_probe_requests, weight);
-    release(&metrics.queued_reports, jobs);
+    drop(reservations);
     match together {
         Ok(results) => {
-            for ((_, _, reply), result) in stores.into_iter().zip(results) {
+            metrics.batch_committed();
+            shared.succeeded();
+            for (store, result) in stores.into_iter().zip(results) {
                 metrics.accepted(result.stored, result.duplicates);
-                let _ = reply.send(Ok(result));
+                let _ = store.reply.send(Ok(result));
             }
+            Ok(())
         }
-        Err(error) if stores.len() > 1 => {
+        Err(error)
+            if cause
+                .as_ref()
+                .map_or(FailureKind::of(&error), |cause| cause.kind)
+                == FailureKind::Report
+                && stores.len() > 1 =>
+        {
             // One report must not sink the others: retry each on its own.
-            tracing::warn!(%error, reports = stores.len(), "batch failed; committing its reports one by one");
-            for (report, received_at, reply) in stores {
-                let result = db::reports::store(conn, &report, received_at);
+            tracing::warn!(%error, reports = stores.len(), "a report of the batch failed; committing them one by one");
+            for store in stores {
+                let result =
+                    db::reports::store(conn, &store.report, store.received_at).map_err(|error| {
+                        let error = StoreError::of(&error);
+                        metrics.store_failed(error.kind);
+                        error
+                    });
                 if let Ok(stored) = &result {
+                    metrics.batch_committed();
                     metrics.accepted(stored.stored, stored.duplicates);
                 }
-                let _ = reply.send(result);
+                let _ = store.reply.send(result);
             }
+            shared.succeeded();
+            Ok(())
         }
-        Err(error) => match stores.into_iter().next() {
-            Some((_, _, reply)) => {
-                let _ = reply.send(Err(error));
+        Err(error) => {
+            let error = cause.unwrap_or_else(|| StoreError::of(&error));
+            if error.kind == FailureKind::Report {
+                // The report's own fault: the writer is as able to store as before.
+                metrics.store_failed(error.kind);
+                tracing::error!(error = %error.message, "a report could not be stored");
+            } else {
+                shared.failed(&error);
             }
-            None => tracing::warn!(%error, "could not record rejections"),
-        },
+            if stores.is_empty() {
+                tracing::debug!(error = %error.message, "could not record rejections");
+            }
+            for store in stores {
+                let _ = store.reply.send(Err(error.clone()));
+            }
+            Err(error)
+        }
     }
 }

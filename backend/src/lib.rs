@@ -15,6 +15,9 @@ pub mod openapi;
 pub mod routes;
 pub mod startup;
 
+#[cfg(test)]
+mod fault_tests;
+
 /// The server's clock as Unix seconds: when a report was received.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()

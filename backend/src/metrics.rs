@@ -4,6 +4,8 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::db::FailureKind;
+
 /// Upper bounds of the ingest latency histogram, seconds.
 const LATENCY_BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
@@ -18,18 +20,24 @@ pub enum RejectReason {
     BadSignature,
     TooLarge,
     UnreadableBody,
+    /// The body did not arrive within `--body-timeout` (408).
+    BodyTimeout,
     Overloaded,
+    /// Valid, but the database could not store it (503: full, locked, failing).
+    NotStored,
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 7] = [
+    pub const ALL: [RejectReason; 9] = [
         RejectReason::InvalidJson,
         RejectReason::InvalidReport,
         RejectReason::MissingSignature,
         RejectReason::BadSignature,
         RejectReason::TooLarge,
         RejectReason::UnreadableBody,
+        RejectReason::BodyTimeout,
         RejectReason::Overloaded,
+        RejectReason::NotStored,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,7 +48,9 @@ impl RejectReason {
             RejectReason::BadSignature => "bad_signature",
             RejectReason::TooLarge => "too_large",
             RejectReason::UnreadableBody => "unreadable_body",
+            RejectReason::BodyTimeout => "body_timeout",
             RejectReason::Overloaded => "overloaded",
+            RejectReason::NotStored => "not_stored",
         }
     }
 }
@@ -48,7 +58,7 @@ impl RejectReason {
 #[derive(Default)]
 pub struct Metrics {
     reports_accepted: AtomicU64,
-    rejected: [AtomicU64; 7],
+    rejected: [AtomicU64; 9],
     probe_requests_stored: AtomicU64,
     probe_requests_duplicate: AtomicU64,
     /// Per bucket of LATENCY_BUCKETS, then +Inf.
@@ -56,6 +66,11 @@ pub struct Metrics {
     latency_micros_sum: AtomicU64,
     latency_count: AtomicU64,
     batches: AtomicU64,
+    /// Failed store transactions, by [`FailureKind::ALL`].
+    store_failures: [AtomicU64; 5],
+    writer_restarts: AtomicU64,
+    /// Analytics requests refused because every slot was taken.
+    analytics_refused: AtomicU64,
     /// Probe requests (at least 1 per report) admitted and not yet committed.
     pub queued_probe_requests: AtomicU64,
     /// Reports admitted and not yet committed.
@@ -63,6 +78,11 @@ pub struct Metrics {
     /// Stored probe requests not yet merged into the presence segments, as the writer
     /// last saw (after each commit and each merge).
     pub presence_backlog: AtomicU64,
+    /// How fast the idle writer merged its last full chunk, rows a second (0: not
+    /// measured yet): how an analytics refusal tells when its figures will be there.
+    pub presence_merge_rows_per_s: AtomicU64,
+    /// The idle merge failed last time it ran (so its failure is logged once).
+    pub merge_failing: std::sync::atomic::AtomicBool,
 }
 
 impl Metrics {
@@ -97,8 +117,32 @@ impl Metrics {
         self.latency_count.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A store transaction committed.
     pub fn batch_committed(&self) {
         self.batches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A store transaction failed.
+    pub fn store_failed(&self, kind: FailureKind) {
+        let index = FailureKind::ALL
+            .iter()
+            .position(|k| *k == kind)
+            .unwrap_or(FailureKind::ALL.len() - 1);
+        self.store_failures[index].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A new writer run started, after a panic or on a fresh connection.
+    pub fn writer_restarted(&self) {
+        self.writer_restarts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn writer_restarts(&self) -> u64 {
+        self.writer_restarts.load(Ordering::Relaxed)
+    }
+
+    /// An analytics request was refused: every slot was taken.
+    pub fn analytics_refused(&self) {
+        self.analytics_refused.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition format, version 0.0.4.
@@ -145,6 +189,29 @@ impl Metrics {
             "counter",
             "Transactions committed by the writer (each holds one or more reports).",
             &[(String::new(), load(&self.batches))],
+        );
+        let failures: Vec<(String, u64)> = FailureKind::ALL
+            .iter()
+            .zip(&self.store_failures)
+            .map(|(kind, count)| (format!("{{kind=\"{}\"}}", kind.as_str()), load(count)))
+            .collect();
+        metric(
+            "ncompass_store_failures_total",
+            "counter",
+            "Store transactions that failed, by kind: full (disk or page limit), busy (another process held the write lock past the busy timeout), io, report (one report's rows), other.",
+            &failures,
+        );
+        metric(
+            "ncompass_writer_restarts_total",
+            "counter",
+            "Times the writer started anew, after a panic or on a fresh connection after its connection broke.",
+            &[(String::new(), load(&self.writer_restarts))],
+        );
+        metric(
+            "ncompass_analytics_refused_total",
+            "counter",
+            "Analytics requests refused with 503 because --analytics-concurrency computations were running.",
+            &[(String::new(), load(&self.analytics_refused))],
         );
         metric(
             "ncompass_writer_queue_reports",
@@ -207,6 +274,10 @@ mod tests {
         metrics.observe_latency(Duration::from_millis(30));
         metrics.observe_latency(Duration::from_secs(9));
         metrics.presence_backlog.store(12, Ordering::Relaxed);
+        metrics.store_failed(FailureKind::Full);
+        metrics.store_failed(FailureKind::Full);
+        metrics.store_failed(FailureKind::Busy);
+        metrics.writer_restarted();
         let text = metrics.render();
         for line in [
             "ncompass_reports_accepted_total 2",
@@ -221,6 +292,12 @@ mod tests {
             "ncompass_ingest_latency_seconds_bucket{le=\"+Inf\"} 3",
             "ncompass_ingest_latency_seconds_count 3",
             "ncompass_presence_backlog_probe_requests 12",
+            "ncompass_store_failures_total{kind=\"full\"} 2",
+            "ncompass_store_failures_total{kind=\"busy\"} 1",
+            "ncompass_store_failures_total{kind=\"io\"} 0",
+            "ncompass_store_failures_total{kind=\"other\"} 0",
+            "ncompass_writer_restarts_total 1",
+            "ncompass_reports_rejected_total{reason=\"body_timeout\"} 0",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

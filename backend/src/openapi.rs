@@ -44,6 +44,7 @@ offending JSON path of a request body, `parameter` the offending query or path p
         api_types::NodeList,
         api_types::IngestResult,
         api_types::Health,
+        api_types::WriterStatus,
         api_types::Problem,
         api_types::Rejection,
         api_types::RejectionList,

@@ -41,6 +41,8 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    #[cfg(test)]
+    state: web::Data<AppState>,
 }
 
 impl Application {
@@ -53,12 +55,14 @@ impl Application {
         let connections = u32::try_from(workers * 4).unwrap_or(8);
         let db = Database::open(&settings.database, connections)?;
         let metrics = Arc::new(Metrics::default());
-        // The writer thread ends by itself once the server (holding the last handle)
-        // is gone and the queue is drained: it is not joined.
+        // The writer thread supervises itself (a panic or a broken connection starts a
+        // new run of it) and ends once the server (holding the last handle) is gone and
+        // the queue is drained: it is not joined.
         let (ingest, _writer) = Ingest::start(
             &settings.database,
             settings.queue_limit,
             settings.durability,
+            settings.reply_timeout,
             Arc::clone(&metrics),
         )?;
 
@@ -96,11 +100,16 @@ impl Application {
             metrics,
             secret,
             max_body: settings.max_body,
+            body_timeout: settings.body_timeout,
+            max_span_s: i64::try_from(settings.max_span.as_secs()).unwrap_or(i64::MAX),
+            analytics: Arc::new(tokio::sync::Semaphore::new(settings.analytics_slots())),
             openapi_json,
             api_reference_html,
             dashboard,
         });
 
+        #[cfg(test)]
+        let test_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -116,9 +125,23 @@ impl Application {
             address = %settings.bind,
             port,
             database = %settings.database,
+            max_span_s = settings.max_span.as_secs(),
+            body_timeout_s = settings.body_timeout.as_secs(),
+            analytics_concurrency = settings.analytics_slots(),
             "listening"
         );
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            #[cfg(test)]
+            state: test_state,
+        })
+    }
+
+    /// The running app's state, for tests that inject faults.
+    #[cfg(test)]
+    pub(crate) fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
     }
 
     pub fn port(&self) -> u16 {

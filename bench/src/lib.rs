@@ -552,7 +552,13 @@ pub fn raw_sqlite_insert(
     // Parse before timing: the ceiling is the database's, not serde's.
     let reports: Vec<ncompass::cloudtrax::Report> = posts
         .iter()
-        .map(|(body, _)| ncompass::cloudtrax::parse_report(body.as_bytes()).unwrap())
+        .map(|(body, _)| {
+            ncompass::cloudtrax::parse_report(
+                body.as_bytes(),
+                &ncompass::cloudtrax::TimeRules::at(ncompass::unix_now()),
+            )
+            .unwrap()
+        })
         .collect();
     let rows: Vec<(i64, String, String, &ncompass::cloudtrax::ProbeRequest)> = reports
         .iter()
@@ -681,7 +687,13 @@ pub fn storage_only(path: &std::path::Path, posts: &[Post], batch: usize) -> (u6
     ncompass::db::migrate(path).unwrap();
     let reports: Vec<ncompass::cloudtrax::Report> = posts
         .iter()
-        .map(|(body, _)| ncompass::cloudtrax::parse_report(body.as_bytes()).unwrap())
+        .map(|(body, _)| {
+            ncompass::cloudtrax::parse_report(
+                body.as_bytes(),
+                &ncompass::cloudtrax::TimeRules::at(ncompass::unix_now()),
+            )
+            .unwrap()
+        })
         .collect();
     let mut conn = diesel::SqliteConnection::establish(path).unwrap();
     conn.batch_execute(
@@ -715,7 +727,13 @@ mod tests {
         let posts = workload.posts(6);
         let reports: Vec<_> = posts
             .iter()
-            .map(|(body, _)| ncompass::cloudtrax::parse_report(body.as_bytes()).unwrap())
+            .map(|(body, _)| {
+                ncompass::cloudtrax::parse_report(
+                    body.as_bytes(),
+                    &ncompass::cloudtrax::TimeRules::at(ncompass::unix_now()),
+                )
+                .unwrap()
+            })
             .collect();
         assert!(reports.iter().all(|r| r.probe_requests.len() == 50));
         let nodes: std::collections::HashSet<_> = reports.iter().map(|r| r.node_mac).collect();

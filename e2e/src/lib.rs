@@ -80,6 +80,10 @@ impl Harness {
             log: "warn".to_string(),
             queue_limit: 200_000,
             durability: ncompass::ingest::Durability::Full,
+            max_span: std::time::Duration::from_secs(3_600),
+            body_timeout: std::time::Duration::from_secs(10),
+            reply_timeout: std::time::Duration::from_secs(30),
+            analytics_concurrency: None,
         };
         let app = Application::build(&settings).unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());

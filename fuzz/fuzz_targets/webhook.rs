@@ -2,17 +2,20 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ncompass::cloudtrax::{parse_report, verify_signature, Mac, SIGNAL_RANGE};
+use ncompass::cloudtrax::{parse_report, verify_signature, Mac, TimeRules, SIGNAL_RANGE};
 
 fuzz_target!(|data: &[u8]| {
     // The parser never panics, and what it accepts obeys the contract.
-    if let Ok(report) = parse_report(data) {
+    let rules = TimeRules::at(1_764_115_200);
+    if let Ok(report) = parse_report(data, &rules) {
         assert_eq!(report.version, 1);
         assert!(report.network_id >= 0);
         assert_eq!(Mac::parse(report.node_mac.canonical().as_str()), Some(report.node_mac));
         for probe in &report.probe_requests {
             assert!(probe.count >= 0);
             assert!(0 <= probe.first_seen && probe.first_seen <= probe.last_seen);
+            assert!(probe.last_seen - probe.first_seen <= rules.max_span_s);
+            assert!(probe.last_seen <= rules.received_at + 86_400);
             for signal in [probe.min_signal, probe.max_signal, probe.avg_signal] {
                 assert!(SIGNAL_RANGE.contains(&i64::from(signal)));
             }

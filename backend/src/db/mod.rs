@@ -29,17 +29,23 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 /// locked". Writes are short, so this is only reached under real trouble.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The WAL is truncated to this size after a checkpoint that emptied it, so a burst of
+/// writes does not leave a large file behind.
+pub const JOURNAL_SIZE_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Applied to every connection when it is opened.
 /// - WAL: readers never block the writer, nor the writer readers.
 /// - synchronous=NORMAL: in WAL mode a commit survives a crash of the process; only a
 ///   power loss or OS crash can take back the last commits (never corrupts the file).
 /// - foreign_keys: `probe_requests.report_id` must name a report.
+/// - journal_size_limit: the WAL shrinks back after a burst ([`JOURNAL_SIZE_LIMIT_BYTES`]).
 pub(crate) fn connection_pragmas() -> String {
     format!(
         "PRAGMA busy_timeout = {};\
          PRAGMA journal_mode = WAL;\
          PRAGMA synchronous = NORMAL;\
-         PRAGMA foreign_keys = ON;",
+         PRAGMA foreign_keys = ON;\
+         PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT_BYTES};",
         BUSY_TIMEOUT.as_millis()
     )
 }
@@ -159,16 +165,93 @@ impl Database {
     }
 }
 
-/// "Database is locked" means another writer held the file past the busy timeout: a
-/// temporary condition (503, retry), not a bug (500).
+/// Why a statement failed, as far as what to do about it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FailureKind {
+    /// The disk (or `max_page_count`) is full: retry once space is freed.
+    Full,
+    /// Another connection held the write lock past the busy timeout: retry shortly.
+    Busy,
+    /// The file could not be read or written (I/O error, read-only, unopenable).
+    Io,
+    /// A constraint refused one report's rows: that report's fault, not the batch's.
+    Report,
+    /// Anything else.
+    Other,
+}
+
+impl FailureKind {
+    /// The `kind` label of `ncompass_store_failures_total`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Full => "full",
+            FailureKind::Busy => "busy",
+            FailureKind::Io => "io",
+            FailureKind::Report => "report",
+            FailureKind::Other => "other",
+        }
+    }
+
+    /// Every kind, in the order `/metrics` lists them.
+    pub const ALL: [FailureKind; 5] = [
+        FailureKind::Full,
+        FailureKind::Busy,
+        FailureKind::Io,
+        FailureKind::Report,
+        FailureKind::Other,
+    ];
+
+    /// Of a failed statement. Diesel passes SQLite's error text for the codes it has no
+    /// kind for; these are SQLite's fixed texts of `SQLITE_FULL`, `SQLITE_BUSY`,
+    /// `SQLITE_LOCKED`, `SQLITE_IOERR`, `SQLITE_READONLY` and `SQLITE_CANTOPEN`.
+    pub fn of(error: &DieselError) -> FailureKind {
+        match error {
+            DieselError::RollbackErrorOnCommit { commit_error, .. } => {
+                FailureKind::of(commit_error)
+            }
+            DieselError::DatabaseError(
+                DatabaseErrorKind::UniqueViolation
+                | DatabaseErrorKind::ForeignKeyViolation
+                | DatabaseErrorKind::NotNullViolation
+                | DatabaseErrorKind::CheckViolation,
+                _,
+            ) => FailureKind::Report,
+            DieselError::DatabaseError(_, info) => {
+                let message = info.message();
+                if message.contains("database or disk is full") {
+                    FailureKind::Full
+                } else if message.contains("database is locked")
+                    || message.contains("database table is locked")
+                {
+                    FailureKind::Busy
+                } else if message.contains("disk I/O error")
+                    || message.contains("readonly database")
+                    || message.contains("unable to open database file")
+                {
+                    FailureKind::Io
+                } else {
+                    FailureKind::Other
+                }
+            }
+            _ => FailureKind::Other,
+        }
+    }
+
+    /// Whether retrying later may succeed without anyone changing the request: every
+    /// kind but a report's own.
+    pub fn is_transient(self) -> bool {
+        self != FailureKind::Report
+    }
+}
+
+/// A lock held past the busy timeout, a full disk or an I/O error is a condition of the
+/// server that passes (503, retry), not a bug (500).
 pub(crate) fn database_error(error: DieselError) -> AppError {
-    match &error {
-        DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
-            if info.message().contains("database is locked") =>
-        {
+    match FailureKind::of(&error) {
+        FailureKind::Busy | FailureKind::Full | FailureKind::Io => {
             AppError::Unavailable(Box::new(error))
         }
-        _ => AppError::internal(error),
+        FailureKind::Report | FailureKind::Other => AppError::internal(error),
     }
 }
 
@@ -307,5 +390,55 @@ pub(crate) mod tests {
             .get_result::<Mode>(&mut conn)
             .unwrap();
         assert_eq!(mode.journal_mode, "wal");
+        #[derive(QueryableByName)]
+        struct Limit {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            journal_size_limit: i64,
+        }
+        let limit = diesel::sql_query("PRAGMA journal_size_limit")
+            .get_result::<Limit>(&mut conn)
+            .unwrap();
+        assert_eq!(
+            limit.journal_size_limit,
+            i64::try_from(JOURNAL_SIZE_LIMIT_BYTES).unwrap()
+        );
+    }
+
+    #[test]
+    fn failures_are_told_apart_by_what_to_do_about_them() {
+        let (dir, mut conn) = migrated();
+        let fail = |conn: &mut SqliteConnection, sql: &str| conn.batch_execute(sql).unwrap_err();
+        // A full database: no page may be added.
+        conn.batch_execute("CREATE TABLE filler (x BLOB); PRAGMA max_page_count = 1;")
+            .ok();
+        let full = fail(&mut conn, "INSERT INTO filler VALUES (zeroblob(100000))");
+        assert_eq!(FailureKind::of(&full), FailureKind::Full, "{full}");
+        assert!(matches!(database_error(full), AppError::Unavailable(_)));
+        conn.batch_execute("PRAGMA max_page_count = 1073741823")
+            .unwrap();
+        // One report's rows: a constraint.
+        let constraint = fail(
+            &mut conn,
+            "INSERT INTO probe_requests (report_id, network_id, node_mac, mac, count, \
+             min_signal, max_signal, avg_signal, first_seen, last_seen, associated, randomized) \
+             VALUES (999, 1, 'a', 'b', 1, 0, 0, 0, 0, 0, 0, 0)",
+        );
+        assert_eq!(
+            FailureKind::of(&constraint),
+            FailureKind::Report,
+            "{constraint}"
+        );
+        // Another connection holds the write lock past the busy timeout.
+        let path = dir.path().join("test.db");
+        let mut holder = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        holder.batch_execute("BEGIN IMMEDIATE").unwrap();
+        conn.batch_execute("PRAGMA busy_timeout = 10").unwrap();
+        let busy = fail(&mut conn, "BEGIN IMMEDIATE");
+        assert_eq!(FailureKind::of(&busy), FailureKind::Busy, "{busy}");
+        assert!(matches!(database_error(busy), AppError::Unavailable(_)));
+        holder.batch_execute("COMMIT").unwrap();
+        let other = fail(&mut conn, "SELECT * FROM no_such_table");
+        assert_eq!(FailureKind::of(&other), FailureKind::Other);
+        assert!(matches!(database_error(other), AppError::Internal(_)));
     }
 }

@@ -62,13 +62,17 @@ pub fn list(conn: &mut SqliteConnection, now: i64) -> QueryResult<Vec<Node>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloudtrax::parse_report;
+    use crate::cloudtrax::{parse_report, TimeRules};
     use crate::db::tests::migrated;
 
     #[test]
     fn counts_the_last_hours_reports_per_node() {
         let (_dir, mut conn) = migrated();
-        let report = parse_report(include_bytes!("../../samples/sample-v1.json")).unwrap();
+        let report = parse_report(
+            include_bytes!("../../samples/sample-v1.json"),
+            &TimeRules::at(crate::unix_now()),
+        )
+        .unwrap();
         let now = 1_000_000;
         for received_at in [now - 7200, now - 3601, now - 3600, now - 10, now] {
             crate::db::reports::store(&mut conn, &report, received_at).unwrap();

@@ -7,7 +7,9 @@
 use diesel::prelude::*;
 
 use super::schema::{presence_progress, presence_segments, probe_requests};
-use crate::analytics::{self, Heard, MacId, Observation, Segment, SEGMENT_GAP_S};
+use crate::analytics::{
+    self, Heard, MacId, Observation, Segment, MAX_OBSERVATION_SPAN_S, SEGMENT_GAP_S,
+};
 use crate::cloudtrax::Mac;
 
 /// Every observation with `last_seen >= from` and `first_seen <= to`, of `network_id`
@@ -25,21 +27,21 @@ pub fn observations(
     observations_after(conn, 0, from, to, network_id, mac, limit)
 }
 
-/// [`observations`] of the rows with an id above `after_id` only.
-fn observations_after(
-    conn: &mut SqliteConnection,
+/// The rows with an id above `after_id` that overlap `from..=to`, of `network_id` and
+/// client `mac` if given. Bounded on both ends of the last_seen index: an observation
+/// that overlaps `from..=to` ends by `to` plus the longest span the analytics take (a
+/// longer one, stored before the webhook refused them, counts for its last days only).
+fn overlapping<'a>(
     after_id: i64,
     from: i64,
     to: i64,
     network_id: Option<i64>,
     mac: Option<&str>,
-    limit: i64,
-) -> QueryResult<Vec<Observation>> {
+) -> probe_requests::BoxedQuery<'a, diesel::sqlite::Sqlite> {
     use probe_requests as p;
     let mut query = p::table
-        .filter(p::last_seen.ge(from))
+        .filter(p::last_seen.between(from, to.saturating_add(MAX_OBSERVATION_SPAN_S)))
         .filter(p::first_seen.le(to))
-        .select(OBSERVATION)
         .into_boxed();
     if after_id > 0 {
         query = query.filter(p::id.gt(after_id));
@@ -50,7 +52,21 @@ fn observations_after(
     if let Some(mac) = mac {
         query = query.filter(p::mac.eq(mac.to_string()));
     }
-    Ok(query
+    query
+}
+
+/// [`observations`] of the rows with an id above `after_id` only.
+fn observations_after(
+    conn: &mut SqliteConnection,
+    after_id: i64,
+    from: i64,
+    to: i64,
+    network_id: Option<i64>,
+    mac: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Observation>> {
+    Ok(overlapping(after_id, from, to, network_id, mac)
+        .select(OBSERVATION)
         .limit(limit)
         .load::<ObservationRow>(conn)?
         .into_iter()
@@ -58,10 +74,22 @@ fn observations_after(
         .collect())
 }
 
+/// What [`presence`] read.
+#[derive(Debug)]
+pub enum PresenceRead {
+    /// Every segment of the range, stored and pending merged.
+    Segments(Vec<Segment>),
+    /// More than the limit of stored segments lie in the range.
+    TooManySegments,
+    /// More than the limit of the range's rows wait to be merged into the segments;
+    /// `backlog` rows in all do. Decided from a bounded count, before reading any.
+    Merging { backlog: i64 },
+}
+
 /// The segments of all stored rows over the UTC days `first_day..=last_day`, of
 /// `network_id` and client `mac` if given: the stored segments merged with the rows the
-/// writer has not merged yet, read in one snapshot. `None` when more than `limit` of
-/// either would be read.
+/// writer has not merged yet, read in one snapshot. Refuses (without reading them)
+/// when more than `limit` of either would be read.
 pub fn presence(
     conn: &mut SqliteConnection,
     first_day: i64,
@@ -69,9 +97,21 @@ pub fn presence(
     network_id: Option<i64>,
     mac: Option<MacId>,
     limit: i64,
-) -> QueryResult<Option<Vec<Segment>>> {
+) -> QueryResult<PresenceRead> {
     conn.transaction(|conn| {
         let through = watermark(conn)?;
+        let mac_text = mac.map(|mac| Mac::from_u64(mac).canonical());
+        let mac_text = mac_text.as_ref().map(|mac| mac.as_str());
+        let from = first_day.saturating_mul(86_400);
+        let to = last_day.saturating_add(1).saturating_mul(86_400) - 1;
+        // Right after a large import the rows past the mark can be millions: count
+        // (at most limit + 1 of) those in range before loading any.
+        let backlog = backlog(conn)?;
+        if backlog > limit
+            && pending_at_least(conn, through, from, to, network_id, mac_text, limit)? > limit
+        {
+            return Ok(PresenceRead::Merging { backlog });
+        }
         let stored = segments(
             conn,
             first_day,
@@ -80,28 +120,50 @@ pub fn presence(
             mac,
             limit.saturating_add(1),
         )?;
-        let mac_text = mac.map(|mac| Mac::from_u64(mac).canonical());
+        if i64::try_from(stored.len()).unwrap_or(i64::MAX) > limit {
+            return Ok(PresenceRead::TooManySegments);
+        }
         let pending = observations_after(
             conn,
             through,
-            first_day.saturating_mul(86_400),
-            last_day.saturating_add(1).saturating_mul(86_400) - 1,
+            from,
+            to,
             network_id,
-            mac_text.as_ref().map(|mac| mac.as_str()),
+            mac_text,
             limit.saturating_add(1),
         )?;
-        let over = |n: usize| i64::try_from(n).unwrap_or(i64::MAX) > limit;
-        if over(stored.len()) || over(pending.len()) {
-            return Ok(None);
+        if i64::try_from(pending.len()).unwrap_or(i64::MAX) > limit {
+            return Ok(PresenceRead::Merging { backlog });
         }
         if pending.is_empty() {
-            return Ok(Some(stored));
+            return Ok(PresenceRead::Segments(stored));
         }
         let mut pieces = analytics::segments(&pending, SEGMENT_GAP_S);
         pieces.retain(|piece| (first_day..=last_day).contains(&piece.day));
         pieces.extend(stored);
-        Ok(Some(analytics::merge(pieces, SEGMENT_GAP_S)))
+        Ok(PresenceRead::Segments(analytics::merge(
+            pieces,
+            SEGMENT_GAP_S,
+        )))
     })
+}
+
+/// How many rows past `after_id` overlap `from..=to` (of `network_id` and `mac` if
+/// given), counting no further than `limit + 1`: reads index entries, not rows.
+fn pending_at_least(
+    conn: &mut SqliteConnection,
+    after_id: i64,
+    from: i64,
+    to: i64,
+    network_id: Option<i64>,
+    mac: Option<&str>,
+    limit: i64,
+) -> QueryResult<i64> {
+    let ids: Vec<i64> = overlapping(after_id, from, to, network_id, mac)
+        .select(probe_requests::id)
+        .limit(limit.saturating_add(1))
+        .load(conn)?;
+    Ok(i64::try_from(ids.len()).unwrap_or(i64::MAX))
 }
 
 /// The last probe request id merged into the segments.
@@ -407,7 +469,7 @@ mod tests {
     use super::*;
     use crate::analytics::{buckets, summary, visits, visits_of_observations, Bucket};
     use crate::analytics::{Days, Thresholds, Visit};
-    use crate::cloudtrax::parse_report;
+    use crate::cloudtrax::{parse_report, TimeRules};
     use crate::db::tests::migrated;
     use proptest::prelude::*;
 
@@ -458,7 +520,11 @@ mod tests {
                     "network_id": network, "node_mac": format!("ac:00:00:00:00:{node:02x}"),
                     "version": 1, "probe_requests": probes,
                 });
-                parse_report(body.to_string().as_bytes()).unwrap()
+                parse_report(
+                    body.to_string().as_bytes(),
+                    &TimeRules::at(crate::unix_now()),
+                )
+                .unwrap()
             })
             .collect();
         // Committed as the writer does, several reports a transaction (1 to 4).
@@ -468,6 +534,35 @@ mod tests {
                 crate::db::reports::store_in_transaction(conn, &batch)
             })
             .unwrap();
+        }
+    }
+
+    #[test]
+    fn a_range_over_the_limit_is_refused_before_its_rows_are_loaded() {
+        let (_dir, mut conn) = migrated();
+        let seen: Vec<Seen> = (0..6)
+            .map(|device| (device, 0, 100, 30, -60, false))
+            .collect();
+        store_all(&mut conn, &seen, 1);
+        let (first_day, last_day) = (T0 / 86_400 - 1, T0 / 86_400 + 2);
+        // Six rows wait to be merged, the limit is three: refused from the count.
+        match presence(&mut conn, first_day, last_day, None, None, 3).unwrap() {
+            PresenceRead::Merging { backlog } => assert_eq!(backlog, 6),
+            other => panic!("expected Merging, got {other:?}"),
+        }
+        // A scope with few enough pending rows is answered although the backlog is large.
+        match presence(&mut conn, first_day, last_day, Some(0), None, 3).unwrap() {
+            PresenceRead::Segments(segments) => assert_eq!(segments.len(), 3),
+            other => panic!("expected segments, got {other:?}"),
+        }
+        caught_up(&mut conn);
+        match presence(&mut conn, first_day, last_day, None, None, 3).unwrap() {
+            PresenceRead::TooManySegments => {}
+            other => panic!("expected TooManySegments, got {other:?}"),
+        }
+        match presence(&mut conn, first_day, last_day, None, None, 6).unwrap() {
+            PresenceRead::Segments(segments) => assert_eq!(segments.len(), 6),
+            other => panic!("expected segments, got {other:?}"),
         }
     }
 
@@ -532,7 +627,8 @@ mod tests {
             // Partly merged: what the analytics read is already every row's segments.
             catch_up(&mut conn, merged_first).unwrap();
             let read = presence(&mut conn, 0, i64::MAX / 86_400 - 1, None, None, i64::MAX).unwrap();
-            prop_assert_eq!(&sorted(read.unwrap()), &full);
+            let PresenceRead::Segments(read) = read else { panic!("refused: {read:?}") };
+            prop_assert_eq!(&sorted(read), &full);
             // Caught up (in small chunks, as the writer does): the stored ones are too.
             caught_up(&mut conn);
             let kept = sorted(segments(&mut conn, i64::MIN, i64::MAX, None, None, i64::MAX).unwrap());

@@ -186,7 +186,7 @@ pub fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloudtrax::parse_report;
+    use crate::cloudtrax::{parse_report, TimeRules};
     use crate::db::tests::migrated;
     use diesel::sql_types::Text;
 
@@ -293,7 +293,11 @@ mod tests {
     /// `count` rows with last_seen = i / 7: seven rows per second, so that pages end in
     /// the middle of a second.
     fn store_rows(conn: &mut SqliteConnection, count: u32) {
-        let mut report = parse_report(include_bytes!("../../samples/sample-v1.json")).unwrap();
+        let mut report = parse_report(
+            include_bytes!("../../samples/sample-v1.json"),
+            &TimeRules::at(crate::unix_now()),
+        )
+        .unwrap();
         let template = report.probe_requests[0].clone();
         report.probe_requests = (0..count)
             .map(|i| {

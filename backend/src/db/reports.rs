@@ -128,7 +128,7 @@ fn store_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloudtrax::parse_report;
+    use crate::cloudtrax::{parse_report, TimeRules};
     use crate::db::tests::migrated;
 
     const SAMPLE: &[u8] = include_bytes!("../../samples/sample-v1.json");
@@ -140,7 +140,7 @@ mod tests {
     #[test]
     fn stores_every_probe_request_once() {
         let (_dir, mut conn) = migrated();
-        let report = parse_report(SAMPLE).unwrap();
+        let report = parse_report(SAMPLE, &TimeRules::at(crate::unix_now())).unwrap();
         let first = store(&mut conn, &report, 1000).unwrap();
         assert_eq!((first.received, first.stored, first.duplicates), (5, 5, 0));
         let again = store(&mut conn, &report, 1030).unwrap();
@@ -180,7 +180,7 @@ mod tests {
         )
         .execute(&mut conn)
         .unwrap();
-        let report = parse_report(SAMPLE).unwrap();
+        let report = parse_report(SAMPLE, &TimeRules::at(crate::unix_now())).unwrap();
         assert!(store(&mut conn, &report, 1000).is_err());
         assert_eq!(count(&mut conn), 0);
         assert_eq!(
@@ -196,7 +196,7 @@ mod tests {
     #[test]
     fn stores_more_rows_than_one_insert_takes() {
         let (_dir, mut conn) = migrated();
-        let mut report = parse_report(SAMPLE).unwrap();
+        let mut report = parse_report(SAMPLE, &TimeRules::at(crate::unix_now())).unwrap();
         let template = report.probe_requests[0].clone();
         report.probe_requests = (0..1234)
             .map(|i| {

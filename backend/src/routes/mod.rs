@@ -15,7 +15,7 @@ pub mod webhook;
 
 use std::sync::Arc;
 
-use actix_web::{web, HttpRequest, HttpResponse, Resource};
+use actix_web::{guard, web, HttpRequest, HttpResponse, Resource, Route};
 
 use crate::cloudtrax::Mac;
 use crate::db::Database;
@@ -34,6 +34,12 @@ pub struct AppState {
     pub secret: Option<Vec<u8>>,
     /// Largest webhook body accepted, in bytes.
     pub max_body: usize,
+    /// How long a webhook body may take to arrive.
+    pub body_timeout: std::time::Duration,
+    /// The longest span of one probe request, seconds (`--max-span`).
+    pub max_span_s: i64,
+    /// Slots for analytics computations (`--analytics-concurrency`).
+    pub analytics: Arc<tokio::sync::Semaphore>,
     /// The OpenAPI document as JSON, rendered once at start-up.
     pub openapi_json: String,
     /// The API reference page, rendered once at start-up from the same document.
@@ -49,29 +55,33 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/receive").route(web::post().to(webhook::receive)))
         .service(resource("/recieve").route(web::post().to(webhook::receive_legacy)))
         // The REST API.
-        .service(resource("/api/v1/probe-requests").route(web::get().to(probe_requests::list)))
+        .service(resource("/api/v1/probe-requests").route(get().to(probe_requests::list)))
         // Before `{id}`, which would take "export" for an id.
-        .service(resource("/api/v1/probe-requests/export").route(web::get().to(export::export)))
-        .service(resource("/api/v1/probe-requests/{id}").route(web::get().to(probe_requests::get)))
-        .service(resource("/api/v1/nodes").route(web::get().to(nodes::list)))
+        .service(resource("/api/v1/probe-requests/export").route(get().to(export::export)))
+        .service(resource("/api/v1/probe-requests/{id}").route(get().to(probe_requests::get)))
+        .service(resource("/api/v1/nodes").route(get().to(nodes::list)))
         .service(resource("/api/v1/samples").route(web::post().to(samples::create)))
-        .service(resource("/api/v1/stats/summary").route(web::get().to(stats::summary)))
-        .service(resource("/api/v1/stats/series").route(web::get().to(stats::series)))
-        .service(
-            resource("/api/v1/stats/dwell-histogram").route(web::get().to(stats::dwell_histogram)),
-        )
-        .service(resource("/api/v1/stats/nodes").route(web::get().to(stats::nodes)))
+        .service(resource("/api/v1/stats/summary").route(get().to(stats::summary)))
+        .service(resource("/api/v1/stats/series").route(get().to(stats::series)))
+        .service(resource("/api/v1/stats/dwell-histogram").route(get().to(stats::dwell_histogram)))
+        .service(resource("/api/v1/stats/nodes").route(get().to(stats::nodes)))
         .service(
             resource("/api/v1/devices/{network_id}/{mac}/visits")
-                .route(web::get().to(stats::device_visits)),
+                .route(get().to(stats::device_visits)),
         )
-        .service(resource("/api/v1/rejections").route(web::get().to(rejections::list)))
-        .service(resource("/api/v1/health").route(web::get().to(health::health)))
-        .service(resource("/metrics").route(web::get().to(metrics::metrics)))
-        .service(resource("/api/v1/openapi.json").route(web::get().to(docs::openapi_json)))
-        .service(resource("/api/docs").route(web::get().to(docs::reference)))
+        .service(resource("/api/v1/rejections").route(get().to(rejections::list)))
+        .service(resource("/api/v1/health").route(get().to(health::health)))
+        .service(resource("/metrics").route(get().to(metrics::metrics)))
+        .service(resource("/api/v1/openapi.json").route(get().to(docs::openapi_json)))
+        .service(resource("/api/docs").route(get().to(docs::reference)))
         // The dashboard at `/` and its files; every other page path loads the app.
         .default_service(web::to(dashboard::serve));
+}
+
+/// A route for GET and HEAD: the same handler answers both, and actix sends no body to
+/// a HEAD (the headers, Content-Length included, are those of the GET).
+fn get() -> Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
 /// A resource that answers 405 problem+json, with `Allow`, to methods it has no route for.

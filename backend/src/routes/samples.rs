@@ -2,7 +2,7 @@ use actix_web::web::{Data, Json};
 use api_types::IngestResult;
 
 use super::AppState;
-use crate::cloudtrax::{parse_report, Report};
+use crate::cloudtrax::{parse_report, Report, TimeRules};
 use crate::error::AppError;
 
 /// The sample report of the original receiver's README: one access point, 5 clients.
@@ -10,7 +10,10 @@ pub const SAMPLE_REPORT: &[u8] = include_bytes!("../../samples/sample-v1.json");
 
 /// The sample report, parsed. It is part of the binary and checked by a unit test.
 pub fn sample_report() -> Result<Report, AppError> {
-    Ok(parse_report(SAMPLE_REPORT)?)
+    Ok(parse_report(
+        SAMPLE_REPORT,
+        &TimeRules::at(crate::unix_now()),
+    )?)
 }
 
 /// Add the sample report

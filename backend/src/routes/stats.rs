@@ -12,7 +12,11 @@ use super::AppState;
 use super::{mac_parameter, non_negative, parse_query};
 use crate::analytics::{self, Bucket, Days, MacId, Thresholds, Visit, SEGMENT_GAP_S};
 use crate::cloudtrax::Mac;
-use crate::db;
+use std::sync::Arc;
+
+use tokio::sync::OwnedSemaphorePermit;
+
+use crate::db::{self, presence::PresenceRead};
 use crate::error::AppError;
 
 /// The longest range one request may ask for.
@@ -75,8 +79,10 @@ impl Scope {
 }
 
 fn scope(query: SummaryQuery) -> Result<Scope, AppError> {
+    non_negative("since", query.since)?;
+    non_negative("until", query.until)?;
     let until = query.until.unwrap_or_else(crate::unix_now);
-    let since = query.since.unwrap_or(until - 86_400).max(0);
+    let since = query.since.unwrap_or(until.saturating_sub(86_400)).max(0);
     if until < since {
         return Err(AppError::parameter(
             "until",
@@ -89,8 +95,6 @@ fn scope(query: SummaryQuery) -> Result<Scope, AppError> {
             "the range may span at most 31 days",
         ));
     }
-    non_negative("since", query.since)?;
-    non_negative("until", query.until)?;
     non_negative("network_id", query.network_id)?;
     let defaults = Thresholds::default();
     let thresholds = Thresholds {
@@ -131,32 +135,63 @@ fn scope(query: SummaryQuery) -> Result<Scope, AppError> {
     })
 }
 
+/// A slot to compute analytics in (at most `--analytics-concurrency` at once), or a
+/// 503 when every slot is taken. The slot travels with the work onto the blocking
+/// threads, so the bound holds even for requests whose client went away.
+fn analytics_slot(state: &AppState) -> Result<OwnedSemaphorePermit, AppError> {
+    Arc::clone(&state.analytics)
+        .try_acquire_owned()
+        .map_err(|_| {
+            state.metrics.analytics_refused();
+            AppError::TryLater {
+                detail: "the server is computing as many analytics requests as it runs at once \
+                         (--analytics-concurrency); retry shortly"
+                    .to_string(),
+                retry_after: 2,
+            }
+        })
+}
+
+/// Why the visits were not assembled: too much to compute over.
+enum TooMuch {
+    /// More than MAX_OBSERVATIONS of these: narrow the request.
+    Rows(&'static str),
+    /// The range's rows are still being merged into the presence segments.
+    Merging { backlog: i64 },
+}
+
 /// Assembles the visits around the scope's range (of one device if `mac` is given):
 /// from the presence segments of the range's days and a day either side (with the rows
 /// not merged into them yet), or for a visit gap under [`SEGMENT_GAP_S`] from the probe
-/// requests themselves. The work is done off the async workers.
+/// requests themselves. The work is done off the async workers, holding `slot`, which
+/// comes back with the visits.
 async fn load_visits(
     state: &AppState,
     scope: &Scope,
     mac: Option<Mac>,
-) -> Result<Vec<Visit>, AppError> {
+    slot: OwnedSemaphorePermit,
+) -> Result<(Vec<Visit>, OwnedSemaphorePermit), AppError> {
     let (first_day, last_day) = analytics::window_days(scope.since, scope.until);
     let network_id = scope.network_id;
     let thresholds = scope.thresholds;
-    // Ok(Err(what)) when more than MAX_OBSERVATIONS of `what` would be computed over.
-    let segments = state
+    let (segments, slot) = state
         .db
         .run(move |conn| {
             if thresholds.visit_gap_s >= SEGMENT_GAP_S {
-                return Ok(db::presence::presence(
+                let read = db::presence::presence(
                     conn,
                     first_day,
                     last_day,
                     network_id,
                     mac.map(|mac| mac.to_u64()),
                     MAX_OBSERVATIONS,
-                )?
-                .ok_or("presence segments (or probe requests not merged into them yet)"));
+                )?;
+                let segments = match read {
+                    PresenceRead::Segments(segments) => Ok(segments),
+                    PresenceRead::TooManySegments => Err(TooMuch::Rows("presence segments")),
+                    PresenceRead::Merging { backlog } => Err(TooMuch::Merging { backlog }),
+                };
+                return Ok((segments, slot));
             }
             let observations = db::presence::observations(
                 conn,
@@ -169,23 +204,50 @@ async fn load_visits(
                 MAX_OBSERVATIONS + 1,
             )?;
             if observations.len() as i64 > MAX_OBSERVATIONS {
-                return Ok(Err("probe requests"));
+                return Ok((Err(TooMuch::Rows("probe requests")), slot));
             }
             let mut segments = analytics::segments(&observations, thresholds.visit_gap_s);
             segments.retain(|segment| (first_day..=last_day).contains(&segment.day));
-            Ok(Ok(segments))
+            Ok((Ok(segments), slot))
         })
-        .await?
-        .map_err(|what| {
-            AppError::parameter(
-                "since",
-                format!(
-                    "the range (with a day around it, to assemble visits) holds more than \
-                     {MAX_OBSERVATIONS} {what}; shorten it or narrow it to one network_id"
+        .await?;
+    let segments = segments.map_err(|too_much| match too_much {
+        TooMuch::Rows(what) => AppError::parameter(
+            "since",
+            format!(
+                "the range (with a day around it, to assemble visits) holds more than \
+                 {MAX_OBSERVATIONS} {what}; shorten it or narrow it to one network_id"
+            ),
+        ),
+        TooMuch::Merging { backlog } => {
+            let rate = state
+                .metrics
+                .presence_merge_rows_per_s
+                .load(std::sync::atomic::Ordering::Relaxed);
+            // Seconds until every waiting row is merged, at the rate of the last chunk.
+            let seconds = u64::try_from(backlog)
+                .unwrap_or(0)
+                .checked_div(rate)
+                .map(|seconds| seconds + 1);
+            let eta = match seconds {
+                Some(seconds) => {
+                    format!("at the rate the server merges them, in about {seconds} s at most")
+                }
+                None => "once the writer has merged them (it does so whenever no report waits)"
+                    .to_string(),
+            };
+            let retry_after = seconds.unwrap_or(60);
+            AppError::TryLater {
+                detail: format!(
+                    "the range holds more than {MAX_OBSERVATIONS} probe requests not yet merged \
+                     into the presence segments ({backlog} rows wait in all); the figures will \
+                     be available {eta}, or narrow the range or the network_id now"
                 ),
-            )
-        })?;
-    actix_web::web::block(move || analytics::visits(segments, &thresholds))
+                retry_after: u32::try_from(retry_after.clamp(1, 3_600)).unwrap_or(3_600),
+            }
+        }
+    })?;
+    actix_web::web::block(move || (analytics::visits(segments, &thresholds), slot))
         .await
         .map_err(AppError::internal)
 }
@@ -210,7 +272,7 @@ async fn load_visits(
     responses(
         (status = 200, description = "The figures, with the range and thresholds used", body = StatsSummary),
         (status = 400, description = "A parameter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every analytics slot is taken (`--analytics-concurrency`), the range's rows are still being merged into the presence segments (`detail` says when the figures will be available), or the database is unavailable; retry after `Retry-After` seconds", body = api_types::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn summary(
@@ -219,8 +281,10 @@ pub async fn summary(
 ) -> Result<Json<StatsSummary>, AppError> {
     let scope = scope(parse_query(request.query_string())?)?;
     let days = scope.days()?;
-    let visits = load_visits(&state, &scope, None).await?;
+    let slot = analytics_slot(&state)?;
+    let (visits, slot) = load_visits(&state, &scope, None, slot).await?;
     let summary = actix_web::web::block(move || {
+        let _slot = slot;
         analytics::summary(
             &visits,
             scope.since,
@@ -249,6 +313,7 @@ pub async fn summary(
     responses(
         (status = 200, description = "The buckets, shortest dwell first", body = DwellHistogram),
         (status = 400, description = "A parameter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every analytics slot is taken (`--analytics-concurrency`), the range's rows are still being merged into the presence segments (`detail` says when the figures will be available), or the database is unavailable; retry after `Retry-After` seconds", body = api_types::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn dwell_histogram(
@@ -256,7 +321,8 @@ pub async fn dwell_histogram(
     state: Data<AppState>,
 ) -> Result<Json<DwellHistogram>, AppError> {
     let scope = scope(parse_query(request.query_string())?)?;
-    let visits = load_visits(&state, &scope, None).await?;
+    let slot = analytics_slot(&state)?;
+    let (visits, _slot) = load_visits(&state, &scope, None, slot).await?;
     let in_range = analytics::in_range(&visits, scope.since, scope.until, scope.node);
     let buckets = analytics::dwell_histogram(&in_range, &scope.thresholds)
         .into_iter()
@@ -288,6 +354,7 @@ pub async fn dwell_histogram(
     responses(
         (status = 200, description = "One entry per access point", body = NodeStatsList),
         (status = 400, description = "A parameter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every analytics slot is taken (`--analytics-concurrency`), the range's rows are still being merged into the presence segments (`detail` says when the figures will be available), or the database is unavailable; retry after `Retry-After` seconds", body = api_types::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn nodes(
@@ -295,7 +362,8 @@ pub async fn nodes(
     state: Data<AppState>,
 ) -> Result<Json<NodeStatsList>, AppError> {
     let scope = scope(parse_query(request.query_string())?)?;
-    let visits = load_visits(&state, &scope, None).await?;
+    let slot = analytics_slot(&state)?;
+    let (visits, _slot) = load_visits(&state, &scope, None, slot).await?;
     let in_range = analytics::in_range(&visits, scope.since, scope.until, scope.node);
     let mut items: Vec<NodeStats> = analytics::per_node(&in_range)
         .into_iter()
@@ -334,6 +402,7 @@ pub async fn nodes(
     responses(
         (status = 200, description = "The device's visits", body = DeviceVisits),
         (status = 400, description = "A parameter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every analytics slot is taken (`--analytics-concurrency`), the range's rows are still being merged into the presence segments (`detail` says when the figures will be available), or the database is unavailable; retry after `Retry-After` seconds", body = api_types::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn device_visits(
@@ -350,7 +419,8 @@ pub async fn device_visits(
     let mac = mac_parameter("mac", &mac)?;
     let mut scope = scope(parse_query(request.query_string())?)?;
     scope.network_id = Some(network_id);
-    let visits = load_visits(&state, &scope, Some(mac)).await?;
+    let slot = analytics_slot(&state)?;
+    let (visits, _slot) = load_visits(&state, &scope, Some(mac), slot).await?;
     let thresholds = scope.thresholds;
     let visits = analytics::in_range(&visits, scope.since, scope.until, scope.node)
         .into_iter()
@@ -397,6 +467,7 @@ pub struct SeriesQuery {
     responses(
         (status = 200, description = "One summary per bucket, oldest first", body = StatsSeries),
         (status = 400, description = "A parameter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every analytics slot is taken (`--analytics-concurrency`), the range's rows are still being merged into the presence segments (`detail` says when the figures will be available), or the database is unavailable; retry after `Retry-After` seconds", body = api_types::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn series(
@@ -419,9 +490,11 @@ pub async fn series(
         _ => Days::new(scope.since, scope.until, &scope.tz),
     }
     .map_err(AppError::internal)?;
-    let visits = load_visits(&state, &scope, None).await?;
+    let slot = analytics_slot(&state)?;
+    let (visits, slot) = load_visits(&state, &scope, None, slot).await?;
     let (node, thresholds) = (scope.node, scope.thresholds);
     let points = actix_web::web::block(move || {
+        let _slot = slot;
         analytics::series(&visits, &bounds, node, &thresholds, &days)
     })
     .await

@@ -1,6 +1,6 @@
 //! The CloudTrax Presence Reporting webhook.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::http::header;
 use actix_web::web::{self, BytesMut, Data, Json};
@@ -9,7 +9,7 @@ use api_types::IngestResult;
 use futures_util::StreamExt as _;
 
 use super::AppState;
-use crate::cloudtrax::{parse_report, verify_signature, Mac, SignatureError};
+use crate::cloudtrax::{parse_report, verify_signature, Mac, SignatureError, TimeRules};
 use crate::db::rejections::NewRejection;
 use crate::error::AppError;
 use crate::metrics::RejectReason;
@@ -51,12 +51,13 @@ use crate::metrics::RejectReason;
         (status = 200, description = "The report is stored (durably, before this answer)", body = IngestResult),
         (status = 400, description = "The body is not JSON", body = api_types::Problem, content_type = "application/problem+json"),
         (status = 401, description = "The Signature header is missing or does not match", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 408, description = "The body did not arrive within the server's body timeout (`--body-timeout`); the connection is closed", body = api_types::Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than the server's limit", body = api_types::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The body breaks a rule of the contract; `field` is the JSON path of the offending value", body = api_types::Problem, content_type = "application/problem+json",
+        (status = 422, description = "The body breaks a rule of the contract; `field` is the JSON path of the offending value. Besides the field rules: each probe request's `last_seen - first_seen` is at most the server's `--max-span` (default 3600 s), and `last_seen` at most 86400 s after the report is received (a clock ahead); there is no lower bound, so old data can be imported", body = api_types::Problem, content_type = "application/problem+json",
          example = json!({"type": "about:blank", "title": "Unprocessable Content", "status": 422,
                           "detail": "must be a MAC address of 6 octets, like 00:1a:2b:3c:4d:5e, got \"68:96:7b\"",
                           "field": "probe_requests[3].mac"})),
-        (status = 503, description = "The server is overloaded (its write queue is full) or the database is unavailable; nothing was stored, retry after `Retry-After` seconds", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The server is overloaded (its write queue is full), the database cannot store the report (disk full, write lock held by another process, I/O error) or the writer is restarting; nothing was stored, retry after `Retry-After` seconds", body = api_types::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn receive(
@@ -66,7 +67,7 @@ pub async fn receive(
 ) -> Result<Json<IngestResult>, AppError> {
     let started = Instant::now();
     let received_at = crate::unix_now();
-    let body = match read_body(&request, payload, state.max_body).await {
+    let body = match read_body(&request, payload, state.max_body, state.body_timeout).await {
         Ok(body) => body,
         Err(error) => {
             refused(&state, &error, &[], received_at);
@@ -98,7 +99,11 @@ async fn accept(
             .map(|value| value.as_bytes());
         verify_signature(secret, body, signature)?;
     }
-    let report = parse_report(body)?;
+    let rules = TimeRules {
+        received_at,
+        max_span_s: state.max_span_s,
+    };
+    let report = parse_report(body, &rules)?;
     state.ingest.store(report, received_at).await
 }
 
@@ -112,14 +117,20 @@ fn refused(state: &AppState, error: &AppError, body: &[u8], received_at: i64) {
         AppError::Unauthorized(SignatureError::Missing) => RejectReason::MissingSignature,
         AppError::Unauthorized(_) => RejectReason::BadSignature,
         AppError::PayloadTooLarge { .. } => RejectReason::TooLarge,
+        AppError::BodyTimeout { .. } => RejectReason::BodyTimeout,
         AppError::Overloaded => RejectReason::Overloaded,
+        AppError::NotStored { .. } => RejectReason::NotStored,
         _ => return,
     };
     state.metrics.rejected(reason);
-    if reason == RejectReason::Overloaded {
+    if matches!(reason, RejectReason::Overloaded | RejectReason::NotStored) {
         return;
     }
-    let hint = NodeHint::read(body);
+    // An unsigned body is never parsed, not even for the log: refusing it stays cheap.
+    let hint = match error {
+        AppError::Unauthorized(_) => NodeHint::default(),
+        _ => NodeHint::read(body),
+    };
     let problem = error.problem();
     state.ingest.reject(NewRejection {
         received_at,
@@ -181,9 +192,10 @@ impl NodeHint {
         (status = 200, description = "The report is stored", body = IngestResult),
         (status = 400, description = "The body is not JSON", body = api_types::Problem, content_type = "application/problem+json"),
         (status = 401, description = "The Signature header is missing or does not match", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 408, description = "The body did not arrive within the server's body timeout; the connection is closed", body = api_types::Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than the server's limit", body = api_types::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The body breaks a rule of the contract", body = api_types::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The server is overloaded (its write queue is full) or the database is unavailable; nothing was stored, retry after `Retry-After` seconds", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body breaks a rule of the contract (as for `POST /receive`)", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The server is overloaded (its write queue is full), the database cannot store the report (disk full, write lock held by another process, I/O error) or the writer is restarting; nothing was stored, retry after `Retry-After` seconds", body = api_types::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn receive_legacy(
@@ -195,11 +207,14 @@ pub async fn receive_legacy(
 }
 
 /// Reads the whole body, refusing it as soon as it exceeds `limit` bytes (or announces
-/// that it will), so that an oversized post never sits in memory.
+/// that it will), so that an oversized post never sits in memory, and when it has not
+/// arrived within `timeout`. The buffer grows with the bytes that arrive, never by the
+/// length a client announces.
 async fn read_body(
     request: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
+    timeout: Duration,
 ) -> Result<BytesMut, AppError> {
     let too_large = AppError::PayloadTooLarge { limit };
     let announced = request
@@ -210,13 +225,22 @@ async fn read_body(
     if announced.is_some_and(|length| length > limit) {
         return Err(too_large);
     }
-    let mut body = BytesMut::with_capacity(announced.unwrap_or(0));
-    while let Some(chunk) = payload.next().await {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut body = BytesMut::new();
+    loop {
+        let chunk = match tokio::time::timeout_at(deadline, payload.next()).await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => return Ok(body),
+            Err(_) => {
+                return Err(AppError::BodyTimeout {
+                    limit_s: timeout.as_secs(),
+                })
+            }
+        };
         let chunk = chunk.map_err(|error| AppError::UnreadableBody(error.to_string()))?;
         if body.len() + chunk.len() > limit {
             return Err(too_large);
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(body)
 }

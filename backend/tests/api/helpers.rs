@@ -29,6 +29,10 @@ pub fn settings() -> Settings {
         log: "warn".to_string(),
         queue_limit: 200_000,
         durability: ncompass::ingest::Durability::Full,
+        max_span: std::time::Duration::from_secs(3_600),
+        body_timeout: std::time::Duration::from_secs(10),
+        reply_timeout: std::time::Duration::from_secs(30),
+        analytics_concurrency: None,
     }
 }
 
@@ -38,9 +42,18 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// The app with `settings`, on a new database file and a free port.
-pub async fn spawn_app_with(mut settings: Settings) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("ncompass.db");
+pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    spawn_app_in(tempfile::tempdir().unwrap(), settings).await
+}
+
+/// The database file [`spawn_app_in`] uses in `dir`.
+pub fn database_in(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("ncompass.db")
+}
+
+/// The app with `settings` on the database file of `dir` (created if missing).
+pub async fn spawn_app_in(dir: tempfile::TempDir, mut settings: Settings) -> TestApp {
+    let database = database_in(&dir);
     settings.database = database.to_str().unwrap().to_string();
     let app = Application::build(&settings).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -5,6 +5,7 @@
 mod dashboard;
 mod docs;
 mod export;
+mod hardening;
 mod helpers;
 mod ingestion;
 mod probe_requests;

@@ -186,7 +186,12 @@ async fn bad_summary_parameters_are_400_naming_them() {
 
 #[actix_web::test]
 async fn histogram_access_points_and_a_devices_visits() {
-    let app = spawn_app().await;
+    // One observation below lasts 4,000 s: more than the default --max-span.
+    let app = spawn_app_with(Settings {
+        max_span: std::time::Duration::from_secs(2 * 3_600),
+        ..settings()
+    })
+    .await;
     // 00:..:55 heard by ap1 (-70) and ap2 (-50) in one visit 0..400; 00:..:77 by ap1
     // only, 0..4,000; then 00:..:55 again 2,000..2,030 (a second visit: gap 1,600).
     app.ingest(&report(
