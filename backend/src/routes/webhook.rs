@@ -225,22 +225,20 @@ async fn read_body(
     if announced.is_some_and(|length| length > limit) {
         return Err(too_large);
     }
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut body = BytesMut::new();
-    loop {
-        let chunk = match tokio::time::timeout_at(deadline, payload.next()).await {
-            Ok(Some(chunk)) => chunk,
-            Ok(None) => return Ok(body),
-            Err(_) => {
-                return Err(AppError::BodyTimeout {
-                    limit_s: timeout.as_secs(),
-                })
+    // One timer for the whole body, not one per chunk.
+    tokio::time::timeout(timeout, async {
+        let mut body = BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|error| AppError::UnreadableBody(error.to_string()))?;
+            if body.len() + chunk.len() > limit {
+                return Err(too_large);
             }
-        };
-        let chunk = chunk.map_err(|error| AppError::UnreadableBody(error.to_string()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(too_large);
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
-    }
+        Ok(body)
+    })
+    .await
+    .unwrap_or(Err(AppError::BodyTimeout {
+        limit_s: timeout.as_secs(),
+    }))
 }
