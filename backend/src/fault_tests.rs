@@ -206,7 +206,7 @@ async fn a_full_disk_answers_503_stores_nothing_and_recovers_without_a_restart()
         .page_count;
     app.state
         .ingest
-        .writer_sql(&format!("PRAGMA max_page_count = {pages}"))
+        .writer_sql(&format!("PRAGMA max_page_count = {pages}"), true)
         .await;
 
     for node in 2..5u8 {
@@ -234,16 +234,45 @@ async fn a_full_disk_answers_503_stores_nothing_and_recovers_without_a_restart()
     );
     let health = problem(app.get("/api/v1/health").await, 503).await;
     assert!(health["detail"].as_str().unwrap().contains("full"));
+    // SQLite rolled each failed transaction back by itself; the connection is still
+    // good, so the writer keeps it.
+    assert_eq!(app.metric("ncompass_writer_restarts_total ").await, 0);
 
     // Space is freed: the next report is stored, with no restart.
     app.state
         .ingest
-        .writer_sql("PRAGMA max_page_count = 1073741823")
+        .writer_sql("PRAGMA max_page_count = 1073741823", true)
         .await;
     assert_eq!(app.post(&report(7, 2_000, now - 600)).await.status(), 200);
     assert_eq!(app.count("reports"), reports_before + 1);
     assert_eq!(app.count("probe_requests"), rows_before + 2_000);
     app.health_becomes(200, Duration::from_secs(2)).await;
+}
+
+#[actix_web::test]
+async fn a_broken_connection_is_replaced_by_a_fresh_one() {
+    let app = spawn().await;
+    let now = crate::unix_now();
+    assert_eq!(app.post(&report(1, 10, now - 600)).await.status(), 200);
+    // The writer's connection is left inside a transaction diesel knows nothing of,
+    // as a failed rollback can leave it: every BEGIN on it fails from now on.
+    app.state.ingest.writer_sql("BEGIN", false).await;
+    let refused = app.post(&report(2, 10, now - 600)).await;
+    assert!(refused.headers().contains_key("retry-after"));
+    problem(refused, 503).await;
+    // The writer noticed, and goes on with a fresh connection: storing works at once.
+    assert_eq!(app.post(&report(3, 10, now - 600)).await.status(), 200);
+    assert_eq!(app.metric("ncompass_writer_restarts_total ").await, 1);
+    assert_eq!(
+        app.metric("ncompass_store_failures_total{kind=\"other\"} ")
+            .await,
+        1
+    );
+    app.health_becomes(200, Duration::from_secs(2)).await;
+    // The report refused while the old connection held its transaction is not stored,
+    // nor anything of it: the abandoned transaction was rolled back with the connection.
+    assert_eq!(app.count("reports"), 2);
+    assert_eq!(app.count("probe_requests"), 20);
 }
 
 #[actix_web::test]

@@ -112,6 +112,8 @@ enum Job {
     #[cfg(test)]
     Sql {
         sql: String,
+        /// Also on every connection the writer opens later.
+        persist: bool,
         reservation: Reservation,
         done: oneshot::Sender<()>,
     },
@@ -476,14 +478,15 @@ impl Ingest {
         }
     }
 
-    /// Test fault: runs `sql` on the writer's connection now and on every connection
-    /// it opens later; resolves once it ran.
+    /// Test fault: runs `sql` on the writer's connection now, and if `persist` on every
+    /// connection it opens later; resolves once it ran.
     #[cfg(test)]
-    pub(crate) async fn writer_sql(&self, sql: &str) {
+    pub(crate) async fn writer_sql(&self, sql: &str, persist: bool) {
         let (done, ran) = oneshot::channel();
         if let Some(reservation) = self.admit(1) {
             let _ = self.jobs.send(Job::Sql {
                 sql: sql.to_string(),
+                persist,
                 reservation,
                 done,
             });
@@ -664,11 +667,15 @@ fn write(
 fn take_fault(job: Job, conn: &mut SqliteConnection, config: &mut WriterConfig) -> Option<Job> {
     match job {
         Job::Panic(_reservation) => panic!("injected fault: the writer dies"),
-        Job::Sql { sql, done, .. } => {
+        Job::Sql {
+            sql, persist, done, ..
+        } => {
             if let Err(error) = conn.batch_execute(&sql) {
                 tracing::warn!(%error, "injected SQL failed");
             }
-            config.extra_sql.push(sql);
+            if persist {
+                config.extra_sql.push(sql);
+            }
             let _ = done.send(());
             None
         }
