@@ -414,12 +414,31 @@ pub fn verify_signature(
     body: &[u8],
     header: Option<&[u8]>,
 ) -> Result<(), SignatureError> {
+    verify_signature_any(&[secret], body, header)
+}
+
+/// [`verify_signature`] under any of `secrets` (while a secret is rotated, access points
+/// sign with the old one or the new one). Every secret is tried, so the time taken does
+/// not tell which one matched; none matches an empty list.
+pub fn verify_signature_any<S: AsRef<[u8]>>(
+    secrets: &[S],
+    body: &[u8],
+    header: Option<&[u8]>,
+) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
     let claimed = decode_signature(header).ok_or(SignatureError::Malformed)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| SignatureError::Mismatch)?;
-    mac.update(body);
-    mac.verify_slice(&claimed)
-        .map_err(|_| SignatureError::Mismatch)
+    let mut matched = false;
+    for secret in secrets {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_ref())
+            .map_err(|_| SignatureError::Mismatch)?;
+        mac.update(body);
+        matched |= mac.verify_slice(&claimed).is_ok();
+    }
+    if matched {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
 }
 
 /// The signature the access point is expected to send, as lower-case hex.
@@ -836,6 +855,31 @@ mod tests {
                 "{header}"
             );
         }
+    }
+
+    #[test]
+    fn any_of_several_secrets_may_sign() {
+        let secrets = [b"old-secret".to_vec(), SAMPLE_SECRET.to_vec()];
+        let header = Some(SAMPLE_SIGNATURE.as_bytes());
+        assert_eq!(verify_signature_any(&secrets, SAMPLE, header), Ok(()));
+        let old = sign(b"old-secret", SAMPLE);
+        assert_eq!(
+            verify_signature_any(&secrets, SAMPLE, Some(old.as_bytes())),
+            Ok(())
+        );
+        let third = sign(b"third-secret", SAMPLE);
+        assert_eq!(
+            verify_signature_any(&secrets, SAMPLE, Some(third.as_bytes())),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_signature_any::<Vec<u8>>(&[], SAMPLE, header),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_signature_any(&secrets, SAMPLE, None),
+            Err(SignatureError::Missing)
+        );
     }
 
     #[test]

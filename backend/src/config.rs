@@ -55,9 +55,17 @@ pub struct Settings {
 
     /// Shared secret of the CloudTrax webhook. When set, every report must carry a
     /// `Signature` header holding the HMAC-SHA256 of its body under this secret; when
-    /// not set, anyone who can reach the server can post reports.
-    #[arg(long, env = "NCOMPASS_SECRET", hide_env_values = true, global = true)]
-    pub secret: Option<String>,
+    /// not set, anyone who can reach the server can post reports. Give it several
+    /// times (in the variable: separated by commas) to accept a report signed with any
+    /// of them, so the secret can be changed in CloudTrax without losing a report.
+    #[arg(
+        long,
+        env = "NCOMPASS_SECRET",
+        hide_env_values = true,
+        value_delimiter = ',',
+        global = true
+    )]
+    pub secret: Vec<String>,
 
     /// Largest webhook body accepted, in bytes (suffixes KiB and MiB allowed); larger
     /// bodies are refused with 413.
@@ -127,12 +135,26 @@ impl Settings {
         )
     }
 
-    /// The webhook secret, treating an empty value as none.
-    pub fn webhook_secret(&self) -> Option<&[u8]> {
+    /// The webhook secrets, leaving out empty values. None: ingestion is open.
+    pub fn webhook_secrets(&self) -> Vec<Vec<u8>> {
         self.secret
-            .as_deref()
+            .iter()
             .filter(|secret| !secret.is_empty())
-            .map(str::as_bytes)
+            .map(|secret| secret.as_bytes().to_vec())
+            .collect()
+    }
+
+    /// Which secrets (1-based, in the order given) start or end with whitespace: a line
+    /// end read from a file along with the secret makes every report a 401, so start-up
+    /// warns of it.
+    pub fn secrets_with_whitespace(&self) -> Vec<usize> {
+        self.secret
+            .iter()
+            .filter(|secret| !secret.is_empty())
+            .enumerate()
+            .filter(|(_, secret)| secret.trim() != secret.as_str())
+            .map(|(i, _)| i + 1)
+            .collect()
     }
 }
 
@@ -231,6 +253,24 @@ mod tests {
     }
 
     #[test]
+    fn secrets_rotate_given_several_times_or_separated_by_commas() {
+        let cli = Cli::try_parse_from(["ncompass", "--secret", "old", "--secret", "new "]).unwrap();
+        assert_eq!(
+            cli.settings.webhook_secrets(),
+            [b"old".to_vec(), b"new ".to_vec()]
+        );
+        assert_eq!(cli.settings.secrets_with_whitespace(), [2]);
+        let cli = Cli::try_parse_from(["ncompass", "--secret", "a,b,,c"]).unwrap();
+        assert_eq!(
+            cli.settings.webhook_secrets(),
+            [b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]
+        );
+        assert!(cli.settings.secrets_with_whitespace().is_empty());
+        let cli = Cli::try_parse_from(["ncompass"]).unwrap();
+        assert!(cli.settings.webhook_secrets().is_empty());
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
@@ -277,6 +317,6 @@ mod tests {
         assert_eq!(cli.command, Some(Command::Serve));
         assert_eq!(cli.settings.bind, "0.0.0.0:9000");
         assert_eq!(cli.settings.max_body, 2 * 1024 * 1024);
-        assert_eq!(cli.settings.webhook_secret(), None);
+        assert!(cli.settings.webhook_secrets().is_empty());
     }
 }

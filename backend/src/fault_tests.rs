@@ -27,7 +27,7 @@ fn settings(database: &str) -> Settings {
     Settings {
         database: database.to_string(),
         bind: "127.0.0.1:0".to_string(),
-        secret: None,
+        secret: Vec::new(),
         max_body: 4 * 1024 * 1024,
         static_dir: PathBuf::from("no-dashboard-here"),
         log: "warn".to_string(),

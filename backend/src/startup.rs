@@ -73,8 +73,22 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
 
-        let secret = settings.webhook_secret().map(<[u8]>::to_vec);
-        if secret.is_none() {
+        let secrets = settings.webhook_secrets();
+        for position in settings.secrets_with_whitespace() {
+            tracing::warn!(
+                secret = position,
+                "webhook secret number {position} starts or ends with whitespace (a line end \
+                 read from a file?): it is used as given, so an access point configured \
+                 without it gets 401 for every report"
+            );
+        }
+        if secrets.len() > 1 {
+            tracing::info!(
+                secrets = secrets.len(),
+                "accepting reports signed with any of the webhook secrets (rotation)"
+            );
+        }
+        if secrets.is_empty() {
             tracing::warn!(
                 "no webhook secret is set (--secret / NCOMPASS_SECRET): anyone who can reach \
                  this server can post reports"
@@ -98,7 +112,7 @@ impl Application {
             db,
             ingest,
             metrics,
-            secret,
+            secrets,
             max_body: settings.max_body,
             body_timeout: settings.body_timeout,
             max_span_s: i64::try_from(settings.max_span.as_secs()).unwrap_or(i64::MAX),

@@ -22,7 +22,7 @@ fn spawn_app(dir: &tempfile::TempDir) -> String {
             .unwrap()
             .to_string(),
         bind: "127.0.0.1:0".to_string(),
-        secret: None,
+        secret: Vec::new(),
         max_body: 1024 * 1024,
         queue_limit: 200_000,
         durability: Durability::Normal,

@@ -74,7 +74,7 @@ impl Harness {
         let settings = Settings {
             database: database.to_str().unwrap().to_string(),
             bind: "127.0.0.1:0".to_string(),
-            secret: None,
+            secret: Vec::new(),
             max_body: 1024 * 1024,
             static_dir: dist_dir(),
             log: "warn".to_string(),

@@ -30,8 +30,9 @@ pub struct AppState {
     /// For writing: the one writer, fed through a bounded queue.
     pub ingest: Ingest,
     pub metrics: Arc<Metrics>,
-    /// The webhook's shared secret; `None` leaves ingestion open.
-    pub secret: Option<Vec<u8>>,
+    /// The webhook's shared secrets, any of which may sign a report (rotation); none
+    /// leaves ingestion open.
+    pub secrets: Vec<Vec<u8>>,
     /// Largest webhook body accepted, in bytes.
     pub max_body: usize,
     /// How long a webhook body may take to arrive.

@@ -9,7 +9,7 @@ use api_types::IngestResult;
 use futures_util::StreamExt as _;
 
 use super::AppState;
-use crate::cloudtrax::{parse_report, verify_signature, Mac, SignatureError, TimeRules};
+use crate::cloudtrax::{parse_report, verify_signature_any, Mac, SignatureError, TimeRules};
 use crate::db::rejections::NewRejection;
 use crate::error::AppError;
 use crate::metrics::RejectReason;
@@ -18,7 +18,8 @@ use crate::metrics::RejectReason;
 ///
 /// The URL to configure in CloudTrax's Presence Reporting. The body is read as JSON
 /// whatever its Content-Type. When the server has a secret, the `Signature` header must
-/// hold the HMAC-SHA256 of the exact body bytes under it (hex in either case, or
+/// hold the HMAC-SHA256 of the exact body bytes under it (or under any of its secrets,
+/// while one is being rotated) (hex in either case, or
 /// standard or URL-safe base64). A report is stored whole or not at all; an
 /// observation (network, node, client MAC, first and last seen) already stored is
 /// counted as a duplicate instead of being stored again, so re-sending is harmless.
@@ -92,12 +93,12 @@ async fn accept(
     state: &AppState,
     received_at: i64,
 ) -> Result<IngestResult, AppError> {
-    if let Some(secret) = &state.secret {
+    if !state.secrets.is_empty() {
         let signature = request
             .headers()
             .get("Signature")
             .map(|value| value.as_bytes());
-        verify_signature(secret, body, signature)?;
+        verify_signature_any(&state.secrets, body, signature)?;
     }
     let rules = TimeRules {
         received_at,

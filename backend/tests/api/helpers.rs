@@ -23,7 +23,7 @@ pub fn settings() -> Settings {
     Settings {
         database: String::new(),
         bind: "127.0.0.1:0".to_string(),
-        secret: None,
+        secret: Vec::new(),
         max_body: 1024 * 1024,
         static_dir: PathBuf::from("no-dashboard-here"),
         log: "warn".to_string(),

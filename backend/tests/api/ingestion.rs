@@ -142,7 +142,7 @@ async fn listing_never_blocks_ingestion_nor_sees_database_locked() {
 #[actix_web::test]
 async fn refused_reports_are_kept_for_diagnosis() {
     let app = spawn_app_with(Settings {
-        secret: Some(SAMPLE_SECRET.to_string()),
+        secret: vec![SAMPLE_SECRET.to_string()],
         max_body: 4096,
         ..settings()
     })

@@ -247,7 +247,7 @@ async fn the_default_limit_is_one_mebibyte() {
 #[actix_web::test]
 async fn signature_is_checked_when_a_secret_is_set() {
     let app = spawn_app_with(Settings {
-        secret: Some(SAMPLE_SECRET.to_string()),
+        secret: vec![SAMPLE_SECRET.to_string()],
         ..settings()
     })
     .await;
@@ -295,10 +295,47 @@ async fn signature_is_checked_when_a_secret_is_set() {
 }
 
 #[actix_web::test]
+async fn a_secret_is_rotated_without_losing_a_report() {
+    // The old secret and the new one, as NCOMPASS_SECRET="old,new" gives them.
+    let app = spawn_app_with(Settings {
+        secret: vec!["the-old-secret".to_string(), SAMPLE_SECRET.to_string()],
+        ..settings()
+    })
+    .await;
+    let now = ncompass::unix_now();
+    let body = |n: u32| {
+        report(
+            1,
+            "ac:86:74:00:00:01",
+            vec![probe(&client_mac(n), now - 60, now, false)],
+        )
+        .to_string()
+    };
+    // Access points still on the old secret, and those already on the new one.
+    let old = body(1);
+    let signature = ncompass::cloudtrax::sign(b"the-old-secret", old.as_bytes());
+    let response = app.post_report("/receive", old, Some(&signature)).await;
+    assert_eq!(response.status(), 200);
+    let new = body(2);
+    let signature = ncompass::cloudtrax::sign(SAMPLE_SECRET.as_bytes(), new.as_bytes());
+    let response = app.post_report("/receive", new, Some(&signature)).await;
+    assert_eq!(response.status(), 200);
+    // Any other secret is refused, and nothing of it stored.
+    let third = body(3);
+    let signature = ncompass::cloudtrax::sign(b"a-third-secret", third.as_bytes());
+    assert_problem(
+        app.post_report("/receive", third, Some(&signature)).await,
+        401,
+    )
+    .await;
+    assert_eq!(app.stored(), (2, 2));
+}
+
+#[actix_web::test]
 async fn signature_in_base64_is_accepted() {
     use base64::Engine as _;
     let app = spawn_app_with(Settings {
-        secret: Some(SAMPLE_SECRET.to_string()),
+        secret: vec![SAMPLE_SECRET.to_string()],
         ..settings()
     })
     .await;
