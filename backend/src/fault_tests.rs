@@ -41,9 +41,15 @@ fn settings(database: &str) -> Settings {
 }
 
 async fn spawn() -> App {
+    spawn_with(|_| {}).await
+}
+
+async fn spawn_with(change: impl FnOnce(&mut Settings)) -> App {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("faults.db");
-    let app = Application::build(&settings(database.to_str().unwrap())).unwrap();
+    let mut settings = settings(database.to_str().unwrap());
+    change(&mut settings);
+    let app = Application::build(&settings).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
     actix_web::rt::spawn(app.run_until_stopped());
@@ -184,6 +190,38 @@ async fn a_writer_that_dies_is_restarted_and_no_request_hangs() {
     assert_eq!(app.metric("ncompass_writer_queue_reports ").await, 0);
     assert_eq!(app.metric("ncompass_writer_queue_probe_requests ").await, 0);
     assert!(app.metric("ncompass_writer_restarts_total ").await >= 2);
+}
+
+#[actix_web::test]
+async fn a_stalled_writer_answers_503_after_the_reply_timeout_and_health_says_so() {
+    let app = spawn_with(|settings| settings.reply_timeout = Duration::from_secs(1)).await;
+    let now = crate::unix_now();
+    assert_eq!(app.post(&report(1, 10, now - 600)).await.status(), 200);
+
+    // The writer hangs for 3 s (a disk that stops answering).
+    app.state.ingest.inject_stall(Duration::from_secs(3));
+    let started = Instant::now();
+    let response = app.post(&report(2, 10, now - 600)).await;
+    let waited = started.elapsed();
+    assert!(response.headers().contains_key("retry-after"));
+    let body = problem(response, 503).await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("within 1 s"),
+        "{body}"
+    );
+    assert!(waited < Duration::from_secs(2), "answered after {waited:?}");
+    let health = problem(app.get("/api/v1/health").await, 503).await;
+    assert!(
+        health["detail"].as_str().unwrap().contains("stalled"),
+        "{health}"
+    );
+
+    // Once it moves again, health recovers; the report that was answered 503 is
+    // skipped, so that answer stays true, and new reports are stored.
+    app.health_becomes(200, Duration::from_secs(5)).await;
+    assert_eq!(app.post(&report(3, 10, now - 600)).await.status(), 200);
+    assert_eq!(app.count("reports"), 2);
+    assert_eq!(app.metric("ncompass_writer_queue_reports ").await, 0);
 }
 
 #[actix_web::test]

@@ -107,6 +107,9 @@ enum Job {
     /// Fault injection for the tests: makes the writer run panic.
     #[cfg(test)]
     Panic(Reservation),
+    /// Fault injection for the tests: the writer stalls this long (a disk that hangs).
+    #[cfg(test)]
+    Stall(Duration, Reservation),
     /// Fault injection for the tests: runs SQL on the writer's connection, now and on
     /// every connection it opens later (e.g. `PRAGMA max_page_count`).
     #[cfg(test)]
@@ -478,6 +481,14 @@ impl Ingest {
         }
     }
 
+    /// Test fault: the writer stalls for `duration` when it takes this job.
+    #[cfg(test)]
+    pub(crate) fn inject_stall(&self, duration: Duration) {
+        if let Some(reservation) = self.admit(1) {
+            let _ = self.jobs.send(Job::Stall(duration, reservation));
+        }
+    }
+
     /// Test fault: runs `sql` on the writer's connection now, and if `persist` on every
     /// connection it opens later; resolves once it ran.
     #[cfg(test)]
@@ -588,9 +599,7 @@ fn refuse(job: Job, error: &StoreError) {
         }
         Job::Reject { .. } => {}
         #[cfg(test)]
-        Job::Panic(_) => {}
-        #[cfg(test)]
-        Job::Sql { .. } => {}
+        Job::Panic(_) | Job::Stall(..) | Job::Sql { .. } => {}
     }
 }
 
@@ -667,6 +676,10 @@ fn write(
 fn take_fault(job: Job, conn: &mut SqliteConnection, config: &mut WriterConfig) -> Option<Job> {
     match job {
         Job::Panic(_reservation) => panic!("injected fault: the writer dies"),
+        Job::Stall(duration, _reservation) => {
+            std::thread::sleep(duration);
+            None
+        }
         Job::Sql {
             sql, persist, done, ..
         } => {
@@ -692,7 +705,9 @@ fn job_weight(job: &Job) -> u64 {
     match job {
         Job::Store { reservation, .. } | Job::Reject { reservation, .. } => reservation.weight,
         #[cfg(test)]
-        Job::Panic(reservation) | Job::Sql { reservation, .. } => reservation.weight,
+        Job::Panic(reservation) | Job::Stall(_, reservation) | Job::Sql { reservation, .. } => {
+            reservation.weight
+        }
     }
 }
 
@@ -815,7 +830,7 @@ fn commit(conn: &mut SqliteConnection, batch: Vec<Job>, shared: &Shared) -> Resu
                 rejections.push(rejection);
             }
             #[cfg(test)]
-            Job::Panic(reservation) | Job::Sql { reservation, .. } => {
+            Job::Panic(reservation) | Job::Stall(_, reservation) | Job::Sql { reservation, .. } => {
                 reservations.push(reservation);
             }
         }

@@ -399,6 +399,7 @@ async fn head_answers_every_get_route_with_its_headers_and_no_body() {
         "/api/v1/nodes",
         "/api/v1/rejections",
         "/api/v1/stats/summary",
+        "/api/v1/probe-requests/export?format=csv",
         "/api/v1/openapi.json",
         "/api/docs",
         "/metrics",
