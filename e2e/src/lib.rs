@@ -67,8 +67,14 @@ fn free_port() -> u16 {
 }
 
 impl Harness {
-    /// Starts the backend on a fresh database, ChromeDriver and a headless Chromium.
+    /// Starts the backend on a fresh database, ChromeDriver and a headless Chromium whose
+    /// time zone is UTC, whatever the machine's.
     pub async fn start() -> Harness {
+        Harness::start_in("UTC").await
+    }
+
+    /// [`Harness::start`] with the browser in the IANA time zone `zone`.
+    pub async fn start_in(zone: &str) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let database = dir.path().join("ncompass.db");
         let settings = Settings {
@@ -91,7 +97,9 @@ impl Harness {
         actix_web::rt::spawn(app.run_until_stopped());
 
         let driver_port = free_port();
+        // Chromium takes its time zone from TZ, which ChromeDriver passes on.
         let driver = Command::new("chromedriver")
+            .env("TZ", zone)
             .arg(format!("--port={driver_port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -210,12 +218,13 @@ impl Harness {
         element.send_keys(text).await.unwrap();
     }
 
-    /// Sets an input's value through script (for `datetime-local`, which takes keys in
-    /// a locale-dependent order) and fires the `input` event.
+    /// Sets an input's or a select's value through script (for `datetime-local`, which
+    /// takes keys in a locale-dependent order) and fires the `input` and `change` events.
     pub async fn set_value(&self, css: &str, value: &str) {
         let script = format!(
             "const e = document.querySelector({}); e.value = {}; \
-             e.dispatchEvent(new Event('input', {{bubbles: true}}));",
+             e.dispatchEvent(new Event('input', {{bubbles: true}})); \
+             e.dispatchEvent(new Event('change', {{bubbles: true}}));",
             json!(css),
             json!(value)
         );
@@ -325,7 +334,15 @@ pub async fn browser_test<F>(name: &str, test: F)
 where
     F: AsyncFnOnce(&Harness),
 {
-    let harness = Harness::start().await;
+    browser_test_in(name, "UTC", test).await;
+}
+
+/// [`browser_test`] with the browser in the IANA time zone `zone`.
+pub async fn browser_test_in<F>(name: &str, zone: &str, test: F)
+where
+    F: AsyncFnOnce(&Harness),
+{
+    let harness = Harness::start_in(zone).await;
     let outcome = AssertUnwindSafe(test(&harness)).catch_unwind().await;
     if outcome.is_err() {
         harness.save_artifacts(name).await;

@@ -108,12 +108,12 @@ async fn each_filter_narrows_the_table_and_lives_in_the_url() {
         h.wait_for_rows(7).await;
 
         // Associated only: 48:5a:.. and 00:1a:..
-        h.click("input[name=associated]").await;
+        h.set_value("#f-associated", "true").await;
         h.click("button[type=submit]").await;
         h.wait_for_rows(2).await;
         assert!(h.location().await.contains("associated=true"));
         // ... and hide randomized on top: still 2 (both are global MACs).
-        h.click("input[name=hide_randomized]").await;
+        h.set_value("#f-randomized", "false").await;
         h.click("button[type=submit]").await;
         assert!(
             h.eventually("randomized=false in the URL", || async {
@@ -129,7 +129,7 @@ async fn each_filter_narrows_the_table_and_lives_in_the_url() {
         h.wait_for_rows(7).await;
 
         // Hide randomized alone: 7 - 2.
-        h.click("input[name=hide_randomized]").await;
+        h.set_value("#f-randomized", "false").await;
         h.click("button[type=submit]").await;
         h.wait_for_rows(5).await;
         assert!(h.location().await.contains("randomized=false"));
@@ -168,6 +168,84 @@ async fn each_filter_narrows_the_table_and_lives_in_the_url() {
         assert!(rows < 7);
         assert!(h.location().await.contains("node_mac="));
     })
+    .await;
+}
+
+/// Every filter a URL can hold, to the second: what Apply must give back unchanged.
+const EVERY_FILTER: &str = "mac=48:5a:3f:37:de:f7&node_mac=ac:86:74:61:4f:c0&network_id=179283\
+     &associated=false&randomized=true&since=1455845807&until=1455845819&limit=25";
+
+/// The query of a location, as sorted pairs.
+fn query_pairs(location: &str) -> Vec<(String, String)> {
+    let query = location.split_once('?').map_or("", |(_, query)| query);
+    let mut pairs: Vec<(String, String)> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (
+                key.to_string(),
+                value.replace("%3A", ":").replace("%3a", ":"),
+            )
+        })
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+/// Opens every filter, applies the form untouched, and expects the same filters back.
+async fn every_filter_survives_apply(h: &Harness, zone: &str) {
+    seed_mixed(h).await;
+    let in_browser = h
+        .js("return Intl.DateTimeFormat().resolvedOptions().timeZone")
+        .await;
+    assert_eq!(in_browser, zone, "the browser's time zone");
+    h.open(&format!("/?{EVERY_FILTER}")).await;
+    // The form shows what is in force: three-way choices and times to the second.
+    h.eventually("the form filled from the URL", || async {
+        (h.js("return document.querySelector('#f-associated').value")
+            .await
+            == "false")
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        h.js("return document.querySelector('#f-randomized').value")
+            .await,
+        "true"
+    );
+    let since = h
+        .js("return document.querySelector('#f-since').value")
+        .await;
+    assert!(since.as_str().unwrap().ends_with(":47"), "{since}");
+    h.click("button[type=submit]").await;
+    // Give a (wrong) navigation the time to happen, then compare.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let location = h.location().await;
+    assert_eq!(
+        query_pairs(&location),
+        query_pairs(&format!("/?{EVERY_FILTER}")),
+        "{location}"
+    );
+}
+
+#[actix_web::test]
+async fn every_filter_survives_apply_in_utc() {
+    browser_test("round_trip_utc", async |h: &Harness| {
+        every_filter_survives_apply(h, "UTC").await;
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn every_filter_survives_apply_west_of_utc() {
+    browser_test_in(
+        "round_trip_west",
+        "America/Los_Angeles",
+        async |h: &Harness| {
+            every_filter_survives_apply(h, "America/Los_Angeles").await;
+        },
+    )
     .await;
 }
 

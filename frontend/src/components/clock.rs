@@ -22,16 +22,18 @@ pub fn iso(unix: i64) -> String {
     String::from(date(unix).to_iso_string())
 }
 
-/// The value of an `<input type="datetime-local">` for `unix`, in local time.
+/// The value of an `<input type="datetime-local" step="1">` for `unix`, in local time,
+/// to the second: a time from the URL survives the form unchanged.
 pub fn to_input_value(unix: i64) -> String {
     let d = date(unix);
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}",
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
         d.get_full_year(),
         d.get_month() + 1,
         d.get_date(),
         d.get_hours(),
-        d.get_minutes()
+        d.get_minutes(),
+        d.get_seconds()
     )
 }
 

@@ -21,8 +21,9 @@ struct Draft {
     mac: String,
     node_mac: String,
     network_id: String,
-    associated_only: bool,
-    hide_randomized: bool,
+    /// Any (`None`), yes or no: every value the URL can hold has a choice.
+    associated: Option<bool>,
+    randomized: Option<bool>,
     since: String,
     until: String,
     limit: u32,
@@ -37,8 +38,8 @@ impl Draft {
                 .network_id
                 .map(|id| id.to_string())
                 .unwrap_or_default(),
-            associated_only: query.associated == Some(true),
-            hide_randomized: query.randomized == Some(false),
+            associated: query.associated,
+            randomized: query.randomized,
             since: query.since.map(clock::to_input_value).unwrap_or_default(),
             until: query.until.map(clock::to_input_value).unwrap_or_default(),
             limit: query.limit.unwrap_or(api_types::DEFAULT_PAGE_SIZE),
@@ -76,8 +77,8 @@ impl Draft {
             mac: mac_field(&self.mac, "mac")?,
             node_mac: mac_field(&self.node_mac, "node_mac")?,
             network_id,
-            associated: self.associated_only.then_some(true),
-            randomized: self.hide_randomized.then_some(false),
+            associated: self.associated,
+            randomized: self.randomized,
             since,
             until,
         })
@@ -138,12 +139,12 @@ pub fn FilterForm(props: &FilterFormProps) -> Html {
             draft.set(next);
         })
     };
-    let toggle = |field: fn(&mut Draft) -> &mut bool| {
+    let choice = |field: fn(&mut Draft) -> &mut Option<bool>| {
         let draft = draft.clone();
         Callback::from(move |event: Event| {
-            let input: HtmlInputElement = event.target_unchecked_into();
+            let select: HtmlSelectElement = event.target_unchecked_into();
             let mut next = (*draft).clone();
-            *field(&mut next) = input.checked();
+            *field(&mut next) = parse_choice(&select.value());
             draft.set(next);
         })
     };
@@ -197,21 +198,27 @@ pub fn FilterForm(props: &FilterFormProps) -> Html {
             </div>
             <div class="field">
                 <label for="f-since">{ "Last seen from" }</label>
-                <input id="f-since" name="since" type="datetime-local" value={draft.since.clone()}
+                <input id="f-since" name="since" type="datetime-local" step="1" value={draft.since.clone()}
                     oninput={text(|d| &mut d.since)} />
             </div>
             <div class="field">
                 <label for="f-until">{ "Last seen until" }</label>
-                <input id="f-until" name="until" type="datetime-local" value={draft.until.clone()}
+                <input id="f-until" name="until" type="datetime-local" step="1" value={draft.until.clone()}
                     oninput={text(|d| &mut d.until)}
                     aria-invalid={invalid("until").to_string()} aria-describedby={described("until")} />
                 { message("until") }
             </div>
-            <div class="field checks">
-                <label><input type="checkbox" name="associated" checked={draft.associated_only}
-                    onchange={toggle(|d| &mut d.associated_only)} />{ " Associated only" }</label>
-                <label><input type="checkbox" name="hide_randomized" checked={draft.hide_randomized}
-                    onchange={toggle(|d| &mut d.hide_randomized)} />{ " Hide randomized MACs" }</label>
+            <div class="field narrow">
+                <label for="f-associated">{ "Associated" }</label>
+                <select id="f-associated" name="associated" onchange={choice(|d| &mut d.associated)}>
+                    { choices(draft.associated, ["Any", "Yes", "No"]) }
+                </select>
+            </div>
+            <div class="field narrow">
+                <label for="f-randomized">{ "Randomized MAC" }</label>
+                <select id="f-randomized" name="randomized" onchange={choice(|d| &mut d.randomized)}>
+                    { choices(draft.randomized, ["Any", "Only randomized", "Hide randomized"]) }
+                </select>
             </div>
             <div class="field narrow">
                 <label for="f-limit">{ "Rows per page" }</label>
@@ -229,6 +236,27 @@ pub fn FilterForm(props: &FilterFormProps) -> Html {
     }
 }
 
+/// The options of a three-way select: any (`""`), yes (`"true"`), no (`"false"`), with
+/// `current` selected.
+fn choices(current: Option<bool>, labels: [&'static str; 3]) -> Html {
+    [(None, ""), (Some(true), "true"), (Some(false), "false")]
+        .into_iter()
+        .zip(labels)
+        .map(|((value, text), label)| {
+            html! { <option value={text} selected={current == value}>{ label }</option> }
+        })
+        .collect()
+}
+
+/// A three-way select's value: `"true"`, `"false"`, or anything else for any.
+fn parse_choice(value: &str) -> Option<bool> {
+    match value {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
 /// The menu's page sizes, with `current` among them (a URL may ask for any size).
 fn page_sizes(current: u32) -> Vec<u32> {
     let mut sizes = PAGE_SIZES.to_vec();
@@ -241,7 +269,14 @@ fn page_sizes(current: u32) -> Vec<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::page_sizes;
+    use super::{page_sizes, parse_choice};
+
+    #[test]
+    fn a_three_way_choice_reads_back_what_it_offers() {
+        assert_eq!(parse_choice("true"), Some(true));
+        assert_eq!(parse_choice("false"), Some(false));
+        assert_eq!(parse_choice(""), None);
+    }
 
     #[test]
     fn the_current_page_size_is_always_offered() {

@@ -260,11 +260,11 @@ fn CustomRange(props: &CustomRangeProps) -> Html {
         <form class="filters custom-range" {onsubmit} aria-label="Custom range">
             <div class="field">
                 <label for="r-since">{ "From" }</label>
-                <input id="r-since" type="datetime-local" value={(*since).clone()} oninput={input(&since)} />
+                <input id="r-since" type="datetime-local" step="1" value={(*since).clone()} oninput={input(&since)} />
             </div>
             <div class="field">
                 <label for="r-until">{ "Until" }</label>
-                <input id="r-until" type="datetime-local" value={(*until).clone()} oninput={input(&until)} />
+                <input id="r-until" type="datetime-local" step="1" value={(*until).clone()} oninput={input(&until)} />
             </div>
             <div class="actions">
                 <button type="submit" class={classes!(matches!(props.current, Range::Custom { .. }).then_some("primary"))}>
