@@ -410,6 +410,12 @@ async fn the_api_being_down_shows_an_error_and_keeps_the_table() {
             "{error}"
         );
         assert_eq!(h.row_ids().await.len(), 5, "the last data stays on screen");
+        // The feed header keeps the access point it knew, and says it could not
+        // refresh: never "0 of 0 access points", which reads like an outage.
+        h.wait_for_text("[data-testid=feed-stale]").await;
+        let feed = h.wait_for_text("[data-testid=feed]").await;
+        assert!(feed.contains("of 1 access points"), "{feed}");
+        assert!(!feed.contains("of 0 access points"), "{feed}");
     })
     .await;
 }

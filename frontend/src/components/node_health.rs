@@ -10,7 +10,10 @@ const SILENT_AFTER_SECS: i64 = 600;
 
 #[derive(Properties, PartialEq)]
 pub struct NodeHealthProps {
-    pub nodes: Vec<Node>,
+    /// The access points; `None` while not known yet (loading, or the first load failed).
+    pub nodes: Option<Vec<Node>>,
+    /// The last attempt to load them failed.
+    pub failed: bool,
     /// Unix seconds.
     pub now: i64,
     pub on_select: Callback<String>,
@@ -21,30 +24,49 @@ pub struct NodeHealthProps {
 #[function_component]
 pub fn NodeHealth(props: &NodeHealthProps) -> Html {
     let now = props.now;
-    let last_report = props.nodes.iter().map(|node| node.last_report_at).max();
-    let reporting = props
-        .nodes
+    let Some(nodes) = &props.nodes else {
+        // Not known: never "0 of 0 access points", which reads like an outage.
+        return html! {
+            <section class="feed" aria-labelledby="feed-title" data-testid="feed">
+                <h2 id="feed-title" class="visually-hidden">{ "Feed health" }</h2>
+                <p class="feed-summary">
+                    if props.failed {
+                        { "Access points: unknown (the server did not answer; retrying)" }
+                    } else {
+                        { "Access points: loading…" }
+                    }
+                </p>
+            </section>
+        };
+    };
+    let last_report = nodes.iter().map(|node| node.last_report_at).max();
+    let reporting = nodes
         .iter()
         .filter(|node| now - node.last_report_at <= LATE_AFTER_SECS)
         .count();
-    let reports_last_hour: i64 = props.nodes.iter().map(|node| node.reports_last_hour).sum();
+    let reports_last_hour: i64 = nodes.iter().map(|node| node.reports_last_hour).sum();
     html! {
         <section class="feed" aria-labelledby="feed-title" data-testid="feed">
             <h2 id="feed-title" class="visually-hidden">{ "Feed health" }</h2>
             <p class="feed-summary">
-                <strong>{ format!("{} of {} access points", reporting, props.nodes.len()) }</strong>
+                <strong>{ format!("{} of {} access points", reporting, nodes.len()) }</strong>
                 { " reporting · " }
                 <strong>{ format::count(reports_last_hour) }</strong>
                 { " reports in the last hour · last report " }
                 <strong data-testid="last-report">
                     { last_report.map(|at| format::relative_time(now, at)).unwrap_or_else(|| "never".to_string()) }
                 </strong>
+                if props.failed {
+                    <span class="muted" data-testid="feed-stale">
+                        { " · could not refresh (showing the last known)" }
+                    </span>
+                }
             </p>
-            if !props.nodes.is_empty() {
+            if !nodes.is_empty() {
                 <details>
                     <summary>{ "Access points" }</summary>
                     <ul class="nodes">
-                        { for props.nodes.iter().map(|node| node_item(node, now, &props.on_select)) }
+                        { for nodes.iter().map(|node| node_item(node, now, &props.on_select)) }
                     </ul>
                 </details>
             }

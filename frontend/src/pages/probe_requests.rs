@@ -54,7 +54,9 @@ pub fn ProbeRequests() -> Html {
     let loaded = use_state(|| None::<Loaded>);
     let error = use_state(|| None::<ApiError>);
     let loading = use_state(|| false);
-    let nodes = use_state(Vec::<Node>::new);
+    // None until the access points are first known: the header says "unknown", not 0.
+    let nodes = use_state(|| None::<Vec<Node>>);
+    let nodes_failed = use_state(|| false);
     let reload = use_reducer(Reload::default);
     let paused = use_state(|| false);
     let adding_sample = use_state(|| false);
@@ -74,6 +76,7 @@ pub fn ProbeRequests() -> Html {
         let error = error.clone();
         let loading = loading.clone();
         let nodes = nodes.clone();
+        let nodes_failed = nodes_failed.clone();
         let highest_id = highest_id.clone();
         use_effect_with((query.clone(), *reload), move |(query, _)| {
             let query = query.clone();
@@ -92,9 +95,14 @@ pub fn ProbeRequests() -> Html {
                     }
                     Err(problem) => error.set(Some(problem)),
                 }
-                // The feed header is secondary: a failure here shows through the table's.
-                if let Ok(list) = api::list_nodes().await {
-                    nodes.set(list.items);
+                // The feed header keeps the last access points it knew when a refresh
+                // fails, and says so.
+                match api::list_nodes().await {
+                    Ok(list) => {
+                        nodes.set(Some(list.items));
+                        nodes_failed.set(false);
+                    }
+                    Err(_) => nodes_failed.set(true),
                 }
                 loading.set(false);
             });
@@ -243,7 +251,7 @@ pub fn ProbeRequests() -> Html {
 
     html! {
             <main class="page">
-                <NodeHealth nodes={(*nodes).clone()} {now} on_select={on_node} />
+                <NodeHealth nodes={(*nodes).clone()} failed={*nodes_failed} {now} on_select={on_node} />
                 <FilterForm query={query.clone()} {on_apply} />
                 <div class="toolbar">
                     <span class="status-line" role="status" aria-live="polite" data-testid="status">
