@@ -436,6 +436,42 @@ async fn a_refused_filter_shows_an_error_not_a_blank_page() {
 }
 
 #[actix_web::test]
+async fn the_overview_asks_for_whole_local_days_and_refuses_over_31_days() {
+    browser_test_in("overview_ranges", "Europe/Berlin", async |h: &Harness| {
+        h.post_report(&sample()).await;
+        // "Last 7 days": from the local midnight six days before today's, so the first
+        // bar is a whole day (it used to start at now minus 7 x 24 h).
+        h.open("/overview?range=7d").await;
+        let since = h
+            .eventually("the series request", || async {
+                let since = h
+                    .js("const e = performance.getEntriesByType('resource').map(e => e.name).find(n => n.includes('/api/v1/stats/series')); return e ? Number(new URL(e).searchParams.get('since')) : null")
+                    .await;
+                since.as_i64()
+            })
+            .await;
+        let expected = h
+            .js("const d = new Date(); d.setHours(0, 0, 0, 0); d.setDate(d.getDate() - 6); return d.getTime() / 1000")
+            .await;
+        assert_eq!(Some(since), expected.as_i64());
+
+        // A custom range over 31 days is explained, not sent to be refused.
+        h.open(&format!("/overview?since=0&until={}", 32 * 86_400)).await;
+        let said = h.wait_for_text("[data-testid=range-too-long]").await;
+        assert!(said.contains("at most 31 days"), "{said}");
+        assert_eq!(h.js("return document.querySelectorAll('.card').length").await, 0);
+        h.open("/overview?range=today").await;
+        h.set_value("#r-since", "2026-01-01T00:00:00").await;
+        h.set_value("#r-until", "2026-02-15T00:00:00").await;
+        h.click("form.custom-range button[type=submit]").await;
+        let said = h.wait_for_text("form.custom-range [role=alert]").await;
+        assert!(said.contains("at most 31 days"), "{said}");
+        assert!(h.location().await.contains("range=today"), "nothing applied");
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn the_overview_shows_presence_figures_and_leads_to_a_device() {
     browser_test("overview", async |h: &Harness| {
         let now = std::time::SystemTime::now()

@@ -67,6 +67,17 @@ pub fn local_midnight(unix: i64) -> i64 {
     (d.get_time() / 1000.0) as i64
 }
 
+/// Local midnight `days` calendar days before the day of `unix` (not `days` × 24 h: a
+/// day with a DST change lasts 23 or 25 hours), Unix seconds.
+pub fn local_midnight_days_before(unix: i64, days: u32) -> i64 {
+    let mut midnight = local_midnight(unix);
+    for _ in 0..days {
+        // An hour before a midnight is in the day before, whatever its length.
+        midnight = local_midnight(midnight - 3_600);
+    }
+    midnight
+}
+
 /// "14:00": the local hour and minute of `unix`.
 pub fn local_hour_minute(unix: i64) -> String {
     let d = date(unix);

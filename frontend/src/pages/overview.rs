@@ -17,6 +17,8 @@ use crate::reload::Reload;
 
 /// How often the figures of a range ending now are computed again.
 const REFRESH_MILLIS: u32 = 60_000;
+/// The longest range the server computes figures over (`/api/v1/stats/*`).
+pub const MAX_RANGE_S: i64 = 31 * 86_400;
 
 /// The ranges offered; `?range=` in the URL, or `?since=&until=` (Unix seconds) for a
 /// custom one.
@@ -57,6 +59,11 @@ impl Range {
         }
     }
 
+    /// A custom range longer than the server computes over.
+    pub fn is_too_long(self) -> bool {
+        matches!(self, Range::Custom { since, until } if until - since > MAX_RANGE_S)
+    }
+
     pub fn key(self) -> &'static str {
         match self {
             Range::LastHour => "hour",
@@ -75,12 +82,14 @@ impl Range {
         }
     }
 
-    /// `(since, until, bucket)` at `now`, given the local midnight of today.
-    pub fn bounds(self, now: i64, midnight: i64) -> (i64, i64, &'static str) {
+    /// `(since, until, bucket)` at `now`, given the local midnight of today and that of
+    /// six days before: the last 7 days are today and the six whole days before it, so
+    /// every bar but today's is a whole local day.
+    pub fn bounds(self, now: i64, today: i64, six_days_before: i64) -> (i64, i64, &'static str) {
         match self {
             Range::LastHour => (now - 3_600, now, "hour"),
-            Range::Today => (midnight, now, "hour"),
-            Range::SevenDays => (now - 7 * 86_400, now, "day"),
+            Range::Today => (today, now, "hour"),
+            Range::SevenDays => (six_days_before, now, "day"),
             // Hours up to two days, days beyond.
             Range::Custom { since, until } => (
                 since,
@@ -119,8 +128,16 @@ pub fn Overview() -> Html {
         use_effect_with((range, *reload), move |(range, _)| {
             let range = *range;
             spawn_local(async move {
+                if range.is_too_long() {
+                    // Said on the page; the server would only refuse it.
+                    return;
+                }
                 let now = clock::now();
-                let (since, until, bucket) = range.bounds(now, clock::local_midnight(now));
+                let (since, until, bucket) = range.bounds(
+                    now,
+                    clock::local_midnight(now),
+                    clock::local_midnight_days_before(now, 6),
+                );
                 // The browser's zone: local hours and days for the buckets and for
                 // "returning".
                 let params = vec![
@@ -188,10 +205,15 @@ pub fn Overview() -> Html {
                     }
                 </p>
             }
-            if let Some(problem) = &*error {
+            if range.is_too_long() {
+                <p class="field-error" role="alert" data-testid="range-too-long">
+                    { "A range may span at most 31 days: choose a shorter one." }
+                </p>
+            } else if let Some(problem) = &*error {
                 <ErrorNotice message={problem.message()} on_retry={retry} />
             }
             { match &*figures {
+                _ if range.is_too_long() => html! {},
                 None if error.is_none() => html! { <p class="status-line" role="status">{ "Computing the figures…" }</p> },
                 None => html! {},
                 Some(figures) => view(figures),
@@ -244,6 +266,9 @@ fn CustomRange(props: &CustomRangeProps) -> Html {
                 clock::from_input_value(&since),
                 clock::from_input_value(&until),
             ) {
+                (Some(since), Some(until)) if until - since > MAX_RANGE_S => {
+                    problem.set(Some("A range may span at most 31 days"));
+                }
                 (Some(since), Some(until)) if since <= until => {
                     problem.set(None);
                     if let Some(navigator) = &navigator {
@@ -427,7 +452,7 @@ mod tests {
                 since: 0,
                 until: 86_400
             }
-            .bounds(9, 9),
+            .bounds(9, 9, 0),
             (0, 86_400, "hour")
         );
         assert_eq!(
@@ -435,15 +460,33 @@ mod tests {
                 since: 0,
                 until: 3 * 86_400
             }
-            .bounds(9, 9)
+            .bounds(9, 9, 0)
             .2,
             "day"
         );
-        assert_eq!(Range::LastHour.bounds(10_000, 0), (6_400, 10_000, "hour"));
-        assert_eq!(Range::Today.bounds(10_000, 3_600), (3_600, 10_000, "hour"));
         assert_eq!(
-            Range::SevenDays.bounds(1_000_000, 0),
-            (395_200, 1_000_000, "day")
+            Range::LastHour.bounds(10_000, 0, 0),
+            (6_400, 10_000, "hour")
         );
+        assert_eq!(
+            Range::Today.bounds(10_000, 3_600, 0),
+            (3_600, 10_000, "hour")
+        );
+        // From the local midnight six days before today's: whole days, no partial first.
+        assert_eq!(
+            Range::SevenDays.bounds(1_000_000, 950_400, 432_000),
+            (432_000, 1_000_000, "day")
+        );
+    }
+
+    #[test]
+    fn a_custom_range_over_31_days_is_too_long() {
+        let days = |n: i64| Range::Custom {
+            since: 0,
+            until: n * 86_400,
+        };
+        assert!(!days(31).is_too_long());
+        assert!(days(32).is_too_long());
+        assert!(!Range::SevenDays.is_too_long());
     }
 }
