@@ -48,8 +48,9 @@ pub fn artifacts_dir() -> PathBuf {
 }
 
 pub struct Harness {
-    /// `http://127.0.0.1:PORT` of the backend.
+    /// `http://127.0.0.1:PORT` of the backend (or of the slow proxy in front of it).
     pub base: String,
+    proxy: Option<ServerHandle>,
     pub database: PathBuf,
     pub http: reqwest::Client,
     pub browser: Client,
@@ -75,6 +76,13 @@ impl Harness {
 
     /// [`Harness::start`] with the browser in the IANA time zone `zone`.
     pub async fn start_in(zone: &str) -> Harness {
+        Harness::start_with(zone, None).await
+    }
+
+    /// [`Harness::start_in`]; with `slow`, the browser reaches the backend through a
+    /// proxy that answers every request whose path and query contain `slow.0` only after
+    /// `slow.1` (an old answer arriving after a newer one).
+    pub async fn start_with(zone: &str, slow: Option<(&str, Duration)>) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let database = dir.path().join("ncompass.db");
         let settings = Settings {
@@ -92,9 +100,16 @@ impl Harness {
             analytics_concurrency: None,
         };
         let app = Application::build(&settings).unwrap();
-        let base = format!("http://127.0.0.1:{}", app.port());
+        let backend = format!("http://127.0.0.1:{}", app.port());
         let server = app.handle();
         actix_web::rt::spawn(app.run_until_stopped());
+        let (base, proxy) = match slow {
+            Some((pattern, delay)) => {
+                let (base, proxy) = slow_proxy(backend, pattern.to_string(), delay);
+                (base, Some(proxy))
+            }
+            None => (backend, None),
+        };
 
         let driver_port = free_port();
         // Chromium takes its time zone from TZ, which ChromeDriver passes on.
@@ -113,6 +128,7 @@ impl Harness {
             http: reqwest::Client::new(),
             browser,
             server,
+            proxy,
             driver,
             _dir: dir,
         }
@@ -277,8 +293,69 @@ impl Harness {
     pub async fn finish(mut self) {
         let _ = self.browser.clone().close().await;
         let _ = self.driver.kill().await;
+        if let Some(proxy) = &self.proxy {
+            proxy.stop(false).await;
+        }
         self.server.stop(false).await;
     }
+}
+
+/// Headers that belong to one connection, not to the message a proxy passes on.
+const HOP_BY_HOP: [&str; 5] = [
+    "connection",
+    "content-length",
+    "host",
+    "keep-alive",
+    "transfer-encoding",
+];
+
+/// A reverse proxy to `backend` that holds back every request whose path and query
+/// contain `pattern` by `delay`. Returns its base URL and a handle to stop it.
+fn slow_proxy(backend: String, pattern: String, delay: Duration) -> (String, ServerHandle) {
+    let client = reqwest::Client::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = actix_web::HttpServer::new(move || {
+        let (client, backend, pattern) = (client.clone(), backend.clone(), pattern.clone());
+        actix_web::App::new().default_service(actix_web::web::to(
+            move |request: actix_web::HttpRequest, body: actix_web::web::Bytes| {
+                let (client, backend, pattern) = (client.clone(), backend.clone(), pattern.clone());
+                async move {
+                    let path = request.uri().to_string();
+                    if path.contains(&pattern) {
+                        tokio::time::sleep(delay).await;
+                    }
+                    let method =
+                        reqwest::Method::from_bytes(request.method().as_str().as_bytes()).unwrap();
+                    let mut forward = client
+                        .request(method, format!("{backend}{path}"))
+                        .body(body.to_vec());
+                    for (name, value) in request.headers() {
+                        if !HOP_BY_HOP.contains(&name.as_str()) {
+                            forward = forward.header(name.as_str(), value.as_bytes());
+                        }
+                    }
+                    let answer = forward.send().await.unwrap();
+                    let mut response = actix_web::HttpResponse::build(
+                        actix_web::http::StatusCode::from_u16(answer.status().as_u16()).unwrap(),
+                    );
+                    for (name, value) in answer.headers() {
+                        if !HOP_BY_HOP.contains(&name.as_str()) {
+                            response.append_header((name.as_str(), value.as_bytes()));
+                        }
+                    }
+                    response.body(answer.bytes().await.unwrap().to_vec())
+                }
+            },
+        ))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    (format!("http://127.0.0.1:{port}"), handle)
 }
 
 async fn connect(driver_port: u16, profile: &Path) -> Client {
@@ -342,7 +419,23 @@ pub async fn browser_test_in<F>(name: &str, zone: &str, test: F)
 where
     F: AsyncFnOnce(&Harness),
 {
-    let harness = Harness::start_in(zone).await;
+    run_browser_test(name, Harness::start_in(zone).await, test).await;
+}
+
+/// [`browser_test`] through a proxy that answers requests containing `pattern` only
+/// after `delay` ([`Harness::start_with`]).
+pub async fn browser_test_slow<F>(name: &str, pattern: &str, delay: Duration, test: F)
+where
+    F: AsyncFnOnce(&Harness),
+{
+    let harness = Harness::start_with("UTC", Some((pattern, delay))).await;
+    run_browser_test(name, harness, test).await;
+}
+
+async fn run_browser_test<F>(name: &str, harness: Harness, test: F)
+where
+    F: AsyncFnOnce(&Harness),
+{
     let outcome = AssertUnwindSafe(test(&harness)).catch_unwind().await;
     if outcome.is_err() {
         harness.save_artifacts(name).await;

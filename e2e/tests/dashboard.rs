@@ -250,6 +250,35 @@ async fn every_filter_survives_apply_west_of_utc() {
 }
 
 #[actix_web::test]
+async fn an_old_answer_arriving_late_never_replaces_the_newer_one() {
+    // Every list request filtered by a client MAC is answered 2 s late.
+    let delay = std::time::Duration::from_secs(2);
+    browser_test_slow("late_answer", "mac=", delay, async |h: &Harness| {
+        seed_mixed(h).await;
+        h.open("/").await;
+        h.wait_for_rows(7).await;
+        // Filter by a MAC (slow), then at once by the network instead (fast).
+        h.type_into("#f-mac", "48:5a:3f:37:de:f7").await;
+        h.click("button[type=submit]").await;
+        h.set_value("#f-mac", "").await;
+        h.type_into("#f-network", "179283").await;
+        h.click("button[type=submit]").await;
+        h.wait_for_rows(5).await;
+        // The MAC's answer arrives meanwhile: it was aborted, and is not shown.
+        tokio::time::sleep(delay + std::time::Duration::from_millis(1_000)).await;
+        assert_eq!(h.row_ids().await.len(), 5, "the newer filters' rows stay");
+        let location = h.location().await;
+        assert!(
+            location.contains("network_id=179283") && !location.contains("mac=48"),
+            "{location}"
+        );
+        let status = h.wait_for_text("[data-testid=status]").await;
+        assert!(!status.to_lowercase().contains("loading"), "{status}");
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn an_invalid_mac_is_explained_in_the_form() {
     browser_test("invalid_mac", async |h: &Harness| {
         seed_mixed(h).await;

@@ -3,6 +3,7 @@
 use api_types::{IngestResult, NodeList, ProbeRequestPage, ProbeRequestQuery, Problem};
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
+use web_sys::AbortSignal;
 
 use crate::query;
 
@@ -48,18 +49,27 @@ impl ApiError {
     }
 }
 
-pub async fn list_probe_requests(query: &ProbeRequestQuery) -> Result<ProbeRequestPage, ApiError> {
+pub async fn list_probe_requests(
+    query: &ProbeRequestQuery,
+    signal: Option<&AbortSignal>,
+) -> Result<ProbeRequestPage, ApiError> {
     let query_string = query::to_query_string(query);
     let url = if query_string.is_empty() {
         "/api/v1/probe-requests".to_string()
     } else {
         format!("/api/v1/probe-requests?{query_string}")
     };
-    decode(Request::get(&url).send().await).await
+    decode(Request::get(&url).abort_signal(signal).send().await).await
 }
 
-pub async fn list_nodes() -> Result<NodeList, ApiError> {
-    decode(Request::get("/api/v1/nodes").send().await).await
+pub async fn list_nodes(signal: Option<&AbortSignal>) -> Result<NodeList, ApiError> {
+    decode(
+        Request::get("/api/v1/nodes")
+            .abort_signal(signal)
+            .send()
+            .await,
+    )
+    .await
 }
 
 pub async fn add_sample() -> Result<IngestResult, ApiError> {
@@ -97,36 +107,47 @@ fn query_string(pairs: &[(&str, String)]) -> String {
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
 
-pub async fn stats_summary(params: &[(&str, String)]) -> Result<api_types::StatsSummary, ApiError> {
+pub async fn stats_summary(
+    params: &[(&str, String)],
+    signal: Option<&AbortSignal>,
+) -> Result<api_types::StatsSummary, ApiError> {
     let url = format!("/api/v1/stats/summary?{}", query_string(params));
-    decode(Request::get(&url).send().await).await
+    decode(Request::get(&url).abort_signal(signal).send().await).await
 }
 
-pub async fn stats_series(params: &[(&str, String)]) -> Result<api_types::StatsSeries, ApiError> {
+pub async fn stats_series(
+    params: &[(&str, String)],
+    signal: Option<&AbortSignal>,
+) -> Result<api_types::StatsSeries, ApiError> {
     let url = format!("/api/v1/stats/series?{}", query_string(params));
-    decode(Request::get(&url).send().await).await
+    decode(Request::get(&url).abort_signal(signal).send().await).await
 }
 
 pub async fn dwell_histogram(
     params: &[(&str, String)],
+    signal: Option<&AbortSignal>,
 ) -> Result<api_types::DwellHistogram, ApiError> {
     let url = format!("/api/v1/stats/dwell-histogram?{}", query_string(params));
-    decode(Request::get(&url).send().await).await
+    decode(Request::get(&url).abort_signal(signal).send().await).await
 }
 
-pub async fn stats_nodes(params: &[(&str, String)]) -> Result<api_types::NodeStatsList, ApiError> {
+pub async fn stats_nodes(
+    params: &[(&str, String)],
+    signal: Option<&AbortSignal>,
+) -> Result<api_types::NodeStatsList, ApiError> {
     let url = format!("/api/v1/stats/nodes?{}", query_string(params));
-    decode(Request::get(&url).send().await).await
+    decode(Request::get(&url).abort_signal(signal).send().await).await
 }
 
 pub async fn device_visits(
     network_id: i64,
     mac: &str,
     params: &[(&str, String)],
+    signal: Option<&AbortSignal>,
 ) -> Result<api_types::DeviceVisits, ApiError> {
     let url = format!(
         "/api/v1/devices/{network_id}/{mac}/visits?{}",
         query_string(params)
     );
-    decode(Request::get(&url).send().await).await
+    decode(Request::get(&url).abort_signal(signal).send().await).await
 }

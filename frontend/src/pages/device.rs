@@ -12,6 +12,7 @@ use crate::components::clock;
 use crate::components::notice::ErrorNotice;
 use crate::components::probe_table::{FilterBy, ProbeTable};
 use crate::format;
+use crate::hooks::latest::Latest;
 
 const DAYS: i64 = 7;
 
@@ -23,6 +24,8 @@ pub struct DeviceProps {
 
 #[derive(Clone, PartialEq)]
 struct Loaded {
+    /// The device they are of: another device's visits are never shown under this one.
+    device: (i64, String),
     visits: DeviceVisits,
     probes: ProbeRequestPage,
     now: i64,
@@ -40,27 +43,39 @@ pub fn Device(props: &DeviceProps) -> Html {
         let (network_id, mac) = (props.network_id, props.mac.to_string());
         use_effect_with((network_id, mac, *reload), move |(network_id, mac, _)| {
             let (network_id, mac) = (*network_id, mac.clone());
+            // Only this request may update the page; another device or a retry aborts it.
+            let latest = Latest::new();
+            let task = latest.clone();
             spawn_local(async move {
+                let signal = task.signal();
+                let signal = signal.as_ref();
                 let now = clock::now();
                 let params = vec![
                     ("since", (now - DAYS * 86_400).to_string()),
                     ("until", now.to_string()),
                 ];
                 let result = async {
-                    let visits = api::device_visits(network_id, &mac, &params).await?;
-                    let probes = api::list_probe_requests(&ProbeRequestQuery {
-                        mac: Some(mac.clone()),
-                        network_id: Some(network_id),
-                        ..ProbeRequestQuery::default()
-                    })
+                    let visits = api::device_visits(network_id, &mac, &params, signal).await?;
+                    let probes = api::list_probe_requests(
+                        &ProbeRequestQuery {
+                            mac: Some(mac.clone()),
+                            network_id: Some(network_id),
+                            ..ProbeRequestQuery::default()
+                        },
+                        signal,
+                    )
                     .await?;
                     Ok::<_, ApiError>(Loaded {
+                        device: (network_id, mac.clone()),
                         visits,
                         probes,
                         now,
                     })
                 }
                 .await;
+                if !task.is_current() {
+                    return;
+                }
                 match result {
                     Ok(result) => {
                         loaded.set(Some(result));
@@ -69,6 +84,7 @@ pub fn Device(props: &DeviceProps) -> Html {
                     Err(problem) => error.set(Some(problem)),
                 }
             });
+            move || latest.cancel()
         });
     }
     let retry = {
@@ -90,7 +106,10 @@ pub fn Device(props: &DeviceProps) -> Html {
             if let Some(problem) = &*error {
                 <ErrorNotice message={problem.message()} on_retry={retry} />
             }
-            { match &*loaded {
+            { match loaded
+                .as_ref()
+                .filter(|l| l.device == (props.network_id, props.mac.to_string()))
+            {
                 None if error.is_none() => html! { <p class="status-line" role="status">{ "Loading the device…" }</p> },
                 None => html! {},
                 Some(loaded) => html! {

@@ -13,6 +13,7 @@ use crate::components::chart::{Series, StackedBars};
 use crate::components::clock;
 use crate::components::notice::ErrorNotice;
 use crate::format;
+use crate::hooks::latest::Latest;
 use crate::reload::Reload;
 
 /// How often the figures of a range ending now are computed again.
@@ -110,6 +111,8 @@ struct Figures {
     series: StatsSeries,
     histogram: DwellHistogram,
     nodes: NodeStatsList,
+    /// The range they are of: another range's figures are never shown under this one.
+    range: Range,
     bucket: &'static str,
     /// When they were computed, Unix seconds.
     at: i64,
@@ -127,11 +130,16 @@ pub fn Overview() -> Html {
         let error = error.clone();
         use_effect_with((range, *reload), move |(range, _)| {
             let range = *range;
+            // Only this request may update the page; another range or a refresh aborts it.
+            let latest = Latest::new();
+            let task = latest.clone();
             spawn_local(async move {
                 if range.is_too_long() {
                     // Said on the page; the server would only refuse it.
                     return;
                 }
+                let signal = task.signal();
+                let signal = signal.as_ref();
                 let now = clock::now();
                 let (since, until, bucket) = range.bounds(
                     now,
@@ -149,15 +157,19 @@ pub fn Overview() -> Html {
                 series_params.push(("bucket", bucket.to_string()));
                 let loaded = async {
                     Ok::<_, ApiError>(Figures {
-                        summary: api::stats_summary(&params).await?,
-                        series: api::stats_series(&series_params).await?,
-                        histogram: api::dwell_histogram(&params).await?,
-                        nodes: api::stats_nodes(&params).await?,
+                        summary: api::stats_summary(&params, signal).await?,
+                        series: api::stats_series(&series_params, signal).await?,
+                        histogram: api::dwell_histogram(&params, signal).await?,
+                        nodes: api::stats_nodes(&params, signal).await?,
+                        range,
                         bucket,
                         at: now,
                     })
                 }
                 .await;
+                if !task.is_current() {
+                    return;
+                }
                 match loaded {
                     Ok(loaded) => {
                         figures.set(Some(loaded));
@@ -166,6 +178,7 @@ pub fn Overview() -> Html {
                     Err(problem) => error.set(Some(problem)),
                 }
             });
+            move || latest.cancel()
         });
     }
     // A range that ends now moves on: its figures are computed again every minute.
@@ -197,7 +210,7 @@ pub fn Overview() -> Html {
                 }) }
             </nav>
             <CustomRange current={range} />
-            if let Some(figures) = &*figures {
+            if let Some(figures) = figures.as_ref().filter(|f| f.range == range) {
                 <p class="status-line" role="status" data-testid="overview-status">
                     { format!("Computed {}", clock::local_time(figures.at)) }
                     if !matches!(range, Range::Custom { .. }) {
@@ -212,7 +225,7 @@ pub fn Overview() -> Html {
             } else if let Some(problem) = &*error {
                 <ErrorNotice message={problem.message()} on_retry={retry} />
             }
-            { match &*figures {
+            { match figures.as_ref().filter(|f| f.range == range) {
                 _ if range.is_too_long() => html! {},
                 None if error.is_none() => html! { <p class="status-line" role="status">{ "Computing the figures…" }</p> },
                 None => html! {},

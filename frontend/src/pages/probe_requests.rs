@@ -19,6 +19,7 @@ use crate::components::node_health::NodeHealth;
 use crate::components::notice::ErrorNotice;
 use crate::components::pager::Pager;
 use crate::components::probe_table::{FilterBy, ProbeTable};
+use crate::hooks::latest::Latest;
 use crate::query;
 use crate::reload::Reload;
 
@@ -81,8 +82,16 @@ pub fn ProbeRequests() -> Html {
         use_effect_with((query.clone(), *reload), move |(query, _)| {
             let query = query.clone();
             loading.set(true);
+            // Only this request may update the view; the next filters or refresh abort it.
+            let latest = Latest::new();
+            let task = latest.clone();
             spawn_local(async move {
-                match api::list_probe_requests(&query).await {
+                let signal = task.signal();
+                let answer = api::list_probe_requests(&query, signal.as_ref()).await;
+                if !task.is_current() {
+                    return;
+                }
+                match answer {
                     Ok(page) => {
                         let new_ids = new_rows(&highest_id, &query, &page);
                         loaded.set(Some(Loaded {
@@ -97,7 +106,11 @@ pub fn ProbeRequests() -> Html {
                 }
                 // The feed header keeps the last access points it knew when a refresh
                 // fails, and says so.
-                match api::list_nodes().await {
+                let answer = api::list_nodes(signal.as_ref()).await;
+                if !task.is_current() {
+                    return;
+                }
+                match answer {
                     Ok(list) => {
                         nodes.set(Some(list.items));
                         nodes_failed.set(false);
@@ -106,6 +119,7 @@ pub fn ProbeRequests() -> Html {
                 }
                 loading.set(false);
             });
+            move || latest.cancel()
         });
     }
 

@@ -1,0 +1,3 @@
+//! State and data loading shared by the pages.
+
+pub mod latest;
