@@ -279,6 +279,49 @@ async fn an_old_answer_arriving_late_never_replaces_the_newer_one() {
 }
 
 #[actix_web::test]
+async fn a_double_click_on_newer_moves_one_page() {
+    // Every page after the first is answered 1 s late, so a second click lands while
+    // the first one's page loads.
+    let delay = std::time::Duration::from_secs(1);
+    browser_test_slow("double_click", "cursor=", delay, async |h: &Harness| {
+        let probes: Vec<Value> = (0..120u32)
+            .map(|i| {
+                let at = 1_700_000_000 + i64::from(i);
+                probe(&client_mac(i), at, at, false)
+            })
+            .collect();
+        h.post_report(&report(42, "AC:86:74:00:00:01", probes))
+            .await;
+        h.open("/?limit=50").await;
+        let first = h.wait_for_rows(50).await;
+        h.click("[data-testid=next]").await;
+        let second = h
+            .eventually("the second page", || async {
+                let ids = h.row_ids().await;
+                (ids.len() == 50 && ids != first).then_some(ids)
+            })
+            .await;
+        h.click("[data-testid=next]").await;
+        h.wait_for_rows(20).await;
+        assert_eq!(h.wait_for_text("[data-testid=page-number]").await, "Page 3");
+        // A person's double click on "Newer": the second click 100 ms after the first,
+        // on the button as it is then, while page 2 loads. One page back, not two.
+        h.js("document.querySelector('[data-testid=previous]').click(); \
+              setTimeout(() => document.querySelector('[data-testid=previous]').click(), 100); \
+              return true")
+            .await;
+        h.eventually("the second page again", || async {
+            (h.row_ids().await == second).then_some(())
+        })
+        .await;
+        tokio::time::sleep(delay + std::time::Duration::from_millis(500)).await;
+        assert_eq!(h.row_ids().await, second, "still the second page");
+        assert_eq!(h.wait_for_text("[data-testid=page-number]").await, "Page 2");
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn an_invalid_mac_is_explained_in_the_form() {
     browser_test("invalid_mac", async |h: &Harness| {
         seed_mixed(h).await;
