@@ -322,6 +322,60 @@ async fn a_double_click_on_newer_moves_one_page() {
 }
 
 #[actix_web::test]
+async fn back_forward_and_reload_keep_the_page_and_its_label() {
+    browser_test("paging_history", async |h: &Harness| {
+        let probes: Vec<Value> = (0..120u32)
+            .map(|i| {
+                let at = 1_700_000_000 + i64::from(i);
+                probe(&client_mac(i), at, at, false)
+            })
+            .collect();
+        h.post_report(&report(42, "AC:86:74:00:00:01", probes))
+            .await;
+        let label = || async { h.wait_for_text("[data-testid=page-number]").await };
+        h.open("/?limit=50").await;
+        let first = h.wait_for_rows(50).await;
+        h.click("[data-testid=next]").await;
+        let second = h
+            .eventually("the second page", || async {
+                let ids = h.row_ids().await;
+                (ids.len() == 50 && ids != first).then_some(ids)
+            })
+            .await;
+        h.click("[data-testid=next]").await;
+        let third = h.wait_for_rows(20).await;
+        assert_eq!(label().await, "Page 3");
+
+        // Back: page 2, labelled so (it used to say "Page 3" for page 2, or lose it).
+        h.browser.back().await.unwrap();
+        h.wait_for_rows(50).await;
+        assert_eq!(h.row_ids().await, second);
+        assert_eq!(label().await, "Page 2");
+        h.browser.forward().await.unwrap();
+        h.wait_for_rows(20).await;
+        assert_eq!(h.row_ids().await, third);
+        assert_eq!(label().await, "Page 3");
+        // Reload: the same page, the same label; Newer still walks back one page.
+        h.browser.refresh().await.unwrap();
+        h.wait_for_rows(20).await;
+        assert_eq!(label().await, "Page 3");
+        h.click("[data-testid=previous]").await;
+        h.eventually("page 2 after Newer", || async {
+            (h.row_ids().await == second).then_some(())
+        })
+        .await;
+        assert_eq!(label().await, "Page 2");
+        h.click("[data-testid=previous]").await;
+        h.eventually("page 1 after Newer", || async {
+            (h.row_ids().await == first).then_some(())
+        })
+        .await;
+        assert_eq!(label().await, "Page 1");
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn an_invalid_mac_is_explained_in_the_form() {
     browser_test("invalid_mac", async |h: &Harness| {
         seed_mixed(h).await;

@@ -1,3 +1,4 @@
 //! State and data loading shared by the pages.
 
 pub mod latest;
+pub mod paging;

@@ -20,6 +20,7 @@ use crate::components::notice::ErrorNotice;
 use crate::components::pager::Pager;
 use crate::components::probe_table::{FilterBy, ProbeTable};
 use crate::hooks::latest::Latest;
+use crate::hooks::paging;
 use crate::query;
 use crate::reload::Reload;
 
@@ -38,14 +39,6 @@ struct Loaded {
     at: i64,
 }
 
-/// Cursors of the pages before the current one, so "Newer" can go back; kept for one
-/// set of filters.
-#[derive(Default)]
-struct Trail {
-    filters: ProbeRequestQuery,
-    cursors: Vec<Option<String>>,
-}
-
 #[function_component]
 pub fn ProbeRequests() -> Html {
     let location = use_location();
@@ -61,16 +54,7 @@ pub fn ProbeRequests() -> Html {
     let reload = use_reducer(Reload::default);
     let paused = use_state(|| false);
     let adding_sample = use_state(|| false);
-    let trail = use_mut_ref(Trail::default);
     let highest_id = use_mut_ref(|| None::<(ProbeRequestQuery, i64)>);
-
-    // Other filters: the trail of earlier pages belongs to the old ones.
-    if trail.borrow().filters != query::first_page(&query) {
-        *trail.borrow_mut() = Trail {
-            filters: query::first_page(&query),
-            cursors: Vec::new(),
-        };
-    }
 
     {
         let loaded = loaded.clone();
@@ -162,14 +146,16 @@ pub fn ProbeRequests() -> Html {
         let query = query.clone();
         Callback::from(move |()| go.emit(query::first_page(&query)))
     };
+    // Where this page stands in the walk this tab made (Back, Forward and reload too).
+    let place = paging::place(&query);
     let on_previous = {
         let go = go.clone();
         let query = query.clone();
-        let trail = trail.clone();
+        // Unknown (a link opened elsewhere): the newest page.
+        let previous = place.clone().and_then(|place| place.previous);
         Callback::from(move |()| {
-            let cursor = trail.borrow_mut().cursors.pop().flatten();
             go.emit(ProbeRequestQuery {
-                cursor,
+                cursor: previous.clone(),
                 ..query.clone()
             });
         })
@@ -181,15 +167,15 @@ pub fn ProbeRequests() -> Html {
     let on_next = {
         let go = go.clone();
         let query = query.clone();
-        let trail = trail.clone();
         let next_cursor = next_cursor.clone();
         Callback::from(move |()| {
             if let Some(cursor) = &next_cursor {
-                trail.borrow_mut().cursors.push(query.cursor.clone());
-                go.emit(ProbeRequestQuery {
+                let next = ProbeRequestQuery {
                     cursor: Some(cursor.clone()),
                     ..query.clone()
-                });
+                };
+                paging::record_next(&query, &next);
+                go.emit(next);
             }
         })
     };
@@ -221,10 +207,7 @@ pub fn ProbeRequests() -> Html {
     };
 
     let now = loaded.as_ref().map_or_else(clock::now, |loaded| loaded.at);
-    let page_number = {
-        let trail = trail.borrow();
-        (query.cursor.is_none() || !trail.cursors.is_empty()).then(|| trail.cursors.len() + 1)
-    };
+    let page_number = place.map(|place| place.number);
     let body = match (&*loaded, &*error) {
         (None, None) => {
             html! { <p class="status-line" role="status">{ "Loading probe requests…" }</p> }
