@@ -278,32 +278,39 @@ async fn an_old_answer_arriving_late_never_replaces_the_newer_one() {
     .await;
 }
 
+/// Stores 120 probe requests, opens the list 50 a page and walks to page 3 with Older;
+/// returns the row ids of the three pages (50, 50, 20).
+async fn walk_to_page_three(h: &Harness) -> [Vec<i64>; 3] {
+    let probes: Vec<Value> = (0..120u32)
+        .map(|i| {
+            let at = 1_700_000_000 + i64::from(i);
+            probe(&client_mac(i), at, at, false)
+        })
+        .collect();
+    h.post_report(&report(42, "AC:86:74:00:00:01", probes))
+        .await;
+    h.open("/?limit=50").await;
+    let first = h.wait_for_rows(50).await;
+    h.click("[data-testid=next]").await;
+    let second = h
+        .eventually("the second page", || async {
+            let ids = h.row_ids().await;
+            (ids.len() == 50 && ids != first).then_some(ids)
+        })
+        .await;
+    h.click("[data-testid=next]").await;
+    let third = h.wait_for_rows(20).await;
+    assert_eq!(h.wait_for_text("[data-testid=page-number]").await, "Page 3");
+    [first, second, third]
+}
+
 #[actix_web::test]
 async fn a_double_click_on_newer_moves_one_page() {
     // Every page after the first is answered 1 s late, so a second click lands while
     // the first one's page loads.
     let delay = std::time::Duration::from_secs(1);
     browser_test_slow("double_click", "cursor=", delay, async |h: &Harness| {
-        let probes: Vec<Value> = (0..120u32)
-            .map(|i| {
-                let at = 1_700_000_000 + i64::from(i);
-                probe(&client_mac(i), at, at, false)
-            })
-            .collect();
-        h.post_report(&report(42, "AC:86:74:00:00:01", probes))
-            .await;
-        h.open("/?limit=50").await;
-        let first = h.wait_for_rows(50).await;
-        h.click("[data-testid=next]").await;
-        let second = h
-            .eventually("the second page", || async {
-                let ids = h.row_ids().await;
-                (ids.len() == 50 && ids != first).then_some(ids)
-            })
-            .await;
-        h.click("[data-testid=next]").await;
-        h.wait_for_rows(20).await;
-        assert_eq!(h.wait_for_text("[data-testid=page-number]").await, "Page 3");
+        let [_, second, _] = walk_to_page_three(h).await;
         // A person's double click on "Newer": the second click 100 ms after the first,
         // on the button as it is then, while page 2 loads. One page back, not two.
         h.js("document.querySelector('[data-testid=previous]').click(); \
@@ -324,27 +331,8 @@ async fn a_double_click_on_newer_moves_one_page() {
 #[actix_web::test]
 async fn back_forward_and_reload_keep_the_page_and_its_label() {
     browser_test("paging_history", async |h: &Harness| {
-        let probes: Vec<Value> = (0..120u32)
-            .map(|i| {
-                let at = 1_700_000_000 + i64::from(i);
-                probe(&client_mac(i), at, at, false)
-            })
-            .collect();
-        h.post_report(&report(42, "AC:86:74:00:00:01", probes))
-            .await;
         let label = || async { h.wait_for_text("[data-testid=page-number]").await };
-        h.open("/?limit=50").await;
-        let first = h.wait_for_rows(50).await;
-        h.click("[data-testid=next]").await;
-        let second = h
-            .eventually("the second page", || async {
-                let ids = h.row_ids().await;
-                (ids.len() == 50 && ids != first).then_some(ids)
-            })
-            .await;
-        h.click("[data-testid=next]").await;
-        let third = h.wait_for_rows(20).await;
-        assert_eq!(label().await, "Page 3");
+        let [first, second, third] = walk_to_page_three(h).await;
 
         // Back: page 2, labelled so (it used to say "Page 3" for page 2, or lose it).
         h.browser.back().await.unwrap();
