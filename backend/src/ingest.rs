@@ -532,14 +532,14 @@ fn supervise(
                     continue;
                 }
                 Err(error) => {
-                    let message = error.to_string();
-                    shared.alive.store(false, Ordering::SeqCst);
-                    shared.failed(&StoreError {
+                    let error = StoreError {
                         kind: FailureKind::Io,
-                        message: message.clone(),
-                    });
+                        message: error.to_string(),
+                    };
+                    shared.alive.store(false, Ordering::SeqCst);
+                    shared.failed(&error);
                     // Answer what waits meanwhile instead of letting it time out.
-                    if refuse_until(queue, Instant::now() + RESTART_PAUSE, &message) {
+                    if refuse_until(queue, Instant::now() + RESTART_PAUSE, &error) {
                         return;
                     }
                     continue;
@@ -575,17 +575,11 @@ fn supervise(
 
 /// Answers every job arriving until `deadline` with a 503 (no connection to store
 /// them). Returns true when every `Ingest` handle is gone.
-fn refuse_until(queue: &Receiver<Job>, deadline: Instant, message: &str) -> bool {
+fn refuse_until(queue: &Receiver<Job>, deadline: Instant, error: &StoreError) -> bool {
     loop {
         let wait = deadline.saturating_duration_since(Instant::now());
         match queue.recv_timeout(wait) {
-            Ok(job) => refuse(
-                job,
-                &StoreError {
-                    kind: FailureKind::Io,
-                    message: message.to_string(),
-                },
-            ),
+            Ok(job) => refuse(job, error),
             Err(RecvTimeoutError::Timeout) => return false,
             Err(RecvTimeoutError::Disconnected) => return true,
         }

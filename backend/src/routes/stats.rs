@@ -1,5 +1,7 @@
 //! Presence figures computed from the stored probe requests.
 
+use std::sync::Arc;
+
 use actix_web::web::Path;
 use actix_web::web::{Data, Json};
 use actix_web::HttpRequest;
@@ -7,15 +9,12 @@ use api_types::{
     DeviceVisit, DeviceVisits, DwellBucket, DwellHistogram, NodeStats, NodeStatsList, StatsSeries,
     StatsSummary,
 };
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::AppState;
 use super::{mac_parameter, non_negative, parse_query};
 use crate::analytics::{self, Bucket, Days, MacId, Thresholds, Visit, SEGMENT_GAP_S};
 use crate::cloudtrax::Mac;
-use std::sync::Arc;
-
-use tokio::sync::OwnedSemaphorePermit;
-
 use crate::db::{self, presence::PresenceRead};
 use crate::error::AppError;
 
@@ -163,14 +162,14 @@ enum TooMuch {
 /// Assembles the visits around the scope's range (of one device if `mac` is given):
 /// from the presence segments of the range's days and a day either side (with the rows
 /// not merged into them yet), or for a visit gap under [`SEGMENT_GAP_S`] from the probe
-/// requests themselves. The work is done off the async workers, holding `slot`, which
-/// comes back with the visits.
+/// requests themselves. The work is done off the async workers, in an analytics slot
+/// ([`analytics_slot`]) that comes back with the visits, for the caller's computation.
 async fn load_visits(
     state: &AppState,
     scope: &Scope,
     mac: Option<Mac>,
-    slot: OwnedSemaphorePermit,
 ) -> Result<(Vec<Visit>, OwnedSemaphorePermit), AppError> {
+    let slot = analytics_slot(state)?;
     let (first_day, last_day) = analytics::window_days(scope.since, scope.until);
     let network_id = scope.network_id;
     let thresholds = scope.thresholds;
@@ -281,8 +280,7 @@ pub async fn summary(
 ) -> Result<Json<StatsSummary>, AppError> {
     let scope = scope(parse_query(request.query_string())?)?;
     let days = scope.days()?;
-    let slot = analytics_slot(&state)?;
-    let (visits, slot) = load_visits(&state, &scope, None, slot).await?;
+    let (visits, slot) = load_visits(&state, &scope, None).await?;
     let summary = actix_web::web::block(move || {
         let _slot = slot;
         analytics::summary(
@@ -321,8 +319,7 @@ pub async fn dwell_histogram(
     state: Data<AppState>,
 ) -> Result<Json<DwellHistogram>, AppError> {
     let scope = scope(parse_query(request.query_string())?)?;
-    let slot = analytics_slot(&state)?;
-    let (visits, _slot) = load_visits(&state, &scope, None, slot).await?;
+    let (visits, _slot) = load_visits(&state, &scope, None).await?;
     let in_range = analytics::in_range(&visits, scope.since, scope.until, scope.node);
     let buckets = analytics::dwell_histogram(&in_range, &scope.thresholds)
         .into_iter()
@@ -362,8 +359,7 @@ pub async fn nodes(
     state: Data<AppState>,
 ) -> Result<Json<NodeStatsList>, AppError> {
     let scope = scope(parse_query(request.query_string())?)?;
-    let slot = analytics_slot(&state)?;
-    let (visits, _slot) = load_visits(&state, &scope, None, slot).await?;
+    let (visits, _slot) = load_visits(&state, &scope, None).await?;
     let in_range = analytics::in_range(&visits, scope.since, scope.until, scope.node);
     let mut items: Vec<NodeStats> = analytics::per_node(&in_range)
         .into_iter()
@@ -419,8 +415,7 @@ pub async fn device_visits(
     let mac = mac_parameter("mac", &mac)?;
     let mut scope = scope(parse_query(request.query_string())?)?;
     scope.network_id = Some(network_id);
-    let slot = analytics_slot(&state)?;
-    let (visits, _slot) = load_visits(&state, &scope, Some(mac), slot).await?;
+    let (visits, _slot) = load_visits(&state, &scope, Some(mac)).await?;
     let thresholds = scope.thresholds;
     let visits = analytics::in_range(&visits, scope.since, scope.until, scope.node)
         .into_iter()
@@ -490,8 +485,7 @@ pub async fn series(
         _ => Days::new(scope.since, scope.until, &scope.tz),
     }
     .map_err(AppError::internal)?;
-    let slot = analytics_slot(&state)?;
-    let (visits, slot) = load_visits(&state, &scope, None, slot).await?;
+    let (visits, slot) = load_visits(&state, &scope, None).await?;
     let (node, thresholds) = (scope.node, scope.thresholds);
     let points = actix_web::web::block(move || {
         let _slot = slot;
