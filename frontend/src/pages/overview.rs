@@ -279,7 +279,7 @@ fn CustomRange(props: &CustomRangeProps) -> Html {
                 clock::from_input_value(&since),
                 clock::from_input_value(&until),
             ) {
-                (Some(since), Some(until)) if until - since > MAX_RANGE_S => {
+                (Some(since), Some(until)) if Range::Custom { since, until }.is_too_long() => {
                     problem.set(Some("A range may span at most 31 days"));
                 }
                 (Some(since), Some(until)) if since <= until => {
