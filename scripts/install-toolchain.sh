@@ -5,7 +5,8 @@
 # ../shared/TOOLCHAIN.md for what works on these machines and why).
 #
 #   scripts/install-toolchain.sh            wasm target, trunk, wasm-bindgen-cli, wasm-opt
-#   scripts/install-toolchain.sh --browser  ... and Chromium with ChromeDriver
+#   scripts/install-toolchain.sh --browser  ... and what the tests need: Chromium with
+#                                           ChromeDriver, iproute2 and curl
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,10 +52,18 @@ if [ "$("$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{pr
 fi
 
 if [ "${1:-}" = "--browser" ]; then
-    if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-        say "installing Debian's chromium and chromium-driver"
+    # The tests' other needs: Chromium and ChromeDriver (browser tests), iproute2 and curl
+    # (a client in a network namespace of its own, for protected mode).
+    missing=
+    command -v chromium >/dev/null || missing="$missing chromium"
+    command -v chromedriver >/dev/null || missing="$missing chromium-driver"
+    command -v ip >/dev/null || missing="$missing iproute2"
+    command -v curl >/dev/null || missing="$missing curl"
+    if [ -n "$missing" ]; then
+        say "installing Debian's$missing"
         if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
         $SUDO apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+        # shellcheck disable=SC2086
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
     fi
 fi

@@ -416,3 +416,80 @@ pub struct StatsSeries {
     /// first and last second.
     pub points: Vec<StatsSummary>,
 }
+
+/// What a caller may do. `viewer` reads everything; `admin` also changes data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// `viewer` or `admin`.
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "viewer" => Some(Role::Viewer),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// How the caller of a request proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// The dashboard's session cookie, `ncompass_session`.
+    Session,
+    /// An API token, `Authorization: Bearer ncp_…`.
+    Token,
+    /// No credential: no account or token exists yet (protected mode), and the client
+    /// is on the server's own machine.
+    Loopback,
+}
+
+/// Who is signed in: the answer of `GET /api/v1/session`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "username": "alice",
+    "role": "admin",
+    "authenticated_by": "session"
+})))]
+pub struct SessionInfo {
+    /// The user's name, or the token's name; absent in protected mode (loopback).
+    pub username: Option<String>,
+    pub role: Role,
+    pub authenticated_by: AuthMethod,
+}
+
+/// The body of `POST /api/v1/session`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "username": "alice",
+    "password": "correct horse battery staple"
+})))]
+pub struct SignIn {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignIn")
+            .field("username", &self.username)
+            .field("password", &"…")
+            .finish()
+    }
+}

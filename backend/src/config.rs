@@ -19,7 +19,7 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Migrate the database, then serve the webhook, the API and the dashboard until
     /// SIGINT or SIGTERM (requests in flight are finished first).
@@ -31,6 +31,63 @@ pub enum Command {
     Seed,
     /// Print the OpenAPI document of the REST API as YAML (what openapi.yaml holds).
     Openapi,
+    /// Manage the people who sign in to the dashboard (works while the server runs).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage the API tokens of programs (works while the server runs).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum UserCommand {
+    /// Add a user. The password is asked on the terminal, or read from standard input
+    /// with --password-stdin (its first line).
+    Add {
+        /// Letters, digits and . _ @ - (stored in lower case).
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: api_types::Role,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the users: name, role, created, password changed.
+    List,
+    /// Change a user's password; their sessions end.
+    Passwd {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Remove a user; their sessions end.
+    Remove { name: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token and print it alone on standard output. It is shown this once:
+    /// only its SHA-256 is kept.
+    Create {
+        /// Names the token in `token list`, `token revoke` and the audit log.
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: api_types::Role,
+        /// The token stops working after this long, like 90d or 12h; never when left
+        /// out.
+        #[arg(long, value_parser = parse_duration)]
+        expires: Option<Duration>,
+    },
+    /// List the tokens: name, role, created, last used, expiry (never the token).
+    List,
+    /// Revoke a token: it stops working at once.
+    Revoke { name: String },
+}
+
+/// `viewer` or `admin`.
+fn parse_role(text: &str) -> Result<api_types::Role, String> {
+    api_types::Role::parse(text.trim())
+        .ok_or_else(|| format!("{text:?} is not a role: use viewer or admin"))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -121,6 +178,14 @@ pub struct Settings {
     )]
     pub static_dir: std::path::PathBuf,
 
+    /// The address people and programs reach NCompass at, like
+    /// `https://ncompass.example.org` (through a TLS proxy). Its origin is the only one
+    /// from which a signed-in browser may change data, and when it is https the session
+    /// cookie is marked `Secure`. Without it a request's own `Host` is taken as the
+    /// dashboard's origin.
+    #[arg(long, env = "NCOMPASS_PUBLIC_URL", value_parser = parse_public_url, global = true)]
+    pub public_url: Option<String>,
+
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `ncompass=debug`).
     #[arg(long = "log", env = "RUST_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -156,6 +221,19 @@ impl Settings {
             .map(|(i, _)| i + 1)
             .collect()
     }
+}
+
+/// An http or https URL with a host.
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or_else(|| format!("{text:?} is not an http:// or https:// URL"))?;
+    if rest.split('/').next().unwrap_or_default().is_empty() {
+        return Err(format!("{text:?} names no host"));
+    }
+    Ok(text.to_string())
 }
 
 /// `"512KiB"` as `("512", "KiB")`: the leading digits and the rest, trimmed.
@@ -268,6 +346,56 @@ mod tests {
         assert!(cli.settings.secrets_with_whitespace().is_empty());
         let cli = Cli::try_parse_from(["ncompass"]).unwrap();
         assert!(cli.settings.webhook_secrets().is_empty());
+    }
+
+    #[test]
+    fn account_commands() {
+        let cli = Cli::try_parse_from([
+            "ncompass",
+            "user",
+            "add",
+            "alice",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.command,
+            Some(Command::User(UserCommand::Add {
+                name: "alice".to_string(),
+                role: api_types::Role::Admin,
+                password_stdin: true
+            }))
+        );
+        assert!(Cli::try_parse_from(["ncompass", "user", "add", "bob", "--role", "root"]).is_err());
+        let cli = Cli::try_parse_from([
+            "ncompass",
+            "token",
+            "create",
+            "--name",
+            "prometheus",
+            "--role",
+            "viewer",
+            "--expires",
+            "90d",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.command,
+            Some(Command::Token(TokenCommand::Create {
+                name: "prometheus".to_string(),
+                role: api_types::Role::Viewer,
+                expires: Some(Duration::from_secs(90 * 86_400))
+            }))
+        );
+        assert!(Cli::try_parse_from(["ncompass", "--public-url", "ftp://x"]).is_err());
+        assert!(Cli::try_parse_from(["ncompass", "--public-url", "https://"]).is_err());
+        let cli = Cli::try_parse_from(["ncompass", "--public-url", "https://n.example/"]).unwrap();
+        assert_eq!(
+            cli.settings.public_url.as_deref(),
+            Some("https://n.example/")
+        );
     }
 
     #[test]

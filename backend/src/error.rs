@@ -27,6 +27,16 @@ pub enum AppError {
     InvalidParameter { parameter: String, message: String },
     #[error("{0}")]
     Unauthorized(SignatureError),
+    /// No credential, or one that is unknown, expired or revoked.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A valid credential without the role needed, or a client refused by protected
+    /// mode or by the cross-site check.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many attempts (failed sign-ins); retry after the delay.
+    #[error("{detail}")]
+    TooManyRequests { detail: String, retry_after: u32 },
     #[error("the body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
@@ -112,7 +122,9 @@ impl ResponseError for AppError {
             | AppError::UnreadableBody(_)
             | AppError::InvalidParameter { .. } => StatusCode::BAD_REQUEST,
             AppError::InvalidBody { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized(_) | AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -138,13 +150,18 @@ impl ResponseError for AppError {
             AppError::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Signature"));
             }
+            AppError::Unauthenticated(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"ncompass\""));
+            }
             AppError::MethodNotAllowed(allow) => {
                 response.insert_header((header::ALLOW, *allow));
             }
             AppError::Unavailable(_) | AppError::Overloaded => {
                 response.insert_header((header::RETRY_AFTER, "1"));
             }
-            AppError::NotStored { retry_after, .. } | AppError::TryLater { retry_after, .. } => {
+            AppError::NotStored { retry_after, .. }
+            | AppError::TryLater { retry_after, .. }
+            | AppError::TooManyRequests { retry_after, .. } => {
                 response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
             AppError::BodyTimeout { .. } => {

@@ -37,6 +37,7 @@ fn settings(database: &str) -> Settings {
         body_timeout: Duration::from_secs(10),
         reply_timeout: Duration::from_secs(30),
         analytics_concurrency: Some(1),
+        public_url: None,
     }
 }
 

@@ -4,7 +4,10 @@
 //! The binary (`src/main.rs`) only parses the command line; everything else lives in
 //! this library so that the integration tests run the very same application.
 
+pub mod accounts;
 pub mod analytics;
+pub mod auth;
+pub mod clock;
 pub mod cloudtrax;
 pub mod config;
 pub mod db;

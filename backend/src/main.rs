@@ -46,6 +46,8 @@ async fn run(
             );
         }
         Command::Openapi => print!("{}", ncompass::openapi::yaml()?),
+        Command::User(command) => ncompass::accounts::user(&command, settings)?,
+        Command::Token(command) => ncompass::accounts::token(&command, settings)?,
     }
     Ok(())
 }

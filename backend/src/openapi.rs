@@ -2,8 +2,14 @@
 //! `#[utoipa::path]` annotations. `openapi.yaml` at the repository root is its committed
 //! rendering (`ncompass openapi > openapi.yaml`); a test fails when the two drift apart.
 
-use utoipa::OpenApi;
+use api_types::Role;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{
+    ContentBuilder, HttpMethod, Ref, RefOr, ResponseBuilder, SecurityRequirement,
+};
+use utoipa::{Modify, OpenApi};
 
+use crate::auth::access::{self, Access};
 use crate::routes;
 
 #[derive(OpenApi)]
@@ -16,7 +22,17 @@ All times are Unix seconds (UTC). MACs are returned in canonical form (lower cas
 separated) and accepted in any case with `:` or `-` separators. A *randomized* MAC is a \
 locally administered one (bit 0x02 of the first octet set), as phones use while scanning.\n\n\
 Every error response is an RFC 9457 `application/problem+json` document; `field` names the \
-offending JSON path of a request body, `parameter` the offending query or path parameter.",
+offending JSON path of a request body, `parameter` the offending query or path parameter.\n\n\
+**Authentication.** Programs send an API token, created on the server with `ncompass token \
+create --name NAME --role viewer`, in the `Authorization` header: `curl -H \"Authorization: \
+Bearer $TOKEN\" \"$NCOMPASS_URL/api/v1/probe-requests?limit=10\"`. The dashboard \
+signs people in with `POST /api/v1/session` and the `ncompass_session` cookie. The role \
+`viewer` reads everything; `admin` also changes data. Each operation lists the role it needs \
+under `security`; without a credential it answers 401 (with `WWW-Authenticate: Bearer`), \
+with a credential lacking the role 403. The webhook (signed with the shared secret instead), \
+`/api/v1/health`, sign-in and this documentation need no credential. While no account and no \
+token exist (protected mode) the server answers only clients on its own machine, and those \
+need no credential.",
         license(name = "MIT"),
     ),
     paths(
@@ -33,6 +49,9 @@ offending JSON path of a request body, `parameter` the offending query or path p
         routes::stats::nodes,
         routes::stats::device_visits,
         routes::rejections::list,
+        routes::session::sign_in,
+        routes::session::current,
+        routes::session::sign_out,
         routes::health::health,
         routes::metrics::metrics,
         routes::docs::openapi_json,
@@ -57,15 +76,103 @@ offending JSON path of a request body, `parameter` the offending query or path p
         api_types::NodeStatsList,
         api_types::DeviceVisit,
         api_types::DeviceVisits,
+        api_types::Role,
+        api_types::AuthMethod,
+        api_types::SessionInfo,
+        api_types::SignIn,
     )),
+    modifiers(&Security),
     tags(
         (name = "webhook", description = "Where CloudTrax access points post their reports"),
         (name = "probe requests", description = "The stored observations, and the access points that made them"),
         (name = "analytics", description = "Presence figures computed from the stored probe requests"),
+        (name = "access", description = "Signing in to the dashboard, and who the caller is"),
         (name = "service", description = "Health and self-description"),
     )
 )]
 pub struct ApiDoc;
+
+/// Declares the two ways to authenticate (`bearer`: an API token; `session`: the
+/// dashboard's cookie) and, from the guard's own rules ([`access::required`]), what each
+/// operation needs: its security requirement names the role, and its 401 and 403
+/// answers are added.
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API token (`ncp_…`) from `ncompass token create`, as \
+                         `Authorization: Bearer TOKEN`",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::auth::SESSION_COOKIE,
+                "The dashboard's session, set by `POST /api/v1/session`",
+            ))),
+        );
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                (HttpMethod::Get, &mut item.get),
+                (HttpMethod::Post, &mut item.post),
+                (HttpMethod::Put, &mut item.put),
+                (HttpMethod::Delete, &mut item.delete),
+                (HttpMethod::Patch, &mut item.patch),
+            ];
+            for (method, operation) in operations {
+                let Some(operation) = operation else { continue };
+                let method = match method {
+                    HttpMethod::Get => actix_web::http::Method::GET,
+                    HttpMethod::Post => actix_web::http::Method::POST,
+                    HttpMethod::Put => actix_web::http::Method::PUT,
+                    HttpMethod::Delete => actix_web::http::Method::DELETE,
+                    _ => actix_web::http::Method::PATCH,
+                };
+                let Access::Role(role) = access::required(&method, path) else {
+                    continue;
+                };
+                operation.security = Some(vec![
+                    SecurityRequirement::new("bearer", [role.as_str()]),
+                    SecurityRequirement::new("session", [role.as_str()]),
+                ]);
+                let responses = &mut operation.responses.responses;
+                responses.entry("401".to_string()).or_insert_with(|| {
+                    problem("No credential, or one that is unknown, expired or revoked")
+                });
+                let forbidden = match role {
+                    Role::Admin => "The credential lacks the admin role, or the request came from another site's page, or protected mode refused a client away from the server",
+                    Role::Viewer => "Protected mode refused a client away from the server",
+                };
+                responses
+                    .entry("403".to_string())
+                    .or_insert_with(|| problem(forbidden));
+            }
+        }
+    }
+}
+
+fn problem(description: &str) -> RefOr<utoipa::openapi::Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                api_types::PROBLEM_CONTENT_TYPE,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build(),
+    )
+}
 
 /// The document as YAML, exactly as committed in `openapi.yaml`.
 pub fn yaml() -> Result<String, Box<dyn std::error::Error + Send + Sync>> {

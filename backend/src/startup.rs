@@ -6,6 +6,8 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::{middleware, web, App, HttpServer};
 
+use crate::auth::Auth;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, Database};
 use crate::ingest::Ingest;
@@ -49,6 +51,15 @@ impl Application {
     /// Opens and migrates the database and binds the listener (port 0 picks a free
     /// port, which [`Application::port`] then reports).
     pub fn build(settings: &Settings) -> Result<Application, StartupError> {
+        Application::build_with_clock(settings, Clock::system())
+    }
+
+    /// [`Application::build`] with a clock of the caller's (tests move it forward to
+    /// expire sessions).
+    pub fn build_with_clock(
+        settings: &Settings,
+        clock: Clock,
+    ) -> Result<Application, StartupError> {
         let workers = std::thread::available_parallelism().map_or(2, usize::from);
         // Blocking database calls run on actix's blocking pool; a few connections per
         // worker keep readers from queueing behind each other.
@@ -120,13 +131,19 @@ impl Application {
             openapi_json,
             api_reference_html,
             dashboard,
+            auth: Auth::new(clock, settings.public_url.as_deref()),
         });
+        state.auth.log_mode_at_startup(&state.db);
+        // The first sign-in of an unknown name would otherwise also pay for hashing the
+        // stand-in password, and take longer than a wrong password does.
+        std::thread::spawn(|| crate::auth::credentials::verify_nobody(""));
 
         #[cfg(test)]
         let test_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .wrap(middleware::from_fn(crate::auth::guard::guard))
                 .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").log_target("ncompass::http"))
                 .configure(routes::configure)
         })

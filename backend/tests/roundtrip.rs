@@ -30,6 +30,7 @@ fn spawn_app(dir: &tempfile::TempDir) -> String {
         body_timeout: std::time::Duration::from_secs(10),
         reply_timeout: std::time::Duration::from_secs(30),
         analytics_concurrency: None,
+        public_url: None,
         static_dir: PathBuf::from("none"),
         log: "warn".to_string(),
     };

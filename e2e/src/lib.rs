@@ -98,6 +98,7 @@ impl Harness {
             body_timeout: std::time::Duration::from_secs(10),
             reply_timeout: std::time::Duration::from_secs(30),
             analytics_concurrency: None,
+            public_url: None,
         };
         let app = Application::build(&settings).unwrap();
         let backend = format!("http://127.0.0.1:{}", app.port());

@@ -8,6 +8,9 @@ pub mod probe_requests;
 pub mod rejections;
 pub mod reports;
 pub mod schema;
+pub mod sessions;
+pub mod tokens;
+pub mod users;
 
 use std::time::Duration;
 
@@ -165,6 +168,16 @@ impl Database {
     }
 }
 
+/// An insert's outcome as "added" (`true`) or "that name is taken" (`false`, a unique
+/// constraint refused it).
+pub(crate) fn unless_taken(inserted: QueryResult<usize>) -> QueryResult<bool> {
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
 /// Why a statement failed, as far as what to do about it goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FailureKind {
@@ -298,7 +311,7 @@ pub(crate) mod tests {
     fn schema_matches_migrations() {
         use diesel::Column as _;
         let (_dir, mut conn) = migrated();
-        let expected: [(&str, &[&str]); 4] = [
+        let expected: [(&str, &[&str]); 7] = [
             (
                 "reports",
                 &[
@@ -350,6 +363,38 @@ pub(crate) mod tests {
                     schema::presence_segments::mac::NAME,
                     schema::presence_segments::first_seen::NAME,
                     schema::presence_segments::segment::NAME,
+                ],
+            ),
+            (
+                "users",
+                &[
+                    schema::users::id::NAME,
+                    schema::users::username::NAME,
+                    schema::users::role::NAME,
+                    schema::users::password_hash::NAME,
+                    schema::users::created_at::NAME,
+                    schema::users::password_changed_at::NAME,
+                ],
+            ),
+            (
+                "api_tokens",
+                &[
+                    schema::api_tokens::id::NAME,
+                    schema::api_tokens::name::NAME,
+                    schema::api_tokens::role::NAME,
+                    schema::api_tokens::token_hash::NAME,
+                    schema::api_tokens::created_at::NAME,
+                    schema::api_tokens::last_used_at::NAME,
+                    schema::api_tokens::expires_at::NAME,
+                ],
+            ),
+            (
+                "sessions",
+                &[
+                    schema::sessions::id_hash::NAME,
+                    schema::sessions::user_id::NAME,
+                    schema::sessions::created_at::NAME,
+                    schema::sessions::last_seen_at::NAME,
                 ],
             ),
         ];

@@ -52,6 +52,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     reports,
     rejections
 );
+diesel::joinable!(sessions -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(sessions, users);
 
 diesel::table! {
     rejections (id) {
@@ -81,5 +83,37 @@ diesel::table! {
     presence_progress (id) {
         id -> Integer,
         through_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        username -> Text,
+        role -> Text,
+        password_hash -> Text,
+        created_at -> BigInt,
+        password_changed_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> BigInt,
+        name -> Text,
+        role -> Text,
+        token_hash -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+        expires_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sessions (id_hash) {
+        id_hash -> Text,
+        user_id -> BigInt,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
     }
 }

@@ -134,6 +134,14 @@ fn render_operation(page: &mut String, path: &str, method: &str, operation: &Val
         summary = escape(&text(&operation["summary"])),
         description = paragraphs(&text(&operation["description"])),
     );
+    if let Some(role) = operation["security"][0]["bearer"][0].as_str() {
+        let _ = write!(
+            page,
+            "<p class=\"security\">Needs the role <code>{role}</code>: an API token \
+             (<code>Authorization: Bearer ncp_…</code>) or a dashboard session.</p>",
+            role = escape(role),
+        );
+    }
 
     if let Some(parameters) = operation["parameters"].as_array().filter(|p| !p.is_empty()) {
         page.push_str(
@@ -363,6 +371,8 @@ mod tests {
             assert!(page.contains(&format!("id=\"schema-{name}\"")), "{name}");
         }
         assert!(page.contains("<code>limit</code>"));
+        assert!(page.contains("Needs the role <code>admin</code>"));
+        assert!(page.contains("Authorization: Bearer $TOKEN"));
         assert!(
             !page.contains("http://") && !page.contains("https://"),
             "no external links"

@@ -10,6 +10,7 @@ pub mod pages;
 pub mod probe_requests;
 pub mod rejections;
 pub mod samples;
+pub mod session;
 pub mod stats;
 pub mod webhook;
 
@@ -47,6 +48,8 @@ pub struct AppState {
     pub api_reference_html: String,
     /// The built dashboard; `None` when it was not built.
     pub dashboard: Option<dashboard::Dashboard>,
+    /// Access control: sessions, sign-in slow-down, protected mode.
+    pub auth: crate::auth::Auth,
 }
 
 /// Registers every route of the application.
@@ -71,6 +74,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(get().to(stats::device_visits)),
         )
         .service(resource("/api/v1/rejections").route(get().to(rejections::list)))
+        .service(
+            resource("/api/v1/session")
+                .route(get().to(session::current))
+                .route(web::post().to(session::sign_in))
+                .route(web::delete().to(session::sign_out)),
+        )
         .service(resource("/api/v1/health").route(get().to(health::health)))
         .service(resource("/metrics").route(get().to(metrics::metrics)))
         .service(resource("/api/v1/openapi.json").route(get().to(docs::openapi_json)))
@@ -93,6 +102,7 @@ fn resource(path: &str) -> Resource {
 async fn method_not_allowed(request: HttpRequest) -> Result<HttpResponse, AppError> {
     let allow = match request.path() {
         "/receive" | "/recieve" | "/api/v1/samples" => "POST",
+        "/api/v1/session" => "GET, HEAD, POST, DELETE",
         _ => "GET, HEAD",
     };
     Err(AppError::MethodNotAllowed(allow))

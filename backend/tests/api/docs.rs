@@ -61,6 +61,7 @@ async fn every_documented_operation_is_served() {
             let request = match method.as_str() {
                 "get" => app.client.get(app.url(&concrete)),
                 "post" => app.client.post(app.url(&concrete)).body("{}"),
+                "delete" => app.client.delete(app.url(&concrete)),
                 other => panic!("{other} {path} is documented but not tried here"),
             };
             let response = request.send().await.unwrap();

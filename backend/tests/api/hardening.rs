@@ -371,7 +371,7 @@ fn raw_head(app: &TestApp, path: &str) -> (String, Vec<u8>) {
         .unwrap();
     write!(
         stream,
-        "HEAD {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        "HEAD {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut answer = Vec::new();

@@ -1,8 +1,10 @@
 use std::path::PathBuf;
 
+pub use api_types::Role;
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::BigInt;
 use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+use ncompass::clock::Clock;
 pub use ncompass::config::Settings;
 use ncompass::startup::Application;
 use serde_json::{json, Value};
@@ -16,6 +18,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub database: PathBuf,
+    /// The app's clock: tests move it forward instead of waiting.
+    pub clock: Clock,
     _dir: tempfile::TempDir,
 }
 
@@ -33,6 +37,7 @@ pub fn settings() -> Settings {
         body_timeout: std::time::Duration::from_secs(10),
         reply_timeout: std::time::Duration::from_secs(30),
         analytics_concurrency: None,
+        public_url: None,
     }
 }
 
@@ -55,13 +60,15 @@ pub fn database_in(dir: &tempfile::TempDir) -> PathBuf {
 pub async fn spawn_app_in(dir: tempfile::TempDir, mut settings: Settings) -> TestApp {
     let database = database_in(&dir);
     settings.database = database.to_str().unwrap().to_string();
-    let app = Application::build(&settings).unwrap();
+    let clock = Clock::system();
+    let app = Application::build_with_clock(&settings, clock.clone()).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
         client: reqwest::Client::new(),
         database,
+        clock,
         _dir: dir,
     }
 }
@@ -121,6 +128,92 @@ impl TestApp {
     pub fn stored(&self) -> (i64, i64) {
         (self.count("probe_requests"), self.count("reports"))
     }
+
+    /// The app's database, as the command line opens it.
+    pub fn db(&self) -> ncompass::db::Database {
+        ncompass::db::Database::open(self.database.to_str().unwrap(), 1).unwrap()
+    }
+
+    /// Adds a user straight to the database, as `ncompass user add` does.
+    pub fn add_user(&self, name: &str, role: Role, password: &str) {
+        let hash = ncompass::auth::credentials::hash_password(password).unwrap();
+        let now = self.clock.now();
+        assert!(self
+            .db()
+            .run_blocking(|conn| ncompass::db::users::add(conn, name, role, &hash, now))
+            .unwrap());
+    }
+
+    /// Creates an API token straight in the database, as `ncompass token create` does,
+    /// expiring at `expires_at`; returns the token.
+    pub fn add_token(&self, name: &str, role: Role, expires_at: Option<i64>) -> String {
+        let token = ncompass::auth::credentials::new_token();
+        let hash = ncompass::auth::credentials::fingerprint(&token);
+        let now = self.clock.now();
+        assert!(self
+            .db()
+            .run_blocking(|conn| {
+                ncompass::db::tokens::create(conn, name, role, &hash, now, expires_at)
+            })
+            .unwrap());
+        token
+    }
+
+    /// Waits until the server has seen that accounts exist (it looks once a second):
+    /// a loopback client without a credential is then refused.
+    pub async fn wait_until_guarded(&self) {
+        for _ in 0..50 {
+            if self.get("/api/v1/session").await.status() == 401 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the server stayed in protected mode");
+    }
+
+    /// Signs in and returns the session cookie's value.
+    pub async fn sign_in(&self, username: &str, password: &str) -> String {
+        let response = self
+            .client
+            .post(self.url("/api/v1/session"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 204, "sign-in of {username}");
+        session_cookie(&response).expect("a session cookie")
+    }
+
+    /// GET with the session cookie `session`.
+    pub async fn get_as(&self, path: &str, session: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header("Cookie", format!("ncompass_session={session}"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// GET with `Authorization: Bearer token`.
+    pub async fn get_with_token(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// The value the response's `Set-Cookie` gives `ncompass_session`, if it sets it.
+pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|value| value.strip_prefix("ncompass_session="))
+        .map(|rest| rest.split(';').next().unwrap_or_default().to_string())
 }
 
 /// Asserts a problem+json error response with `status`, and returns its body.

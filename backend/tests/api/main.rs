@@ -2,6 +2,7 @@
 //! SQLite file in a temp dir, and talks HTTP to it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod dashboard;
 mod docs;
 mod export;
