@@ -238,6 +238,8 @@ impl Harness {
     /// Sets an input's or a select's value through script (for `datetime-local`, which
     /// takes keys in a locale-dependent order) and fires the `input` and `change` events.
     pub async fn set_value(&self, css: &str, value: &str) {
+        // The page renders once the dashboard knows who is signed in: wait for it.
+        self.element(css).await;
         let script = format!(
             "const e = document.querySelector({}); e.value = {}; \
              e.dispatchEvent(new Event('input', {{bubbles: true}})); \
@@ -269,6 +271,33 @@ impl Harness {
             diesel::SqliteConnection::establish(self.database.to_str().unwrap()).unwrap();
         conn.batch_execute(&format!("PRAGMA busy_timeout = 5000; {statement}"))
             .unwrap();
+    }
+
+    /// Adds a user as `ncompass user add` does, and waits until the server has left
+    /// protected mode (it looks once a second).
+    pub async fn add_user(&self, name: &str, role: api_types::Role, password: &str) {
+        let hash = ncompass::auth::credentials::hash_password(password).unwrap();
+        let db = ncompass::db::Database::open(self.database.to_str().unwrap(), 1).unwrap();
+        assert!(db
+            .run_blocking(|conn| ncompass::db::users::add(conn, name, role, &hash, 0))
+            .unwrap());
+        self.eventually("access control to start", || async {
+            let response = self
+                .http
+                .get(self.url("/api/v1/session"))
+                .send()
+                .await
+                .unwrap();
+            (response.status() == 401).then_some(())
+        })
+        .await;
+    }
+
+    /// Types `username` and `password` into the sign-in page and submits.
+    pub async fn sign_in(&self, username: &str, password: &str) {
+        self.type_into("#sign-in-username", username).await;
+        self.type_into("#sign-in-password", password).await;
+        self.click("[data-testid=sign-in-submit]").await;
     }
 
     /// Stops the backend: the dashboard's API is down from now on.

@@ -656,3 +656,68 @@ async fn the_overview_shows_presence_figures_and_leads_to_a_device() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn people_sign_in_see_what_their_role_allows_and_sign_out() {
+    browser_test("sign_in", async |h: &Harness| {
+        h.add_user("vic", api_types::Role::Viewer, "viewer password")
+            .await;
+        h.add_user("ada", api_types::Role::Admin, "admin password")
+            .await;
+        h.open("/").await;
+        h.element("[data-testid=sign-in]").await;
+
+        // A wrong password: a clear error, and no hint whether the name exists.
+        h.sign_in("vic", "not the password").await;
+        let error = h.wait_for_text("[data-testid=sign-in-error]").await;
+        assert_eq!(error, "The username or the password is wrong.");
+        h.sign_in("nobody", "not the password").await;
+        h.eventually("the same error for an unknown name", || async {
+            let texts = h.texts("[data-testid=sign-in-error]").await;
+            (texts == [error.clone()]).then_some(())
+        })
+        .await;
+
+        // The viewer: the page loads, with no way to add data.
+        h.sign_in("vic", "viewer password").await;
+        let empty = h.wait_for_text("[data-testid=empty]").await;
+        assert!(empty.contains("An admin can"), "{empty}");
+        assert!(
+            h.texts("[data-testid=add-sample]").await.is_empty(),
+            "a viewer is offered no sample"
+        );
+        assert_eq!(h.wait_for_text("[data-testid=user]").await, "vic (viewer)");
+
+        // Signing out returns to the sign-in page, and the session is gone.
+        h.click("[data-testid=sign-out]").await;
+        h.element("[data-testid=sign-in]").await;
+        let response = h
+            .http
+            .get(h.url("/api/v1/probe-requests"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+
+        // The admin adds the sample (a cookie-authenticated POST from the dashboard's own
+        // origin passes the cross-site check).
+        h.sign_in("ada", "admin password").await;
+        h.click("[data-testid=add-sample]").await;
+        h.wait_for_rows(5).await;
+        assert_eq!(h.wait_for_text("[data-testid=user]").await, "ada (admin)");
+
+        // A session that ends (here: deleted on the server) returns to sign-in, then back
+        // to the page the person was on.
+        h.open("/?mac=48:5a:3f:37:de:f7").await;
+        h.wait_for_rows(1).await;
+        h.sql("DELETE FROM sessions");
+        h.click("[data-testid=refresh]").await;
+        let notice = h.wait_for_text("[data-testid=session-ended]").await;
+        assert!(notice.contains("session has ended"), "{notice}");
+        assert_eq!(h.location().await, "/?mac=48:5a:3f:37:de:f7");
+        h.sign_in("ada", "admin password").await;
+        h.wait_for_rows(1).await;
+        assert_eq!(h.location().await, "/?mac=48:5a:3f:37:de:f7");
+    })
+    .await;
+}

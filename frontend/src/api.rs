@@ -1,9 +1,14 @@
 //! One async function per REST endpoint. URLs are relative: the backend serves this app.
 
-use api_types::{IngestResult, NodeList, ProbeRequestPage, ProbeRequestQuery, Problem};
+use std::cell::RefCell;
+
+use api_types::{
+    IngestResult, NodeList, ProbeRequestPage, ProbeRequestQuery, Problem, SessionInfo, SignIn,
+};
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
 use web_sys::AbortSignal;
+use yew::Callback;
 
 use crate::query;
 
@@ -76,19 +81,78 @@ pub async fn add_sample() -> Result<IngestResult, ApiError> {
     decode(Request::post("/api/v1/samples").send().await).await
 }
 
-async fn decode<T: DeserializeOwned>(
-    sent: Result<Response, gloo_net::Error>,
-) -> Result<T, ApiError> {
-    let response = sent.map_err(|error| ApiError::Unreachable(error.to_string()))?;
+/// Who is signed in. A 401 here means "nobody", not "the session ended".
+pub async fn current_session() -> Result<SessionInfo, ApiError> {
+    let response = sent(Request::get("/api/v1/session").send().await)?;
     if response.ok() {
-        return response
-            .json::<T>()
-            .await
-            .map_err(|error| ApiError::Unexpected(error.to_string()));
+        return body(response).await;
     }
+    Err(problem(response).await)
+}
+
+/// Signs in; the server sets the session cookie.
+pub async fn sign_in(credentials: &SignIn) -> Result<(), ApiError> {
+    let request = Request::post("/api/v1/session")
+        .json(credentials)
+        .map_err(|error| ApiError::Unexpected(error.to_string()))?;
+    let response = sent(request.send().await)?;
+    if response.ok() {
+        return Ok(());
+    }
+    Err(problem(response).await)
+}
+
+/// Signs out; the server ends the session and clears the cookie.
+pub async fn sign_out() -> Result<(), ApiError> {
+    let response = sent(Request::delete("/api/v1/session").send().await)?;
+    if response.ok() {
+        return Ok(());
+    }
+    Err(problem(response).await)
+}
+
+thread_local! {
+    /// Told when a request is answered 401: the session has ended (expired, signed out
+    /// elsewhere, password changed).
+    static SESSION_ENDED: RefCell<Option<Callback<()>>> = const { RefCell::new(None) };
+}
+
+/// Sets (or, with `None`, clears) what to do when the session ends.
+pub fn on_session_ended(callback: Option<Callback<()>>) {
+    SESSION_ENDED.with(|slot| *slot.borrow_mut() = callback);
+}
+
+fn sent(sent: Result<Response, gloo_net::Error>) -> Result<Response, ApiError> {
+    sent.map_err(|error| ApiError::Unreachable(error.to_string()))
+}
+
+async fn body<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
+    response
+        .json::<T>()
+        .await
+        .map_err(|error| ApiError::Unexpected(error.to_string()))
+}
+
+async fn decode<T: DeserializeOwned>(
+    sent_request: Result<Response, gloo_net::Error>,
+) -> Result<T, ApiError> {
+    let response = sent(sent_request)?;
+    if response.ok() {
+        return body(response).await;
+    }
+    if response.status() == 401 {
+        if let Some(callback) = SESSION_ENDED.with(|slot| slot.borrow().clone()) {
+            callback.emit(());
+        }
+    }
+    Err(problem(response).await)
+}
+
+/// The error of a response that is not 2xx, from its problem+json body.
+async fn problem(response: Response) -> ApiError {
     let status = response.status();
     let status_text = response.status_text();
-    Err(match response.json::<Problem>().await {
+    match response.json::<Problem>().await {
         Ok(problem) => ApiError::Status {
             status,
             detail: problem.detail,
@@ -99,7 +163,7 @@ async fn decode<T: DeserializeOwned>(
             detail: status_text,
             parameter: None,
         },
-    })
+    }
 }
 
 /// `?key=value&...` for the analytics endpoints (values already plain).

@@ -1,9 +1,15 @@
+use std::rc::Rc;
+
+use api_types::{AuthMethod, SessionInfo};
+use yew::platform::spawn_local;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
+use crate::api::{self, ApiError};
 use crate::pages::device::Device;
 use crate::pages::overview::Overview;
 use crate::pages::probe_requests::ProbeRequests;
+use crate::pages::sign_in::SignIn;
 
 #[derive(Debug, Clone, PartialEq, Routable)]
 pub enum Route {
@@ -38,8 +44,116 @@ fn switch(route: Route) -> Html {
     }
 }
 
+/// Whether, and as whom, the dashboard may show data.
+#[derive(Debug, Clone, PartialEq)]
+enum Access {
+    /// Asking the server.
+    Checking,
+    /// Signed in (or a local client in protected mode); pages read this from context.
+    Granted(Rc<SessionInfo>),
+    /// Nobody is signed in; `ended`: a session was open and has ended.
+    SignedOut { ended: bool },
+    /// The server refuses this client whoever it is (protected mode): why.
+    Refused(String),
+    /// The server does not answer; retried on its own.
+    Unreachable(String),
+}
+
+/// Asks the server who this browser is, retrying while it does not answer.
+fn check(access: UseStateHandle<Access>) {
+    spawn_local(async move {
+        loop {
+            let next = match api::current_session().await {
+                Ok(info) => Access::Granted(Rc::new(info)),
+                Err(ApiError::Status { status: 401, .. }) => Access::SignedOut { ended: false },
+                Err(ApiError::Status {
+                    status: 403,
+                    detail,
+                    ..
+                }) => Access::Refused(detail),
+                Err(error) => Access::Unreachable(error.message()),
+            };
+            let again = matches!(next, Access::Unreachable(_));
+            access.set(next);
+            if !again {
+                return;
+            }
+            gloo_timers::future::TimeoutFuture::new(3_000).await;
+        }
+    });
+}
+
 #[function_component]
 pub fn App() -> Html {
+    let access = use_state(|| Access::Checking);
+    {
+        let access = access.clone();
+        use_effect_with((), move |_| {
+            let ended = access.clone();
+            api::on_session_ended(Some(Callback::from(move |()| {
+                ended.set(Access::SignedOut { ended: true });
+            })));
+            check(access);
+            || api::on_session_ended(None)
+        });
+    }
+    let on_signed_in = {
+        let access = access.clone();
+        Callback::from(move |()| check(access.clone()))
+    };
+    let on_sign_out = {
+        let access = access.clone();
+        Callback::from(move |_: MouseEvent| {
+            let access = access.clone();
+            spawn_local(async move {
+                // Signed out either way: a failure leaves at most a session that expires.
+                let _ = api::sign_out().await;
+                access.set(Access::SignedOut { ended: false });
+            });
+        })
+    };
+
+    let content = match &*access {
+        Access::Checking => html! {
+            <main class="page"><p class="status-line" role="status">{ "Checking your access…" }</p></main>
+        },
+        Access::Granted(info) => html! {
+            <ContextProvider<Rc<SessionInfo>> context={info.clone()}>
+                <Switch<Route> render={switch} />
+            </ContextProvider<Rc<SessionInfo>>>
+        },
+        Access::SignedOut { ended } => html! { <SignIn ended={*ended} {on_signed_in} /> },
+        Access::Refused(detail) => html! {
+            <main class="page">
+                <div class="notice error" role="alert" data-testid="refused">
+                    <p><strong>{ "This server does not show its data to this computer. " }</strong>{ detail.clone() }</p>
+                </div>
+            </main>
+        },
+        Access::Unreachable(message) => html! {
+            <main class="page">
+                <div class="notice error" role="alert"><p>{ message.clone() }</p></div>
+            </main>
+        },
+    };
+    let user = match &*access {
+        Access::Granted(info) => match (&info.authenticated_by, &info.username) {
+            (AuthMethod::Loopback, _) | (_, None) => html! {
+                <span class="user" data-testid="user"
+                    title="No account exists yet, so this server answers its own machine only">
+                    { "Local access" }
+                </span>
+            },
+            (_, Some(name)) => html! {
+                <span class="user">
+                    <span data-testid="user">{ format!("{name} ({})", info.role.as_str()) }</span>
+                    <button type="button" class="link" onclick={on_sign_out} data-testid="sign-out">{ "Sign out" }</button>
+                </span>
+            },
+        },
+        _ => html! {},
+    };
+
     html! {
         <BrowserRouter>
             <div class="app">
@@ -51,8 +165,9 @@ pub fn App() -> Html {
                         <Link<Route> to={Route::Overview}>{ "Overview" }</Link<Route>>
                         <a href="/api/docs">{ "API" }</a>
                     </nav>
+                    { user }
                 </header>
-                <Switch<Route> render={switch} />
+                { content }
             </div>
         </BrowserRouter>
     }

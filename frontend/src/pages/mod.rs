@@ -1,3 +1,4 @@
 pub mod device;
 pub mod overview;
 pub mod probe_requests;
+pub mod sign_in;

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::rc::Rc;
 
-use api_types::{Node, ProbeRequestPage, ProbeRequestQuery};
+use api_types::{Node, ProbeRequestPage, ProbeRequestQuery, Role, SessionInfo};
 use gloo_timers::callback::Interval;
 use yew::platform::spawn_local;
 use yew::prelude::*;
@@ -54,6 +54,9 @@ pub fn ProbeRequests() -> Html {
     let reload = use_reducer(Reload::default);
     let paused = use_state(|| false);
     let adding_sample = use_state(|| false);
+    // Adding data needs the admin role: others are not offered the button.
+    let can_add_sample =
+        use_context::<Rc<SessionInfo>>().is_some_and(|session| session.role == Role::Admin);
     let highest_id = use_mut_ref(|| None::<(ProbeRequestQuery, i64)>);
 
     {
@@ -233,7 +236,7 @@ pub fn ProbeRequests() -> Html {
                     </div>
                 }
             } else {
-                empty_state(on_sample, *adding_sample)
+                empty_state(can_add_sample.then_some(on_sample), *adding_sample)
             }
         }
         (Some(loaded), _) => html! {
@@ -315,10 +318,24 @@ fn status_text(loaded: &Option<Loaded>, loading: bool, paused: bool) -> String {
     }
 }
 
-fn empty_state(on_sample: Callback<MouseEvent>, adding: bool) -> Html {
+/// No data at all: how to connect an access point, and (for an admin) the sample.
+fn empty_state(on_sample: Option<Callback<MouseEvent>>, adding: bool) -> Html {
     let origin = web_sys::window()
         .and_then(|window| window.location().origin().ok())
         .unwrap_or_default();
+    let sample = match on_sample {
+        Some(on_sample) => html! {
+            <>
+                <p>{ "Or take a first look with the sample report from the original receiver:" }</p>
+                <button type="button" class="primary" onclick={on_sample} disabled={adding} data-testid="add-sample">
+                    { if adding { "Adding sample data…" } else { "Add sample data" } }
+                </button>
+            </>
+        },
+        None => html! {
+            <p>{ "An admin can also add the sample report from the original receiver, for a first look." }</p>
+        },
+    };
     html! {
         <div class="empty" data-testid="empty">
             <h2>{ "No probe requests yet" }</h2>
@@ -328,10 +345,7 @@ fn empty_state(on_sample: Callback<MouseEvent>, adding: bool) -> Html {
                 { " and set the same secret as this server's NCOMPASS_SECRET. \
                    Access points post every 30 or 60 seconds; their probe requests appear here." }
             </p>
-            <p>{ "Or take a first look with the sample report from the original receiver:" }</p>
-            <button type="button" class="primary" onclick={on_sample} disabled={adding} data-testid="add-sample">
-                { if adding { "Adding sample data…" } else { "Add sample data" } }
-            </button>
+            { sample }
         </div>
     }
 }
