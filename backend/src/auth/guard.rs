@@ -152,8 +152,12 @@ fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> Result<(), A
     let matches = match public_origin {
         Some(expected) => origin == expected,
         None => {
+            // A proxy in front (trunk serve in development) names the host the browser
+            // asked for in X-Forwarded-Host. A page of another site cannot set that
+            // header: it is not one a browser sends cross-site without CORS approval.
             let host = headers
-                .get(header::HOST)
+                .get("x-forwarded-host")
+                .or_else(|| headers.get(header::HOST))
                 .and_then(|host| host.to_str().ok())
                 .map(|host| host.trim().to_ascii_lowercase());
             let authority = origin
@@ -245,6 +249,14 @@ mod tests {
         assert!(ok(&[("sec-fetch-site", "same-origin")], None));
         assert!(!ok(&[("sec-fetch-site", "cross-site")], None));
         assert!(!ok(&[("sec-fetch-site", "same-site")], None));
+        assert!(ok(
+            &[
+                ("host", "127.0.0.1:8080"),
+                ("x-forwarded-host", "127.0.0.1:8081"),
+                ("origin", "http://127.0.0.1:8081")
+            ],
+            None
+        ));
         // Behind a proxy: the public URL is the origin, whatever Host the proxy sends.
         let public = Some("https://n.example");
         assert!(ok(
