@@ -203,7 +203,7 @@ async fn every_filter_survives_apply(h: &Harness, zone: &str) {
     h.open(&format!("/?{EVERY_FILTER}")).await;
     // The form shows what is in force: three-way choices and times to the second.
     h.eventually("the form filled from the URL", || async {
-        (h.js("return document.querySelector('#f-associated').value")
+        (h.js("return document.querySelector('#f-associated')?.value")
             .await
             == "false")
             .then_some(())

@@ -15,8 +15,12 @@ pub mod stats;
 pub mod webhook;
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use actix_web::http::header;
+use actix_web::web::BytesMut;
 use actix_web::{guard, web, HttpRequest, HttpResponse, Resource, Route};
+use futures_util::StreamExt as _;
 
 use crate::cloudtrax::Mac;
 use crate::db::Database;
@@ -148,4 +152,41 @@ pub(crate) fn non_negative(name: &str, value: Option<i64>) -> Result<Option<i64>
         )),
         other => Ok(other),
     }
+}
+
+/// Reads the whole body, refusing it as soon as it exceeds `limit` bytes (or announces
+/// that it will), so that an oversized post never sits in memory, and when it has not
+/// arrived within `timeout`. The buffer grows with the bytes that arrive, never by the
+/// length a client announces.
+pub(crate) async fn read_body(
+    request: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+    timeout: Duration,
+) -> Result<BytesMut, AppError> {
+    let too_large = AppError::PayloadTooLarge { limit };
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if announced.is_some_and(|length| length > limit) {
+        return Err(too_large);
+    }
+    // One timer for the whole body, not one per chunk.
+    tokio::time::timeout(timeout, async {
+        let mut body = BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|error| AppError::UnreadableBody(error.to_string()))?;
+            if body.len() + chunk.len() > limit {
+                return Err(too_large);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    })
+    .await
+    .unwrap_or(Err(AppError::BodyTimeout {
+        limit_s: timeout.as_secs(),
+    }))
 }

@@ -2,7 +2,7 @@
 //! `ncompass_session` cookie.
 
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::web::{Bytes, Data, Json};
+use actix_web::web::{Data, Json, Payload};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use api_types::{SessionInfo, SignIn};
 
@@ -32,6 +32,8 @@ const MAX_SIGN_IN_BODY: usize = 4 * 1024;
     responses(
         (status = 204, description = "Signed in; the session cookie is set", headers(("Set-Cookie" = String, description = "`ncompass_session=…; HttpOnly; SameSite=Strict; Path=/`"))),
         (status = 400, description = "The body is not a JSON object with `username` and `password`", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 408, description = "The body did not arrive within the server's body timeout; the connection is closed", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 4 KiB", body = api_types::Problem, content_type = "application/problem+json"),
         (status = 401, description = "The username or password is wrong", body = api_types::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Sent from another site's page, or protected mode refused a client away from the server", body = api_types::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed sign-ins; `Retry-After` says when to try again", body = api_types::Problem, content_type = "application/problem+json"),
@@ -41,13 +43,10 @@ const MAX_SIGN_IN_BODY: usize = 4 * 1024;
 pub async fn sign_in(
     request: HttpRequest,
     state: Data<AppState>,
-    body: Bytes,
+    payload: Payload,
 ) -> Result<HttpResponse, AppError> {
-    if body.len() > MAX_SIGN_IN_BODY {
-        return Err(AppError::PayloadTooLarge {
-            limit: MAX_SIGN_IN_BODY,
-        });
-    }
+    // Bounded in size and in time, like a report: a trickled body holds no connection.
+    let body = super::read_body(&request, payload, MAX_SIGN_IN_BODY, state.body_timeout).await?;
     let credentials: SignIn = serde_json::from_slice(&body).map_err(|error| {
         AppError::MalformedBody(format!(
             "the body must be a JSON object with `username` and `password`: {error}"

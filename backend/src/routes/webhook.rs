@@ -1,12 +1,10 @@
 //! The CloudTrax Presence Reporting webhook.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use actix_web::http::header;
-use actix_web::web::{self, BytesMut, Data, Json};
+use actix_web::web::{self, Data, Json};
 use actix_web::HttpRequest;
 use api_types::IngestResult;
-use futures_util::StreamExt as _;
 
 use super::AppState;
 use crate::cloudtrax::{parse_report, verify_signature_any, Mac, SignatureError, TimeRules};
@@ -68,7 +66,7 @@ pub async fn receive(
 ) -> Result<Json<IngestResult>, AppError> {
     let started = Instant::now();
     let received_at = crate::unix_now();
-    let body = match read_body(&request, payload, state.max_body, state.body_timeout).await {
+    let body = match super::read_body(&request, payload, state.max_body, state.body_timeout).await {
         Ok(body) => body,
         Err(error) => {
             refused(&state, &error, &[], received_at);
@@ -205,41 +203,4 @@ pub async fn receive_legacy(
     state: Data<AppState>,
 ) -> Result<Json<IngestResult>, AppError> {
     receive(request, payload, state).await
-}
-
-/// Reads the whole body, refusing it as soon as it exceeds `limit` bytes (or announces
-/// that it will), so that an oversized post never sits in memory, and when it has not
-/// arrived within `timeout`. The buffer grows with the bytes that arrive, never by the
-/// length a client announces.
-async fn read_body(
-    request: &HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-    timeout: Duration,
-) -> Result<BytesMut, AppError> {
-    let too_large = AppError::PayloadTooLarge { limit };
-    let announced = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<usize>().ok());
-    if announced.is_some_and(|length| length > limit) {
-        return Err(too_large);
-    }
-    // One timer for the whole body, not one per chunk.
-    tokio::time::timeout(timeout, async {
-        let mut body = BytesMut::new();
-        while let Some(chunk) = payload.next().await {
-            let chunk = chunk.map_err(|error| AppError::UnreadableBody(error.to_string()))?;
-            if body.len() + chunk.len() > limit {
-                return Err(too_large);
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
-    })
-    .await
-    .unwrap_or(Err(AppError::BodyTimeout {
-        limit_s: timeout.as_secs(),
-    }))
 }

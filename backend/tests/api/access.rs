@@ -414,6 +414,23 @@ async fn unknown_user_and_wrong_password_get_the_same_answer_in_the_same_time() 
 }
 
 #[actix_web::test]
+async fn a_trickled_sign_in_body_is_cut_off() {
+    let app = guarded_app(Settings {
+        body_timeout: Duration::from_secs(1),
+        ..settings()
+    })
+    .await;
+    let port: u16 = app.address.rsplit(':').next().unwrap().parse().unwrap();
+    let answer = actix_web::rt::task::spawn_blocking(move || {
+        crate::hardening::trickle_to(port, "/api/v1/session", Duration::from_secs(10))
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert_eq!(app.count("sessions"), 0);
+}
+
+#[actix_web::test]
 async fn repeated_failures_are_slowed_down() {
     let app = guarded_app(settings()).await;
     for _ in 0..5 {

@@ -283,10 +283,17 @@ async fn a_write_lock_held_elsewhere_delays_no_request_past_the_busy_timeout() {
 /// Sends a request head announcing a 1000-byte body, then one byte a second, until
 /// the server answers or closes. Returns the server's answer, or "" if none came.
 fn trickle(port: u16, for_at_most: Duration) -> String {
+    trickle_to(port, "/receive", for_at_most)
+}
+
+/// [`trickle`] to `path`.
+pub fn trickle_to(port: u16, path: &str, for_at_most: Duration) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .write_all(b"POST /receive HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
-        .unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{{"
+    )
+    .unwrap();
     stream
         .set_read_timeout(Some(Duration::from_millis(1_000)))
         .unwrap();
