@@ -51,6 +51,15 @@ if [ "$("$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{pr
     npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION"
 fi
 
+# libpq (PostgreSQL's client library) is linked into ncompass, for --database
+# postgres://...; Debian's libpq-dev provides it (SQLite is compiled in).
+if ! [ -e /usr/include/postgresql/libpq-fe.h ] && ! pkg-config --exists libpq 2>/dev/null; then
+    say "installing Debian's libpq-dev (PostgreSQL's client library)"
+    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libpq-dev >/dev/null
+fi
+
 if [ "${1:-}" = "--browser" ]; then
     # The tests' other needs: Chromium and ChromeDriver (browser tests), iproute2 and curl
     # (a client in a network namespace of its own, for protected mode).

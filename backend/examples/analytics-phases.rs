@@ -10,7 +10,6 @@
 
 use std::time::Instant;
 
-use diesel::{Connection, SqliteConnection};
 use ncompass::analytics::{self, Bucket, Days, Thresholds};
 
 fn main() {
@@ -22,7 +21,7 @@ fn main() {
         .next()
         .map_or(1_764_028_800, |day| day.parse().unwrap());
     let until = since + 86_399;
-    let mut conn = SqliteConnection::establish(&path).unwrap();
+    let mut conn = ncompass::db::connect(&path).unwrap();
     if let Ok(pragmas) = std::env::var("PRAGMAS") {
         diesel::connection::SimpleConnection::batch_execute(&mut conn, &pragmas).unwrap();
     }

@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 
 use api_types::IngestResult;
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, SqliteConnection};
+use diesel::Connection;
+
+use crate::db::Conn;
 use tokio::sync::oneshot;
 
 use crate::cloudtrax::Report;
@@ -44,6 +46,9 @@ const PRESENCE_CHUNK_ROWS: i64 = 5_000;
 const MERGE_BUSY_TIMEOUT: Duration = Duration::from_millis(50);
 
 /// How often the checkpointer copies committed WAL frames into the database file.
+/// How often an idle writer makes sure the coming days' partitions exist (PostgreSQL).
+const PARTITION_CHECK_INTERVAL: Duration = Duration::from_secs(3_600);
+
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
 /// The writer checkpoints by itself only past this many WAL pages (64 MiB of 4 KiB
 /// pages): a bound on the WAL should the checkpointer fall behind.
@@ -257,32 +262,39 @@ struct WriterConfig {
 }
 
 impl WriterConfig {
-    fn open(&self) -> Result<SqliteConnection, OpenError> {
-        let mut conn =
-            SqliteConnection::establish(&self.path).map_err(|source| OpenError::Connect {
-                path: self.path.clone(),
-                source,
-            })?;
-        let synchronous = match self.durability {
-            Durability::Full => "FULL",
-            Durability::Normal => "NORMAL",
-        };
-        // Checkpoints run on their own thread (and core), not inside the writer's
-        // commits; the writer's own auto-checkpoint is only a backstop.
-        conn.batch_execute(&format!(
-            "{} PRAGMA synchronous = {synchronous}; PRAGMA wal_autocheckpoint = {WRITER_AUTOCHECKPOINT_PAGES};",
-            db::connection_pragmas()
-        ))
-        .map_err(|source| OpenError::Setup {
-            path: self.path.clone(),
+    fn open(&self) -> Result<Conn, OpenError> {
+        let mut conn = db::connect(&self.path)?;
+        let setup_error = |source| OpenError::Setup {
+            path: db::redacted(&self.path),
             source,
-        })?;
+        };
+        match &mut conn {
+            Conn::Sqlite(_) => {
+                let synchronous = match self.durability {
+                    Durability::Full => "FULL",
+                    Durability::Normal => "NORMAL",
+                };
+                // Checkpoints run on their own thread (and core), not inside the
+                // writer's commits; the writer's own auto-checkpoint is only a backstop.
+                conn.batch_execute(&format!(
+                    "PRAGMA synchronous = {synchronous}; PRAGMA wal_autocheckpoint = {WRITER_AUTOCHECKPOINT_PAGES};"
+                ))
+                .map_err(setup_error)?;
+            }
+            Conn::Postgres(_) => {
+                // `normal` lets PostgreSQL acknowledge before the WAL reaches the disk
+                // (a crash of the database server may take back the last commits).
+                let commit = match self.durability {
+                    Durability::Full => "on",
+                    Durability::Normal => "off",
+                };
+                conn.batch_execute(&format!("SET synchronous_commit = {commit};"))
+                    .map_err(setup_error)?;
+            }
+        }
         #[cfg(test)]
         for sql in &self.extra_sql {
-            conn.batch_execute(sql).map_err(|source| OpenError::Setup {
-                path: self.path.clone(),
-                source,
-            })?;
+            conn.batch_execute(sql).map_err(setup_error)?;
         }
         Ok(conn)
     }
@@ -309,17 +321,12 @@ impl Ingest {
         // The first connection is opened here, so a database that cannot be written
         // stops the start-up with a clear error instead of a writer that keeps failing.
         let conn = config.open()?;
-        let mut checkpoint_conn =
-            SqliteConnection::establish(path).map_err(|source| OpenError::Connect {
-                path: path.to_string(),
-                source,
-            })?;
-        checkpoint_conn
-            .batch_execute(&db::connection_pragmas())
-            .map_err(|source| OpenError::Setup {
-                path: path.to_string(),
-                source,
-            })?;
+        // SQLite's WAL is checkpointed by a thread of its own; PostgreSQL checkpoints
+        // by itself.
+        let checkpoint_conn = match db::Kind::of(path) {
+            db::Kind::Sqlite => Some(db::connect(path)?),
+            db::Kind::Postgres => None,
+        };
         let spawn_error = |source: std::io::Error| OpenError::Setup {
             path: path.to_string(),
             source: diesel::result::Error::QueryBuilderError(Box::new(source)),
@@ -335,10 +342,12 @@ impl Ingest {
         // The writer holds `alive`; when it ends, the checkpointer sees the channel
         // close, checkpoints one last time and ends too.
         let (alive, writer_gone) = mpsc::channel::<()>();
-        std::thread::Builder::new()
-            .name("ncompass-checkpointer".to_string())
-            .spawn(move || checkpoint(checkpoint_conn, &writer_gone))
-            .map_err(spawn_error)?;
+        if let Some(checkpoint_conn) = checkpoint_conn {
+            std::thread::Builder::new()
+                .name("ncompass-checkpointer".to_string())
+                .spawn(move || checkpoint(checkpoint_conn, &writer_gone))
+                .map_err(spawn_error)?;
+        }
         let (jobs, queue) = mpsc::channel();
         let writer_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -517,12 +526,7 @@ enum Exit {
 /// Runs the writer until every `Ingest` handle is gone, starting a new run on a fresh
 /// connection after a run panics or its connection breaks. Jobs a panicking run held
 /// are dropped: their requests get 503 and their room in the queue is given back.
-fn supervise(
-    mut config: WriterConfig,
-    conn: SqliteConnection,
-    queue: &Receiver<Job>,
-    shared: &Arc<Shared>,
-) {
+fn supervise(mut config: WriterConfig, conn: Conn, queue: &Receiver<Job>, shared: &Arc<Shared>) {
     let mut conn = Some(conn);
     loop {
         let Some(mut current) = conn.take() else {
@@ -608,17 +612,24 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 /// One writer run: take what is queued, commit it together, answer, repeat; with
 /// nothing queued, merge stored rows into the presence segments, a chunk at a time.
 fn write(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     queue: &Receiver<Job>,
     shared: &Shared,
     config: &mut WriterConfig,
 ) -> Exit {
     let metrics = &shared.metrics;
+    let mut partitions_checked = Instant::now();
     loop {
         let first = match queue.try_recv() {
             Ok(job) => job,
             Err(mpsc::TryRecvError::Disconnected) => return Exit::Closed,
             Err(mpsc::TryRecvError::Empty) => {
+                if partitions_checked.elapsed() >= PARTITION_CHECK_INTERVAL {
+                    partitions_checked = Instant::now();
+                    if let Err(error) = db::partitions::ensure(conn, crate::unix_now()) {
+                        tracing::warn!(%error, "cannot create the coming days' partitions; rows go to the default partition meanwhile");
+                    }
+                }
                 let merged = merge_idle(conn, metrics);
                 note_presence_backlog(conn, metrics);
                 if matches!(merged, Ok(rows) if rows > 0) {
@@ -667,7 +678,7 @@ fn write(
 
 /// Carries out a test's fault job; any other job is returned for the batch.
 #[cfg(test)]
-fn take_fault(job: Job, conn: &mut SqliteConnection, config: &mut WriterConfig) -> Option<Job> {
+fn take_fault(job: Job, conn: &mut Conn, config: &mut WriterConfig) -> Option<Job> {
     match job {
         Job::Panic(_reservation) => panic!("injected fault: the writer dies"),
         Job::Stall(duration, _reservation) => {
@@ -691,7 +702,7 @@ fn take_fault(job: Job, conn: &mut SqliteConnection, config: &mut WriterConfig) 
 }
 
 #[cfg(not(test))]
-fn take_fault(job: Job, _conn: &mut SqliteConnection, _config: &mut WriterConfig) -> Option<Job> {
+fn take_fault(job: Job, _conn: &mut Conn, _config: &mut WriterConfig) -> Option<Job> {
     Some(job)
 }
 
@@ -707,11 +718,8 @@ fn job_weight(job: &Job) -> u64 {
 
 /// Merges stored rows into the presence segments, waiting only briefly for a lock
 /// another process holds.
-fn merge_idle(conn: &mut SqliteConnection, metrics: &Metrics) -> diesel::QueryResult<usize> {
-    conn.batch_execute(&format!(
-        "PRAGMA busy_timeout = {}",
-        MERGE_BUSY_TIMEOUT.as_millis()
-    ))?;
+fn merge_idle(conn: &mut Conn, metrics: &Metrics) -> diesel::QueryResult<usize> {
+    db::set_lock_wait(conn, MERGE_BUSY_TIMEOUT)?;
     let started = Instant::now();
     let merged = db::presence::catch_up(conn, PRESENCE_CHUNK_ROWS);
     if let Ok(rows) = &merged {
@@ -722,10 +730,7 @@ fn merge_idle(conn: &mut SqliteConnection, metrics: &Metrics) -> diesel::QueryRe
                 .store(per_s as u64, Ordering::Relaxed);
         }
     }
-    conn.batch_execute(&format!(
-        "PRAGMA busy_timeout = {}",
-        db::BUSY_TIMEOUT.as_millis()
-    ))?;
+    db::set_lock_wait(conn, db::BUSY_TIMEOUT)?;
     match &merged {
         Ok(_) => metrics.merge_failing.store(false, Ordering::Relaxed),
         // Logged when merging starts failing, not on every idle moment after.
@@ -743,13 +748,13 @@ fn merge_idle(conn: &mut SqliteConnection, metrics: &Metrics) -> diesel::QueryRe
 /// Whether the connection can still run a transaction after a failure: SQLite may have
 /// rolled the transaction back by itself (a full disk, an I/O error), leaving diesel's
 /// view of it out of step.
-fn connection_usable(conn: &mut SqliteConnection) -> bool {
+fn connection_usable(conn: &mut Conn) -> bool {
     conn.transaction::<_, diesel::result::Error, _>(|conn| conn.batch_execute("SELECT 1"))
         .is_ok()
 }
 
 /// Publishes how many stored rows wait for the presence segments (two index lookups).
-fn note_presence_backlog(conn: &mut SqliteConnection, metrics: &Metrics) {
+fn note_presence_backlog(conn: &mut Conn, metrics: &Metrics) {
     if let Ok(rows) = db::presence::backlog(conn) {
         metrics
             .presence_backlog
@@ -759,7 +764,7 @@ fn note_presence_backlog(conn: &mut SqliteConnection, metrics: &Metrics) {
 
 /// Copies committed WAL frames into the database file every CHECKPOINT_INTERVAL, beside
 /// the writer rather than inside its commits. PASSIVE never blocks the writer or readers.
-fn checkpoint(mut conn: SqliteConnection, writer_gone: &Receiver<()>) {
+fn checkpoint(mut conn: Conn, writer_gone: &Receiver<()>) {
     let mut failing = false;
     loop {
         let stop = matches!(
@@ -791,7 +796,7 @@ struct Store {
 /// answer sees the queue without its report. A failure that belongs to one report
 /// (a constraint) is retried report by report; any other fails the whole batch at
 /// once and is returned.
-fn commit(conn: &mut SqliteConnection, batch: Vec<Job>, shared: &Shared) -> Result<(), StoreError> {
+fn commit(conn: &mut Conn, batch: Vec<Job>, shared: &Shared) -> Result<(), StoreError> {
     let metrics = &shared.metrics;
     let mut stores = Vec::new();
     let mut rejections = Vec::new();
@@ -836,7 +841,7 @@ fn commit(conn: &mut SqliteConnection, batch: Vec<Job>, shared: &Shared) -> Resu
     // SQLite rolls a transaction back by itself on a full disk or an I/O error, and
     // diesel's own ROLLBACK then fails and is what it returns: keep the first error.
     let mut cause = None;
-    let together = conn.immediate_transaction(|conn| {
+    let together = db::write_transaction(conn, |conn| {
         let stored = db::reports::store_in_transaction(conn, &reports).and_then(|results| {
             db::rejections::record(conn, &rejections)?;
             Ok(results)

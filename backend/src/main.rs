@@ -30,7 +30,7 @@ async fn run(
             let applied = ncompass::db::migrate(&settings.database)?;
             println!(
                 "{}: {} migration(s) applied",
-                settings.database,
+                ncompass::db::redacted(&settings.database),
                 applied.len()
             );
         }
@@ -42,7 +42,9 @@ async fn run(
             })?;
             println!(
                 "{}: sample report stored ({} new probe requests, {} already there)",
-                settings.database, result.stored, result.duplicates
+                ncompass::db::redacted(&settings.database),
+                result.stored,
+                result.duplicates
             );
         }
         Command::Openapi => print!("{}", ncompass::openapi::yaml()?),

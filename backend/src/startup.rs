@@ -155,7 +155,7 @@ impl Application {
         tracing::info!(
             address = %settings.bind,
             port,
-            database = %settings.database,
+            database = %db::redacted(&settings.database),
             max_span_s = settings.max_span.as_secs(),
             body_timeout_s = settings.body_timeout.as_secs(),
             analytics_concurrency = settings.analytics_slots(),

@@ -682,7 +682,6 @@ pub fn resident_memory_mib(pid: u32) -> Option<(f64, f64)> {
 /// reports, as the writer does. Splits ingestion's cost between storage and the rest.
 pub fn storage_only(path: &std::path::Path, posts: &[Post], batch: usize) -> (u64, Duration) {
     use diesel::connection::SimpleConnection;
-    use diesel::Connection;
     let path = path.to_str().unwrap();
     ncompass::db::migrate(path).unwrap();
     let reports: Vec<ncompass::cloudtrax::Report> = posts
@@ -695,19 +694,17 @@ pub fn storage_only(path: &std::path::Path, posts: &[Post], batch: usize) -> (u6
             .unwrap()
         })
         .collect();
-    let mut conn = diesel::SqliteConnection::establish(path).unwrap();
-    conn.batch_execute(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-    )
-    .unwrap();
+    let mut conn = ncompass::db::connect(path).unwrap();
+    conn.batch_execute("PRAGMA synchronous = FULL;").unwrap();
     let started = Instant::now();
     let mut stored = 0u64;
     for chunk in reports.chunks(batch.max(1)) {
         let chunk: Vec<(&ncompass::cloudtrax::Report, i64)> =
             chunk.iter().map(|report| (report, 0)).collect();
-        let results = conn
-            .immediate_transaction(|conn| ncompass::db::reports::store_in_transaction(conn, &chunk))
-            .unwrap();
+        let results = ncompass::db::write_transaction(&mut conn, |conn| {
+            ncompass::db::reports::store_in_transaction(conn, &chunk)
+        })
+        .unwrap();
         stored += results.iter().map(|r| r.stored as u64).sum::<u64>();
     }
     (stored, started.elapsed())

@@ -1,8 +1,29 @@
-//! Storage: the SQLite file, its connection pool and migrations, and one module per
-//! table with its queries. All SQL of the project lives below this module; handlers
-//! call [`Database::run`] with one of these query functions.
+//! Storage: the database (an SQLite file, or PostgreSQL), its connection pool and
+//! migrations, and one module per table with its queries. All SQL of the project lives
+//! below this module; handlers call [`Database::run`] with one of these query functions.
+//!
+//! One code base for both databases: every query takes a [`Conn`] (diesel's
+//! `MultiConnection` over both), and a query whose SQL is the same is written once. What
+//! differs lives in one place per concern, as a `match` on the [`Conn`] variant: opening
+//! and tuning a connection and migrating ([`connect`], [`migrate`]), write transactions
+//! ([`write_transaction`]), inserts that skip duplicates and upserts (`reports`,
+//! `presence`), telling failures apart ([`FailureKind`]) and PostgreSQL's day partitions
+//! (`partitions`).
+
+/// Runs `$body` with `$c` bound to the concrete connection of either database: for the
+/// few statements diesel's multi-backend cannot build (upserts), written once and built
+/// for each backend.
+macro_rules! on_each_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Sqlite($c) => $body,
+            $crate::db::Conn::Postgres($c) => $body,
+        }
+    };
+}
 
 pub mod nodes;
+pub mod partitions;
 pub mod presence;
 pub mod probe_requests;
 pub mod rejections;
@@ -14,8 +35,9 @@ pub mod users;
 
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
@@ -25,8 +47,57 @@ use crate::error::AppError;
 
 pub use diesel::result::QueryResult;
 
-/// The migrations of `migrations/`, compiled into the binary.
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
+/// A connection to either database. Queries are written against this type.
+#[derive(diesel::MultiConnection)]
+pub enum Conn {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+/// Which database a `--database` value names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+impl Kind {
+    /// `postgres://` and `postgresql://` URLs are PostgreSQL; anything else is the path
+    /// of an SQLite file.
+    pub fn of(url: &str) -> Kind {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Kind::Postgres
+        } else {
+            Kind::Sqlite
+        }
+    }
+}
+
+/// `url` fit for a log line or an error message: a PostgreSQL URL's password is hidden.
+pub fn redacted(url: &str) -> String {
+    if Kind::of(url) == Kind::Sqlite {
+        return url.to_string();
+    }
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) if credentials.contains(':') => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The migrations of `migrations/sqlite/` and `migrations/postgres/`, compiled into the
+/// binary. Both directories hold the same versions, each in its database's dialect.
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+/// PostgreSQL advisory lock key held while migrating, so that instances starting at once
+/// migrate one after the other (the later ones find nothing to do).
+const MIGRATION_LOCK: i64 = 0x6e63_6f6d_7061_7301;
 
 /// How long a connection waits for another writer before giving up with "database is
 /// locked". Writes are short, so this is only reached under real trouble.
@@ -36,7 +107,7 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// writes does not leave a large file behind.
 pub const JOURNAL_SIZE_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Applied to every connection when it is opened.
+/// Applied to every SQLite connection when it is opened.
 /// - WAL: readers never block the writer, nor the writer readers.
 /// - synchronous=NORMAL: in WAL mode a commit survives a crash of the process; only a
 ///   power loss or OS crash can take back the last commits (never corrupts the file).
@@ -53,14 +124,13 @@ pub(crate) fn connection_pragmas() -> String {
     )
 }
 
-#[derive(Debug)]
-struct ConnectionCustomizer;
-
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for ConnectionCustomizer {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(&connection_pragmas())
-            .map_err(diesel::r2d2::Error::QueryError)
-    }
+/// Applied to every PostgreSQL connection: a lock held by another session is waited for
+/// as long as SQLite's busy timeout, and a statement never runs for ever.
+fn postgres_settings() -> String {
+    format!(
+        "SET lock_timeout = '{}ms'; SET statement_timeout = '300s';",
+        BUSY_TIMEOUT.as_millis()
+    )
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,57 +161,139 @@ pub enum OpenError {
     },
 }
 
-/// Opens (creating it if needed) the SQLite file at `path` and applies every pending
-/// migration. Returns the names of the migrations applied.
-pub fn migrate(path: &str) -> Result<Vec<String>, OpenError> {
-    let mut conn = SqliteConnection::establish(path).map_err(|source| OpenError::Connect {
-        path: path.to_string(),
+/// Opens a connection to `url` (an SQLite path, created if missing, or a PostgreSQL
+/// URL) and tunes it for this server.
+pub fn connect(url: &str) -> Result<Conn, OpenError> {
+    let connect_error = |source| OpenError::Connect {
+        path: redacted(url),
         source,
-    })?;
-    conn.batch_execute(&connection_pragmas())
-        .map_err(|source| OpenError::Setup {
-            path: path.to_string(),
-            source,
-        })?;
-    let applied = conn
-        .run_pending_migrations(MIGRATIONS)
-        .map_err(|source| OpenError::Migrate {
-            path: path.to_string(),
-            source,
-        })?;
-    Ok(applied.iter().map(ToString::to_string).collect())
+    };
+    let setup_error = |source| OpenError::Setup {
+        path: redacted(url),
+        source,
+    };
+    match Kind::of(url) {
+        Kind::Sqlite => {
+            let mut conn = SqliteConnection::establish(url).map_err(connect_error)?;
+            conn.batch_execute(&connection_pragmas())
+                .map_err(setup_error)?;
+            Ok(Conn::Sqlite(conn))
+        }
+        Kind::Postgres => {
+            let mut conn = PgConnection::establish(url).map_err(connect_error)?;
+            conn.batch_execute(&postgres_settings())
+                .map_err(setup_error)?;
+            Ok(Conn::Postgres(conn))
+        }
+    }
 }
 
-/// The database as the HTTP layer sees it: a pool of connections to one SQLite file.
+/// Opens the database at `url` (creating an SQLite file if needed) and applies every
+/// pending migration. Returns the names of the migrations applied.
+pub fn migrate(url: &str) -> Result<Vec<String>, OpenError> {
+    let mut conn = connect(url)?;
+    let migrate_error = |source| OpenError::Migrate {
+        path: redacted(url),
+        source,
+    };
+    let applied = match &mut conn {
+        Conn::Sqlite(conn) => conn
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map_err(migrate_error)?
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        Conn::Postgres(conn) => {
+            // A session-level lock: held across the migrations' own transactions, and
+            // released with the connection if this process dies.
+            conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                .map_err(|source| OpenError::Setup {
+                    path: redacted(url),
+                    source,
+                })?;
+            let applied: Result<Vec<String>, _> = conn
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|applied| applied.iter().map(ToString::to_string).collect());
+            let _ = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+            applied.map_err(migrate_error)?
+        }
+    };
+    partitions::ensure(&mut conn, crate::unix_now()).map_err(|source| OpenError::Setup {
+        path: redacted(url),
+        source,
+    })?;
+    Ok(applied)
+}
+
+/// Connections for the pool, each opened by [`connect`].
+#[derive(Debug)]
+struct Manager {
+    url: String,
+}
+
+impl ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<Conn, Self::Error> {
+        connect(&self.url).map_err(|error| match error {
+            OpenError::Connect { source, .. } => diesel::r2d2::Error::ConnectionError(source),
+            OpenError::Setup { source, .. } => diesel::r2d2::Error::QueryError(source),
+            other => diesel::r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(
+                other.to_string(),
+            )),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// The database as the HTTP layer sees it: a pool of connections.
 #[derive(Clone)]
 pub struct Database {
-    pool: Pool<ConnectionManager<SqliteConnection>>,
+    pool: Pool<Manager>,
+    kind: Kind,
 }
 
 impl Database {
-    /// Migrates the file at `path`, then opens a pool of `max_connections` to it.
-    pub fn open(path: &str, max_connections: u32) -> Result<Database, OpenError> {
-        let applied = migrate(path)?;
+    /// Migrates the database at `url`, then opens a pool of `max_connections` to it.
+    pub fn open(url: &str, max_connections: u32) -> Result<Database, OpenError> {
+        let applied = migrate(url)?;
         if !applied.is_empty() {
-            tracing::info!(database = path, migrations = ?applied, "applied migrations");
+            tracing::info!(database = %redacted(url), migrations = ?applied, "applied migrations");
         }
         let pool = Pool::builder()
             .max_size(max_connections)
             .connection_timeout(BUSY_TIMEOUT)
-            .connection_customizer(Box::new(ConnectionCustomizer))
-            .build(ConnectionManager::new(path))
+            .build(Manager {
+                url: url.to_string(),
+            })
             .map_err(|source| OpenError::Pool {
-                path: path.to_string(),
+                path: redacted(url),
                 source,
             })?;
-        Ok(Database { pool })
+        Ok(Database {
+            pool,
+            kind: Kind::of(url),
+        })
     }
 
-    /// Runs `query` on a pooled connection on the blocking thread pool, so that SQLite's
-    /// synchronous calls never stall the async workers.
+    /// Which database this is.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// Runs `query` on a pooled connection on the blocking thread pool, so that the
+    /// database's synchronous calls never stall the async workers.
     pub async fn run<T, F>(&self, query: F) -> Result<T, AppError>
     where
-        F: FnOnce(&mut SqliteConnection) -> QueryResult<T> + Send + 'static,
+        F: FnOnce(&mut Conn) -> QueryResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let pool = self.pool.clone();
@@ -158,13 +310,46 @@ impl Database {
     /// Runs `query` on the calling thread: for the command line, not for handlers.
     pub fn run_blocking<T>(
         &self,
-        query: impl FnOnce(&mut SqliteConnection) -> QueryResult<T>,
+        query: impl FnOnce(&mut Conn) -> QueryResult<T>,
     ) -> Result<T, AppError> {
         let mut conn = self
             .pool
             .get()
             .map_err(|error| AppError::Unavailable(Box::new(error)))?;
         query(&mut conn).map_err(database_error)
+    }
+}
+
+/// Runs `body` in a transaction that takes the write lock up front: on SQLite `BEGIN
+/// IMMEDIATE`, so that two writers queue on the busy timeout instead of one failing to
+/// upgrade its read lock; on PostgreSQL a plain transaction (row locks are taken as
+/// rows are written). Commits when `body` succeeds, rolls back when it fails.
+pub fn write_transaction<T, E>(
+    conn: &mut Conn,
+    body: impl FnOnce(&mut Conn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<DieselError>,
+{
+    match conn {
+        Conn::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+        }
+        Conn::Postgres(_) => Conn::begin_transaction(conn)?,
+    }
+    match body(conn) {
+        Ok(value) => {
+            Conn::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => {
+            // The first error is the one that tells what happened (after SQLITE_FULL,
+            // SQLite has rolled back by itself and ROLLBACK fails).
+            if let Err(rollback) = Conn::rollback_transaction(conn) {
+                tracing::debug!("rollback after a failed transaction: {rollback}");
+            }
+            Err(error)
+        }
     }
 }
 
@@ -229,9 +414,24 @@ impl FailureKind {
                 | DatabaseErrorKind::CheckViolation,
                 _,
             ) => FailureKind::Report,
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                FailureKind::Busy
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => FailureKind::Io,
             DieselError::DatabaseError(_, info) => {
                 let message = info.message();
-                if message.contains("database or disk is full") {
+                // PostgreSQL's texts of a full disk, a lock or deadlock, a server going away.
+                if message.contains("No space left on device") {
+                    FailureKind::Full
+                } else if message.contains("deadlock detected") || message.contains("lock timeout")
+                {
+                    FailureKind::Busy
+                } else if message.contains("terminating connection")
+                    || message.contains("server closed the connection")
+                    || message.contains("the database system is")
+                {
+                    FailureKind::Io
+                } else if message.contains("database or disk is full") {
                     FailureKind::Full
                 } else if message.contains("database is locked")
                     || message.contains("database table is locked")
@@ -268,8 +468,44 @@ pub(crate) fn database_error(error: DieselError) -> AppError {
     }
 }
 
+/// Bind parameters in hand-written SQL: `?` on SQLite, `$1`, `$2`, ... on PostgreSQL.
+#[derive(Debug, Clone, Copy)]
+pub struct Placeholders {
+    numbered: bool,
+    next: usize,
+}
+
+impl Placeholders {
+    pub fn of(conn: &Conn) -> Placeholders {
+        Placeholders {
+            numbered: matches!(conn, Conn::Postgres(_)),
+            next: 0,
+        }
+    }
+
+    /// The next parameter's placeholder.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> String {
+        self.next += 1;
+        if self.numbered {
+            format!("${}", self.next)
+        } else {
+            "?".to_string()
+        }
+    }
+}
+
+/// How long statements on `conn` wait for a lock another connection holds.
+pub fn set_lock_wait(conn: &mut Conn, wait: Duration) -> QueryResult<()> {
+    let sql = match conn {
+        Conn::Sqlite(_) => format!("PRAGMA busy_timeout = {}", wait.as_millis()),
+        Conn::Postgres(_) => format!("SET lock_timeout = '{}ms'", wait.as_millis()),
+    };
+    conn.batch_execute(&sql)
+}
+
 /// `SELECT 1`: the database answers.
-pub fn ping(conn: &mut SqliteConnection) -> QueryResult<()> {
+pub fn ping(conn: &mut Conn) -> QueryResult<()> {
     conn.batch_execute("SELECT 1")
 }
 
@@ -280,14 +516,12 @@ pub(crate) mod tests {
     use diesel::{QueryableByName, RunQueryDsl};
 
     /// A migrated database in a temp dir, and a connection to it.
-    pub(crate) fn migrated() -> (tempfile::TempDir, SqliteConnection) {
+    pub(crate) fn migrated() -> (tempfile::TempDir, Conn) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("test.db");
         let path = path.to_str().unwrap();
         migrate(path).unwrap();
-        let mut conn = SqliteConnection::establish(path).unwrap();
-        conn.batch_execute(&connection_pragmas()).unwrap();
-        (dir, conn)
+        (dir, connect(path).unwrap())
     }
 
     #[derive(QueryableByName, Debug, PartialEq)]
@@ -298,7 +532,7 @@ pub(crate) mod tests {
         notnull: i32,
     }
 
-    fn columns(conn: &mut SqliteConnection, table: &str) -> Vec<(String, bool)> {
+    fn columns(conn: &mut Conn, table: &str) -> Vec<(String, bool)> {
         diesel::sql_query(format!("PRAGMA table_info({table})"))
             .load::<Column>(conn)
             .unwrap()
@@ -415,6 +649,41 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn urls_pick_the_database_and_hide_passwords() {
+        assert_eq!(Kind::of("ncompass.db"), Kind::Sqlite);
+        assert_eq!(Kind::of("/var/lib/ncompass/data.db"), Kind::Sqlite);
+        assert_eq!(Kind::of("postgres://u@h/db"), Kind::Postgres);
+        assert_eq!(Kind::of("postgresql://u@h/db"), Kind::Postgres);
+        assert_eq!(
+            redacted("postgres://ncompass:s3cret@db.example:5432/ncompass"),
+            "postgres://ncompass:***@db.example:5432/ncompass"
+        );
+        assert_eq!(
+            redacted("postgres://ncompass@db/x"),
+            "postgres://ncompass@db/x"
+        );
+        assert_eq!(redacted("ncompass.db"), "ncompass.db");
+    }
+
+    #[test]
+    fn placeholders_per_database() {
+        let (_dir, conn) = migrated();
+        let mut sqlite = Placeholders::of(&conn);
+        assert_eq!(
+            (sqlite.next(), sqlite.next()),
+            ("?".to_string(), "?".to_string())
+        );
+        let mut numbered = Placeholders {
+            numbered: true,
+            next: 0,
+        };
+        assert_eq!(
+            (numbered.next(), numbered.next()),
+            ("$1".to_string(), "$2".to_string())
+        );
+    }
+
+    #[test]
     fn migrating_twice_is_a_no_op() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("twice.db");
@@ -452,7 +721,7 @@ pub(crate) mod tests {
     #[test]
     fn failures_are_told_apart_by_what_to_do_about_them() {
         let (dir, mut conn) = migrated();
-        let fail = |conn: &mut SqliteConnection, sql: &str| conn.batch_execute(sql).unwrap_err();
+        let fail = |conn: &mut Conn, sql: &str| conn.batch_execute(sql).unwrap_err();
         // A full database: no page may be added.
         conn.batch_execute("CREATE TABLE filler (x BLOB); PRAGMA max_page_count = 1;")
             .ok();

@@ -6,13 +6,15 @@ use api_types::Node;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 
+use super::Conn;
+
 use super::schema::{nodes, reports};
 
 /// The window of [`Node::reports_last_hour`], in seconds.
 pub const RECENT_WINDOW_SECS: i64 = 3600;
 
 /// Every access point, the most recently reporting first; `now` is Unix seconds.
-pub fn list(conn: &mut SqliteConnection, now: i64) -> QueryResult<Vec<Node>> {
+pub fn list(conn: &mut Conn, now: i64) -> QueryResult<Vec<Node>> {
     let rows: Vec<(i64, String, i64, i64, i64, i64)> = nodes::table
         .select((
             nodes::network_id,

@@ -6,6 +6,8 @@
 
 use diesel::prelude::*;
 
+use super::{Conn, MultiBackend};
+
 use super::schema::{presence_progress, presence_segments, probe_requests};
 use crate::analytics::{
     self, Heard, MacId, Observation, Segment, MAX_OBSERVATION_SPAN_S, SEGMENT_GAP_S,
@@ -17,7 +19,7 @@ use crate::cloudtrax::Mac;
 /// index for one device). At most `limit` of them (the caller asks one more to know
 /// whether it was reached).
 pub fn observations(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     from: i64,
     to: i64,
     network_id: Option<i64>,
@@ -37,7 +39,7 @@ fn overlapping<'a>(
     to: i64,
     network_id: Option<i64>,
     mac: Option<&str>,
-) -> probe_requests::BoxedQuery<'a, diesel::sqlite::Sqlite> {
+) -> probe_requests::BoxedQuery<'a, MultiBackend> {
     use probe_requests as p;
     let mut query = p::table
         .filter(p::last_seen.between(from, to.saturating_add(MAX_OBSERVATION_SPAN_S)))
@@ -57,7 +59,7 @@ fn overlapping<'a>(
 
 /// [`observations`] of the rows with an id above `after_id` only.
 fn observations_after(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     after_id: i64,
     from: i64,
     to: i64,
@@ -91,7 +93,7 @@ pub enum PresenceRead {
 /// writer has not merged yet, read in one snapshot. Refuses (without reading them)
 /// when more than `limit` of either would be read.
 pub fn presence(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     first_day: i64,
     last_day: i64,
     network_id: Option<i64>,
@@ -154,7 +156,7 @@ pub fn presence(
 /// so rows that begin after `to` within the longest span count too. 3M rows waiting,
 /// 1M counted: about 0.1-0.2 s here, where loading them took 1.2 s.
 fn pending_at_least(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     after_id: i64,
     from: i64,
     to: i64,
@@ -168,11 +170,16 @@ fn pending_at_least(
         #[diesel(sql_type = BigInt)]
         rows: i64,
     }
-    let mut query = diesel::sql_query(pending_count_sql(network_id.is_some(), mac.is_some()))
-        .into_boxed::<diesel::sqlite::Sqlite>()
-        .bind::<BigInt, _>(from)
-        .bind::<BigInt, _>(to.saturating_add(MAX_OBSERVATION_SPAN_S))
-        .bind::<BigInt, _>(after_id);
+    let placeholders = super::Placeholders::of(conn);
+    let mut query = diesel::sql_query(pending_count_sql(
+        placeholders,
+        network_id.is_some(),
+        mac.is_some(),
+    ))
+    .into_boxed::<MultiBackend>()
+    .bind::<BigInt, _>(from)
+    .bind::<BigInt, _>(to.saturating_add(MAX_OBSERVATION_SPAN_S))
+    .bind::<BigInt, _>(after_id);
     if let Some(network_id) = network_id {
         query = query.bind::<BigInt, _>(network_id);
     }
@@ -187,23 +194,26 @@ fn pending_at_least(
 
 /// The SQL of [`pending_at_least`]: binds from, to, after_id, then network_id and mac
 /// when filtered by, then the limit.
-fn pending_count_sql(network_id: bool, mac: bool) -> String {
-    let mut sql = String::from(
+fn pending_count_sql(mut bind: super::Placeholders, network_id: bool, mac: bool) -> String {
+    let mut sql = format!(
         "SELECT count(*) AS rows FROM (SELECT 1 FROM probe_requests \
-         WHERE last_seen BETWEEN ? AND ? AND id > ?",
+         WHERE last_seen BETWEEN {} AND {} AND id > {}",
+        bind.next(),
+        bind.next(),
+        bind.next()
     );
     if network_id {
-        sql.push_str(" AND network_id = ?");
+        sql.push_str(&format!(" AND network_id = {}", bind.next()));
     }
     if mac {
-        sql.push_str(" AND mac = ?");
+        sql.push_str(&format!(" AND mac = {}", bind.next()));
     }
-    sql.push_str(" LIMIT ?)");
+    sql.push_str(&format!(" LIMIT {}) AS pending", bind.next()));
     sql
 }
 
 /// The last probe request id merged into the segments.
-pub fn watermark(conn: &mut SqliteConnection) -> QueryResult<i64> {
+pub fn watermark(conn: &mut Conn) -> QueryResult<i64> {
     presence_progress::table
         .select(presence_progress::through_id)
         .first(conn)
@@ -213,9 +223,9 @@ pub fn watermark(conn: &mut SqliteConnection) -> QueryResult<i64> {
 /// in one transaction; returns how many it merged (0: caught up). The writer calls it
 /// whenever its queue is empty, a chunk at a time, so a report that arrives waits for
 /// one chunk at most.
-pub fn catch_up(conn: &mut SqliteConnection, limit: i64) -> QueryResult<usize> {
+pub fn catch_up(conn: &mut Conn, limit: i64) -> QueryResult<usize> {
     use probe_requests as p;
-    conn.immediate_transaction(|conn| {
+    super::write_transaction(conn, |conn| {
         let through = watermark(conn)?;
         let rows: Vec<(i64, ObservationRow)> = p::table
             .filter(p::id.gt(through))
@@ -241,7 +251,7 @@ pub fn catch_up(conn: &mut SqliteConnection, limit: i64) -> QueryResult<usize> {
 }
 
 /// How many probe requests wait to be merged into the segments.
-pub fn backlog(conn: &mut SqliteConnection) -> QueryResult<i64> {
+pub fn backlog(conn: &mut Conn) -> QueryResult<i64> {
     let newest: Option<i64> = probe_requests::table
         .select(diesel::dsl::max(probe_requests::id))
         .first(conn)?;
@@ -252,7 +262,7 @@ pub fn backlog(conn: &mut SqliteConnection) -> QueryResult<i64> {
 /// client `mac` if given; at most `limit`. The table is clustered by day, so a range of
 /// days reads one contiguous run of it (one device: one seek a day), one column a row.
 pub fn segments(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     first_day: i64,
     last_day: i64,
     network_id: Option<i64>,
@@ -268,7 +278,7 @@ pub fn segments(
 /// SQLite's plan for [`segments`] (`EXPLAIN QUERY PLAN`), one step a line, after the
 /// SQL: for the benchmark's record and the test that keeps it on the key.
 pub fn segments_plan(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     network_id: Option<i64>,
     mac: Option<MacId>,
 ) -> QueryResult<String> {
@@ -277,7 +287,12 @@ pub fn segments_plan(
         #[diesel(sql_type = diesel::sql_types::Text)]
         detail: String,
     }
-    let query = segments_query(0, 1, network_id, mac).limit(1);
+    let Conn::Sqlite(conn) = conn else {
+        return Err(diesel::result::Error::QueryBuilderError(
+            "query plans are read from SQLite only".into(),
+        ));
+    };
+    let query = sqlite_segments_query(0, 1, network_id, mac).limit(1);
     let debug = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&query).to_string();
     // Without the "-- binds: [...]" suffix; unbound parameters don't change a plan.
     let sql = debug
@@ -290,47 +305,54 @@ pub fn segments_plan(
     Ok(format!("{sql}\n{}", steps.join("\n")))
 }
 
-type SegmentQuery = presence_segments::BoxedQuery<
-    'static,
-    diesel::sqlite::Sqlite,
-    diesel::dsl::SqlTypeOf<presence_segments::segment>,
->;
-
-fn segments_query(
-    first_day: i64,
-    last_day: i64,
-    network_id: Option<i64>,
-    mac: Option<MacId>,
-) -> SegmentQuery {
-    use presence_segments as s;
-    let mut query = s::table.select(s::segment).into_boxed();
-    query = match (network_id, mac) {
-        // One device: a seek to its key prefix in each day (the range is 33 days at
-        // most) instead of a walk through the days.
-        (Some(network_id), Some(mac)) => query
-            .filter(s::day.eq_any((first_day..=last_day).collect::<Vec<_>>()))
-            .filter(s::network_id.eq(network_id))
-            .filter(s::mac.eq(sql_mac(mac))),
-        (network_id, mac) => {
-            query = query.filter(s::day.between(first_day, last_day));
-            if let Some(network_id) = network_id {
-                query = query.filter(s::network_id.eq(network_id));
-            }
-            if let Some(mac) = mac {
-                query = query.filter(s::mac.eq(sql_mac(mac)));
-            }
+/// The segments' query for backend `$db`: [`MultiBackend`] to read, SQLite's own for
+/// [`segments_plan`].
+macro_rules! segments_query_builder {
+    ($name:ident, $db:ty) => {
+        fn $name(
+            first_day: i64,
+            last_day: i64,
+            network_id: Option<i64>,
+            mac: Option<MacId>,
+        ) -> presence_segments::BoxedQuery<
+            'static,
+            $db,
+            diesel::dsl::SqlTypeOf<presence_segments::segment>,
+        > {
+            use presence_segments as s;
+            let mut query = s::table.select(s::segment).into_boxed();
+            query = match (network_id, mac) {
+                // One device: a seek to its key prefix in each day (the range is 33 days at
+                // most) instead of a walk through the days.
+                (Some(network_id), Some(mac)) => query
+                    .filter(s::day.eq_any((first_day..=last_day).collect::<Vec<_>>()))
+                    .filter(s::network_id.eq(network_id))
+                    .filter(s::mac.eq(sql_mac(mac))),
+                (network_id, mac) => {
+                    query = query.filter(s::day.between(first_day, last_day));
+                    if let Some(network_id) = network_id {
+                        query = query.filter(s::network_id.eq(network_id));
+                    }
+                    if let Some(mac) = mac {
+                        query = query.filter(s::mac.eq(sql_mac(mac)));
+                    }
+                    query
+                }
+            };
             query
         }
     };
-    query
 }
+
+segments_query_builder!(segments_query, MultiBackend);
+segments_query_builder!(sqlite_segments_query, diesel::sqlite::Sqlite);
 
 /// Merges observations into the stored segments: each piece of an observation is
 /// joined with every stored segment of its device and day within [`SEGMENT_GAP_S`]
 /// (bridging two of them when it falls between), so the stored segments are always
 /// those [`analytics::segments`] makes of all the rows merged, in whatever order they
 /// arrived.
-fn absorb(conn: &mut SqliteConnection, observations: &[Observation]) -> QueryResult<()> {
+fn absorb(conn: &mut Conn, observations: &[Observation]) -> QueryResult<()> {
     use presence_segments as s;
     let mut pieces = analytics::segments(observations, SEGMENT_GAP_S);
     // In the table's key order: neighbouring pieces land on the same pages.
@@ -396,8 +418,8 @@ fn absorb(conn: &mut SqliteConnection, observations: &[Observation]) -> QueryRes
 /// after a change of [`SEGMENT_GAP_S`] or of the blob layout. The figures read the
 /// rows meanwhile (the same as `DELETE FROM presence_segments; UPDATE presence_progress
 /// SET through_id = 0` in one transaction).
-pub fn reset(conn: &mut SqliteConnection) -> QueryResult<()> {
-    conn.immediate_transaction(|conn| {
+pub fn reset(conn: &mut Conn) -> QueryResult<()> {
+    super::write_transaction(conn, |conn| {
         diesel::delete(presence_segments::table).execute(conn)?;
         diesel::update(presence_progress::table)
             .set(presence_progress::through_id.eq(0))
@@ -529,7 +551,7 @@ mod tests {
     /// Stores the observations as reports of at most `chunk` probe requests of one
     /// access point, in the generated order, then posts the first report again; 1 to 4
     /// reports a transaction.
-    fn store_all(conn: &mut SqliteConnection, seen: &[Seen], chunk: usize) {
+    fn store_all(conn: &mut Conn, seen: &[Seen], chunk: usize) {
         let mut reports: Vec<(u8, u8, Vec<serde_json::Value>)> = Vec::new();
         for &(device, node, start, length, signal, associated) in seen {
             let network = device % 2;
@@ -566,7 +588,7 @@ mod tests {
         // Committed as the writer does, several reports a transaction (1 to 4).
         for batch in reports.chunks(chunk % 4 + 1) {
             let batch: Vec<_> = batch.iter().map(|report| (report, T0)).collect();
-            conn.immediate_transaction(|conn| {
+            crate::db::write_transaction(conn, |conn| {
                 crate::db::reports::store_in_transaction(conn, &batch)
             })
             .unwrap();
@@ -611,7 +633,7 @@ mod tests {
         }
         let (_dir, mut conn) = migrated();
         for (network_id, mac) in [(false, false), (true, false), (false, true)] {
-            let sql = pending_count_sql(network_id, mac);
+            let sql = pending_count_sql(crate::db::Placeholders::of(&conn), network_id, mac);
             let plan: Vec<String> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
                 .load::<Step>(&mut conn)
                 .unwrap()
@@ -627,7 +649,7 @@ mod tests {
     }
 
     /// Merges every waiting row, 7 at a time.
-    fn caught_up(conn: &mut SqliteConnection) {
+    fn caught_up(conn: &mut Conn) {
         while catch_up(conn, 7).unwrap() > 0 {}
     }
 
@@ -796,7 +818,7 @@ mod tests {
             5,
         );
         caught_up(&mut conn);
-        let count = |conn: &mut SqliteConnection| {
+        let count = |conn: &mut Conn| {
             segments(conn, i64::MIN, i64::MAX, None, None, i64::MAX)
                 .unwrap()
                 .len()

@@ -3,13 +3,15 @@
 
 use api_types::ProbeRequest;
 use diesel::prelude::*;
-use diesel::sqlite::Sqlite;
+
+use super::Conn;
+use super::MultiBackend;
 
 use super::schema::probe_requests;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = probe_requests)]
-#[diesel(check_for_backend(Sqlite))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 struct Row {
     id: i64,
     network_id: i64,
@@ -74,7 +76,7 @@ pub struct Page {
     pub next: Option<Position>,
 }
 
-pub fn find(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<ProbeRequest>> {
+pub fn find(conn: &mut Conn, id: i64) -> QueryResult<Option<ProbeRequest>> {
     probe_requests::table
         .find(id)
         .select(Row::as_select())
@@ -83,71 +85,81 @@ pub fn find(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<ProbeReq
         .map(|row| row.map(ProbeRequest::from))
 }
 
-/// The filters, without position or order.
-fn filtered(filter: &Filter) -> probe_requests::BoxedQuery<'static, Sqlite> {
-    let mut query = probe_requests::table.into_boxed();
-    if let Some(value) = &filter.mac {
-        query = query.filter(probe_requests::mac.eq(value.clone()));
-    }
-    if let Some(value) = &filter.node_mac {
-        query = query.filter(probe_requests::node_mac.eq(value.clone()));
-    }
-    if let Some(value) = filter.network_id {
-        query = query.filter(probe_requests::network_id.eq(value));
-    }
-    if let Some(value) = filter.associated {
-        query = query.filter(probe_requests::associated.eq(value));
-    }
-    if let Some(value) = filter.randomized {
-        query = query.filter(probe_requests::randomized.eq(value));
-    }
-    if let Some(value) = filter.since {
-        query = query.filter(probe_requests::last_seen.ge(value));
-    }
-    if let Some(value) = filter.until {
-        query = query.filter(probe_requests::last_seen.le(value));
-    }
-    query
+/// The page's query builders for backend `$db`: [`MultiBackend`] for serving, and
+/// SQLite's own for the tests that read SQLite's plans.
+macro_rules! page_query_builders {
+    ($filtered:ident, $page_queries:ident, $db:ty) => {
+        /// The filters, without position or order.
+        fn $filtered(filter: &Filter) -> probe_requests::BoxedQuery<'static, $db> {
+            let mut query = probe_requests::table.into_boxed();
+            if let Some(value) = &filter.mac {
+                query = query.filter(probe_requests::mac.eq(value.clone()));
+            }
+            if let Some(value) = &filter.node_mac {
+                query = query.filter(probe_requests::node_mac.eq(value.clone()));
+            }
+            if let Some(value) = filter.network_id {
+                query = query.filter(probe_requests::network_id.eq(value));
+            }
+            if let Some(value) = filter.associated {
+                query = query.filter(probe_requests::associated.eq(value));
+            }
+            if let Some(value) = filter.randomized {
+                query = query.filter(probe_requests::randomized.eq(value));
+            }
+            if let Some(value) = filter.since {
+                query = query.filter(probe_requests::last_seen.ge(value));
+            }
+            if let Some(value) = filter.until {
+                query = query.filter(probe_requests::last_seen.le(value));
+            }
+            query
+        }
+
+        /// The page's queries. Keyset order is (last_seen DESC, id DESC), and every index ends
+        /// in (last_seen, rowid = id). After a cursor, one query would need
+        /// `(last_seen, id) < (c.last_seen, c.id)`, which SQLite only seeks on last_seen: it
+        /// then walks every row of the cursor's second, thousands when many access points
+        /// report at once. Two queries that each seek exactly take its place:
+        /// - the rest of the cursor's second: `last_seen = c.last_seen AND id < c.id`;
+        /// - everything older: `last_seen < c.last_seen`.
+        fn $page_queries(
+            filter: &Filter,
+            after: Option<Position>,
+        ) -> Vec<probe_requests::BoxedQuery<'static, $db>> {
+            let newest_first = (probe_requests::last_seen.desc(), probe_requests::id.desc());
+            let Some(position) = after else {
+                return vec![$filtered(filter).order(newest_first)];
+            };
+            let same_second = $filtered(filter)
+                .filter(probe_requests::last_seen.eq(position.last_seen))
+                .filter(probe_requests::id.lt(position.id))
+                .order(newest_first);
+            // One upper bound on last_seen, never two: given `until` and the cursor, SQLite
+            // would seek from either and filter by the other, possibly walking from `until` down
+            // to the cursor through every row already served.
+            let older = match filter.until {
+                Some(until) if until < position.last_seen => $filtered(filter),
+                _ => $filtered(&Filter {
+                    until: None,
+                    ..filter.clone()
+                })
+                .filter(probe_requests::last_seen.lt(position.last_seen)),
+            }
+            .order(newest_first);
+            vec![same_second, older]
+        }
+    };
 }
 
-/// The page's queries. Keyset order is (last_seen DESC, id DESC), and every index ends
-/// in (last_seen, rowid = id). After a cursor, one query would need
-/// `(last_seen, id) < (c.last_seen, c.id)`, which SQLite only seeks on last_seen: it
-/// then walks every row of the cursor's second, thousands when many access points
-/// report at once. Two queries that each seek exactly take its place:
-/// - the rest of the cursor's second: `last_seen = c.last_seen AND id < c.id`;
-/// - everything older: `last_seen < c.last_seen`.
-fn page_queries(
-    filter: &Filter,
-    after: Option<Position>,
-) -> Vec<probe_requests::BoxedQuery<'static, Sqlite>> {
-    let newest_first = (probe_requests::last_seen.desc(), probe_requests::id.desc());
-    let Some(position) = after else {
-        return vec![filtered(filter).order(newest_first)];
-    };
-    let same_second = filtered(filter)
-        .filter(probe_requests::last_seen.eq(position.last_seen))
-        .filter(probe_requests::id.lt(position.id))
-        .order(newest_first);
-    // One upper bound on last_seen, never two: given `until` and the cursor, SQLite
-    // would seek from either and filter by the other, possibly walking from `until` down
-    // to the cursor through every row already served.
-    let older = match filter.until {
-        Some(until) if until < position.last_seen => filtered(filter),
-        _ => filtered(&Filter {
-            until: None,
-            ..filter.clone()
-        })
-        .filter(probe_requests::last_seen.lt(position.last_seen)),
-    }
-    .order(newest_first);
-    vec![same_second, older]
-}
+page_query_builders!(filtered, page_queries, MultiBackend);
+#[cfg(test)]
+page_query_builders!(sqlite_filtered, sqlite_page_queries, diesel::sqlite::Sqlite);
 
 /// Up to `limit` rows matching `filter`, newest `last_seen` first, starting after
 /// `after`. Costs the same at any depth: no OFFSET, the cursor seeks into an index.
 pub fn list(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     filter: &Filter,
     after: Option<Position>,
     limit: u32,
@@ -197,12 +209,12 @@ mod tests {
     }
 
     /// SQLite's plans for the page queries with `filter`, one per query.
-    fn plans(conn: &mut SqliteConnection, filter: &Filter, after: Option<Position>) -> Vec<String> {
-        page_queries(filter, after)
+    fn plans(conn: &mut Conn, filter: &Filter, after: Option<Position>) -> Vec<String> {
+        sqlite_page_queries(filter, after)
             .into_iter()
             .map(|query| {
                 let query = query.select(Row::as_select()).limit(101);
-                let debug = diesel::debug_query::<Sqlite, _>(&query).to_string();
+                let debug = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&query).to_string();
                 // Drop the "-- binds: [...]" suffix; unbound parameters don't change a plan.
                 let sql = debug.split(" -- binds:").next().unwrap().to_string();
                 let plan = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
@@ -292,7 +304,7 @@ mod tests {
 
     /// `count` rows with last_seen = i / 7: seven rows per second, so that pages end in
     /// the middle of a second.
-    fn store_rows(conn: &mut SqliteConnection, count: u32) {
+    fn store_rows(conn: &mut Conn, count: u32) {
         let mut report = parse_report(
             include_bytes!("../../samples/sample-v1.json"),
             &TimeRules::at(crate::unix_now()),

@@ -3,6 +3,8 @@
 use api_types::Rejection;
 use diesel::prelude::*;
 
+use super::Conn;
+
 use super::schema::rejections;
 
 /// How many rejections are kept; older ones are deleted as new ones arrive.
@@ -23,7 +25,7 @@ pub struct NewRejection {
 
 /// Records `new` and drops what falls beyond the newest [`KEPT`]. Call inside the
 /// writer's transaction.
-pub fn record(conn: &mut SqliteConnection, new: &[NewRejection]) -> QueryResult<()> {
+pub fn record(conn: &mut Conn, new: &[NewRejection]) -> QueryResult<()> {
     if new.is_empty() {
         return Ok(());
     }
@@ -42,7 +44,7 @@ pub fn record(conn: &mut SqliteConnection, new: &[NewRejection]) -> QueryResult<
 }
 
 /// The newest `limit` rejections, newest first.
-pub fn list(conn: &mut SqliteConnection, limit: i64) -> QueryResult<Vec<Rejection>> {
+pub fn list(conn: &mut Conn, limit: i64) -> QueryResult<Vec<Rejection>> {
     #[allow(clippy::type_complexity)]
     let rows: Vec<(
         i64,

@@ -3,6 +3,8 @@
 
 use api_types::IngestResult;
 use diesel::prelude::*;
+
+use super::Conn;
 use diesel::upsert::excluded;
 
 use super::schema::{nodes, probe_requests, reports};
@@ -13,14 +15,8 @@ use crate::cloudtrax::Report;
 /// A probe request whose observation (network, node, client MAC, first and last seen)
 /// is already stored is counted as a duplicate and not stored again, so posting the
 /// same report twice stores it once.
-pub fn store(
-    conn: &mut SqliteConnection,
-    report: &Report,
-    received_at: i64,
-) -> QueryResult<IngestResult> {
-    // IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout
-    // instead of one failing to upgrade its read lock.
-    conn.immediate_transaction(|conn| {
+pub fn store(conn: &mut Conn, report: &Report, received_at: i64) -> QueryResult<IngestResult> {
+    super::write_transaction(conn, |conn| {
         let mut results = store_in_transaction(conn, &[(report, received_at)])?;
         Ok(results.remove(0))
     })
@@ -30,7 +26,7 @@ pub fn store(
 /// received), for a caller that holds the transaction: the writer commits a batch in
 /// one. The presence segments follow later (`presence::catch_up`).
 pub fn store_in_transaction(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     reports: &[(&Report, i64)],
 ) -> QueryResult<Vec<IngestResult>> {
     reports
@@ -40,11 +36,7 @@ pub fn store_in_transaction(
 }
 
 /// A report's record, rows and access point totals.
-fn store_rows(
-    conn: &mut SqliteConnection,
-    report: &Report,
-    received_at: i64,
-) -> QueryResult<IngestResult> {
+fn store_rows(conn: &mut Conn, report: &Report, received_at: i64) -> QueryResult<IngestResult> {
     let node_mac = report.node_mac.canonical();
     let node_mac = node_mac.as_str();
     let received = i32::try_from(report.probe_requests.len()).unwrap_or(i32::MAX);
@@ -62,32 +54,40 @@ fn store_rows(
         .get_result(conn)?;
 
     // One prepared statement, executed per row. Written as a tuple of `column.eq(value)`
-    // with `INSERT OR IGNORE` because diesel caches that statement by type; a derived
-    // `Insertable` or `ON CONFLICT DO NOTHING` makes it rebuild the SQL text on every
-    // row (half the writer's time, measured with callgrind). OR IGNORE differs from ON
-    // CONFLICT DO NOTHING only for NOT NULL and CHECK violations, which these typed rows
-    // cannot have: what it ignores is the observation's unique index, i.e. duplicates.
+    // because diesel caches that statement by type; a derived `Insertable` makes it
+    // rebuild the SQL text on every row (half the writer's time, measured with
+    // callgrind). On SQLite `INSERT OR IGNORE`, which `ON CONFLICT DO NOTHING` would
+    // also rebuild: it differs from it only for NOT NULL and CHECK violations, which
+    // these typed rows cannot have; what it ignores is the observation's unique index,
+    // i.e. duplicates. PostgreSQL has `ON CONFLICT DO NOTHING`, on the same index.
     use probe_requests as p;
     let mut stored = 0;
     for probe in &report.probe_requests {
         let mac = probe.mac.canonical();
-        stored += diesel::insert_or_ignore_into(p::table)
-            .values((
-                p::report_id.eq(report_id),
-                p::network_id.eq(report.network_id),
-                p::node_mac.eq(node_mac),
-                p::mac.eq(mac.as_str()),
-                p::count.eq(probe.count),
-                p::min_signal.eq(probe.min_signal),
-                p::max_signal.eq(probe.max_signal),
-                p::avg_signal.eq(probe.avg_signal),
-                p::last_seen_signal.eq(probe.last_seen_signal),
-                p::first_seen.eq(probe.first_seen),
-                p::last_seen.eq(probe.last_seen),
-                p::associated.eq(probe.associated),
-                p::randomized.eq(probe.mac.is_randomized()),
-            ))
-            .execute(conn)?;
+        let row = (
+            p::report_id.eq(report_id),
+            p::network_id.eq(report.network_id),
+            p::node_mac.eq(node_mac),
+            p::mac.eq(mac.as_str()),
+            p::count.eq(probe.count),
+            p::min_signal.eq(probe.min_signal),
+            p::max_signal.eq(probe.max_signal),
+            p::avg_signal.eq(probe.avg_signal),
+            p::last_seen_signal.eq(probe.last_seen_signal),
+            p::first_seen.eq(probe.first_seen),
+            p::last_seen.eq(probe.last_seen),
+            p::associated.eq(probe.associated),
+            p::randomized.eq(probe.mac.is_randomized()),
+        );
+        stored += match conn {
+            Conn::Sqlite(conn) => diesel::insert_or_ignore_into(p::table)
+                .values(row)
+                .execute(conn)?,
+            Conn::Postgres(conn) => diesel::insert_into(p::table)
+                .values(row)
+                .on_conflict_do_nothing()
+                .execute(conn)?,
+        };
     }
     let stored = i32::try_from(stored).unwrap_or(i32::MAX);
     let duplicates = received - stored;
@@ -99,23 +99,25 @@ fn store_rows(
         ))
         .execute(conn)?;
 
-    diesel::insert_into(nodes::table)
-        .values((
-            nodes::network_id.eq(report.network_id),
-            nodes::node_mac.eq(node_mac),
-            nodes::first_report_at.eq(received_at),
-            nodes::last_report_at.eq(received_at),
-            nodes::reports.eq(1_i64),
-            nodes::probe_requests.eq(i64::from(stored)),
-        ))
+    let node = (
+        nodes::network_id.eq(report.network_id),
+        nodes::node_mac.eq(node_mac),
+        nodes::first_report_at.eq(received_at),
+        nodes::last_report_at.eq(received_at),
+        nodes::reports.eq(1_i64),
+        nodes::probe_requests.eq(i64::from(stored)),
+    );
+    let totals = (
+        nodes::last_report_at.eq(excluded(nodes::last_report_at)),
+        nodes::reports.eq(nodes::reports + 1),
+        nodes::probe_requests.eq(nodes::probe_requests + excluded(nodes::probe_requests)),
+    );
+    on_each_backend!(conn, |conn| diesel::insert_into(nodes::table)
+        .values(node)
         .on_conflict((nodes::network_id, nodes::node_mac))
         .do_update()
-        .set((
-            nodes::last_report_at.eq(excluded(nodes::last_report_at)),
-            nodes::reports.eq(nodes::reports + 1),
-            nodes::probe_requests.eq(nodes::probe_requests + excluded(nodes::probe_requests)),
-        ))
-        .execute(conn)?;
+        .set(totals)
+        .execute(conn)?);
 
     Ok(IngestResult {
         report_id,
@@ -133,7 +135,7 @@ mod tests {
 
     const SAMPLE: &[u8] = include_bytes!("../../samples/sample-v1.json");
 
-    fn count(conn: &mut SqliteConnection) -> i64 {
+    fn count(conn: &mut Conn) -> i64 {
         probe_requests::table.count().get_result(conn).unwrap()
     }
 

@@ -3,6 +3,8 @@
 
 use diesel::prelude::*;
 
+use super::Conn;
+
 use super::schema::{sessions, users};
 use super::users::{self as users_db, User};
 
@@ -36,13 +38,13 @@ pub struct Session {
 /// Stores a new session of `user_id`, and deletes the sessions that have ended as well
 /// as the user's oldest beyond [`KEPT_PER_USER`].
 pub fn create(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id_hash: &str,
     user_id: i64,
     now: i64,
     lifetime: Lifetime,
 ) -> QueryResult<()> {
-    conn.immediate_transaction(|conn| {
+    super::write_transaction(conn, |conn| {
         diesel::delete(
             sessions::table.filter(
                 sessions::last_seen_at
@@ -76,7 +78,7 @@ pub fn create(
 }
 
 /// The session whose id hashes to `id_hash`, with its user; ended or not.
-pub fn find(conn: &mut SqliteConnection, id_hash: &str) -> QueryResult<Option<Session>> {
+pub fn find(conn: &mut Conn, id_hash: &str) -> QueryResult<Option<Session>> {
     let row: Option<(i64, i64, users_db::Row)> = sessions::table
         .inner_join(users::table)
         .select((
@@ -95,7 +97,7 @@ pub fn find(conn: &mut SqliteConnection, id_hash: &str) -> QueryResult<Option<Se
 }
 
 /// Records a use of the session.
-pub fn touch(conn: &mut SqliteConnection, id_hash: &str, now: i64) -> QueryResult<()> {
+pub fn touch(conn: &mut Conn, id_hash: &str, now: i64) -> QueryResult<()> {
     diesel::update(sessions::table.filter(sessions::id_hash.eq(id_hash)))
         .set(sessions::last_seen_at.eq(now))
         .execute(conn)
@@ -103,7 +105,7 @@ pub fn touch(conn: &mut SqliteConnection, id_hash: &str, now: i64) -> QueryResul
 }
 
 /// Ends the session (signing out).
-pub fn delete(conn: &mut SqliteConnection, id_hash: &str) -> QueryResult<()> {
+pub fn delete(conn: &mut Conn, id_hash: &str) -> QueryResult<()> {
     diesel::delete(sessions::table.filter(sessions::id_hash.eq(id_hash)))
         .execute(conn)
         .map(drop)

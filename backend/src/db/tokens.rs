@@ -4,6 +4,8 @@
 use api_types::Role;
 use diesel::prelude::*;
 
+use super::Conn;
+
 use super::schema::api_tokens;
 
 /// A token as stored.
@@ -47,7 +49,7 @@ impl From<Row> for Token {
 
 /// Stores a new token; `false` when the name is taken.
 pub fn create(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     name: &str,
     role: Role,
     token_hash: &str,
@@ -68,7 +70,7 @@ pub fn create(
 }
 
 /// The token whose SHA-256 is `token_hash`, expired or not.
-pub fn find_by_hash(conn: &mut SqliteConnection, token_hash: &str) -> QueryResult<Option<Token>> {
+pub fn find_by_hash(conn: &mut Conn, token_hash: &str) -> QueryResult<Option<Token>> {
     api_tokens::table
         .select(Row::as_select())
         .filter(api_tokens::token_hash.eq(token_hash))
@@ -78,7 +80,7 @@ pub fn find_by_hash(conn: &mut SqliteConnection, token_hash: &str) -> QueryResul
 }
 
 /// Records a use of the token.
-pub fn touch(conn: &mut SqliteConnection, id: i64, now: i64) -> QueryResult<()> {
+pub fn touch(conn: &mut Conn, id: i64, now: i64) -> QueryResult<()> {
     diesel::update(api_tokens::table.filter(api_tokens::id.eq(id)))
         .set(api_tokens::last_used_at.eq(now))
         .execute(conn)
@@ -86,7 +88,7 @@ pub fn touch(conn: &mut SqliteConnection, id: i64, now: i64) -> QueryResult<()> 
 }
 
 /// Every token, by name.
-pub fn list(conn: &mut SqliteConnection) -> QueryResult<Vec<Token>> {
+pub fn list(conn: &mut Conn) -> QueryResult<Vec<Token>> {
     Ok(api_tokens::table
         .select(Row::as_select())
         .order(api_tokens::name)
@@ -97,7 +99,7 @@ pub fn list(conn: &mut SqliteConnection) -> QueryResult<Vec<Token>> {
 }
 
 /// Deletes the token; `false` when there is no token of that name.
-pub fn revoke(conn: &mut SqliteConnection, name: &str) -> QueryResult<bool> {
+pub fn revoke(conn: &mut Conn, name: &str) -> QueryResult<bool> {
     diesel::delete(api_tokens::table.filter(api_tokens::name.eq(name)))
         .execute(conn)
         .map(|deleted| deleted > 0)

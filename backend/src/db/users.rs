@@ -3,6 +3,8 @@
 use api_types::Role;
 use diesel::prelude::*;
 
+use super::Conn;
+
 use super::schema::{api_tokens, sessions, users};
 
 /// A user as stored.
@@ -44,7 +46,7 @@ impl From<Row> for User {
 
 /// Adds a user; `false` when the name is taken.
 pub fn add(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     username: &str,
     role: Role,
     password_hash: &str,
@@ -63,7 +65,7 @@ pub fn add(
     )
 }
 
-pub fn find(conn: &mut SqliteConnection, username: &str) -> QueryResult<Option<User>> {
+pub fn find(conn: &mut Conn, username: &str) -> QueryResult<Option<User>> {
     users::table
         .select(Row::as_select())
         .filter(users::username.eq(username))
@@ -73,7 +75,7 @@ pub fn find(conn: &mut SqliteConnection, username: &str) -> QueryResult<Option<U
 }
 
 /// Every user, by name.
-pub fn list(conn: &mut SqliteConnection) -> QueryResult<Vec<User>> {
+pub fn list(conn: &mut Conn) -> QueryResult<Vec<User>> {
     Ok(users::table
         .select(Row::as_select())
         .order(users::username)
@@ -86,12 +88,12 @@ pub fn list(conn: &mut SqliteConnection) -> QueryResult<Vec<User>> {
 /// Replaces the password hash and ends every session of the user; `false` when there is
 /// no such user.
 pub fn set_password(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     username: &str,
     password_hash: &str,
     now: i64,
 ) -> QueryResult<bool> {
-    conn.immediate_transaction(|conn| {
+    super::write_transaction(conn, |conn| {
         let Some(found) = find(conn, username)? else {
             return Ok(false);
         };
@@ -107,8 +109,8 @@ pub fn set_password(
 }
 
 /// Removes the user and ends their sessions; `false` when there is no such user.
-pub fn remove(conn: &mut SqliteConnection, username: &str) -> QueryResult<bool> {
-    conn.immediate_transaction(|conn| {
+pub fn remove(conn: &mut Conn, username: &str) -> QueryResult<bool> {
+    super::write_transaction(conn, |conn| {
         let Some(found) = find(conn, username)? else {
             return Ok(false);
         };
@@ -119,7 +121,7 @@ pub fn remove(conn: &mut SqliteConnection, username: &str) -> QueryResult<bool> 
 }
 
 /// Whether any user or API token exists: without one, the server is in protected mode.
-pub fn any_credentials(conn: &mut SqliteConnection) -> QueryResult<bool> {
+pub fn any_credentials(conn: &mut Conn) -> QueryResult<bool> {
     let users: bool =
         diesel::select(diesel::dsl::exists(users::table.select(users::id))).get_result(conn)?;
     if users {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use bench::{resident_memory_mib, saturate, PresenceDay, Server};
 use clap::Parser;
 use diesel::sql_types::BigInt;
-use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+use diesel::{QueryableByName, RunQueryDsl};
 
 #[derive(Parser)]
 struct Options {
@@ -42,7 +42,7 @@ struct Count {
     n: i64,
 }
 
-fn count(conn: &mut SqliteConnection, sql: &str) -> i64 {
+fn count(conn: &mut ncompass::db::Conn, sql: &str) -> i64 {
     diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
 }
 
@@ -112,7 +112,7 @@ async fn main() {
             }
         }
         let fill = started.elapsed().as_secs_f64();
-        let mut conn = SqliteConnection::establish(server.database.to_str().unwrap()).unwrap();
+        let mut conn = ncompass::db::connect(server.database.to_str().unwrap()).unwrap();
         // The writer merges rows into the segments when idle: measure once it has.
         let waited = Instant::now();
         loop {

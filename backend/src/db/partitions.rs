@@ -1,0 +1,55 @@
+//! PostgreSQL's day partitions of `probe_requests` (declarative partitioning on
+//! `last_seen`). Each instance makes sure, at start-up and then hourly, that the
+//! partitions of yesterday through the next few days exist; an advisory lock keeps two
+//! instances from creating the same one at once. Rows outside every day partition (a
+//! clock at 1970, a report from far ahead) land in `probe_requests_default`. SQLite has
+//! one table: nothing to do.
+
+use diesel::connection::SimpleConnection;
+
+use super::{Conn, QueryResult};
+
+/// Days created ahead of today.
+pub const DAYS_AHEAD: i64 = 3;
+
+/// Advisory lock key held (for a transaction) while creating partitions.
+const PARTITION_LOCK: i64 = 0x6e63_6f6d_7061_7302;
+
+const DAY_S: i64 = 86_400;
+
+/// The name of the partition of `day` (Unix days).
+pub fn name(day: i64) -> String {
+    format!("probe_requests_d{day}")
+}
+
+/// Creates the partitions of yesterday through [`DAYS_AHEAD`] days after `now`'s day
+/// that do not exist yet. A day whose rows already sit in the default partition is left
+/// there (creating its partition would fail) and logged.
+pub fn ensure(conn: &mut Conn, now: i64) -> QueryResult<()> {
+    let Conn::Postgres(pg) = conn else {
+        return Ok(());
+    };
+    let today = now.div_euclid(DAY_S);
+    for day in today - 1..=today + DAYS_AHEAD {
+        let sql = format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({PARTITION_LOCK}); \
+             CREATE TABLE IF NOT EXISTS {name} PARTITION OF probe_requests \
+             FOR VALUES FROM ({from}) TO ({to}); COMMIT;",
+            name = name(day),
+            from = day * DAY_S,
+            to = (day + 1) * DAY_S,
+        );
+        if let Err(error) = pg.batch_execute(&sql) {
+            let _ = pg.batch_execute("ROLLBACK");
+            if error.to_string().contains("default partition") {
+                tracing::warn!(
+                    day,
+                    "the default partition holds rows of this day: they stay there ({error})"
+                );
+            } else {
+                return Err(error);
+            }
+        }
+    }
+    Ok(())
+}

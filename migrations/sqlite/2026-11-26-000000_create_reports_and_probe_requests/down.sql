@@ -1,0 +1,3 @@
+DROP TABLE probe_requests;
+DROP TABLE nodes;
+DROP TABLE reports;

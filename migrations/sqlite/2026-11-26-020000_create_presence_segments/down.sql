@@ -1,0 +1,2 @@
+DROP TABLE presence_progress;
+DROP TABLE presence_segments;
