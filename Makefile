@@ -28,9 +28,10 @@ toolchain:
 browser-toolchain:
 	scripts/install-toolchain.sh --browser
 
-## test: every test: unit, integration (HTTP on a temp database), browser (headless Chromium)
+## test: every test: unit, integration (HTTP on a temp database: SQLite, then PostgreSQL), browser (headless Chromium)
 test: browser-toolchain frontend
 	$(CARGO) test --workspace --locked
+	CARGO=$(CARGO) scripts/test-postgres.sh
 
 ## openapi: regenerate openapi.yaml from the code (a test fails when it drifts)
 openapi:

@@ -514,7 +514,7 @@ async fn a_cookie_authenticated_change_must_come_from_the_dashboards_origin() {
 }
 
 /// Runs the `ncompass` binary on `database` with `args`, feeding `stdin`.
-fn ncompass(database: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
+fn ncompass(database: &str, args: &[&str], stdin: &str) -> std::process::Output {
     use std::io::Write;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ncompass"))
         .arg("--database")
@@ -547,7 +547,7 @@ fn succeeds(output: std::process::Output) -> String {
 #[actix_web::test]
 async fn the_command_line_manages_users_and_tokens_of_a_running_server() {
     let app = spawn_app().await;
-    let db = app.database.as_path();
+    let db = app.database.as_str();
     let stdin = format!("{PASSWORD}\n");
     succeeds(ncompass(
         db,

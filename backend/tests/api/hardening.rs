@@ -7,7 +7,6 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, SqliteConnection};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -110,26 +109,32 @@ async fn a_database_holding_a_huge_span_row_starts_merges_and_serves() {
     // A database written by an earlier build, which accepted any span: a probe from
     // 1970 to the year 285 billion, and the 1970-clock one.
     let dir = tempfile::tempdir().unwrap();
-    let database = database_in(&dir);
-    let path = database.to_str().unwrap();
-    ncompass::db::migrate(path).unwrap();
+    let database = new_database(&dir);
+    ncompass::db::migrate(&database).unwrap();
     let now = ncompass::unix_now();
-    let mut conn = SqliteConnection::establish(path).unwrap();
+    let mut conn = ncompass::db::connect(&database).unwrap();
     conn.batch_execute(&format!(
-        "INSERT INTO reports (id, network_id, node_mac, version, received_at, \
+        "INSERT INTO reports (network_id, node_mac, version, received_at, \
            probe_request_count, stored_count, duplicate_count) \
-         VALUES (1, 7, 'ac:86:74:61:4f:c0', 1, {now}, 2, 2, 0);
+         VALUES (7, 'ac:86:74:61:4f:c0', 1, {now}, 2, 2, 0);
          INSERT INTO probe_requests (report_id, network_id, node_mac, mac, count, min_signal, \
            max_signal, avg_signal, first_seen, last_seen, associated, randomized) \
-         VALUES (1, 7, 'ac:86:74:61:4f:c0', '00:11:22:00:00:01', 1, -70, -50, -60, 0, \
-                 9000000000000000000, 0, 0),
-                (1, 7, 'ac:86:74:61:4f:c0', '00:11:22:00:00:02', 1, -70, -50, -60, 1000, \
-                 {now}, 1, 0);"
+         VALUES ((SELECT max(id) FROM reports), 7, 'ac:86:74:61:4f:c0', '00:11:22:00:00:01', \
+                 1, -70, -50, -60, 0, 9000000000000000000, false, false),
+                ((SELECT max(id) FROM reports), 7, 'ac:86:74:61:4f:c0', '00:11:22:00:00:02', \
+                 1, -70, -50, -60, 1000, {now}, true, false);"
     ))
     .unwrap();
     drop(conn);
 
-    let app = spawn_app_in(dir, settings()).await;
+    let app = spawn_app_in(
+        dir,
+        Settings {
+            database,
+            ..settings()
+        },
+    )
+    .await;
     assert_eq!(app.get("/api/v1/health").await.status(), 200);
     // The idle writer merges both rows into the segments (a few pieces each, not one
     // per day since 1970) and the server keeps serving.
@@ -201,12 +206,17 @@ async fn a_write_lock_held_elsewhere_delays_no_request_past_the_busy_timeout() {
 
     // An operator's sqlite3 (or a backup, or a second instance) takes the write lock
     // and keeps it for 7 s, longer than the 5 s busy timeout.
-    let path = app.database.to_str().unwrap().to_string();
+    let path = app.database.clone();
     let (locked, is_locked) = std::sync::mpsc::channel();
     let holder = std::thread::spawn(move || {
-        let mut conn = SqliteConnection::establish(&path).unwrap();
-        conn.batch_execute("PRAGMA busy_timeout = 5000; BEGIN IMMEDIATE")
-            .unwrap();
+        let mut conn = ncompass::db::connect(&path).unwrap();
+        // The write lock: SQLite's database-wide one, or on PostgreSQL a lock on the
+        // reports table that every insert of a report needs.
+        conn.batch_execute(match &conn {
+            ncompass::db::Conn::Sqlite(_) => "BEGIN IMMEDIATE",
+            ncompass::db::Conn::Postgres(_) => "BEGIN; LOCK TABLE reports IN EXCLUSIVE MODE",
+        })
+        .unwrap();
         locked.send(()).unwrap();
         std::thread::sleep(Duration::from_secs(7));
         conn.batch_execute("COMMIT").unwrap();

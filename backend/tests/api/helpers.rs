@@ -3,7 +3,7 @@ use std::path::PathBuf;
 pub use api_types::Role;
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::BigInt;
-use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+use diesel::{QueryableByName, RunQueryDsl};
 use ncompass::clock::Clock;
 pub use ncompass::config::Settings;
 use ncompass::startup::Application;
@@ -17,7 +17,8 @@ pub const SAMPLE_SIGNATURE: &str =
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    pub database: PathBuf,
+    /// The SQLite file's path, or the PostgreSQL URL, as `--database` takes it.
+    pub database: String,
     /// The app's clock: tests move it forward instead of waiting.
     pub clock: Clock,
     _dir: tempfile::TempDir,
@@ -51,15 +52,47 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     spawn_app_in(tempfile::tempdir().unwrap(), settings).await
 }
 
-/// The database file [`spawn_app_in`] uses in `dir`.
+/// The database file [`spawn_app_in`] uses in `dir` on SQLite.
 pub fn database_in(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("ncompass.db")
 }
 
-/// The app with `settings` on the database file of `dir` (created if missing).
+/// The PostgreSQL server the suite runs against, when `NCOMPASS_TEST_POSTGRES` names
+/// one (a URL of its maintenance database, e.g. `postgres://postgres:pw@localhost:5433/postgres`;
+/// `make test` runs the suite once more with it set, on a throwaway cluster). Unset: SQLite.
+pub fn postgres() -> Option<String> {
+    std::env::var("NCOMPASS_TEST_POSTGRES")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// A new, empty database for one test: a file in `dir`, or a database of its own on
+/// the PostgreSQL server.
+pub fn new_database(dir: &tempfile::TempDir) -> String {
+    let Some(server) = postgres() else {
+        return database_in(dir).to_str().unwrap().to_string();
+    };
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let name = format!(
+        "ncompass_test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let mut conn = ncompass::db::connect(&server).unwrap();
+    conn.batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let (base, _) = server.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
+/// The app with `settings` on a new database (in `dir` on SQLite).
 pub async fn spawn_app_in(dir: tempfile::TempDir, mut settings: Settings) -> TestApp {
-    let database = database_in(&dir);
-    settings.database = database.to_str().unwrap().to_string();
+    let database = if settings.database.is_empty() {
+        new_database(&dir)
+    } else {
+        settings.database.clone()
+    };
+    settings.database = database.clone();
     let clock = Clock::system();
     let app = Application::build_with_clock(&settings, clock.clone()).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -115,10 +148,9 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
-    /// Counts rows straight from the SQLite file, as an operator's sqlite3 would.
+    /// Counts rows straight from the database, as an operator's sqlite3 or psql would.
     pub fn count(&self, table: &str) -> i64 {
-        let mut conn = SqliteConnection::establish(self.database.to_str().unwrap()).unwrap();
-        conn.batch_execute("PRAGMA busy_timeout = 5000").unwrap();
+        let mut conn = ncompass::db::connect(&self.database).unwrap();
         diesel::sql_query(format!("SELECT count(*) AS count FROM {table}"))
             .get_result::<Count>(&mut conn)
             .unwrap()
@@ -131,7 +163,7 @@ impl TestApp {
 
     /// The app's database, as the command line opens it.
     pub fn db(&self) -> ncompass::db::Database {
-        ncompass::db::Database::open(self.database.to_str().unwrap(), 1).unwrap()
+        ncompass::db::Database::open(&self.database, 1).unwrap()
     }
 
     /// Adds a user straight to the database, as `ncompass user add` does.

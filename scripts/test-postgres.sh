@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The HTTP integration suite (backend/tests/api) once more, on PostgreSQL: a throwaway
+# cluster made by Debian's pg_virtualenv (postgresql-common), which exports PGHOST,
+# PGPORT, PGUSER and PGPASSWORD, runs the tests and drops the cluster. Works as root.
+# Each test creates a database of its own in that cluster (tests/api/helpers.rs).
+# Installs Debian's postgresql when pg_virtualenv is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO=${CARGO:-cargo}
+
+if ! command -v pg_virtualenv >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    echo "test-postgres: installing Debian's postgresql (server and postgresql-common)" >&2
+    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql postgresql-common >/dev/null
+fi
+
+export CARGO
+exec pg_virtualenv sh -c '
+    export NCOMPASS_TEST_POSTGRES="postgres://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/postgres"
+    echo "test-postgres: the integration suite on PostgreSQL at $PGHOST:$PGPORT" >&2
+    "$CARGO" test --locked -p ncompass --test api
+'
