@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The HTTP integration suite (backend/tests/api) once more, on PostgreSQL: a throwaway
+# The HTTP integration suite (backend/tests/api) once more, on PostgreSQL, and the
+# multi-instance tests (backend/tests/cluster.rs), which need it: a throwaway
 # cluster made by Debian's pg_virtualenv (postgresql-common), which exports PGHOST,
 # PGPORT, PGUSER and PGPASSWORD, runs the tests and drops the cluster. Works as root.
 # Each test creates a database of its own in that cluster (tests/api/helpers.rs).
@@ -21,4 +22,6 @@ exec pg_virtualenv sh -c '
     export NCOMPASS_TEST_POSTGRES="postgres://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/postgres"
     echo "test-postgres: the integration suite on PostgreSQL at $PGHOST:$PGPORT" >&2
     "$CARGO" test --locked -p ncompass --test api
+    # Several instances on one database (one test at a time: each starts many servers).
+    "$CARGO" test --locked -p ncompass --test cluster -- --test-threads=1
 '

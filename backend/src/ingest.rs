@@ -46,6 +46,10 @@ const PRESENCE_CHUNK_ROWS: i64 = 5_000;
 const MERGE_BUSY_TIMEOUT: Duration = Duration::from_millis(50);
 
 /// How often the checkpointer copies committed WAL frames into the database file.
+/// How often a batch is tried when PostgreSQL fails it for a deadlock or a
+/// serialization conflict with another instance.
+const MAX_ATTEMPTS: u32 = 4;
+
 /// How often an idle writer makes sure the coming days' partitions exist (PostgreSQL).
 const PARTITION_CHECK_INTERVAL: Duration = Duration::from_secs(3_600);
 
@@ -834,23 +838,41 @@ fn commit(conn: &mut Conn, batch: Vec<Job>, shared: &Shared) -> Result<(), Store
             }
         }
     }
+    // Reports in one fixed order (their access point, then their first observation),
+    // as their rows are within each report: two instances storing the same reports at
+    // once then take the observations' index locks in the same order and never wait
+    // on each other in a circle.
+    stores.sort_by_key(|store| db::reports::order_key(&store.report));
     let reports: Vec<(&Report, i64)> = stores
         .iter()
         .map(|store| (&store.report, store.received_at))
         .collect();
     // SQLite rolls a transaction back by itself on a full disk or an I/O error, and
     // diesel's own ROLLBACK then fails and is what it returns: keep the first error.
-    let mut cause = None;
-    let together = db::write_transaction(conn, |conn| {
-        let stored = db::reports::store_in_transaction(conn, &reports).and_then(|results| {
-            db::rejections::record(conn, &rejections)?;
-            Ok(results)
+    let mut cause: Option<StoreError>;
+    let mut attempt = 1;
+    let together = loop {
+        cause = None;
+        let together = db::write_transaction(conn, |conn| {
+            let stored = db::reports::store_in_transaction(conn, &reports).and_then(|results| {
+                db::rejections::record(conn, &rejections)?;
+                Ok(results)
+            });
+            if let Err(error) = &stored {
+                cause = Some(StoreError::of(error));
+            }
+            stored
         });
-        if let Err(error) = &stored {
-            cause = Some(StoreError::of(error));
+        match &together {
+            // PostgreSQL broke a deadlock or a serialization conflict with another
+            // instance by failing this transaction: it is safe to run it again.
+            Err(error) if db::is_retryable(error) && attempt < MAX_ATTEMPTS => {
+                tracing::debug!(%error, attempt, "retrying the batch");
+                attempt += 1;
+            }
+            _ => break together,
         }
-        stored
-    });
+    };
     drop(reservations);
     match together {
         Ok(results) => {

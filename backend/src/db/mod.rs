@@ -270,6 +270,9 @@ impl Database {
         }
         let pool = Pool::builder()
             .max_size(max_connections)
+            // Connections open as they are needed: many instances on one PostgreSQL
+            // server do not hold their maximum each from the start.
+            .min_idle(Some(2.min(max_connections)))
             .connection_timeout(BUSY_TIMEOUT)
             .build(Manager {
                 url: url.to_string(),
@@ -331,11 +334,41 @@ pub fn write_transaction<T, E>(
 where
     E: From<DieselError>,
 {
+    transaction(conn, "BEGIN IMMEDIATE", "BEGIN", body)
+}
+
+/// Runs `body` in a read-only transaction that sees one snapshot of the database
+/// throughout: SQLite's deferred transaction does (in WAL mode); PostgreSQL needs
+/// REPEATABLE READ (its default, READ COMMITTED, takes a snapshot per statement).
+pub fn read_transaction<T, E>(
+    conn: &mut Conn,
+    body: impl FnOnce(&mut Conn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<DieselError>,
+{
+    transaction(
+        conn,
+        "BEGIN",
+        "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+        body,
+    )
+}
+
+fn transaction<T, E>(
+    conn: &mut Conn,
+    sqlite_begin: &str,
+    postgres_begin: &str,
+    body: impl FnOnce(&mut Conn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<DieselError>,
+{
     match conn {
-        Conn::Sqlite(inner) => {
-            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+        Conn::Sqlite(inner) => AnsiTransactionManager::begin_transaction_sql(inner, sqlite_begin)?,
+        Conn::Postgres(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, postgres_begin)?;
         }
-        Conn::Postgres(_) => Conn::begin_transaction(conn)?,
     }
     match body(conn) {
         Ok(value) => {
@@ -454,6 +487,16 @@ impl FailureKind {
     /// kind but a report's own.
     pub fn is_transient(self) -> bool {
         self != FailureKind::Report
+    }
+}
+
+/// Whether running the same transaction again may succeed at once: PostgreSQL failed it
+/// to break a deadlock or a serialization conflict with another session.
+pub fn is_retryable(error: &DieselError) -> bool {
+    match error {
+        DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        DieselError::DatabaseError(_, info) => info.message().contains("deadlock detected"),
+        _ => false,
     }
 }
 

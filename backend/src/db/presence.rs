@@ -100,7 +100,8 @@ pub fn presence(
     mac: Option<MacId>,
     limit: i64,
 ) -> QueryResult<PresenceRead> {
-    conn.transaction(|conn| {
+    // One snapshot: the mark, the segments and the rows past the mark must agree.
+    super::read_transaction(conn, |conn| {
         let through = watermark(conn)?;
         let mac_text = mac.map(|mac| Mac::from_u64(mac).canonical());
         let mac_text = mac_text.as_ref().map(|mac| mac.as_str());
@@ -220,15 +221,32 @@ pub fn watermark(conn: &mut Conn) -> QueryResult<i64> {
 }
 
 /// Merges up to `limit` rows past the watermark into the segments and moves the mark,
-/// in one transaction; returns how many it merged (0: caught up). The writer calls it
-/// whenever its queue is empty, a chunk at a time, so a report that arrives waits for
-/// one chunk at most.
+/// in one transaction; returns how many it merged (0: caught up, or on PostgreSQL
+/// another instance is merging). The writer calls it whenever its queue is empty, a
+/// chunk at a time, so a report that arrives waits for one chunk at most.
+///
+/// On PostgreSQL several instances insert at once, and a row can commit after a row
+/// with a higher id: merging by id alone would pass it by for ever. So each chunk stops
+/// at a *horizon*, an id below which every row has committed ([`safe_horizon`]), and
+/// one instance merges at a time (an advisory lock).
 pub fn catch_up(conn: &mut Conn, limit: i64) -> QueryResult<usize> {
+    let horizon = match conn {
+        Conn::Sqlite(_) => i64::MAX,
+        Conn::Postgres(_) => safe_horizon(conn)?,
+    };
     use probe_requests as p;
     super::write_transaction(conn, |conn| {
+        if let Conn::Postgres(pg) = conn {
+            let merging_here: bool =
+                diesel::select(pg_try_advisory_xact_lock(MERGE_LOCK)).get_result(pg)?;
+            if !merging_here {
+                return Ok(0);
+            }
+        }
         let through = watermark(conn)?;
         let rows: Vec<(i64, ObservationRow)> = p::table
             .filter(p::id.gt(through))
+            .filter(p::id.le(horizon))
             .order(p::id)
             .limit(limit)
             .select((p::id, OBSERVATION))
@@ -247,6 +265,29 @@ pub fn catch_up(conn: &mut Conn, limit: i64) -> QueryResult<usize> {
             .set(presence_progress::through_id.eq(last))
             .execute(conn)?;
         Ok(merged)
+    })
+}
+
+/// Advisory lock key of the PostgreSQL merge: one instance merges at a time.
+const MERGE_LOCK: i64 = 0x6e63_6f6d_7061_7303;
+
+diesel::define_sql_function! {
+    fn pg_try_advisory_xact_lock(key: diesel::sql_types::BigInt) -> diesel::sql_types::Bool;
+}
+
+/// On PostgreSQL: the highest id such that every row with an id up to it has
+/// committed (or never will). `LOCK ... IN SHARE MODE` waits for the transactions
+/// inserting right now (each holds ROW EXCLUSIVE from its first insert), for as long
+/// as the connection's lock wait; once granted, no insert is in flight, and every
+/// later one takes an id above the highest visible. The lock is released at once.
+fn safe_horizon(conn: &mut Conn) -> QueryResult<i64> {
+    use diesel::connection::SimpleConnection;
+    super::write_transaction(conn, |conn| {
+        conn.batch_execute("LOCK TABLE probe_requests IN SHARE MODE")?;
+        let newest: Option<i64> = probe_requests::table
+            .select(diesel::dsl::max(probe_requests::id))
+            .first(conn)?;
+        Ok(newest.unwrap_or(0))
     })
 }
 

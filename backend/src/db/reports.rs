@@ -35,6 +35,17 @@ pub fn store_in_transaction(
         .collect()
 }
 
+/// The order reports of a batch are stored in: by access point, then by first
+/// observation (see `ingest::commit`).
+pub fn order_key(report: &Report) -> (i64, u64, Option<(u64, i64, i64)>) {
+    let first = report
+        .probe_requests
+        .iter()
+        .map(|probe| (probe.mac.to_u64(), probe.first_seen, probe.last_seen))
+        .min();
+    (report.network_id, report.node_mac.to_u64(), first)
+}
+
 /// A report's record, rows and access point totals.
 fn store_rows(conn: &mut Conn, report: &Report, received_at: i64) -> QueryResult<IngestResult> {
     let node_mac = report.node_mac.canonical();
@@ -61,8 +72,11 @@ fn store_rows(conn: &mut Conn, report: &Report, received_at: i64) -> QueryResult
     // these typed rows cannot have; what it ignores is the observation's unique index,
     // i.e. duplicates. PostgreSQL has `ON CONFLICT DO NOTHING`, on the same index.
     use probe_requests as p;
+    // In key order (the report's network and access point are fixed): see order_key.
+    let mut probes: Vec<_> = report.probe_requests.iter().collect();
+    probes.sort_by_key(|probe| (probe.mac.to_u64(), probe.first_seen, probe.last_seen));
     let mut stored = 0;
-    for probe in &report.probe_requests {
+    for probe in probes {
         let mac = probe.mac.canonical();
         let row = (
             p::report_id.eq(report_id),

@@ -1,0 +1,404 @@
+//! Several `ncompass serve` processes on one PostgreSQL database, as behind a load
+//! balancer: reports spread over them and replayed to each are stored whole and once,
+//! one instance killed mid-load costs no acknowledged report, and ten instances started
+//! at once migrate once. PostgreSQL only: `make test` runs this file inside a throwaway
+//! cluster (scripts/test-postgres.sh); without `NCOMPASS_TEST_POSTGRES` it says so and
+//! passes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{HashMap, HashSet};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::sql_types::{BigInt, Text};
+use diesel::{QueryableByName, RunQueryDsl};
+use serde_json::{json, Value};
+
+const PROBES_PER_REPORT: u32 = 20;
+const POSTERS: u32 = 8;
+
+/// A new database on the test server, or `None` (and a note) without one.
+fn new_database(test: &str) -> Option<String> {
+    let Some(server) = std::env::var("NCOMPASS_TEST_POSTGRES")
+        .ok()
+        .filter(|url| !url.is_empty())
+    else {
+        eprintln!("SKIPPED {test}: PostgreSQL only (make test runs it on a throwaway cluster)");
+        return None;
+    };
+    let name = format!("ncompass_cluster_{}_{test}", std::process::id());
+    let mut conn = ncompass::db::connect(&server).unwrap();
+    conn.batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let (base, _) = server.rsplit_once('/').unwrap();
+    Some(format!("{base}/{name}"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An instance: the child process and its base URL. Killed (SIGKILL) when dropped.
+struct Instance {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `ncompass serve` on `database` without waiting for it.
+fn spawn(database: &str) -> Instance {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_ncompass"))
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--log",
+            "error",
+        ])
+        .args(["--database", database, "--static-dir", "no-dashboard-here"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    Instance {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+/// Waits until `instance` answers its health check.
+async fn ready(instance: &Instance) {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let health = client
+            .get(format!("{}/api/v1/health", instance.base))
+            .send()
+            .await;
+        if health.is_ok_and(|r| r.status() == 200) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{} did not start", instance.base);
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn start(database: &str) -> Instance {
+    let instance = spawn(database);
+    ready(&instance).await;
+    instance
+}
+
+/// A report of its own access point, whose client observations are the same in every
+/// report (so replays and neighbours contend for the same keys in the presence).
+fn body(poster: u32, sequence: u32) -> String {
+    let probes: Vec<_> = (0..PROBES_PER_REPORT)
+        .map(|i| {
+            json!({
+                "mac": format!("00:11:22:33:44:{i:02x}"), "count": 1,
+                "min_signal": -80, "max_signal": -60, "avg_signal": -70,
+                "first_seen": 1_700_000_000 + i64::from(sequence), "last_seen": 1_700_000_030 + i64::from(sequence),
+                "associated": false
+            })
+        })
+        .collect();
+    json!({"network_id": 1, "node_mac": node_mac(poster, sequence), "version": 1, "probe_requests": probes})
+        .to_string()
+}
+
+fn node_mac(poster: u32, sequence: u32) -> String {
+    format!(
+        "02:00:00:{poster:02x}:{:02x}:{:02x}",
+        (sequence >> 8) & 0xff,
+        sequence & 0xff
+    )
+}
+
+#[derive(QueryableByName)]
+struct NodeRows {
+    #[diesel(sql_type = Text)]
+    node_mac: String,
+    #[diesel(sql_type = BigInt)]
+    rows: i64,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Rows per access point, straight from the database.
+fn rows_per_node(database: &str) -> HashMap<String, i64> {
+    let mut conn = ncompass::db::connect(database).unwrap();
+    diesel::sql_query("SELECT node_mac, count(*) AS rows FROM probe_requests GROUP BY node_mac")
+        .load::<NodeRows>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|row| (row.node_mac, row.rows))
+        .collect()
+}
+
+fn count(database: &str, sql: &str) -> i64 {
+    let mut conn = ncompass::db::connect(database).unwrap();
+    diesel::sql_query(sql)
+        .get_result::<Count>(&mut conn)
+        .unwrap()
+        .n
+}
+
+/// Every acknowledged report is stored whole, and no report in part.
+fn assert_whole(database: &str, acknowledged: &HashSet<String>) {
+    let stored = rows_per_node(database);
+    for node in acknowledged {
+        assert_eq!(
+            stored.get(node),
+            Some(&i64::from(PROBES_PER_REPORT)),
+            "acknowledged report {node} is not stored whole"
+        );
+    }
+    for (node, rows) in &stored {
+        assert_eq!(
+            *rows,
+            i64::from(PROBES_PER_REPORT),
+            "report {node} is stored in part"
+        );
+    }
+}
+
+/// Every row, newest first, as `instance` pages through them.
+async fn all_ids(client: &reqwest::Client, instance: &Instance) -> Vec<i64> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{}/api/v1/probe-requests?limit=1000", instance.base);
+        if let Some(cursor) = &cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        let page: Value = client.get(url).send().await.unwrap().json().await.unwrap();
+        ids.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|row| row["id"].as_i64().unwrap()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return ids,
+        }
+    }
+}
+
+#[actix_web::test]
+async fn two_instances_store_each_report_once_whole_and_list_the_same_rows() {
+    let Some(database) = new_database("two") else {
+        return;
+    };
+    let instances = Arc::new([start(&database).await, start(&database).await]);
+    let client = reqwest::Client::new();
+    let acknowledged = Arc::new(Mutex::new(HashSet::new()));
+    let posters: Vec<_> = (0..POSTERS)
+        .map(|poster| {
+            let (instances, acknowledged, client) = (
+                Arc::clone(&instances),
+                Arc::clone(&acknowledged),
+                client.clone(),
+            );
+            actix_web::rt::spawn(async move {
+                for sequence in 0..40 {
+                    // To one instance, and the same report at once to the other.
+                    let first = usize::try_from((poster + sequence) % 2).unwrap();
+                    let body = body(poster, sequence);
+                    let post = |instance: &Instance| {
+                        client
+                            .post(format!("{}/receive", instance.base))
+                            .body(body.clone())
+                            .send()
+                    };
+                    let (a, b) = futures_util::future::join(
+                        post(&instances[first]),
+                        post(&instances[1 - first]),
+                    )
+                    .await;
+                    let (a, b) = (a.unwrap().status(), b.unwrap().status());
+                    assert!(a == 200 && b == 200, "answered {a} and {b}");
+                    acknowledged
+                        .lock()
+                        .unwrap()
+                        .insert(node_mac(poster, sequence));
+                }
+            })
+        })
+        .collect();
+    for poster in posters {
+        poster.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert_eq!(acknowledged.len(), usize::try_from(POSTERS * 40).unwrap());
+    assert_whole(&database, &acknowledged);
+    // Each observation once, though each report was stored by both instances.
+    assert_eq!(
+        count(&database, "SELECT count(*) AS n FROM probe_requests"),
+        i64::from(POSTERS * 40 * PROBES_PER_REPORT)
+    );
+    // Both list the same rows in the same order.
+    let (a, b) = (
+        all_ids(&client, &instances[0]).await,
+        all_ids(&client, &instances[1]).await,
+    );
+    assert_eq!(
+        a.len(),
+        usize::try_from(POSTERS * 40 * PROBES_PER_REPORT).unwrap()
+    );
+    assert_eq!(a, b);
+    // Once merged (by one instance at a time), the figures are exact on both: the 20
+    // clients, each heard by every access point.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count(
+        &database,
+        "SELECT (SELECT coalesce(max(id), 0) FROM probe_requests) - through_id AS n FROM presence_progress",
+    ) > 0
+    {
+        assert!(Instant::now() < deadline, "the segments never caught up");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    let range = "since=1699990000&until=1700010000";
+    for instance in instances.iter() {
+        let summary: Value = client
+            .get(format!("{}/api/v1/stats/summary?{range}", instance.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(summary["devices"], PROBES_PER_REPORT, "{summary}");
+    }
+}
+
+#[actix_web::test]
+async fn an_instance_killed_mid_load_loses_no_acknowledged_report() {
+    let Some(database) = new_database("kill") else {
+        return;
+    };
+    let mut doomed = start(&database).await;
+    let survivor = start(&database).await;
+    let targets = Arc::new([doomed.base.clone(), survivor.base.clone()]);
+    let client = reqwest::Client::new();
+    let acknowledged = Arc::new(Mutex::new(HashSet::new()));
+    let after_kill = Arc::new(Mutex::new(0_u32));
+    let killed = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let posters: Vec<_> = (0..POSTERS)
+        .map(|poster| {
+            let (targets, acknowledged, client) = (
+                Arc::clone(&targets),
+                Arc::clone(&acknowledged),
+                client.clone(),
+            );
+            let (after_kill, killed, stop) = (
+                Arc::clone(&after_kill),
+                Arc::clone(&killed),
+                Arc::clone(&stop),
+            );
+            actix_web::rt::spawn(async move {
+                for sequence in 0..10_000 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    // Alternate between the instances, as a load balancer would; a post
+                    // to the dead one fails to connect (or is cut) and is not retried.
+                    let target = &targets[usize::try_from(sequence % 2).unwrap()];
+                    let sent = client
+                        .post(format!("{target}/receive"))
+                        .body(body(poster, sequence))
+                        .send()
+                        .await;
+                    if let Ok(response) = sent {
+                        if response.status() == 200 {
+                            acknowledged
+                                .lock()
+                                .unwrap()
+                                .insert(node_mac(poster, sequence));
+                            if killed.load(Ordering::Relaxed) {
+                                *after_kill.lock().unwrap() += 1;
+                            }
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
+    doomed.child.kill().unwrap(); // SIGKILL, mid-load
+    doomed.child.wait().unwrap();
+    killed.store(true, Ordering::Relaxed);
+    actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, Ordering::Relaxed);
+    for poster in posters {
+        poster.await.unwrap();
+    }
+    let after_kill = *after_kill.lock().unwrap();
+    assert!(
+        after_kill > 10,
+        "the survivor kept storing: {after_kill} reports after the kill"
+    );
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert_whole(&database, &acknowledged);
+    let health = client
+        .get(format!("{}/api/v1/health", survivor.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    eprintln!(
+        "{} reports acknowledged, {after_kill} of them after the kill",
+        acknowledged.len()
+    );
+}
+
+#[actix_web::test]
+async fn ten_instances_started_at_once_migrate_once_and_all_serve() {
+    let Some(database) = new_database("ten") else {
+        return;
+    };
+    let instances: Vec<Instance> = (0..10).map(|_| spawn(&database)).collect();
+    futures_util::future::join_all(instances.iter().map(ready)).await;
+    let migrations = count(
+        &database,
+        "SELECT count(*) AS n FROM __diesel_schema_migrations",
+    );
+    assert_eq!(
+        usize::try_from(migrations).unwrap(),
+        std::fs::read_dir(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../migrations/postgres"
+        ))
+        .unwrap()
+        .count()
+    );
+    let client = reqwest::Client::new();
+    for instance in &instances {
+        let nodes = client
+            .get(format!("{}/api/v1/nodes", instance.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(nodes.status(), 200);
+    }
+}
