@@ -9,7 +9,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 # wasm-opt from npm lives in .tools/; cargo-installed tools in ~/.cargo/bin.
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test build frontend toolchain browser-toolchain openapi lint bench-dashboard bench-ingest bench-presence fuzz help
+.PHONY: run test cluster build frontend toolchain browser-toolchain openapi lint bench-dashboard bench-ingest bench-presence fuzz help
 
 ## run: build the dashboard and the server (release), then serve both on one port
 run: frontend build
@@ -32,6 +32,10 @@ browser-toolchain:
 test: browser-toolchain frontend
 	$(CARGO) test --workspace --locked
 	CARGO=$(CARGO) scripts/test-postgres.sh
+
+## cluster: two instances on a throwaway PostgreSQL behind nginx on http://127.0.0.1:8080 (Ctrl-C stops all)
+cluster: frontend build
+	scripts/cluster.sh
 
 ## openapi: regenerate openapi.yaml from the code (a test fails when it drifts)
 openapi:

@@ -4,17 +4,23 @@
 # cluster made by Debian's pg_virtualenv (postgresql-common), which exports PGHOST,
 # PGPORT, PGUSER and PGPASSWORD, runs the tests and drops the cluster. Works as root.
 # Each test creates a database of its own in that cluster (tests/api/helpers.rs).
-# Installs Debian's postgresql when pg_virtualenv is missing.
+# Installs Debian's postgresql (and nginx, for the test through it) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CARGO=${CARGO:-cargo}
 
+missing=
 if ! command -v pg_virtualenv >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-    echo "test-postgres: installing Debian's postgresql (server and postgresql-common)" >&2
+    missing="$missing postgresql postgresql-common"
+fi
+command -v nginx >/dev/null || missing="$missing nginx"
+if [ -n "$missing" ]; then
+    echo "test-postgres: installing Debian's$missing" >&2
     if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql postgresql-common >/dev/null
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
 fi
 
 export CARGO

@@ -402,3 +402,149 @@ async fn ten_instances_started_at_once_migrate_once_and_all_serve() {
         assert_eq!(nodes.status(), 200);
     }
 }
+
+/// nginx in front of `upstreams`, with the site of deploy/nginx/ncompass.conf, in the
+/// foreground, on a free loopback port; stopped when dropped.
+struct Nginx {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn nginx(upstreams: &[&Instance]) -> Nginx {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let site = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../deploy/nginx/ncompass.conf"
+    ))
+    .unwrap();
+    let servers: String = upstreams
+        .iter()
+        .map(|instance| {
+            format!(
+                "    server {} max_fails=1 fail_timeout=10s;\n",
+                instance.base.trim_start_matches("http://")
+            )
+        })
+        .collect();
+    let mut site: String = site
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("server 127.0.0.1:808"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    site = site
+        .replacen(
+            "upstream ncompass {\n",
+            &format!("upstream ncompass {{\n{servers}"),
+            1,
+        )
+        .replace("listen 80;", &format!("listen 127.0.0.1:{port};"));
+    let work = dir.path().display();
+    std::fs::write(dir.path().join("site.conf"), site).unwrap();
+    std::fs::write(
+        dir.path().join("nginx.conf"),
+        format!(
+            "daemon off; master_process off; pid {work}/nginx.pid; error_log {work}/error.log warn;\n\
+             events {{ worker_connections 256; }}\n\
+             http {{ access_log off; client_body_temp_path {work}/body; proxy_temp_path {work}/proxy;\n\
+             fastcgi_temp_path {work}/fastcgi; uwsgi_temp_path {work}/uwsgi; scgi_temp_path {work}/scgi;\n\
+             include {work}/site.conf; }}\n"
+        ),
+    )
+    .unwrap();
+    let child = Command::new("nginx")
+        .arg("-c")
+        .arg(dir.path().join("nginx.conf"))
+        .arg("-p")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("nginx is not installed: scripts/test-postgres.sh installs it");
+    Nginx {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        _dir: dir,
+    }
+}
+
+#[actix_web::test]
+async fn through_nginx_an_instance_stopped_mid_load_costs_no_report() {
+    let Some(database) = new_database("nginx") else {
+        return;
+    };
+    let mut doomed = start(&database).await;
+    let survivor = start(&database).await;
+    let proxy = nginx(&[&doomed, &survivor]);
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client
+        .get(format!("{}/api/v1/health", proxy.base))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "nginx did not start");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Posters that never retry, as access points; one instance is killed meanwhile.
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(Mutex::new(HashSet::new()));
+    let posters: Vec<_> = (0..4)
+        .map(|poster| {
+            let (stop, acknowledged, client) =
+                (Arc::clone(&stop), Arc::clone(&acknowledged), client.clone());
+            let url = format!("{}/receive", proxy.base);
+            actix_web::rt::spawn(async move {
+                let mut sent = 0;
+                for sequence in 0..10_000 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let response = client
+                        .post(&url)
+                        .body(body(poster, sequence))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(
+                        response.status(),
+                        200,
+                        "report {poster}/{sequence} was lost"
+                    );
+                    acknowledged
+                        .lock()
+                        .unwrap()
+                        .insert(node_mac(poster, sequence));
+                    sent += 1;
+                }
+                sent
+            })
+        })
+        .collect();
+    actix_web::rt::time::sleep(Duration::from_millis(1000)).await;
+    doomed.child.kill().unwrap();
+    doomed.child.wait().unwrap();
+    actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut sent = 0;
+    for poster in posters {
+        sent += poster.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert_eq!(acknowledged.len(), sent);
+    assert_whole(&database, &acknowledged);
+    assert_eq!(
+        rows_per_node(&database).len(),
+        sent,
+        "every report posted is stored, each once"
+    );
+}
