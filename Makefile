@@ -9,7 +9,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 # wasm-opt from npm lives in .tools/; cargo-installed tools in ~/.cargo/bin.
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test cluster build frontend toolchain browser-toolchain openapi lint bench-dashboard bench-ingest bench-presence fuzz help
+.PHONY: run test cluster build frontend toolchain browser-toolchain openapi lint bench-dashboard bench-ingest bench-presence bench-postgres fuzz help
 
 ## run: build the dashboard and the server (release), then serve both on one port
 run: frontend build
@@ -60,6 +60,11 @@ bench-ingest: build
 ## bench-presence: the presence analytics over a day of 1M and 10M rows (BENCHMARKS.md; about 25 minutes, mostly filling 10M rows)
 bench-presence: build
 	$(CARGO) run --release --locked -p bench --bin presence-bench -- --server $(TARGET_DIR)/release/ncompass
+
+## bench-postgres: 100-probe ingestion on SQLite, PostgreSQL, two instances on PostgreSQL, and PostgreSQL's raw ceiling (BENCHMARKS.md; a throwaway cluster, about 2 minutes)
+bench-postgres: build
+	$(CARGO) build --release --locked -p bench --bin postgres-bench
+	pg_virtualenv sh -c 'NCOMPASS_BENCH_POSTGRES="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$$PGPORT/postgres" $(TARGET_DIR)/release/postgres-bench --server $(TARGET_DIR)/release/ncompass'
 
 FUZZ_SECONDS ?= 120
 ## fuzz: the webhook parser and signature check under libFuzzer for FUZZ_SECONDS (installs cargo-fuzz)

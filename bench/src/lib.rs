@@ -393,7 +393,7 @@ impl LoadResult {
         sorted[index] as f64 / 1000.0
     }
 
-    fn absorb(&mut self, other: LoadResult) {
+    pub fn absorb(&mut self, other: LoadResult) {
         self.ok += other.ok;
         self.shed += other.shed;
         self.failed += other.failed;
