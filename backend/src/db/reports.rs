@@ -10,6 +10,9 @@ use diesel::upsert::excluded;
 use super::schema::{nodes, probe_requests, reports};
 use crate::cloudtrax::Report;
 
+/// Rows per multi-row insert on PostgreSQL (13 parameters a row, under its 65,535).
+const POSTGRES_ROWS_PER_INSERT: usize = 1_000;
+
 /// Stores `report`, received at `received_at` (Unix seconds), all or nothing.
 ///
 /// A probe request whose observation (network, node, client MAC, first and last seen)
@@ -64,44 +67,58 @@ fn store_rows(conn: &mut Conn, report: &Report, received_at: i64) -> QueryResult
         .returning(reports::id)
         .get_result(conn)?;
 
-    // One prepared statement, executed per row. Written as a tuple of `column.eq(value)`
-    // because diesel caches that statement by type; a derived `Insertable` makes it
-    // rebuild the SQL text on every row (half the writer's time, measured with
-    // callgrind). On SQLite `INSERT OR IGNORE`, which `ON CONFLICT DO NOTHING` would
-    // also rebuild: it differs from it only for NOT NULL and CHECK violations, which
-    // these typed rows cannot have; what it ignores is the observation's unique index,
-    // i.e. duplicates. PostgreSQL has `ON CONFLICT DO NOTHING`, on the same index.
+    // SQLite: one prepared statement, executed per row (no round trip: SQLite runs in
+    // this process). Written as a tuple of `column.eq(value)` because diesel caches
+    // that statement by type; a derived `Insertable` makes it rebuild the SQL text on
+    // every row (half the writer's time, measured with callgrind). `INSERT OR IGNORE`,
+    // which `ON CONFLICT DO NOTHING` would also rebuild: it differs from it only for NOT
+    // NULL and CHECK violations, which these typed rows cannot have; what it ignores is
+    // the observation's unique index, i.e. duplicates.
+    // PostgreSQL: a round trip per statement dominates, so the report's rows go in
+    // multi-row `INSERT ... ON CONFLICT DO NOTHING` statements, on the same index.
     use probe_requests as p;
     // In key order (the report's network and access point are fixed): see order_key.
     let mut probes: Vec<_> = report.probe_requests.iter().collect();
     probes.sort_by_key(|probe| (probe.mac.to_u64(), probe.first_seen, probe.last_seen));
+    let macs: Vec<_> = probes.iter().map(|probe| probe.mac.canonical()).collect();
+    let rows: Vec<_> = probes
+        .iter()
+        .zip(&macs)
+        .map(|(probe, mac)| {
+            (
+                p::report_id.eq(report_id),
+                p::network_id.eq(report.network_id),
+                p::node_mac.eq(node_mac),
+                p::mac.eq(mac.as_str()),
+                p::count.eq(probe.count),
+                p::min_signal.eq(probe.min_signal),
+                p::max_signal.eq(probe.max_signal),
+                p::avg_signal.eq(probe.avg_signal),
+                p::last_seen_signal.eq(probe.last_seen_signal),
+                p::first_seen.eq(probe.first_seen),
+                p::last_seen.eq(probe.last_seen),
+                p::associated.eq(probe.associated),
+                p::randomized.eq(probe.mac.is_randomized()),
+            )
+        })
+        .collect();
     let mut stored = 0;
-    for probe in probes {
-        let mac = probe.mac.canonical();
-        let row = (
-            p::report_id.eq(report_id),
-            p::network_id.eq(report.network_id),
-            p::node_mac.eq(node_mac),
-            p::mac.eq(mac.as_str()),
-            p::count.eq(probe.count),
-            p::min_signal.eq(probe.min_signal),
-            p::max_signal.eq(probe.max_signal),
-            p::avg_signal.eq(probe.avg_signal),
-            p::last_seen_signal.eq(probe.last_seen_signal),
-            p::first_seen.eq(probe.first_seen),
-            p::last_seen.eq(probe.last_seen),
-            p::associated.eq(probe.associated),
-            p::randomized.eq(probe.mac.is_randomized()),
-        );
-        stored += match conn {
-            Conn::Sqlite(conn) => diesel::insert_or_ignore_into(p::table)
-                .values(row)
-                .execute(conn)?,
-            Conn::Postgres(conn) => diesel::insert_into(p::table)
-                .values(row)
-                .on_conflict_do_nothing()
-                .execute(conn)?,
-        };
+    match conn {
+        Conn::Sqlite(conn) => {
+            for row in rows {
+                stored += diesel::insert_or_ignore_into(p::table)
+                    .values(row)
+                    .execute(conn)?;
+            }
+        }
+        Conn::Postgres(conn) => {
+            for chunk in rows.chunks(POSTGRES_ROWS_PER_INSERT) {
+                stored += diesel::insert_into(p::table)
+                    .values(chunk.to_vec())
+                    .on_conflict_do_nothing()
+                    .execute(conn)?;
+            }
+        }
     }
     let stored = i32::try_from(stored).unwrap_or(i32::MAX);
     let duplicates = received - stored;

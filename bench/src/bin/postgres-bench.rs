@@ -38,10 +38,9 @@ const PROBES: u32 = 100;
 
 fn new_database(server: &str, name: &str) -> String {
     let mut conn = ncompass::db::connect(server).unwrap();
-    conn.batch_execute(&format!(
-        "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-    ))
-    .unwrap();
+    let name = format!("{name}_{}", std::process::id());
+    conn.batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
     let (base, _) = server.rsplit_once('/').unwrap();
     format!("{base}/{name}")
 }
