@@ -18,12 +18,14 @@ pub enum Access {
 
 /// The access `method` on `path` needs. `path` may be a concrete path or an OpenAPI
 /// path template (`/api/v1/probe-requests/{id}`): the rules look at prefixes only.
+/// `path` must be the decoded path the router matches (the guard passes the request's
+/// `match_info`), never the raw one. Fails closed: anything that starts like the API or
+/// the metrics, whatever follows, needs a credential.
 pub fn required(method: &Method, path: &str) -> Access {
     match path {
         "/receive" | "/recieve" | "/api/v1/health" => Access::Open,
         "/api/v1/session" | "/api/v1/openapi.json" | "/api/docs" => Access::Public,
-        "/metrics" => Access::Role(Role::Viewer),
-        _ if path.starts_with("/api/") => {
+        _ if path.starts_with("/api") || path.starts_with("/metrics") => {
             if is_read(method) {
                 Access::Role(Role::Viewer)
             } else {

@@ -29,7 +29,10 @@ pub async fn guard(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let access = access::required(request.method(), request.path());
+    // The path as the router will match it: percent-escapes decoded (`/%61pi/...` is
+    // routed to `/api/...`, so it must be guarded as `/api/...`).
+    let path = request.match_info().as_str().to_string();
+    let access = access::required(request.method(), &path);
     if access == Access::Open {
         return next.call(request).await;
     }
@@ -83,7 +86,7 @@ pub async fn guard(
     }
     if let Some(principal) = principal {
         if !read && matches!(access, Access::Role(_)) {
-            tracing::info!(target: "ncompass::audit", who = %principal.who(), method = %request.method(), path = request.path(), "admin action");
+            tracing::info!(target: "ncompass::audit", who = %principal.who(), method = %request.method(), path = %path, "admin action");
         }
         request.extensions_mut().insert(principal);
     }

@@ -125,6 +125,22 @@ async fn every_secured_operation_refuses_missing_invalid_revoked_and_expired_cre
             );
         }
     }
+    // Percent-escapes route like the letters they stand for, and are guarded alike.
+    for path in [
+        "/%61pi/v1/probe-requests",
+        "/%61pi/v1/probe-requests/export",
+        "/%6detrics",
+        "/api/v1/n%6fdes",
+    ] {
+        assert_unauthenticated(app.get(path).await, path).await;
+    }
+    let response = app
+        .client
+        .post(app.url("/%61pi/v1/samples"))
+        .send()
+        .await
+        .unwrap();
+    assert_unauthenticated(response, "POST /%61pi/v1/samples").await;
     // The expired token says so.
     let response = app.get_with_token("/api/v1/nodes", &expired).await;
     let problem = assert_unauthenticated(response, "expired").await;

@@ -15,7 +15,7 @@ use bench::{
 };
 use clap::Parser;
 use diesel::sql_types::BigInt;
-use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+use diesel::{QueryableByName, RunQueryDsl};
 
 #[derive(Parser)]
 struct Options {
@@ -46,6 +46,10 @@ struct Options {
     /// Only the fixed 10x-production rate run.
     #[arg(long)]
     fixed_rate_only: bool,
+    /// With --queries-only: the database to fill and query, e.g. a new PostgreSQL
+    /// database's URL (`make bench-postgres-queries`); a temp SQLite file by default.
+    #[arg(long)]
+    database: Option<String>,
 }
 
 fn posts(probes: u32, count: usize, seed: u64) -> Arc<Vec<Post>> {
@@ -226,7 +230,7 @@ struct Count {
 /// has fewer rows), read from the file directly, as the cursor a client would hold after
 /// walking there; and the page number it is.
 fn cursor_at(database: &Path, filter_sql: &str, depth: u64) -> Option<(String, u64)> {
-    let mut conn = SqliteConnection::establish(database.to_str().unwrap()).unwrap();
+    let mut conn = ncompass::db::connect(database.to_str().unwrap()).unwrap();
     let rows = diesel::sql_query(format!(
         "SELECT count(*) AS count FROM probe_requests {filter_sql}"
     ))
@@ -261,7 +265,12 @@ async fn latencies(client: &reqwest::Client, url: &str, requests: usize) -> (f64
 }
 
 async fn queries(options: &Options) {
-    let server = Server::start(&options.server, "normal").await;
+    let server = Server::start_on(
+        &options.server,
+        "normal",
+        options.database.as_ref().map(PathBuf::from),
+    )
+    .await;
     let client = reqwest::Client::new();
     let mut stored = 0u64;
     let mut seed = 1000;
@@ -306,11 +315,15 @@ async fn queries(options: &Options) {
                 &format!("WHERE node_mac = '{node}'"),
             ),
             ("network_id", "network_id=1007", "WHERE network_id = 1007"),
-            ("associated=true", "associated=true", "WHERE associated = 1"),
+            (
+                "associated=true",
+                "associated=true",
+                "WHERE associated = true",
+            ),
             (
                 "randomized=false",
                 "randomized=false",
-                "WHERE randomized = 0",
+                "WHERE randomized = false",
             ),
             (
                 "since/until (1 hour)",
