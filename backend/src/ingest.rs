@@ -332,7 +332,7 @@ impl Ingest {
             db::Kind::Postgres => None,
         };
         let spawn_error = |source: std::io::Error| OpenError::Setup {
-            path: path.to_string(),
+            path: db::redacted(path),
             source: diesel::result::Error::QueryBuilderError(Box::new(source)),
         };
         let shared = Arc::new(Shared {

@@ -430,7 +430,7 @@ fn nginx(upstreams: &[&Instance]) -> Nginx {
         .iter()
         .map(|instance| {
             format!(
-                "    server {} max_fails=1 fail_timeout=10s;\n",
+                "    server {} max_fails=3 fail_timeout=5s;\n",
                 instance.base.trim_start_matches("http://")
             )
         })

@@ -106,9 +106,23 @@ pub fn App() -> Html {
         Callback::from(move |_: MouseEvent| {
             let access = access.clone();
             spawn_local(async move {
-                // Signed out either way: a failure leaves at most a session that expires.
-                let _ = api::sign_out().await;
-                access.set(Access::SignedOut { ended: false });
+                match api::sign_out().await {
+                    // Signed out, or the session had ended already.
+                    Ok(()) | Err(ApiError::Status { status: 401, .. }) => {
+                        access.set(Access::SignedOut { ended: false });
+                    }
+                    // The session may still be open (the cookie is out of the page's
+                    // reach): say so rather than look signed out.
+                    Err(error) => {
+                        let _ = web_sys::window().map(|window| {
+                            window.alert_with_message(&format!(
+                                "Signing out failed, so the session may still be open: {} \
+                                 Try again, or close the browser.",
+                                error.message()
+                            ))
+                        });
+                    }
+                }
             });
         })
     };

@@ -269,12 +269,12 @@ impl Auth {
         // fails like an unknown one.
         let username = username.trim().to_lowercase();
         let now = self.clock.now();
-        let wait = self
+        let admitted = self
             .throttle
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .wait(&username, address, now);
-        if let Some(wait) = wait {
+            .admit(&username, address, now);
+        if let Err(wait) = admitted {
             tracing::warn!(target: "ncompass::audit", user = %username, address = ?address, "sign-in refused: too many failures, {wait} s to wait");
             return Err(AppError::TooManyRequests {
                 detail: format!(
@@ -312,10 +312,7 @@ impl Auth {
         let user = match user {
             Some(user) if matches => user,
             _ => {
-                self.throttle
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .failed(&username, address, now);
+                // Counted already, when it was let through.
                 tracing::warn!(target: "ncompass::audit", user = %username, address = ?address, "sign-in failed");
                 return Err(AppError::Unauthenticated(WRONG.to_string()));
             }
@@ -375,8 +372,17 @@ fn bearer_token(request: &HttpRequest) -> Option<String> {
 fn origin_of(url: &str) -> String {
     let url = url.trim().trim_end_matches('/');
     let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
-    let authority = rest.split('/').next().unwrap_or(rest);
-    format!("{}://{}", scheme.to_lowercase(), authority.to_lowercase())
+    let scheme = scheme.to_lowercase();
+    let authority = rest.split('/').next().unwrap_or(rest).to_lowercase();
+    // A browser's Origin has no user information and no default port.
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority.as_str(), |(_, host)| host);
+    let host = match scheme.as_str() {
+        "https" => host.strip_suffix(":443").unwrap_or(host),
+        _ => host.strip_suffix(":80").unwrap_or(host),
+    };
+    format!("{scheme}://{host}")
 }
 
 #[cfg(test)]
@@ -392,6 +398,12 @@ mod tests {
         assert_eq!(
             origin_of("http://10.0.0.5:8080/dashboard"),
             "http://10.0.0.5:8080"
+        );
+        assert_eq!(origin_of("https://n.example:443"), "https://n.example");
+        assert_eq!(origin_of("http://n.example:80/"), "http://n.example");
+        assert_eq!(
+            origin_of("https://user@n.example:8443"),
+            "https://n.example:8443"
         );
         let auth = Auth::new(Clock::system(), Some("https://n.example"));
         assert!(auth.secure_cookie);

@@ -1,21 +1,29 @@
 //! Slows down guessing passwords: after [`FREE_FAILURES`] failed sign-ins for one user
-//! or from one address, the next attempt must wait [`DELAY_S`] after the last failure or
-//! is answered 429 with `Retry-After`. Kept in memory (a restart forgets it), bounded.
+//! or from one address, the next attempt must wait [`DELAY_S`] after the last one or is
+//! answered 429 with `Retry-After`. Kept in memory (a restart forgets it; each instance
+//! counts its own), bounded.
+//!
+//! An attempt is counted when it is let through, before its password is checked, and
+//! a success clears the count: a burst of parallel attempts cannot all pass while the
+//! first ones are still being hashed.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-/// Failed sign-ins allowed at full speed.
+/// Attempts (not followed by a success) allowed at full speed.
 pub const FREE_FAILURES: u32 = 5;
 
-/// Seconds between attempts once the free failures are used up.
+/// Seconds between attempts once the free ones are used up.
 pub const DELAY_S: i64 = 5;
 
-/// A key's failures are forgotten this long after its last one.
+/// A key's attempts are forgotten this long after its last one.
 pub const FORGET_AFTER_S: i64 = 15 * 60;
 
 /// Most keys remembered: a flood of made-up names cannot grow the map without bound.
 pub const MAX_KEYS: usize = 20_000;
+
+/// Longest user name kept as a key (longer ones are not valid names anyway).
+const MAX_KEY_CHARS: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
@@ -24,51 +32,53 @@ enum Key {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Failures {
+struct Attempts {
     count: u32,
     last_at: i64,
 }
 
 #[derive(Debug, Default)]
 pub struct Throttle {
-    failures: HashMap<Key, Failures>,
+    attempts: HashMap<Key, Attempts>,
+}
+
+/// The keys of an attempt. An IPv6 client is counted by its /64: one host commonly
+/// holds a whole /64 and may pick a new address for every attempt.
+fn keys(username: &str, address: Option<IpAddr>) -> [Option<Key>; 2] {
+    let address = address.map(|address| match address.to_canonical() {
+        IpAddr::V6(v6) => {
+            let mut octets = v6.octets();
+            octets[8..].fill(0);
+            IpAddr::from(octets)
+        }
+        v4 => v4,
+    });
+    let user: String = username.chars().take(MAX_KEY_CHARS).collect();
+    [address.map(Key::Address), Some(Key::User(user))]
 }
 
 impl Throttle {
-    /// Seconds until `username` from `address` may try again; `None`: now.
-    pub fn wait(&self, username: &str, address: Option<IpAddr>, now: i64) -> Option<i64> {
-        let keys = [
-            Some(Key::User(username.to_string())),
-            address.map(Key::Address),
-        ];
-        keys.iter()
+    /// Lets an attempt of `username` from `address` through (counting it), or says how
+    /// many seconds it must wait.
+    pub fn admit(&mut self, username: &str, address: Option<IpAddr>, now: i64) -> Result<(), i64> {
+        let keys = keys(username, address);
+        let wait = keys
+            .iter()
             .flatten()
-            .filter_map(|key| self.failures.get(key))
-            .filter(|failures| failures.count >= FREE_FAILURES)
-            .map(|failures| failures.last_at + DELAY_S - now)
+            .filter_map(|key| self.attempts.get(key))
+            .filter(|attempts| now - attempts.last_at < FORGET_AFTER_S)
+            .filter(|attempts| attempts.count >= FREE_FAILURES)
+            .map(|attempts| attempts.last_at + DELAY_S - now)
             .filter(|wait| *wait > 0)
-            .max()
-    }
-
-    /// Counts a failed sign-in of `username` from `address`.
-    pub fn failed(&mut self, username: &str, address: Option<IpAddr>, now: i64) {
-        if self.failures.len() + 2 > MAX_KEYS {
-            self.failures
-                .retain(|_, failures| now - failures.last_at < FORGET_AFTER_S);
+            .max();
+        if let Some(wait) = wait {
+            return Err(wait);
         }
-        for key in [
-            address.map(Key::Address),
-            Some(Key::User(username.to_string())),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if self.failures.len() >= MAX_KEYS && !self.failures.contains_key(&key) {
-                // Still full of recent failures (an attack on many names at once): keys
-                // already known go on counting, new ones wait for room.
-                continue;
+        for key in keys.into_iter().flatten() {
+            if !self.attempts.contains_key(&key) && self.attempts.len() >= MAX_KEYS {
+                self.make_room(now);
             }
-            let entry = self.failures.entry(key).or_insert(Failures {
+            let entry = self.attempts.entry(key).or_insert(Attempts {
                 count: 0,
                 last_at: now,
             });
@@ -78,13 +88,32 @@ impl Throttle {
             entry.count = entry.count.saturating_add(1);
             entry.last_at = now;
         }
+        Ok(())
     }
 
-    /// A successful sign-in clears the user's and the address's failures.
+    /// Drops the forgotten keys, or else the oldest eighth: a full map never stops
+    /// counting, and making room costs one pass per eighth of the map.
+    fn make_room(&mut self, now: i64) {
+        self.attempts
+            .retain(|_, attempts| now - attempts.last_at < FORGET_AFTER_S);
+        if self.attempts.len() >= MAX_KEYS {
+            let mut by_age: Vec<(i64, Key)> = self
+                .attempts
+                .iter()
+                .map(|(key, attempts)| (attempts.last_at, key.clone()))
+                .collect();
+            let eighth = (by_age.len() / 8).max(1);
+            by_age.select_nth_unstable_by_key(eighth - 1, |(last_at, _)| *last_at);
+            for (_, key) in by_age.into_iter().take(eighth) {
+                self.attempts.remove(&key);
+            }
+        }
+    }
+
+    /// A successful sign-in clears the user's and the address's count.
     pub fn succeeded(&mut self, username: &str, address: Option<IpAddr>) {
-        self.failures.remove(&Key::User(username.to_string()));
-        if let Some(address) = address {
-            self.failures.remove(&Key::Address(address));
+        for key in keys(username, address).into_iter().flatten() {
+            self.attempts.remove(&key);
         }
     }
 }
@@ -97,36 +126,61 @@ mod tests {
     const AWAY: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2)));
 
     #[test]
-    fn five_failures_then_one_attempt_per_delay() {
+    fn five_attempts_then_one_per_delay() {
         let mut throttle = Throttle::default();
         for _ in 0..FREE_FAILURES {
-            assert_eq!(throttle.wait("alice", HOME, 100), None);
-            throttle.failed("alice", HOME, 100);
+            assert_eq!(throttle.admit("alice", HOME, 100), Ok(()));
         }
-        assert_eq!(throttle.wait("alice", HOME, 100), Some(DELAY_S));
-        assert_eq!(throttle.wait("alice", HOME, 103), Some(2));
+        // Counted when let through: the sixth waits even before the five are checked.
+        assert_eq!(throttle.admit("alice", HOME, 100), Err(DELAY_S));
+        assert_eq!(throttle.admit("alice", HOME, 103), Err(2));
         // The user is throttled from any address, the address for any user.
-        assert_eq!(throttle.wait("alice", AWAY, 101), Some(4));
-        assert_eq!(throttle.wait("bob", HOME, 101), Some(4));
-        assert_eq!(throttle.wait("bob", AWAY, 101), None);
-        assert_eq!(throttle.wait("alice", HOME, 105), None);
-        throttle.failed("alice", HOME, 105);
-        assert_eq!(throttle.wait("alice", HOME, 106), Some(4));
+        assert_eq!(throttle.admit("alice", AWAY, 101), Err(4));
+        assert_eq!(throttle.admit("bob", HOME, 101), Err(4));
+        assert_eq!(throttle.admit("bob", AWAY, 101), Ok(()));
+        assert_eq!(throttle.admit("alice", HOME, 105), Ok(()));
+        assert_eq!(throttle.admit("alice", HOME, 106), Err(4));
         // Forgotten after a quiet while, and cleared by a success.
-        assert_eq!(throttle.wait("alice", HOME, 105 + FORGET_AFTER_S), None);
+        assert_eq!(throttle.admit("alice", HOME, 105 + FORGET_AFTER_S), Ok(()));
         throttle.succeeded("alice", HOME);
-        assert_eq!(throttle.wait("alice", HOME, 106), None);
+        assert_eq!(throttle.admit("alice", HOME, 105 + FORGET_AFTER_S), Ok(()));
     }
 
     #[test]
-    fn the_map_stays_bounded() {
+    fn an_ipv6_host_is_counted_by_its_64() {
         let mut throttle = Throttle::default();
-        for i in 0..(MAX_KEYS * 2) {
-            throttle.failed(&format!("user{i}"), HOME, 0);
+        for i in 0..FREE_FAILURES {
+            let address: IpAddr = format!("2001:db8:1:2::{i}").parse().unwrap();
+            assert_eq!(
+                throttle.admit(&format!("user{i}"), Some(address), 0),
+                Ok(())
+            );
         }
-        assert!(throttle.failures.len() <= MAX_KEYS);
-        // Once the old entries are forgotten there is room again.
-        throttle.failed("late", HOME, FORGET_AFTER_S + 1);
-        assert!(throttle.failures.len() <= 2);
+        let next: IpAddr = "2001:db8:1:2:ffff::1".parse().unwrap();
+        assert_eq!(throttle.admit("another", Some(next), 0), Err(DELAY_S));
+        let elsewhere: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(throttle.admit("another", Some(elsewhere), 0), Ok(()));
+    }
+
+    #[test]
+    fn a_full_map_keeps_counting() {
+        let mut throttle = Throttle::default();
+        for _ in 0..FREE_FAILURES {
+            assert_eq!(throttle.admit("target", HOME, 0), Ok(()));
+        }
+        // A flood of made-up names from many addresses fills the map...
+        for i in 0..(MAX_KEYS * 2) {
+            let address = IpAddr::from(u32::try_from(i).unwrap().to_be_bytes());
+            let _ = throttle.admit(&format!("junk{i}"), Some(address), 1);
+        }
+        assert!(throttle.attempts.len() <= MAX_KEYS);
+        // ...by evicting the oldest keys, never by skipping new ones: the flood's own
+        // keys keep counting, and the map stays bounded.
+        let address = IpAddr::from([192, 0, 2, 1]);
+        for _ in 0..FREE_FAILURES {
+            assert_eq!(throttle.admit("fresh", Some(address), 2), Ok(()));
+        }
+        assert_eq!(throttle.admit("fresh", Some(address), 2), Err(DELAY_S));
+        assert!(throttle.attempts.len() <= MAX_KEYS);
     }
 }

@@ -73,7 +73,8 @@ impl Kind {
     }
 }
 
-/// `url` fit for a log line or an error message: a PostgreSQL URL's password is hidden.
+/// `url` fit for a log line or an error message: a PostgreSQL URL's password is
+/// hidden, whether in its user information or in its query (`?password=`).
 pub fn redacted(url: &str) -> String {
     if Kind::of(url) == Kind::Sqlite {
         return url.to_string();
@@ -81,12 +82,35 @@ pub fn redacted(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    match rest.split_once('@') {
-        Some((credentials, host)) if credentials.contains(':') => {
+    let (before_query, query) = match rest.split_once('?') {
+        Some((before, query)) => (before, Some(query)),
+        None => (rest, None),
+    };
+    // The host follows the last `@` (a password may hold an unencoded one).
+    let authority_and_path = match before_query.rsplit_once('@') {
+        Some((credentials, host)) => {
             let user = credentials.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}")
+            if credentials.contains(':') {
+                format!("{user}:***@{host}")
+            } else {
+                format!("{user}@{host}")
+            }
         }
-        _ => url.to_string(),
+        None => before_query.to_string(),
+    };
+    let query = query.map(|query| {
+        query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    match query {
+        Some(query) => format!("{scheme}://{authority_and_path}?{query}"),
+        None => format!("{scheme}://{authority_and_path}"),
     }
 }
 
@@ -460,6 +484,7 @@ impl FailureKind {
                 {
                     FailureKind::Busy
                 } else if message.contains("terminating connection")
+                    || message.contains("read-only transaction")
                     || message.contains("server closed the connection")
                     || message.contains("the database system is")
                 {

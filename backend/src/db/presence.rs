@@ -232,7 +232,10 @@ pub fn watermark(conn: &mut Conn) -> QueryResult<i64> {
 pub fn catch_up(conn: &mut Conn, limit: i64) -> QueryResult<usize> {
     let horizon = match conn {
         Conn::Sqlite(_) => i64::MAX,
-        Conn::Postgres(_) => safe_horizon(conn)?,
+        Conn::Postgres(_) => match safe_horizon(conn)? {
+            Some(horizon) => horizon,
+            None => return Ok(0),
+        },
     };
     use probe_requests as p;
     super::write_transaction(conn, |conn| {
@@ -276,18 +279,30 @@ diesel::define_sql_function! {
 }
 
 /// On PostgreSQL: the highest id such that every row with an id up to it has
-/// committed (or never will). `LOCK ... IN SHARE MODE` waits for the transactions
-/// inserting right now (each holds ROW EXCLUSIVE from its first insert), for as long
-/// as the connection's lock wait; once granted, no insert is in flight, and every
-/// later one takes an id above the highest visible. The lock is released at once.
-fn safe_horizon(conn: &mut Conn) -> QueryResult<i64> {
+/// committed (or never will); `None` when no row waits or another instance merges.
+/// `LOCK ... IN SHARE MODE` waits for the transactions inserting right now (each holds
+/// ROW EXCLUSIVE from its first insert), for as long as the connection's lock wait;
+/// once granted, no insert is in flight, and every later one takes an id above the
+/// highest visible. It is asked only by the instance holding the merge lock, only when
+/// rows wait, and released at once: inserts queue behind it for milliseconds.
+fn safe_horizon(conn: &mut Conn) -> QueryResult<Option<i64>> {
     use diesel::connection::SimpleConnection;
+    if backlog(conn)? == 0 {
+        return Ok(None);
+    }
     super::write_transaction(conn, |conn| {
+        if let Conn::Postgres(pg) = conn {
+            let merging_here: bool =
+                diesel::select(pg_try_advisory_xact_lock(MERGE_LOCK)).get_result(pg)?;
+            if !merging_here {
+                return Ok(None);
+            }
+        }
         conn.batch_execute("LOCK TABLE probe_requests IN SHARE MODE")?;
         let newest: Option<i64> = probe_requests::table
             .select(diesel::dsl::max(probe_requests::id))
             .first(conn)?;
-        Ok(newest.unwrap_or(0))
+        Ok(Some(newest.unwrap_or(0)))
     })
 }
 

@@ -139,7 +139,13 @@ fn store_rows(conn: &mut Conn, report: &Report, received_at: i64) -> QueryResult
         nodes::probe_requests.eq(i64::from(stored)),
     );
     let totals = (
-        nodes::last_report_at.eq(excluded(nodes::last_report_at)),
+        // The later of the two: with several instances an older report can commit
+        // after a newer one.
+        nodes::last_report_at.eq(diesel::dsl::case_when(
+            excluded(nodes::last_report_at).gt(nodes::last_report_at),
+            excluded(nodes::last_report_at),
+        )
+        .otherwise(nodes::last_report_at)),
         nodes::reports.eq(nodes::reports + 1),
         nodes::probe_requests.eq(nodes::probe_requests + excluded(nodes::probe_requests)),
     );
@@ -200,6 +206,19 @@ mod tests {
             .load(&mut conn)
             .unwrap();
         assert_eq!(counts, [(5, 5, 0), (5, 0, 5)]);
+    }
+
+    #[test]
+    fn an_older_report_stored_later_keeps_the_latest_report_time() {
+        let (_dir, mut conn) = migrated();
+        let report = parse_report(SAMPLE, &TimeRules::at(crate::unix_now())).unwrap();
+        store(&mut conn, &report, 2000).unwrap();
+        store(&mut conn, &report, 1000).unwrap();
+        let (first, last): (i64, i64) = nodes::table
+            .select((nodes::first_report_at, nodes::last_report_at))
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!((first, last), (2000, 2000));
     }
 
     #[test]
