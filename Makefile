@@ -9,7 +9,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 # wasm-opt from npm lives in .tools/; cargo-installed tools in ~/.cargo/bin.
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test cluster build frontend toolchain browser-toolchain openapi lint bench-dashboard bench-ingest bench-presence bench-postgres fuzz help
+.PHONY: run test cluster build frontend toolchain browser-toolchain openapi lint bench-dashboard bench-ingest bench-presence bench-postgres bench-postgres-queries fuzz help
 
 ## run: build the dashboard and the server (release), then serve both on one port
 run: frontend build
@@ -65,6 +65,11 @@ bench-presence: build
 bench-postgres: build
 	$(CARGO) build --release --locked -p bench --bin postgres-bench
 	pg_virtualenv sh -c 'NCOMPASS_BENCH_POSTGRES="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$$PGPORT/postgres" $(TARGET_DIR)/release/postgres-bench --server $(TARGET_DIR)/release/ncompass'
+
+## bench-postgres-queries: list queries and analytics at 1M rows on SQLite, then on PostgreSQL (BENCHMARKS.md; about 5 minutes)
+bench-postgres-queries: build
+	$(CARGO) build --release --locked -p bench --bin ingest-bench
+	pg_virtualenv sh -c 'set -e; $(TARGET_DIR)/release/ingest-bench --server $(TARGET_DIR)/release/ncompass --queries-only --query-sizes 1000000 --query-requests 100; psql -q -c "CREATE DATABASE bench_queries"; $(TARGET_DIR)/release/ingest-bench --server $(TARGET_DIR)/release/ncompass --queries-only --query-sizes 1000000 --query-requests 100 --database "postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$$PGPORT/bench_queries"'
 
 FUZZ_SECONDS ?= 120
 ## fuzz: the webhook parser and signature check under libFuzzer for FUZZ_SECONDS (installs cargo-fuzz)

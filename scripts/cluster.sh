@@ -44,7 +44,7 @@ echo "$PASSWORD" | "$BINARY" --log warn --database "$DATABASE" user add admin --
 
 for port in 8081 8082; do
     "$BINARY" serve --log "${RUST_LOG:-info}" --database "$DATABASE" --bind "127.0.0.1:$port" \
-        --public-url "http://127.0.0.1:$PORT" &
+        --public-url "http://127.0.0.1:$PORT" --trusted-proxy 127.0.0.1 &
     pids+=($!)
 done
 

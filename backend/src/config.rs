@@ -186,6 +186,18 @@ pub struct Settings {
     #[arg(long, env = "NCOMPASS_PUBLIC_URL", value_parser = parse_public_url, global = true)]
     pub public_url: Option<String>,
 
+    /// Address of a reverse proxy in front of NCompass (nginx), whose
+    /// `X-Forwarded-For` names the real client: sign-in slow-down and the audit log then
+    /// count clients, not the proxy. Give it several times (in the variable: separated
+    /// by commas). Never give an address that untrusted clients connect from.
+    #[arg(
+        long,
+        env = "NCOMPASS_TRUSTED_PROXY",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxy: Vec<std::net::IpAddr>,
+
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `ncompass=debug`).
     #[arg(long = "log", env = "RUST_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -391,6 +403,9 @@ mod tests {
         );
         assert!(Cli::try_parse_from(["ncompass", "--public-url", "ftp://x"]).is_err());
         assert!(Cli::try_parse_from(["ncompass", "--public-url", "https://"]).is_err());
+        let cli = Cli::try_parse_from(["ncompass", "--trusted-proxy", "127.0.0.1,::1"]).unwrap();
+        assert_eq!(cli.settings.trusted_proxy.len(), 2);
+        assert!(Cli::try_parse_from(["ncompass", "--trusted-proxy", "localhost"]).is_err());
         let cli = Cli::try_parse_from(["ncompass", "--public-url", "https://n.example/"]).unwrap();
         assert_eq!(
             cli.settings.public_url.as_deref(),

@@ -38,6 +38,7 @@ fn settings(database: &str) -> Settings {
         reply_timeout: Duration::from_secs(30),
         analytics_concurrency: Some(1),
         public_url: None,
+        trusted_proxy: Vec::new(),
     }
 }
 

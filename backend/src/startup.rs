@@ -131,7 +131,11 @@ impl Application {
             openapi_json,
             api_reference_html,
             dashboard,
-            auth: Auth::new(clock, settings.public_url.as_deref()),
+            auth: Auth::new(
+                clock,
+                settings.public_url.as_deref(),
+                settings.trusted_proxy.clone(),
+            ),
         });
         state.auth.log_mode_at_startup(&state.db);
         // The first sign-in of an unknown name would otherwise also pay for hashing the

@@ -31,6 +31,7 @@ fn spawn_app(dir: &tempfile::TempDir) -> String {
         reply_timeout: std::time::Duration::from_secs(30),
         analytics_concurrency: None,
         public_url: None,
+        trusted_proxy: Vec::new(),
         static_dir: PathBuf::from("none"),
         log: "warn".to_string(),
     };

@@ -99,6 +99,7 @@ impl Harness {
             reply_timeout: std::time::Duration::from_secs(30),
             analytics_concurrency: None,
             public_url: None,
+            trusted_proxy: Vec::new(),
         };
         let app = Application::build(&settings).unwrap();
         let backend = format!("http://127.0.0.1:{}", app.port());

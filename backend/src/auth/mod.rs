@@ -105,6 +105,8 @@ pub struct Auth {
     /// The dashboard's origin (`https://host[:port]`), from `--public-url`; without it
     /// a request's own `Host` is its origin.
     pub public_origin: Option<String>,
+    /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    pub trusted_proxies: Vec<IpAddr>,
     mode: Mutex<Mode>,
     throttle: Mutex<throttle::Throttle>,
     /// Bounds the Argon2 work of concurrent sign-ins (each takes 19 MiB and tens of ms).
@@ -112,10 +114,11 @@ pub struct Auth {
 }
 
 impl Auth {
-    pub fn new(clock: Clock, public_url: Option<&str>) -> Auth {
+    pub fn new(clock: Clock, public_url: Option<&str>, trusted_proxies: Vec<IpAddr>) -> Auth {
         let public_origin = public_url.map(origin_of);
         Auth {
             clock,
+            trusted_proxies,
             secure_cookie: public_origin
                 .as_deref()
                 .is_some_and(|origin| origin.starts_with("https://")),
@@ -151,6 +154,23 @@ impl Auth {
         mode.protected = protected;
         mode.checked_at = Some(Instant::now());
         Ok(protected)
+    }
+
+    /// The client's address: the peer's, or, when the peer is a trusted proxy, the
+    /// last address its `X-Forwarded-For` appended (the one it saw connect).
+    pub fn client_address(&self, request: &HttpRequest) -> Option<IpAddr> {
+        let peer = request.peer_addr()?.ip().to_canonical();
+        if !self.trusted_proxies.contains(&peer) {
+            return Some(peer);
+        }
+        let forwarded = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
+            .next_back();
+        Some(forwarded.map_or(peer, |client| client.to_canonical()))
     }
 
     /// Looks up the mode now and logs it: for start-up. A failure is logged and left
@@ -405,10 +425,10 @@ mod tests {
             origin_of("https://user@n.example:8443"),
             "https://n.example:8443"
         );
-        let auth = Auth::new(Clock::system(), Some("https://n.example"));
+        let auth = Auth::new(Clock::system(), Some("https://n.example"), Vec::new());
         assert!(auth.secure_cookie);
-        assert!(!Auth::new(Clock::system(), Some("http://n.example")).secure_cookie);
-        assert!(!Auth::new(Clock::system(), None).secure_cookie);
+        assert!(!Auth::new(Clock::system(), Some("http://n.example"), Vec::new()).secure_cookie);
+        assert!(!Auth::new(Clock::system(), None, Vec::new()).secure_cookie);
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub async fn sign_in(
             "the body must be a JSON object with `username` and `password`: {error}"
         ))
     })?;
-    let address = request.peer_addr().map(|peer| peer.ip().to_canonical());
+    let address = state.auth.client_address(&request);
     let id = state
         .auth
         .sign_in(

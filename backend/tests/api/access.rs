@@ -823,3 +823,47 @@ async fn protected_mode_refuses_a_client_on_another_host() {
         .await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// Five failed sign-ins relayed for `client` by a proxy on loopback, each for another
+/// user; then whether a sixth from `other` (for yet another user) is slowed down.
+async fn sixth_from_another_client_is_throttled(app: &TestApp, client: &str, other: &str) -> bool {
+    let attempt = |user: String, from: &str| {
+        app.client
+            .post(app.url("/api/v1/session"))
+            .header("X-Forwarded-For", format!("198.51.100.7, {from}"))
+            .json(&json!({"username": user, "password": "guess-guess"}))
+            .send()
+    };
+    for i in 0..5 {
+        assert_eq!(
+            attempt(format!("user{i}"), client).await.unwrap().status(),
+            401
+        );
+    }
+    attempt("user9".to_string(), other).await.unwrap().status() == 429
+}
+
+#[actix_web::test]
+async fn behind_a_trusted_proxy_the_slow_down_counts_clients_not_the_proxy() {
+    let app = guarded_app(Settings {
+        trusted_proxy: vec!["127.0.0.1".parse().unwrap()],
+        ..settings()
+    })
+    .await;
+    // The address nginx appended last is the client: another client is not slowed.
+    assert!(!sixth_from_another_client_is_throttled(&app, "203.0.113.1", "203.0.113.2").await);
+    // The same client is.
+    let response = app
+        .client
+        .post(app.url("/api/v1/session"))
+        .header("X-Forwarded-For", "203.0.113.1")
+        .json(&json!({"username": "user8", "password": "guess-guess"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+
+    // Without --trusted-proxy the header is a client's word: ignored, the peer counts.
+    let app = guarded_app(settings()).await;
+    assert!(sixth_from_another_client_is_throttled(&app, "203.0.113.1", "203.0.113.2").await);
+}

@@ -39,6 +39,7 @@ pub fn settings() -> Settings {
         reply_timeout: std::time::Duration::from_secs(30),
         analytics_concurrency: None,
         public_url: None,
+        trusted_proxy: Vec::new(),
     }
 }
 
