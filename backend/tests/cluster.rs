@@ -392,6 +392,13 @@ async fn ten_instances_started_at_once_migrate_once_and_all_serve() {
         .unwrap()
         .count()
     );
+    // And created the day partitions once each: yesterday to a week ahead, and the
+    // default one.
+    let partitions = count(
+        &database,
+        "SELECT count(*) AS n FROM pg_inherits WHERE inhparent = 'probe_requests'::regclass",
+    );
+    assert_eq!(partitions, ncompass::db::partitions::DAYS_AHEAD + 2 + 1);
     let client = reqwest::Client::new();
     for instance in &instances {
         let nodes = client

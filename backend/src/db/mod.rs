@@ -242,10 +242,11 @@ pub fn migrate(url: &str) -> Result<Vec<String>, OpenError> {
             applied.map_err(migrate_error)?
         }
     };
-    partitions::ensure(&mut conn, crate::unix_now()).map_err(|source| OpenError::Setup {
-        path: redacted(url),
-        source,
-    })?;
+    // Not a reason to refuse to start: rows go to the default partition meanwhile, and
+    // the writer tries again hourly.
+    if let Err(error) = partitions::ensure(&mut conn, crate::unix_now()) {
+        tracing::warn!(%error, "cannot create the coming days' partitions now; trying again within the hour");
+    }
     Ok(applied)
 }
 

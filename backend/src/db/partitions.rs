@@ -6,11 +6,18 @@
 //! one table: nothing to do.
 
 use diesel::connection::SimpleConnection;
+use diesel::RunQueryDsl;
 
 use super::{Conn, QueryResult};
 
-/// Days created ahead of today.
-pub const DAYS_AHEAD: i64 = 3;
+/// Days created ahead of today: a week of hourly retries before a day's rows would
+/// have to go to the default partition.
+pub const DAYS_AHEAD: i64 = 7;
+
+/// How long creating a partition waits for its lock. Creating one locks the whole table
+/// (every insert and read waits behind it), so it gives up quickly and is tried again
+/// an hour later rather than stall ingestion behind a long reader.
+const LOCK_WAIT: &str = "1s";
 
 /// Advisory lock key held (for a transaction) while creating partitions.
 const PARTITION_LOCK: i64 = 0x6e63_6f6d_7061_7302;
@@ -23,7 +30,7 @@ pub fn name(day: i64) -> String {
 }
 
 /// Creates the partitions of yesterday through [`DAYS_AHEAD`] days after `now`'s day
-/// that do not exist yet. A day whose rows already sit in the default partition is left
+/// that do not exist yet (a quick catalogue lookup skips those that do, taking no lock). A day whose rows already sit in the default partition is left
 /// there (creating its partition would fail) and logged.
 pub fn ensure(conn: &mut Conn, now: i64) -> QueryResult<()> {
     let Conn::Postgres(pg) = conn else {
@@ -31,8 +38,17 @@ pub fn ensure(conn: &mut Conn, now: i64) -> QueryResult<()> {
     };
     let today = now.div_euclid(DAY_S);
     for day in today - 1..=today + DAYS_AHEAD {
+        let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+            "to_regclass('{}') IS NOT NULL",
+            name(day)
+        )))
+        .get_result(pg)?;
+        if exists {
+            continue;
+        }
         let sql = format!(
-            "BEGIN; SELECT pg_advisory_xact_lock({PARTITION_LOCK}); \
+            "BEGIN; SET LOCAL lock_timeout = '{LOCK_WAIT}'; \
+             SELECT pg_advisory_xact_lock({PARTITION_LOCK}); \
              CREATE TABLE IF NOT EXISTS {name} PARTITION OF probe_requests \
              FOR VALUES FROM ({from}) TO ({to}); COMMIT;",
             name = name(day),
