@@ -344,8 +344,24 @@ impl Auth {
         let id = credentials::new_session_id();
         let id_hash = credentials::fingerprint(&id);
         let user_id = user.id;
-        db.run(move |conn| db::sessions::create(conn, &id_hash, user_id, now, SESSION_LIFETIME))
+        let password_hash = user.password_hash.clone();
+        let started = db
+            .run(move |conn| {
+                db::sessions::create(
+                    conn,
+                    &id_hash,
+                    user_id,
+                    &password_hash,
+                    now,
+                    SESSION_LIFETIME,
+                )
+            })
             .await?;
+        if !started {
+            // The password changed, or the user was removed, while it was being checked.
+            tracing::warn!(target: "ncompass::audit", user = %user.username, address = ?address, "sign-in failed: the account changed meanwhile");
+            return Err(AppError::Unauthenticated(WRONG.to_string()));
+        }
         tracing::info!(target: "ncompass::audit", user = %user.username, role = user.role.as_str(), address = ?address, "signed in");
         Ok(id)
     }

@@ -35,16 +35,39 @@ pub struct Session {
     pub user: User,
 }
 
-/// Stores a new session of `user_id`, and deletes the sessions that have ended as well
-/// as the user's oldest beyond [`KEPT_PER_USER`].
+/// Stores a new session of `user_id`, whose password was checked against
+/// `password_hash`, and deletes the sessions that have ended as well as the user's
+/// oldest beyond [`KEPT_PER_USER`]. `false`, storing nothing, when the user is gone or
+/// their password changed since it was checked: a password change or a removal ends
+/// every session, including one being started at that moment.
 pub fn create(
     conn: &mut Conn,
     id_hash: &str,
     user_id: i64,
+    password_hash: &str,
     now: i64,
     lifetime: Lifetime,
-) -> QueryResult<()> {
+) -> QueryResult<bool> {
     super::write_transaction(conn, |conn| {
+        // SQLite's BEGIN IMMEDIATE already keeps a password change out until this
+        // commits; on PostgreSQL the row lock does (the change's UPDATE waits for it, and
+        // its DELETE of the user's sessions then sees this one).
+        let current: Option<String> = match conn {
+            Conn::Sqlite(c) => users::table
+                .select(users::password_hash)
+                .filter(users::id.eq(user_id))
+                .first(c)
+                .optional()?,
+            Conn::Postgres(c) => users::table
+                .select(users::password_hash)
+                .filter(users::id.eq(user_id))
+                .for_share()
+                .first(c)
+                .optional()?,
+        };
+        if current.as_deref() != Some(password_hash) {
+            return Ok(false);
+        }
         diesel::delete(
             sessions::table.filter(
                 sessions::last_seen_at
@@ -72,8 +95,8 @@ pub fn create(
                 sessions::created_at.eq(now),
                 sessions::last_seen_at.eq(now),
             ))
-            .execute(conn)
-            .map(drop)
+            .execute(conn)?;
+        Ok(true)
     })
 }
 
@@ -109,4 +132,52 @@ pub fn delete(conn: &mut Conn, id_hash: &str) -> QueryResult<()> {
     diesel::delete(sessions::table.filter(sessions::id_hash.eq(id_hash)))
         .execute(conn)
         .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::tests::migrated;
+    use api_types::Role;
+
+    const LIFETIME: Lifetime = Lifetime {
+        idle_s: 100,
+        max_s: 1_000,
+    };
+
+    fn count(conn: &mut Conn) -> i64 {
+        sessions::table.count().get_result(conn).unwrap()
+    }
+
+    #[test]
+    fn a_session_starts_only_for_the_password_that_was_checked() {
+        let (_dir, mut conn) = migrated();
+        assert!(users_db::add(&mut conn, "alice", Role::Viewer, "hash-1", 0).unwrap());
+        let alice = users_db::find(&mut conn, "alice").unwrap().unwrap();
+        assert!(create(&mut conn, "s1", alice.id, "hash-1", 10, LIFETIME).unwrap());
+        assert_eq!(count(&mut conn), 1);
+        // The password changed while the old one was being checked: no session, and
+        // the change ended the first one.
+        assert!(users_db::set_password(&mut conn, "alice", "hash-2", 20).unwrap());
+        assert!(!create(&mut conn, "s2", alice.id, "hash-1", 20, LIFETIME).unwrap());
+        assert_eq!(count(&mut conn), 0);
+        // Removed meanwhile: no session either, and no error.
+        assert!(users_db::remove(&mut conn, "alice").unwrap());
+        assert!(!create(&mut conn, "s3", alice.id, "hash-2", 30, LIFETIME).unwrap());
+        assert_eq!(count(&mut conn), 0);
+    }
+
+    #[test]
+    fn ended_sessions_and_the_oldest_beyond_the_limit_are_dropped() {
+        let (_dir, mut conn) = migrated();
+        assert!(users_db::add(&mut conn, "bob", Role::Viewer, "h", 0).unwrap());
+        let bob = users_db::find(&mut conn, "bob").unwrap().unwrap();
+        for i in 0..(KEPT_PER_USER + 5) {
+            assert!(create(&mut conn, &format!("s{i}"), bob.id, "h", i, LIFETIME).unwrap());
+        }
+        assert_eq!(count(&mut conn), KEPT_PER_USER);
+        // Much later every earlier one has ended: only the new one is left.
+        assert!(create(&mut conn, "late", bob.id, "h", 10_000, LIFETIME).unwrap());
+        assert_eq!(count(&mut conn), 1);
+    }
 }
