@@ -6,43 +6,30 @@
 //! passes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use diesel::connection::SimpleConnection;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::BigInt;
 use diesel::{QueryableByName, RunQueryDsl};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-const PROBES_PER_REPORT: u32 = 20;
+mod support;
+
+use support::{assert_whole, body, free_port, node_mac, PROBES_PER_REPORT};
+
 const POSTERS: u32 = 8;
 
 /// A new database on the test server, or `None` (and a note) without one.
 fn new_database(test: &str) -> Option<String> {
-    let Some(server) = std::env::var("NCOMPASS_TEST_POSTGRES")
-        .ok()
-        .filter(|url| !url.is_empty())
-    else {
+    let Some(server) = support::postgres() else {
         eprintln!("SKIPPED {test}: PostgreSQL only (make test runs it on a throwaway cluster)");
         return None;
     };
     let name = format!("ncompass_cluster_{}_{test}", std::process::id());
-    let mut conn = ncompass::db::connect(&server).unwrap();
-    conn.batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
-    let (base, _) = server.rsplit_once('/').unwrap();
-    Some(format!("{base}/{name}"))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    Some(support::create_database(&server, &name))
 }
 
 /// An instance: the child process and its base URL. Killed (SIGKILL) when dropped.
@@ -103,54 +90,10 @@ async fn start(database: &str) -> Instance {
     instance
 }
 
-/// A report of its own access point, whose client observations are the same in every
-/// report (so replays and neighbours contend for the same keys in the presence).
-fn body(poster: u32, sequence: u32) -> String {
-    let probes: Vec<_> = (0..PROBES_PER_REPORT)
-        .map(|i| {
-            json!({
-                "mac": format!("00:11:22:33:44:{i:02x}"), "count": 1,
-                "min_signal": -80, "max_signal": -60, "avg_signal": -70,
-                "first_seen": 1_700_000_000 + i64::from(sequence), "last_seen": 1_700_000_030 + i64::from(sequence),
-                "associated": false
-            })
-        })
-        .collect();
-    json!({"network_id": 1, "node_mac": node_mac(poster, sequence), "version": 1, "probe_requests": probes})
-        .to_string()
-}
-
-fn node_mac(poster: u32, sequence: u32) -> String {
-    format!(
-        "02:00:00:{poster:02x}:{:02x}:{:02x}",
-        (sequence >> 8) & 0xff,
-        sequence & 0xff
-    )
-}
-
-#[derive(QueryableByName)]
-struct NodeRows {
-    #[diesel(sql_type = Text)]
-    node_mac: String,
-    #[diesel(sql_type = BigInt)]
-    rows: i64,
-}
-
 #[derive(QueryableByName)]
 struct Count {
     #[diesel(sql_type = BigInt)]
     n: i64,
-}
-
-/// Rows per access point, straight from the database.
-fn rows_per_node(database: &str) -> HashMap<String, i64> {
-    let mut conn = ncompass::db::connect(database).unwrap();
-    diesel::sql_query("SELECT node_mac, count(*) AS rows FROM probe_requests GROUP BY node_mac")
-        .load::<NodeRows>(&mut conn)
-        .unwrap()
-        .into_iter()
-        .map(|row| (row.node_mac, row.rows))
-        .collect()
 }
 
 fn count(database: &str, sql: &str) -> i64 {
@@ -159,25 +102,6 @@ fn count(database: &str, sql: &str) -> i64 {
         .get_result::<Count>(&mut conn)
         .unwrap()
         .n
-}
-
-/// Every acknowledged report is stored whole, and no report in part.
-fn assert_whole(database: &str, acknowledged: &HashSet<String>) {
-    let stored = rows_per_node(database);
-    for node in acknowledged {
-        assert_eq!(
-            stored.get(node),
-            Some(&i64::from(PROBES_PER_REPORT)),
-            "acknowledged report {node} is not stored whole"
-        );
-    }
-    for (node, rows) in &stored {
-        assert_eq!(
-            *rows,
-            i64::from(PROBES_PER_REPORT),
-            "report {node} is stored in part"
-        );
-    }
 }
 
 /// Every row, newest first, as `instance` pages through them.
@@ -548,10 +472,6 @@ async fn through_nginx_an_instance_stopped_mid_load_costs_no_report() {
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
     assert_eq!(acknowledged.len(), sent);
-    assert_whole(&database, &acknowledged);
-    assert_eq!(
-        rows_per_node(&database).len(),
-        sent,
-        "every report posted is stored, each once"
-    );
+    let stored = assert_whole(&database, &acknowledged);
+    assert_eq!(stored, sent, "every report posted is stored, each once");
 }

@@ -3,7 +3,7 @@
 //! whole, and no report may be there in part.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,18 +12,12 @@ use std::time::{Duration, Instant};
 
 use diesel::sql_types::{BigInt, Text};
 use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
-use serde_json::json;
 
-const PROBES_PER_REPORT: u32 = 20;
+mod support;
+
+use support::{assert_whole, body, free_port, node_mac};
+
 const POSTERS: u32 = 8;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Starts `ncompass serve` on `database` and waits until it answers. The caller kills
 /// and waits for the child it gets back (clippy cannot follow it out of this function).
@@ -62,38 +56,6 @@ async fn start(database: &Path, port: u16) -> Child {
         }
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-fn node_mac(poster: u32, sequence: u32) -> String {
-    format!(
-        "02:00:{:02x}:{:02x}:{:02x}:{:02x}",
-        poster,
-        (sequence >> 16) & 0xff,
-        (sequence >> 8) & 0xff,
-        sequence & 0xff
-    )
-}
-
-fn body(poster: u32, sequence: u32) -> String {
-    let probes: Vec<_> = (0..PROBES_PER_REPORT)
-        .map(|i| {
-            json!({
-                "mac": format!("00:11:22:33:44:{i:02x}"), "count": 1,
-                "min_signal": -80, "max_signal": -60, "avg_signal": -70,
-                "first_seen": 1_700_000_000, "last_seen": 1_700_000_030, "associated": false
-            })
-        })
-        .collect();
-    json!({"network_id": 1, "node_mac": node_mac(poster, sequence), "version": 1, "probe_requests": probes})
-        .to_string()
-}
-
-#[derive(QueryableByName)]
-struct NodeRows {
-    #[diesel(sql_type = Text)]
-    node_mac: String,
-    #[diesel(sql_type = BigInt)]
-    rows: i64,
 }
 
 #[derive(QueryableByName)]
@@ -166,7 +128,7 @@ async fn sigkill_during_ingestion_loses_no_acknowledged_report_and_stores_none_i
 
     // Restart on the same file: it opens, recovers the WAL and serves.
     let mut server = start(&database, port).await;
-    let stored: HashMap<String, i64> = {
+    {
         let mut conn = SqliteConnection::establish(database.to_str().unwrap()).unwrap();
         let integrity = diesel::sql_query("PRAGMA integrity_check")
             .get_result::<Integrity>(&mut conn)
@@ -183,31 +145,12 @@ async fn sigkill_during_ingestion_loses_no_acknowledged_report_and_stores_none_i
             mismatched.mismatched, 0,
             "a report record disagrees with its rows"
         );
-        diesel::sql_query("SELECT node_mac, count(*) AS rows FROM probe_requests GROUP BY node_mac")
-            .load::<NodeRows>(&mut conn)
-            .unwrap()
-            .into_iter()
-            .map(|row| (row.node_mac, row.rows))
-            .collect()
-    };
-    for node in &acknowledged {
-        assert_eq!(
-            stored.get(node),
-            Some(&i64::from(PROBES_PER_REPORT)),
-            "acknowledged report {node} is not whole"
-        );
     }
-    for (node, rows) in &stored {
-        assert_eq!(
-            *rows,
-            i64::from(PROBES_PER_REPORT),
-            "report {node} is stored in part"
-        );
-    }
+    let stored = assert_whole(database.to_str().unwrap(), &acknowledged);
     eprintln!(
         "{} reports acknowledged before SIGKILL, {} stored (the rest were in flight)",
         acknowledged.len(),
-        stored.len()
+        stored
     );
     server.kill().unwrap();
     server.wait().unwrap();

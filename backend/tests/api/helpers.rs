@@ -1,7 +1,6 @@
 use std::path::PathBuf;
 
 pub use api_types::Role;
-use diesel::connection::SimpleConnection;
 use diesel::sql_types::BigInt;
 use diesel::{QueryableByName, RunQueryDsl};
 use ncompass::clock::Clock;
@@ -58,19 +57,10 @@ pub fn database_in(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("ncompass.db")
 }
 
-/// The PostgreSQL server the suite runs against, when `NCOMPASS_TEST_POSTGRES` names
-/// one (a URL of its maintenance database, e.g. `postgres://postgres:pw@localhost:5433/postgres`;
-/// `make test` runs the suite once more with it set, on a throwaway cluster). Unset: SQLite.
-pub fn postgres() -> Option<String> {
-    std::env::var("NCOMPASS_TEST_POSTGRES")
-        .ok()
-        .filter(|url| !url.is_empty())
-}
-
 /// A new, empty database for one test: a file in `dir`, or a database of its own on
 /// the PostgreSQL server.
 pub fn new_database(dir: &tempfile::TempDir) -> String {
-    let Some(server) = postgres() else {
+    let Some(server) = crate::support::postgres() else {
         return database_in(dir).to_str().unwrap().to_string();
     };
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -79,11 +69,7 @@ pub fn new_database(dir: &tempfile::TempDir) -> String {
         std::process::id(),
         NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
-    let mut conn = ncompass::db::connect(&server).unwrap();
-    conn.batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
-    let (base, _) = server.rsplit_once('/').unwrap();
-    format!("{base}/{name}")
+    crate::support::create_database(&server, &name)
 }
 
 /// The app with `settings` on a new database (in `dir` on SQLite).

@@ -11,4 +11,6 @@ mod helpers;
 mod ingestion;
 mod probe_requests;
 mod stats;
+#[path = "../support/mod.rs"]
+mod support;
 mod webhook;
