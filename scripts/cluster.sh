@@ -14,13 +14,8 @@ if [ "${1:-}" != "--inside" ]; then
     missing=
     command -v pg_virtualenv >/dev/null || missing="$missing postgresql postgresql-common"
     command -v nginx >/dev/null || missing="$missing nginx"
-    if [ -n "$missing" ]; then
-        echo "cluster: installing Debian's$missing" >&2
-        if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-        $SUDO apt-get update -qq
-        # shellcheck disable=SC2086
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
-    fi
+    # shellcheck disable=SC2086
+    scripts/apt-install.sh cluster $missing
     exec pg_virtualenv "$0" --inside
 fi
 

@@ -54,10 +54,7 @@ fi
 # libpq (PostgreSQL's client library) is linked into ncompass, for --database
 # postgres://...; Debian's libpq-dev provides it (SQLite is compiled in).
 if ! [ -e /usr/include/postgresql/libpq-fe.h ] && ! pkg-config --exists libpq 2>/dev/null; then
-    say "installing Debian's libpq-dev (PostgreSQL's client library)"
-    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libpq-dev >/dev/null
+    scripts/apt-install.sh install-toolchain libpq-dev
 fi
 
 if [ "${1:-}" = "--browser" ]; then
@@ -68,11 +65,6 @@ if [ "${1:-}" = "--browser" ]; then
     command -v chromedriver >/dev/null || missing="$missing chromium-driver"
     command -v ip >/dev/null || missing="$missing iproute2"
     command -v curl >/dev/null || missing="$missing curl"
-    if [ -n "$missing" ]; then
-        say "installing Debian's$missing"
-        if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-        $SUDO apt-get update -qq
-        # shellcheck disable=SC2086
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
-    fi
+    # shellcheck disable=SC2086
+    scripts/apt-install.sh install-toolchain $missing
 fi

@@ -15,13 +15,8 @@ if ! command -v pg_virtualenv >/dev/null || ! ls /usr/lib/postgresql/*/bin/initd
     missing="$missing postgresql postgresql-common"
 fi
 command -v nginx >/dev/null || missing="$missing nginx"
-if [ -n "$missing" ]; then
-    echo "test-postgres: installing Debian's$missing" >&2
-    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-    $SUDO apt-get update -qq
-    # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
-fi
+# shellcheck disable=SC2086
+scripts/apt-install.sh test-postgres $missing
 
 export CARGO
 exec pg_virtualenv sh -c '
