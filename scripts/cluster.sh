@@ -39,6 +39,7 @@ echo "$PASSWORD" | "$BINARY" --log warn --database "$DATABASE" user add admin --
 
 for port in 8081 8082; do
     "$BINARY" serve --log "${RUST_LOG:-info}" --database "$DATABASE" --bind "127.0.0.1:$port" \
+        --mac-key-file "$WORK/ncompass.key" \
         --public-url "http://127.0.0.1:$PORT" --trusted-proxy 127.0.0.1 &
     pids+=($!)
 done

@@ -126,7 +126,8 @@ pub struct IngestResult {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({"status": "ok", "database": "ok",
     "writer": {"status": "ok", "alive": true, "oldest_queued_ms": null, "last_error": null,
-               "last_error_at": null, "restarts": 0}})))]
+               "last_error_at": null, "restarts": 0},
+    "privacy": {"mac_privacy": "keyed", "keep_probe_requests_s": 86400, "keep_presence_s": null}})))]
 pub struct Health {
     /// `ok` when the service can serve requests and store reports.
     pub status: String,
@@ -134,6 +135,25 @@ pub struct Health {
     pub database: String,
     /// The writer that stores reports.
     pub writer: WriterStatus,
+    /// What is kept of the devices heard, and for how long.
+    pub privacy: PrivacySummary,
+}
+
+/// What the server keeps of the devices its access points hear, and for how long: the
+/// dashboard's footer shows it to anyone looking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PrivacySummary {
+    /// `raw`: client MACs are stored as heard. `keyed`: each is replaced, before it is
+    /// stored or logged, by a keyed pseudonym (HMAC-SHA256 under a secret key, shown as
+    /// a locally administered MAC).
+    pub mac_privacy: String,
+    /// Probe requests are deleted this many seconds after their `last_seen`; null:
+    /// kept for ever.
+    pub keep_probe_requests_s: Option<u64>,
+    /// Presence segments (the presence figures' source) are deleted this many seconds
+    /// after they end; null: kept for ever.
+    pub keep_presence_s: Option<u64>,
 }
 
 /// The writer that stores every report, as `/api/v1/health` sees it.
@@ -492,4 +512,97 @@ impl std::fmt::Debug for SignIn {
             .field("password", &"…")
             .finish()
     }
+}
+
+/// An entry of the opt-out list: the keyed hash of a client MAC whose observations are
+/// dropped at ingest. The MAC itself is never kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "mac_hash": "d6:1f:0b:94:2e:71", "created_at": 1764201600, "created_by": "user alice"
+})))]
+pub struct OptOut {
+    /// HMAC-SHA256 of the MAC under the server's key, as a locally administered MAC (in
+    /// `keyed` mode: the device's pseudonym, as the API shows it).
+    pub mac_hash: String,
+    /// When it was added, Unix seconds.
+    pub created_at: i64,
+    /// Who added it: `user NAME`, `token NAME`, or the loopback client.
+    pub created_by: String,
+}
+
+/// The opt-out list, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OptOutList {
+    pub items: Vec<OptOut>,
+}
+
+/// The body of `POST /api/v1/opt-outs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"mac": "48:5a:3f:37:de:f7"})))]
+pub struct NewOptOut {
+    /// The device's MAC (any case, `:` or `-`), as its owner gives it.
+    pub mac: String,
+}
+
+/// What `DELETE /api/v1/devices/{mac}` removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "mac": "48:5a:3f:37:de:f7", "probe_requests": 1440, "presence_segments": 12,
+    "rejections_scrubbed": 0, "opted_out": true
+})))]
+pub struct Erasure {
+    /// The MAC as given, in canonical form.
+    pub mac: String,
+    /// Probe requests removed, in every network.
+    pub probe_requests: i64,
+    /// Presence segments removed.
+    pub presence_segments: i64,
+    /// Rejected reports whose kept body bytes or detail named the MAC, now emptied.
+    pub rejections_scrubbed: i64,
+    /// The MAC is on the opt-out list now (its future observations are dropped).
+    pub opted_out: bool,
+}
+
+/// A presence segment as stored: a device's observations merged where they lie at most
+/// 120 s apart, within one UTC day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StoredSegment {
+    pub network_id: i64,
+    /// The client MAC as stored.
+    pub mac: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub max_signal: i32,
+    pub strongest_node_mac: String,
+    pub associated: bool,
+    /// Every access point that heard it.
+    pub node_macs: Vec<String>,
+}
+
+/// Everything stored about one device, for its owner's access request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceData {
+    /// The MAC as given, in canonical form.
+    pub mac: String,
+    /// `raw` or `keyed`: in `keyed` mode rows hold the MAC's pseudonym.
+    pub mac_privacy: String,
+    /// The MAC the rows are stored under (the pseudonym in `keyed` mode); null when
+    /// nothing is stored.
+    pub stored_as: Option<String>,
+    /// The MAC is on the opt-out list.
+    pub opted_out: bool,
+    /// Its probe requests in every network, newest first (at most 100,000: see
+    /// `truncated`).
+    pub probe_requests: Vec<ProbeRequest>,
+    /// More probe requests are stored than listed: export the rest with
+    /// `/api/v1/probe-requests/export?mac=`.
+    pub truncated: bool,
+    /// Its presence segments, oldest first (at most 100,000).
+    pub presence_segments: Vec<StoredSegment>,
 }

@@ -92,6 +92,10 @@ impl Mac {
             .fold(0, |value, octet| value << 8 | u64::from(*octet))
     }
 
+    pub fn from_octets(octets: [u8; 6]) -> Mac {
+        Mac(octets)
+    }
+
     /// The address of a 48-bit number (the upper 16 bits are ignored).
     pub fn from_u64(value: u64) -> Mac {
         let bytes = value.to_be_bytes();
@@ -161,6 +165,9 @@ pub struct ProbeRequest {
     pub first_seen: i64,
     pub last_seen: i64,
     pub associated: bool,
+    /// The client MAC as heard is locally administered ([`Mac::is_randomized`]): noted
+    /// before `mac` may be replaced by a pseudonym (`privacy::Privacy::apply`).
+    pub randomized: bool,
 }
 
 /// Why a body is not a valid report.
@@ -354,6 +361,7 @@ fn validate_probe(
         first_seen,
         last_seen,
         associated: required(wire.associated, &path("associated"))?,
+        randomized: mac.is_randomized(),
     })
 }
 
@@ -590,6 +598,7 @@ mod tests {
                 first_seen: 1455845791,
                 last_seen: 1455845811,
                 associated: true,
+                randomized: false,
             }
         );
     }

@@ -31,6 +31,18 @@ pub enum Command {
     Seed,
     /// Print the OpenAPI document of the REST API as YAML (what openapi.yaml holds).
     Openapi,
+    /// Rewrite the client MACs of an existing database as keyed pseudonyms (to serve it
+    /// with --mac-privacy keyed from then on), in chunks, with progress on standard
+    /// error. Stop the server first. An interrupted run goes on where it stopped when
+    /// run again.
+    Pseudonymize,
+    /// Write a consistent copy of the SQLite database to PATH while the server runs and
+    /// keeps ingesting, then check the copy (`PRAGMA integrity_check`). PATH must not
+    /// exist yet.
+    Backup {
+        /// Where the copy goes; a new file.
+        path: std::path::PathBuf,
+    },
     /// Manage the people who sign in to the dashboard (works while the server runs).
     #[command(subcommand)]
     User(UserCommand),
@@ -198,12 +210,47 @@ pub struct Settings {
     )]
     pub trusted_proxy: Vec<std::net::IpAddr>,
 
+    /// How client MACs are stored: `raw`, as heard; or `keyed`, replaced before anything
+    /// is stored or logged by a pseudonym (HMAC-SHA256 under the key in
+    /// --mac-key-file, shown as a locally administered MAC), so the database never holds
+    /// a real client MAC. A database keeps the mode it was first served in: convert an
+    /// existing one with `ncompass pseudonymize`.
+    #[arg(long, env = "NCOMPASS_MAC_PRIVACY", value_enum, default_value_t = crate::privacy::MacPrivacy::Raw, global = true)]
+    pub mac_privacy: crate::privacy::MacPrivacy,
+
+    /// The secret key of the MAC pseudonyms and of the opt-out list (64 hex digits),
+    /// created (mode 0600) when missing. Default: the SQLite database's path plus
+    /// `.key`, or `ncompass.key` in the working directory for PostgreSQL (every instance
+    /// needs the same file). Keep it out of the database's backups' reach, and back it
+    /// up on its own: without it no stored device can be found by its MAC.
+    #[arg(long, env = "NCOMPASS_MAC_KEY_FILE", global = true)]
+    pub mac_key_file: Option<std::path::PathBuf>,
+
+    /// Delete probe requests (and then their reports, and rejections) this long after
+    /// their `last_seen`, like `24h` or `30d`; kept for ever when not set.
+    #[arg(long, env = "NCOMPASS_KEEP_PROBE_REQUESTS", value_parser = parse_keep, global = true)]
+    pub keep_probe_requests: Option<Duration>,
+
+    /// Delete presence segments (what the presence figures are computed from) this
+    /// long after they end, like `400d`; kept for ever when not set. Figures of a range
+    /// keep working after its probe requests are deleted, as long as its segments are
+    /// kept.
+    #[arg(long, env = "NCOMPASS_KEEP_PRESENCE", value_parser = parse_keep, global = true)]
+    pub keep_presence: Option<Duration>,
+
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `ncompass=debug`).
     #[arg(long = "log", env = "RUST_LOG", default_value = "info", global = true)]
     pub log: String,
 }
 
 impl Settings {
+    /// The MAC key file: `--mac-key-file`, or its default beside the database.
+    pub fn mac_key_path(&self) -> std::path::PathBuf {
+        self.mac_key_file
+            .clone()
+            .unwrap_or_else(|| crate::privacy::default_key_file(&self.database))
+    }
+
     /// The analytics concurrency: the setting, or the number of cores.
     pub fn analytics_slots(&self) -> usize {
         self.analytics_concurrency.map_or_else(
@@ -306,6 +353,24 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err("the duration must be at least 1 second".to_string());
     }
     Ok(Duration::from_secs(seconds))
+}
+
+/// A retention period: like [`parse_duration`], up to 100 years.
+fn parse_keep(text: &str) -> Result<Duration, String> {
+    let (digits, unit) = number_and_unit(text);
+    let days: Option<u64> = match unit {
+        "d" => digits.parse().ok(),
+        _ => None,
+    };
+    match days {
+        Some(days) if days > 365 => {
+            if days > 36_500 {
+                return Err(format!("{text:?} is too long (at most 36500d)"));
+            }
+            Ok(Duration::from_secs(days * 86_400))
+        }
+        _ => parse_duration(text),
+    }
 }
 
 /// A [`parse_duration`] of at most [`crate::cloudtrax::MAX_SPAN_LIMIT_S`].
@@ -434,6 +499,10 @@ mod tests {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
         assert_eq!(parse_max_span("7d"), Ok(Duration::from_secs(604_800)));
+        assert_eq!(parse_keep("90m"), Ok(Duration::from_secs(5_400)));
+        assert_eq!(parse_keep("400d"), Ok(Duration::from_secs(400 * 86_400)));
+        assert!(parse_keep("36501d").is_err());
+        assert!(parse_keep("0d").is_err());
         assert!(parse_max_span("8d").is_err());
     }
 
@@ -445,6 +514,38 @@ mod tests {
         assert_eq!(cli.settings.body_timeout, Duration::from_secs(10));
         assert_eq!(cli.settings.reply_timeout, Duration::from_secs(30));
         assert_eq!(cli.settings.analytics_concurrency, None);
+        assert_eq!(cli.settings.mac_privacy, crate::privacy::MacPrivacy::Raw);
+        assert_eq!(cli.settings.keep_probe_requests, None);
+        assert_eq!(
+            cli.settings.mac_key_path(),
+            std::path::PathBuf::from("ncompass.db.key")
+        );
+        let cli = Cli::try_parse_from([
+            "ncompass",
+            "--mac-privacy",
+            "keyed",
+            "--keep-probe-requests",
+            "24h",
+            "--keep-presence",
+            "400d",
+            "--database",
+            "postgres://db/ncompass",
+        ])
+        .unwrap();
+        assert_eq!(cli.settings.mac_privacy, crate::privacy::MacPrivacy::Keyed);
+        assert_eq!(
+            cli.settings.keep_probe_requests,
+            Some(Duration::from_secs(86_400))
+        );
+        assert_eq!(
+            cli.settings.keep_presence,
+            Some(Duration::from_secs(400 * 86_400))
+        );
+        assert_eq!(
+            cli.settings.mac_key_path(),
+            std::path::PathBuf::from("ncompass.key")
+        );
+        assert!(Cli::try_parse_from(["ncompass", "--mac-privacy", "hashed"]).is_err());
         assert!(cli.settings.analytics_slots() >= 1);
         let cli = Cli::try_parse_from([
             "ncompass",

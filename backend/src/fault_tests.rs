@@ -39,6 +39,10 @@ fn settings(database: &str) -> Settings {
         analytics_concurrency: Some(1),
         public_url: None,
         trusted_proxy: Vec::new(),
+        mac_privacy: crate::privacy::MacPrivacy::Raw,
+        mac_key_file: None,
+        keep_probe_requests: None,
+        keep_presence: None,
     }
 }
 

@@ -28,9 +28,12 @@ use crate::db::Conn;
 use tokio::sync::oneshot;
 
 use crate::cloudtrax::Report;
+use crate::db::opt_outs::OptOutCache;
+use crate::db::retention::{self, Cutoffs};
 use crate::db::{self, rejections::NewRejection, FailureKind, OpenError};
 use crate::error::AppError;
 use crate::metrics::Metrics;
+use crate::privacy::Privacy;
 
 /// A batch stops growing past this many probe requests: a bound on how long one
 /// transaction holds the write lock (and on the latency of the first report in it).
@@ -154,6 +157,8 @@ impl Drop for Reservation {
 /// What the HTTP side and the writer share.
 struct Shared {
     metrics: Arc<Metrics>,
+    /// MAC pseudonyms, the opt-out list's hashes and the retention periods.
+    privacy: Arc<Privacy>,
     /// A writer run is going (false between a failure and the next run).
     alive: AtomicBool,
     /// When each queued job arrived, by sequence: the first is the oldest.
@@ -315,6 +320,7 @@ impl Ingest {
         durability: Durability,
         reply_timeout: Duration,
         metrics: Arc<Metrics>,
+        privacy: Arc<Privacy>,
     ) -> Result<(Ingest, JoinHandle<()>), OpenError> {
         let config = WriterConfig {
             path: path.to_string(),
@@ -337,6 +343,7 @@ impl Ingest {
         };
         let shared = Arc::new(Shared {
             metrics,
+            privacy,
             alive: AtomicBool::new(true),
             queued: Mutex::new(BTreeMap::new()),
             next_sequence: AtomicU64::new(0),
@@ -375,7 +382,14 @@ impl Ingest {
     /// Stores `report` and waits for its commit. `Err(Overloaded)` at once when the
     /// writer is further behind than the queue limit; a 503 when the database cannot
     /// store it or the writer does not answer within the reply timeout.
-    pub async fn store(&self, report: Report, received_at: i64) -> Result<IngestResult, AppError> {
+    /// In `keyed` mode the report's client MACs are replaced by their pseudonyms here,
+    /// before anything is queued, stored or logged.
+    pub async fn store(
+        &self,
+        mut report: Report,
+        received_at: i64,
+    ) -> Result<IngestResult, AppError> {
+        self.shared.privacy.apply(&mut report);
         let weight = u64::try_from(report.probe_requests.len())
             .unwrap_or(u64::MAX)
             .max(1);
@@ -623,6 +637,9 @@ fn write(
 ) -> Exit {
     let metrics = &shared.metrics;
     let mut partitions_checked = Instant::now();
+    // Loaded in the first batch's transaction, and again whenever the list changes.
+    let mut opt_outs = OptOutCache::default();
+    let mut retention = Retention::new(&shared.privacy);
     loop {
         let first = match queue.try_recv() {
             Ok(job) => job,
@@ -639,10 +656,20 @@ fn write(
                 if matches!(merged, Ok(rows) if rows > 0) {
                     continue;
                 }
-                // Caught up (or failing): wait for a report.
-                match queue.recv() {
-                    Ok(job) => job,
-                    Err(_) => return Exit::Closed,
+                if retention.step(conn, &shared.privacy, metrics) {
+                    continue;
+                }
+                // Caught up (or failing): wait for a report, or the next retention pass.
+                match retention.until_next_pass() {
+                    None => match queue.recv() {
+                        Ok(job) => job,
+                        Err(_) => return Exit::Closed,
+                    },
+                    Some(wait) => match queue.recv_timeout(wait) {
+                        Ok(job) => job,
+                        Err(RecvTimeoutError::Timeout) => continue,
+                        Err(RecvTimeoutError::Disconnected) => return Exit::Closed,
+                    },
                 }
             }
         };
@@ -661,7 +688,7 @@ fn write(
         if batch.is_empty() {
             continue;
         }
-        match commit(conn, batch, shared) {
+        match commit(conn, batch, shared, &mut opt_outs) {
             Ok(()) => {}
             Err(error) if error.kind == FailureKind::Busy => {
                 // Another process holds the lock: what queued meanwhile has waited
@@ -775,7 +802,10 @@ fn checkpoint(mut conn: Conn, writer_gone: &Receiver<()>) {
             writer_gone.recv_timeout(CHECKPOINT_INTERVAL),
             Err(mpsc::RecvTimeoutError::Disconnected)
         );
-        match conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+        // The last one (the server is stopping) also empties the WAL file: no old
+        // page (an erased row's) is left in it.
+        let mode = if stop { "TRUNCATE" } else { "PASSIVE" };
+        match conn.batch_execute(&format!("PRAGMA wal_checkpoint({mode})")) {
             Ok(()) => failing = false,
             Err(error) if !failing => {
                 failing = true;
@@ -800,7 +830,12 @@ struct Store {
 /// answer sees the queue without its report. A failure that belongs to one report
 /// (a constraint) is retried report by report; any other fails the whole batch at
 /// once and is returned.
-fn commit(conn: &mut Conn, batch: Vec<Job>, shared: &Shared) -> Result<(), StoreError> {
+fn commit(
+    conn: &mut Conn,
+    batch: Vec<Job>,
+    shared: &Shared,
+    opt_outs: &mut OptOutCache,
+) -> Result<(), StoreError> {
     let metrics = &shared.metrics;
     let mut stores = Vec::new();
     let mut rejections = Vec::new();
@@ -854,10 +889,12 @@ fn commit(conn: &mut Conn, batch: Vec<Job>, shared: &Shared) -> Result<(), Store
     let together = loop {
         cause = None;
         let together = db::write_transaction(conn, |conn| {
-            let stored = db::reports::store_in_transaction(conn, &reports).and_then(|results| {
-                db::rejections::record(conn, &rejections)?;
-                Ok(results)
-            });
+            let stored = store_kept(conn, &reports, &shared.privacy, opt_outs).and_then(
+                |(results, opted_out)| {
+                    db::rejections::record(conn, &rejections)?;
+                    Ok((results, opted_out))
+                },
+            );
             if let Err(error) = &stored {
                 cause = Some(StoreError::of(error));
             }
@@ -875,8 +912,9 @@ fn commit(conn: &mut Conn, batch: Vec<Job>, shared: &Shared) -> Result<(), Store
     };
     drop(reservations);
     match together {
-        Ok(results) => {
+        Ok((results, opted_out)) => {
             metrics.batch_committed();
+            metrics.opted_out(opted_out);
             shared.succeeded();
             for (store, result) in stores.into_iter().zip(results) {
                 metrics.accepted(result.stored, result.duplicates);
@@ -894,12 +932,23 @@ fn commit(conn: &mut Conn, batch: Vec<Job>, shared: &Shared) -> Result<(), Store
             // One report must not sink the others: retry each on its own.
             tracing::warn!(%error, reports = stores.len(), "a report of the batch failed; committing them one by one");
             for store in stores {
-                let result =
-                    db::reports::store(conn, &store.report, store.received_at).map_err(|error| {
-                        let error = StoreError::of(&error);
-                        metrics.store_failed(error.kind);
-                        error
-                    });
+                let result = db::write_transaction(conn, |conn| {
+                    store_kept(
+                        conn,
+                        &[(&store.report, store.received_at)],
+                        &shared.privacy,
+                        opt_outs,
+                    )
+                })
+                .map(|(mut results, opted_out)| {
+                    metrics.opted_out(opted_out);
+                    results.remove(0)
+                })
+                .map_err(|error| {
+                    let error = StoreError::of(&error);
+                    metrics.store_failed(error.kind);
+                    error
+                });
                 if let Ok(stored) = &result {
                     metrics.batch_committed();
                     metrics.accepted(stored.stored, stored.duplicates);
@@ -926,5 +975,146 @@ fn commit(conn: &mut Conn, batch: Vec<Job>, shared: &Shared) -> Result<(), Store
             }
             Err(error)
         }
+    }
+}
+
+/// Stores `reports` in the caller's transaction, leaving out the observations of
+/// opted-out devices (the list is brought up to date first, in the same transaction:
+/// see `db::opt_outs`). Returns each report's result and how many were left out.
+fn store_kept(
+    conn: &mut Conn,
+    reports: &[(&Report, i64)],
+    privacy: &Privacy,
+    opt_outs: &mut OptOutCache,
+) -> diesel::QueryResult<(Vec<IngestResult>, u64)> {
+    opt_outs.refresh(conn)?;
+    if opt_outs.is_empty() {
+        return Ok((db::reports::store_in_transaction(conn, reports)?, 0));
+    }
+    let mut opted_out = 0;
+    let kept: Vec<(Report, i64)> = reports
+        .iter()
+        .map(|(report, received_at)| {
+            let mut report = (*report).clone();
+            report.probe_requests.retain(|probe| {
+                let keep = !opt_outs.contains(privacy.opt_out_entry_of_stored(probe.mac));
+                opted_out += u64::from(!keep);
+                keep
+            });
+            (report, *received_at)
+        })
+        .collect();
+    let kept: Vec<(&Report, i64)> = kept.iter().map(|(report, at)| (report, *at)).collect();
+    Ok((db::reports::store_in_transaction(conn, &kept)?, opted_out))
+}
+
+/// How often the idle writer looks for rows past the retention periods: rows are
+/// deleted within this (plus the pass itself) of passing the limit.
+const RETENTION_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Rows of each table one retention transaction deletes at most: a report arriving
+/// meanwhile waits for one such chunk (a few ms).
+const RETENTION_CHUNK_ROWS: i64 = 2_000;
+
+/// Free pages given back to the file system per idle step (8 MiB of 4 KiB pages).
+const RELEASE_PAGES: u32 = 2_048;
+
+/// The idle writer's retention passes: every [`RETENTION_INTERVAL`], chunks of deletes
+/// until nothing is past the limits, then the freed pages go back to the file system.
+struct Retention {
+    enabled: bool,
+    next_pass: Instant,
+    /// Inside a pass (deleting, then releasing pages).
+    running: bool,
+    partitions_dropped: bool,
+}
+
+impl Retention {
+    fn new(privacy: &Privacy) -> Retention {
+        Retention {
+            enabled: privacy.keep_probe_requests.is_some() || privacy.keep_presence.is_some(),
+            next_pass: Instant::now(),
+            running: false,
+            partitions_dropped: false,
+        }
+    }
+
+    /// How long until the next pass is due; `None` without retention.
+    fn until_next_pass(&self) -> Option<Duration> {
+        self.enabled
+            .then(|| self.next_pass.saturating_duration_since(Instant::now()))
+            .map(|wait| wait.max(Duration::from_millis(10)))
+    }
+
+    /// Does one bounded step of a due pass. True when there is more to do at once.
+    fn step(&mut self, conn: &mut Conn, privacy: &Privacy, metrics: &Metrics) -> bool {
+        if !self.enabled || (!self.running && Instant::now() < self.next_pass) {
+            return false;
+        }
+        self.running = true;
+        let cutoffs = Cutoffs::at(privacy, crate::unix_now());
+        let more = self.delete(conn, cutoffs, metrics);
+        if !more {
+            self.running = false;
+            self.partitions_dropped = false;
+            self.next_pass = Instant::now() + RETENTION_INTERVAL;
+            if let Ok((probe_requests, segments)) = retention::oldest(conn) {
+                metrics.note_oldest(probe_requests, segments);
+            }
+        }
+        more
+    }
+
+    fn delete(&mut self, conn: &mut Conn, cutoffs: Cutoffs, metrics: &Metrics) -> bool {
+        if db::set_lock_wait(conn, MERGE_BUSY_TIMEOUT).is_err() {
+            return false;
+        }
+        let mut more = false;
+        if let (false, Some(cutoff)) = (self.partitions_dropped, cutoffs.probe_requests) {
+            self.partitions_dropped = true;
+            match retention::drop_partitions(conn, cutoff) {
+                Ok(rows) => metrics.retention_deleted(retention::Deleted {
+                    probe_requests: rows,
+                    ..retention::Deleted::default()
+                }),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot drop the partitions past the retention period")
+                }
+            }
+        }
+        match retention::delete_chunk(conn, cutoffs, RETENTION_CHUNK_ROWS) {
+            Ok(deleted) => {
+                metrics.retention_deleted(deleted);
+                more = deleted.total() > 0;
+            }
+            Err(error) if FailureKind::of(&error) == FailureKind::Busy => {}
+            Err(error) => {
+                tracing::warn!(%error, "cannot delete the rows past the retention period now; trying again later")
+            }
+        }
+        if !more {
+            more = matches!(free_pages(conn), Ok(pages) if pages > 0)
+                && retention::release_free_pages(conn, RELEASE_PAGES).is_ok();
+        }
+        let _ = db::set_lock_wait(conn, db::BUSY_TIMEOUT);
+        more
+    }
+}
+
+/// SQLite's count of free pages in the file (0 on PostgreSQL).
+fn free_pages(conn: &mut Conn) -> diesel::QueryResult<i64> {
+    #[derive(diesel::QueryableByName)]
+    struct Free {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        freelist_count: i64,
+    }
+    match conn {
+        Conn::Sqlite(_) => {
+            use diesel::RunQueryDsl;
+            Ok(diesel::sql_query("PRAGMA freelist_count")
+                .get_result::<Free>(conn)?
+                .freelist_count)
+        }
+        Conn::Postgres(_) => Ok(0),
     }
 }

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod auth;
+pub mod backup;
 pub mod clock;
 pub mod cloudtrax;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod ingest;
 pub mod metrics;
 pub mod openapi;
+pub mod privacy;
 pub mod routes;
 pub mod startup;
 

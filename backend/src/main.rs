@@ -36,7 +36,9 @@ async fn run(
         }
         Command::Seed => {
             let db = Database::open(&settings.database, 1)?;
-            let report = ncompass::routes::samples::sample_report()?;
+            let privacy = ncompass::privacy::open(settings)?;
+            let mut report = ncompass::routes::samples::sample_report()?;
+            privacy.apply(&mut report);
             let result = db.run_blocking(|conn| {
                 ncompass::db::reports::store(conn, &report, ncompass::unix_now())
             })?;
@@ -48,6 +50,43 @@ async fn run(
             );
         }
         Command::Openapi => print!("{}", ncompass::openapi::yaml()?),
+        Command::Pseudonymize => {
+            ncompass::db::migrate(&settings.database)?;
+            let key = ncompass::privacy::MacKey::load_or_create(&settings.mac_key_path())?;
+            let mut conn = ncompass::db::connect(&settings.database)?;
+            let converted = ncompass::privacy::pseudonymize::run(
+                &mut conn,
+                &key,
+                ncompass::privacy::pseudonymize::CHUNK_ROWS,
+                None,
+                &mut std::io::stderr(),
+            )?;
+            if converted.already_keyed {
+                println!(
+                    "{}: its MACs are pseudonymized already; serve it with --mac-privacy keyed",
+                    ncompass::db::redacted(&settings.database)
+                );
+            } else {
+                println!(
+                    "{}: pseudonymized {} probe requests and {} presence segments; serve it with --mac-privacy keyed",
+                    ncompass::db::redacted(&settings.database),
+                    converted.probe_requests,
+                    converted.presence_segments
+                );
+            }
+        }
+        Command::Backup { path } => {
+            let copied =
+                ncompass::backup::backup(&settings.database, &path, &mut std::io::stderr())?;
+            println!(
+                "{}: {} probe requests, {} bytes; integrity check ok. The MAC key file ({}) is \
+                 not part of it: keep a copy of that too.",
+                path.display(),
+                copied.probe_requests,
+                copied.bytes,
+                settings.mac_key_path().display()
+            );
+        }
         Command::User(command) => ncompass::accounts::user(&command, settings)?,
         Command::Token(command) => ncompass::accounts::token(&command, settings)?,
     }

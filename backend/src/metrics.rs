@@ -81,6 +81,14 @@ pub struct Metrics {
     /// How fast the idle writer merged its last full chunk, rows a second (0: not
     /// measured yet): how an analytics refusal tells when its figures will be there.
     pub presence_merge_rows_per_s: AtomicU64,
+    /// Probe requests of opted-out devices dropped at ingest.
+    opted_out: AtomicU64,
+    /// Rows deleted by retention: probe requests, presence segments, reports, rejections.
+    retention_deleted: [AtomicU64; 4],
+    /// `last_seen` of the oldest probe request kept, and the start of the oldest
+    /// presence segment's day (Unix seconds; 0: none, or not looked at yet).
+    oldest_probe_request: AtomicU64,
+    oldest_presence_segment: AtomicU64,
     /// The idle merge failed last time it ran (so its failure is logged once).
     pub merge_failing: std::sync::atomic::AtomicBool,
 }
@@ -138,6 +146,30 @@ impl Metrics {
 
     pub fn writer_restarts(&self) -> u64 {
         self.writer_restarts.load(Ordering::Relaxed)
+    }
+
+    /// Observations of opted-out devices were dropped at ingest.
+    pub fn opted_out(&self, probe_requests: u64) {
+        self.opted_out.fetch_add(probe_requests, Ordering::Relaxed);
+    }
+
+    pub fn retention_deleted(&self, deleted: crate::db::retention::Deleted) {
+        for (counter, rows) in self.retention_deleted.iter().zip([
+            deleted.probe_requests,
+            deleted.presence_segments,
+            deleted.reports,
+            deleted.rejections,
+        ]) {
+            counter.fetch_add(rows, Ordering::Relaxed);
+        }
+    }
+
+    pub fn note_oldest(&self, probe_request: Option<i64>, presence_segment: Option<i64>) {
+        let seconds = |at: Option<i64>| at.and_then(|at| u64::try_from(at).ok()).unwrap_or(0);
+        self.oldest_probe_request
+            .store(seconds(probe_request), Ordering::Relaxed);
+        self.oldest_presence_segment
+            .store(seconds(presence_segment), Ordering::Relaxed);
     }
 
     /// An analytics request was refused: every slot was taken.
@@ -230,6 +262,44 @@ impl Metrics {
             "gauge",
             "Stored probe requests the idle writer has not merged into the presence segments yet (the figures read them from the rows meanwhile).",
             &[(String::new(), load(&self.presence_backlog))],
+        );
+        metric(
+            "ncompass_probe_requests_opted_out_total",
+            "counter",
+            "Probe requests of devices on the opt-out list, dropped at ingest and never stored.",
+            &[(String::new(), load(&self.opted_out))],
+        );
+        let deleted: Vec<(String, u64)> = [
+            "probe_requests",
+            "presence_segments",
+            "reports",
+            "rejections",
+        ]
+        .iter()
+        .zip(&self.retention_deleted)
+        .map(|(table, count)| (format!("{{table=\"{table}\"}}"), load(count)))
+        .collect();
+        metric(
+            "ncompass_retention_deleted_rows_total",
+            "counter",
+            "Rows deleted because they were older than --keep-probe-requests or --keep-presence, by table.",
+            &deleted,
+        );
+        let oldest = |gauge: &AtomicU64| match load(gauge) {
+            0 => Vec::new(),
+            at => vec![(String::new(), at)],
+        };
+        metric(
+            "ncompass_oldest_probe_request_timestamp_seconds",
+            "gauge",
+            "last_seen of the oldest probe request kept, as the writer last saw after a retention pass (absent without retention, or with no rows).",
+            &oldest(&self.oldest_probe_request),
+        );
+        metric(
+            "ncompass_oldest_presence_segment_timestamp_seconds",
+            "gauge",
+            "UTC midnight of the day of the oldest presence segment kept, as the writer last saw after a retention pass.",
+            &oldest(&self.oldest_presence_segment),
         );
         let mut cumulative = 0;
         let mut histogram: Vec<(String, u64)> = LATENCY_BUCKETS

@@ -35,6 +35,8 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Privacy(#[from] crate::privacy::PrivacyError),
     #[error("cannot render the OpenAPI document: {0}")]
     OpenApi(#[from] serde_json::Error),
 }
@@ -65,6 +67,7 @@ impl Application {
         // worker keep readers from queueing behind each other.
         let connections = u32::try_from(workers * 4).unwrap_or(8);
         let db = Database::open(&settings.database, connections)?;
+        let privacy = Arc::new(crate::privacy::open(settings)?);
         let metrics = Arc::new(Metrics::default());
         // The writer thread supervises itself (a panic or a broken connection starts a
         // new run of it) and ends once the server (holding the last handle) is gone and
@@ -75,6 +78,7 @@ impl Application {
             settings.durability,
             settings.reply_timeout,
             Arc::clone(&metrics),
+            Arc::clone(&privacy),
         )?;
 
         let bind_error = |source| StartupError::Bind {
@@ -131,6 +135,7 @@ impl Application {
             openapi_json,
             api_reference_html,
             dashboard,
+            privacy: Arc::clone(&privacy),
             auth: Auth::new(
                 clock,
                 settings.public_url.as_deref(),
@@ -144,11 +149,27 @@ impl Application {
 
         #[cfg(test)]
         let test_state = state.clone();
+        let keyed = privacy.mode == crate::privacy::MacPrivacy::Keyed;
         let server = HttpServer::new(move || {
+            // In `keyed` mode no real client MAC may reach the log: a filter or a
+            // device path may name one.
+            let logger = if keyed {
+                middleware::Logger::new("%a \"%{request_line}xi\" %s %b %Dms")
+                    .custom_request_replace("request_line", |request| {
+                        crate::privacy::redact_macs(&format!(
+                            "{} {} {:?}",
+                            request.method(),
+                            request.uri(),
+                            request.version()
+                        ))
+                    })
+            } else {
+                middleware::Logger::new("%a \"%r\" %s %b %Dms")
+            };
             App::new()
                 .app_data(state.clone())
                 .wrap(middleware::from_fn(crate::auth::guard::guard))
-                .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").log_target("ncompass::http"))
+                .wrap(logger.log_target("ncompass::http"))
                 .configure(routes::configure)
         })
         .workers(workers)
@@ -163,6 +184,9 @@ impl Application {
             max_span_s = settings.max_span.as_secs(),
             body_timeout_s = settings.body_timeout.as_secs(),
             analytics_concurrency = settings.analytics_slots(),
+            mac_privacy = privacy.mode.as_str(),
+            keep_probe_requests_s = privacy.keep_probe_requests.map(|keep| keep.as_secs()),
+            keep_presence_s = privacy.keep_presence.map(|keep| keep.as_secs()),
             "listening"
         );
         Ok(Application {

@@ -57,6 +57,12 @@ fn spawn(database: &str) -> Instance {
             "error",
         ])
         .args(["--database", database, "--static-dir", "no-dashboard-here"])
+        // Every instance of one database shares its MAC key, as in production.
+        .arg("--mac-key-file")
+        .arg(std::env::temp_dir().join(format!(
+            "ncompass-test-{}.key",
+            database.rsplit('/').next().unwrap_or("db")
+        )))
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

@@ -32,6 +32,10 @@ fn spawn_app(dir: &tempfile::TempDir) -> String {
         analytics_concurrency: None,
         public_url: None,
         trusted_proxy: Vec::new(),
+        mac_privacy: ncompass::privacy::MacPrivacy::Raw,
+        mac_key_file: None,
+        keep_probe_requests: None,
+        keep_presence: None,
         static_dir: PathBuf::from("none"),
         log: "warn".to_string(),
     };

@@ -100,6 +100,10 @@ impl Harness {
             analytics_concurrency: None,
             public_url: None,
             trusted_proxy: Vec::new(),
+            mac_privacy: ncompass::privacy::MacPrivacy::Raw,
+            mac_key_file: None,
+            keep_probe_requests: None,
+            keep_presence: None,
         };
         let app = Application::build(&settings).unwrap();
         let backend = format!("http://127.0.0.1:{}", app.port());

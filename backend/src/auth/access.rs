@@ -25,6 +25,13 @@ pub fn required(method: &Method, path: &str) -> Access {
     match path {
         "/receive" | "/recieve" | "/api/v1/health" => Access::Open,
         "/api/v1/session" | "/api/v1/openapi.json" | "/api/docs" => Access::Public,
+        // What is kept of one person's device, and the opt-out list: personal data
+        // handled for its owner's requests, by administrators only.
+        _ if path.starts_with("/api/v1/opt-outs")
+            || (path.starts_with("/api/v1/devices/") && path.ends_with("/data")) =>
+        {
+            Access::Role(Role::Admin)
+        }
         _ if path.starts_with("/api") || path.starts_with("/metrics") => {
             if is_read(method) {
                 Access::Role(Role::Viewer)
@@ -75,6 +82,18 @@ mod tests {
         assert_eq!(
             required(&Method::DELETE, "/api/v1/devices/1/x"),
             Access::Role(Role::Admin)
+        );
+        assert_eq!(
+            required(&get, "/api/v1/devices/{mac}/data"),
+            Access::Role(Role::Admin)
+        );
+        assert_eq!(
+            required(&get, "/api/v1/opt-outs"),
+            Access::Role(Role::Admin)
+        );
+        assert_eq!(
+            required(&get, "/api/v1/devices/1/{mac}/visits"),
+            Access::Role(Role::Viewer)
         );
         assert_eq!(
             required(&get, "/api/v2/anything"),

@@ -86,6 +86,11 @@ pub async fn guard(
     }
     if let Some(principal) = principal {
         if !read && matches!(access, Access::Role(_)) {
+            let path = if state.privacy.mode == crate::privacy::MacPrivacy::Keyed {
+                crate::privacy::redact_macs(&path)
+            } else {
+                path
+            };
             tracing::info!(target: "ncompass::audit", who = %principal.who(), method = %request.method(), path = %path, "admin action");
         }
         request.extensions_mut().insert(principal);

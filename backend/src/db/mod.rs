@@ -21,15 +21,19 @@ macro_rules! on_each_backend {
         }
     };
 }
+pub(crate) use on_each_backend;
 
 pub mod nodes;
+pub mod opt_outs;
 pub mod partitions;
 pub mod presence;
 pub mod probe_requests;
 pub mod rejections;
 pub mod reports;
+pub mod retention;
 pub mod schema;
 pub mod sessions;
+pub mod settings;
 pub mod tokens;
 pub mod users;
 
@@ -137,9 +141,16 @@ pub const JOURNAL_SIZE_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 ///   power loss or OS crash can take back the last commits (never corrupts the file).
 /// - foreign_keys: `probe_requests.report_id` must name a report.
 /// - journal_size_limit: the WAL shrinks back after a burst ([`JOURNAL_SIZE_LIMIT_BYTES`]).
+/// - auto_vacuum: pages freed by retention and erasure go back to the file system
+///   (`PRAGMA incremental_vacuum`); takes effect on a new file, [`migrate`] converts an
+///   existing one.
+/// - secure_delete: deleted content is overwritten with zeros, so an erased MAC is gone
+///   from the file, not just unlinked.
 pub(crate) fn connection_pragmas() -> String {
     format!(
         "PRAGMA busy_timeout = {};\
+         PRAGMA auto_vacuum = INCREMENTAL;\
+         PRAGMA secure_delete = ON;\
          PRAGMA journal_mode = WAL;\
          PRAGMA synchronous = NORMAL;\
          PRAGMA foreign_keys = ON;\
@@ -242,12 +253,37 @@ pub fn migrate(url: &str) -> Result<Vec<String>, OpenError> {
             applied.map_err(migrate_error)?
         }
     };
+    if let Conn::Sqlite(_) = &mut conn {
+        incremental_auto_vacuum(&mut conn).map_err(|source| OpenError::Setup {
+            path: redacted(url),
+            source,
+        })?;
+    }
     // Not a reason to refuse to start: rows go to the default partition meanwhile, and
     // the writer tries again hourly.
     if let Err(error) = partitions::ensure(&mut conn, crate::unix_now()) {
         tracing::warn!(%error, "cannot create the coming days' partitions now; trying again within the hour");
     }
     Ok(applied)
+}
+
+/// A file created before NCompass set `auto_vacuum = INCREMENTAL` keeps the pages
+/// retention frees inside it: converting it takes one `VACUUM` (a rewrite of the file,
+/// once, at start-up).
+fn incremental_auto_vacuum(conn: &mut Conn) -> QueryResult<()> {
+    #[derive(diesel::QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        auto_vacuum: i32,
+    }
+    use diesel::RunQueryDsl;
+    let mode = diesel::sql_query("PRAGMA auto_vacuum").get_result::<Mode>(conn)?;
+    // 2: INCREMENTAL.
+    if mode.auto_vacuum != 2 {
+        tracing::info!("converting the database file to incremental auto-vacuum, once (rewrites the file: takes a while on a large one)");
+        conn.batch_execute("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")?;
+    }
+    Ok(())
 }
 
 /// Connections for the pool, each opened by [`connect`].
@@ -614,7 +650,7 @@ pub(crate) mod tests {
     fn schema_matches_migrations() {
         use diesel::Column as _;
         let (_dir, mut conn) = migrated();
-        let expected: [(&str, &[&str]); 7] = [
+        let expected: [(&str, &[&str]); 9] = [
             (
                 "reports",
                 &[
@@ -698,6 +734,18 @@ pub(crate) mod tests {
                     schema::sessions::user_id::NAME,
                     schema::sessions::created_at::NAME,
                     schema::sessions::last_seen_at::NAME,
+                ],
+            ),
+            (
+                "settings",
+                &[schema::settings::name::NAME, schema::settings::value::NAME],
+            ),
+            (
+                "opt_outs",
+                &[
+                    schema::opt_outs::mac_hash::NAME,
+                    schema::opt_outs::created_at::NAME,
+                    schema::opt_outs::created_by::NAME,
                 ],
             ),
         ];

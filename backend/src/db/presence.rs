@@ -245,6 +245,15 @@ pub fn catch_up(conn: &mut Conn, limit: i64) -> QueryResult<usize> {
             if !merging_here {
                 return Ok(0);
             }
+            // An erasure committing while this merge reads would leave segments of
+            // the rows it deletes: it waits for this (and this for it), as a batch of
+            // reports does (db::opt_outs).
+            use super::schema::settings;
+            settings::table
+                .find(super::settings::OPT_OUT_VERSION)
+                .select(settings::value)
+                .for_share()
+                .first::<String>(pg)?;
         }
         let through = watermark(conn)?;
         let rows: Vec<(i64, ObservationRow)> = p::table

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use super::Conn;
 use super::MultiBackend;
+use crate::cloudtrax::Mac;
 
 use super::schema::probe_requests;
 
@@ -195,6 +196,36 @@ pub fn list(
     })
 }
 
+/// Which of `candidates` (the MACs a device may be stored as, see
+/// `privacy::Privacy::candidates`) is stored, and its `randomized` flag: one index seek
+/// each. `None` when none is.
+pub fn stored_mac(conn: &mut Conn, candidates: &[Mac]) -> QueryResult<Option<(Mac, bool)>> {
+    for candidate in candidates {
+        let found: Option<bool> = probe_requests::table
+            .filter(probe_requests::mac.eq(candidate.to_string()))
+            .select(probe_requests::randomized)
+            .first(conn)
+            .optional()?;
+        if let Some(randomized) = found {
+            return Ok(Some((*candidate, randomized)));
+        }
+    }
+    Ok(None)
+}
+
+/// Up to `limit` rows of any of `macs` (canonical text), newest first.
+pub fn of_macs(conn: &mut Conn, macs: &[String], limit: i64) -> QueryResult<Vec<ProbeRequest>> {
+    Ok(probe_requests::table
+        .filter(probe_requests::mac.eq_any(macs))
+        .order((probe_requests::last_seen.desc(), probe_requests::id.desc()))
+        .limit(limit)
+        .select(Row::as_select())
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(ProbeRequest::from)
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,6 +351,7 @@ mod tests {
                 probe.mac =
                     crate::cloudtrax::Mac::parse(&format!("00:00:00:{b:02x}:{c:02x}:{d:02x}"))
                         .unwrap();
+                probe.randomized = false;
                 probe
             })
             .collect();

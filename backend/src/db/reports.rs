@@ -98,7 +98,7 @@ fn store_rows(conn: &mut Conn, report: &Report, received_at: i64) -> QueryResult
                 p::first_seen.eq(probe.first_seen),
                 p::last_seen.eq(probe.last_seen),
                 p::associated.eq(probe.associated),
-                p::randomized.eq(probe.mac.is_randomized()),
+                p::randomized.eq(probe.randomized),
             )
         })
         .collect();

@@ -117,3 +117,18 @@ diesel::table! {
         last_seen_at -> BigInt,
     }
 }
+
+diesel::table! {
+    settings (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    opt_outs (mac_hash) {
+        mac_hash -> Text,
+        created_at -> BigInt,
+        created_by -> Text,
+    }
+}

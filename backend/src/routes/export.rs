@@ -87,6 +87,7 @@ pub async fn export(request: HttpRequest, state: Data<AppState>) -> Result<HttpR
         until: query.until,
         ..ProbeRequestQuery::default()
     })?;
+    let filter = super::stored_filter(&state, filter).await?;
     let format = query.format;
     let (chunks, stream) = mpsc::channel::<Result<Bytes, AppError>>(CHUNKS_IN_FLIGHT);
     if format == ExportFormat::Csv {

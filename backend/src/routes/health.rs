@@ -55,5 +55,6 @@ pub async fn health(state: Data<AppState>) -> Result<Json<Health>, AppError> {
             last_error_at,
             restarts: writer.restarts,
         },
+        privacy: state.privacy.summary(),
     }))
 }

@@ -7,6 +7,7 @@ pub mod health;
 pub mod metrics;
 pub mod nodes;
 pub mod pages;
+pub mod privacy;
 pub mod probe_requests;
 pub mod rejections;
 pub mod samples;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub api_reference_html: String,
     /// The built dashboard; `None` when it was not built.
     pub dashboard: Option<dashboard::Dashboard>,
+    /// MAC privacy mode, key and retention periods.
+    pub privacy: Arc<crate::privacy::Privacy>,
     /// Access control: sessions, sign-in slow-down, protected mode.
     pub auth: crate::auth::Auth,
 }
@@ -78,6 +81,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(get().to(stats::device_visits)),
         )
         .service(resource("/api/v1/rejections").route(get().to(rejections::list)))
+        .service(resource("/api/v1/devices/{mac}").route(web::delete().to(privacy::erase_device)))
+        .service(resource("/api/v1/devices/{mac}/data").route(get().to(privacy::device_data)))
+        .service(
+            resource("/api/v1/opt-outs")
+                .route(get().to(privacy::list_opt_outs))
+                .route(web::post().to(privacy::add_opt_out)),
+        )
+        .service(
+            resource("/api/v1/opt-outs/{mac}").route(web::delete().to(privacy::remove_opt_out)),
+        )
         .service(
             resource("/api/v1/session")
                 .route(get().to(session::current))
@@ -107,6 +120,14 @@ async fn method_not_allowed(request: HttpRequest) -> Result<HttpResponse, AppErr
     let allow = match request.path() {
         "/receive" | "/recieve" | "/api/v1/samples" => "POST",
         "/api/v1/session" => "GET, HEAD, POST, DELETE",
+        "/api/v1/opt-outs" => "GET, HEAD, POST",
+        path if path.starts_with("/api/v1/opt-outs/") => "DELETE",
+        path if path.starts_with("/api/v1/devices/")
+            && !path.ends_with("/data")
+            && !path.ends_with("/visits") =>
+        {
+            "DELETE"
+        }
         _ => "GET, HEAD",
     };
     Err(AppError::MethodNotAllowed(allow))
@@ -141,6 +162,39 @@ pub(crate) fn mac_parameter(name: &str, text: &str) -> Result<Mac, AppError> {
             format!("must be a MAC address of 6 octets, like 00:1a:2b:3c:4d:5e, got {text:?}"),
         )
     })
+}
+
+/// The MAC a device named by `mac` is stored under: in `keyed` mode a MAC given to the
+/// API may be a real one (its pseudonym is stored) or a pseudonym read off a page (see
+/// `privacy::Privacy::candidates`); an index seek tells which. Also its stored
+/// `randomized` flag, when it has rows.
+pub(crate) async fn stored_mac(
+    state: &AppState,
+    mac: Mac,
+) -> Result<(Mac, Option<bool>), AppError> {
+    let candidates = state.privacy.candidates(mac);
+    if let [only] = candidates.as_slice() {
+        return Ok((*only, None));
+    }
+    let found = state
+        .db
+        .run(move |conn| crate::db::probe_requests::stored_mac(conn, &candidates))
+        .await?;
+    Ok(match found {
+        Some((stored, randomized)) => (stored, Some(randomized)),
+        None => (state.privacy.stored(mac), None),
+    })
+}
+
+/// A filter's MAC as stored ([`stored_mac`]).
+pub(crate) async fn stored_filter(
+    state: &AppState,
+    mut filter: crate::db::probe_requests::Filter,
+) -> Result<crate::db::probe_requests::Filter, AppError> {
+    if let Some(mac) = filter.mac.as_deref().and_then(Mac::parse) {
+        filter.mac = Some(stored_mac(state, mac).await?.0.to_string());
+    }
+    Ok(filter)
 }
 
 /// An optional integer parameter that must not be negative.

@@ -45,7 +45,7 @@ pub async fn list(
         ));
     }
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
-    let filter = filter(&query)?;
+    let filter = super::stored_filter(&state, filter(&query)?).await?;
     let page = state
         .db
         .run(move |conn| db::probe_requests::list(conn, &filter, after, limit))

@@ -412,9 +412,11 @@ pub async fn device_visits(
         .ok()
         .filter(|id| *id >= 0)
         .ok_or_else(|| AppError::parameter("network_id", "must be a non-negative integer"))?;
-    let mac = mac_parameter("mac", &mac)?;
+    let given = mac_parameter("mac", &mac)?;
     let mut scope = scope(parse_query(request.query_string())?)?;
     scope.network_id = Some(network_id);
+    // In `keyed` mode the rows hold the pseudonym; the answer names the device as given.
+    let (mac, stored_randomized) = super::stored_mac(&state, given).await?;
     let (visits, _slot) = load_visits(&state, &scope, Some(mac)).await?;
     let thresholds = scope.thresholds;
     let visits = analytics::in_range(&visits, scope.since, scope.until, scope.node)
@@ -432,7 +434,7 @@ pub async fn device_visits(
     Ok(Json(DeviceVisits {
         network_id,
         mac: mac.to_string(),
-        randomized: mac.is_randomized(),
+        randomized: stored_randomized.unwrap_or_else(|| given.is_randomized()),
         since: scope.since,
         until: scope.until,
         visits,

@@ -11,6 +11,7 @@ use crate::cloudtrax::{parse_report, verify_signature_any, Mac, SignatureError, 
 use crate::db::rejections::NewRejection;
 use crate::error::AppError;
 use crate::metrics::RejectReason;
+use crate::privacy::MacPrivacy;
 
 /// Receive a CloudTrax report
 ///
@@ -131,16 +132,22 @@ fn refused(state: &AppState, error: &AppError, body: &[u8], received_at: i64) {
         _ => NodeHint::read(body),
     };
     let problem = error.problem();
+    // In `keyed` mode no byte of the body is kept, nor the detail (which may quote a
+    // value of it): only the reason, the field and the status.
+    let keyed = state.privacy.mode == MacPrivacy::Keyed;
     state.ingest.reject(NewRejection {
         received_at,
         status: i32::from(problem.status),
         reason: reason.as_str().to_string(),
-        detail: problem.detail,
+        detail: if keyed { String::new() } else { problem.detail },
         field: problem.field,
         network_id: hint.network_id,
         node_mac: hint.node_mac,
-        body_prefix: String::from_utf8_lossy(&body[..body.len().min(BODY_PREFIX_BYTES)])
-            .into_owned(),
+        body_prefix: if keyed {
+            String::new()
+        } else {
+            String::from_utf8_lossy(&body[..body.len().min(BODY_PREFIX_BYTES)]).into_owned()
+        },
     });
 }
 

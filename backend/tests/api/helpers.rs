@@ -39,6 +39,10 @@ pub fn settings() -> Settings {
         analytics_concurrency: None,
         public_url: None,
         trusted_proxy: Vec::new(),
+        mac_privacy: ncompass::privacy::MacPrivacy::Raw,
+        mac_key_file: None,
+        keep_probe_requests: None,
+        keep_presence: None,
     }
 }
 
@@ -80,6 +84,9 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, mut settings: Settings) -> Tes
         settings.database.clone()
     };
     settings.database = database.clone();
+    if settings.mac_key_file.is_none() {
+        settings.mac_key_file = Some(dir.path().join("ncompass.key"));
+    }
     let clock = Clock::system();
     let app = Application::build_with_clock(&settings, clock.clone()).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());

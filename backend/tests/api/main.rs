@@ -9,6 +9,7 @@ mod export;
 mod hardening;
 mod helpers;
 mod ingestion;
+mod privacy;
 mod probe_requests;
 mod stats;
 #[path = "../support/mod.rs"]

@@ -108,3 +108,15 @@ pub fn assert_whole(database: &str, acknowledged: &HashSet<String>) -> usize {
     }
     stored.len()
 }
+
+/// The sample report of the original receiver's README.
+pub const SAMPLE: &str = include_str!("../../samples/sample-v1.json");
+
+/// The sample's client MACs, canonical; the third is randomized (locally administered).
+pub const SAMPLE_MACS: [&str; 5] = [
+    "14:2d:27:29:16:f7",
+    "48:5a:3f:37:de:f7",
+    "4e:20:5d:18:d0:ab",
+    "68:96:7b:c8:8b:e9",
+    "80:19:34:b8:bc:1c",
+];

@@ -13,7 +13,7 @@ CREATE TABLE presence_segments (
     -- The UTC day (Unix seconds / 86400) the segment lies in.
     day BIGINT NOT NULL,
     network_id BIGINT NOT NULL,
-    -- The client MAC as a 48-bit number (0x485a3f37def7 for 48:5a:3f:37:de:f7).
+    -- The client MAC as a 48-bit number (0x001a2b3c4d5e for 00:1a:2b:3c:4d:5e).
     mac BIGINT NOT NULL,
     first_seen BIGINT NOT NULL,
     -- The whole segment in one fixed binary layout (db::presence::encode): reading one

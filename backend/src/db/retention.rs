@@ -1,0 +1,412 @@
+//! Retention: deleting probe requests (then their reports, and rejections) and presence
+//! segments older than the operator keeps them (`--keep-probe-requests`,
+//! `--keep-presence`).
+//!
+//! The writer calls [`delete_chunk`] in its idle time, one bounded transaction at a
+//! time, so a report arriving meanwhile waits for one chunk at most. A probe request is
+//! deleted only once it is merged into the presence segments (id at most the merge's
+//! watermark), so the presence figures of a range keep working from the segments after
+//! its rows are gone. On PostgreSQL whole day partitions past the limit are dropped
+//! ([`drop_partitions`]) instead of deleting their rows one by one. On SQLite the freed
+//! pages go back to the file system ([`release_free_pages`]; the file is in
+//! `auto_vacuum = INCREMENTAL` mode, see `db::migrate`).
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable};
+
+use super::schema::{presence_progress, presence_segments, probe_requests};
+use super::{Conn, Placeholders};
+
+const DAY_S: i64 = 86_400;
+
+/// What to delete: rows whose time is before these (Unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Cutoffs {
+    /// Probe requests with `last_seen` before it; reports received before it with no
+    /// probe request left; rejections received before it.
+    pub probe_requests: Option<i64>,
+    /// Presence segments ending before it.
+    pub presence: Option<i64>,
+}
+
+impl Cutoffs {
+    pub fn at(privacy: &crate::privacy::Privacy, now: i64) -> Cutoffs {
+        let before = |keep: Option<std::time::Duration>| {
+            keep.map(|keep| now.saturating_sub(i64::try_from(keep.as_secs()).unwrap_or(i64::MAX)))
+        };
+        Cutoffs {
+            probe_requests: before(privacy.keep_probe_requests),
+            presence: before(privacy.keep_presence),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.probe_requests.is_none() && self.presence.is_none()
+    }
+}
+
+/// Rows deleted, per table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Deleted {
+    pub probe_requests: u64,
+    pub presence_segments: u64,
+    pub reports: u64,
+    pub rejections: u64,
+}
+
+impl Deleted {
+    pub fn total(&self) -> u64 {
+        self.probe_requests + self.presence_segments + self.reports + self.rejections
+    }
+
+    pub fn add(&mut self, other: Deleted) {
+        self.probe_requests += other.probe_requests;
+        self.presence_segments += other.presence_segments;
+        self.reports += other.reports;
+        self.rejections += other.rejections;
+    }
+}
+
+/// Deletes at most `chunk` rows of each table past `cutoffs`, in one write transaction.
+/// Nothing deleted: retention has caught up.
+pub fn delete_chunk(conn: &mut Conn, cutoffs: Cutoffs, chunk: i64) -> QueryResult<Deleted> {
+    super::write_transaction(conn, |conn| {
+        let mut deleted = Deleted::default();
+        if let Some(cutoff) = cutoffs.probe_requests {
+            deleted.probe_requests = delete_probe_requests(conn, cutoff, chunk)?;
+            deleted.reports = delete_reports(conn, cutoff, chunk)?;
+            let mut bind = Placeholders::of(conn);
+            let sql = format!(
+                "DELETE FROM rejections WHERE id IN \
+                 (SELECT id FROM rejections WHERE received_at < {} ORDER BY id LIMIT {})",
+                bind.next(),
+                bind.next()
+            );
+            deleted.rejections = rows(
+                diesel::sql_query(sql)
+                    .bind::<BigInt, _>(cutoff)
+                    .bind::<BigInt, _>(chunk)
+                    .execute(conn)?,
+            );
+        }
+        if let Some(cutoff) = cutoffs.presence {
+            deleted.presence_segments = delete_segments(conn, cutoff, chunk)?;
+        }
+        if deleted.probe_requests > 0 {
+            keep_watermark_below_next_id(conn)?;
+        }
+        Ok(deleted)
+    })
+}
+
+fn rows(count: usize) -> u64 {
+    u64::try_from(count).unwrap_or(u64::MAX)
+}
+
+/// The oldest merged probe requests before `cutoff` (served by the `last_seen` index).
+fn delete_probe_requests(conn: &mut Conn, cutoff: i64, chunk: i64) -> QueryResult<u64> {
+    let mut bind = Placeholders::of(conn);
+    let (cutoff_at, chunk_at) = (bind.next(), bind.next());
+    let sql = match conn {
+        Conn::Sqlite(_) => format!(
+            "DELETE FROM probe_requests WHERE id IN (SELECT id FROM probe_requests \
+             WHERE last_seen < {cutoff_at} \
+             AND id <= (SELECT through_id FROM presence_progress) \
+             ORDER BY last_seen LIMIT {chunk_at})"
+        ),
+        // The partition key beside the id lets each row's delete go to its partition.
+        Conn::Postgres(_) => format!(
+            "DELETE FROM probe_requests WHERE (id, last_seen) IN (SELECT id, last_seen \
+             FROM probe_requests WHERE last_seen < {cutoff_at} \
+             AND id <= (SELECT through_id FROM presence_progress) \
+             ORDER BY last_seen LIMIT {chunk_at})"
+        ),
+    };
+    Ok(rows(
+        diesel::sql_query(sql)
+            .bind::<BigInt, _>(cutoff)
+            .bind::<BigInt, _>(chunk)
+            .execute(conn)?,
+    ))
+}
+
+/// Reports received before `cutoff` that have no probe request left.
+fn delete_reports(conn: &mut Conn, cutoff: i64, chunk: i64) -> QueryResult<u64> {
+    let mut bind = Placeholders::of(conn);
+    let sql = format!(
+        "DELETE FROM reports WHERE id IN (SELECT r.id FROM reports r \
+         WHERE r.received_at < {} \
+         AND NOT EXISTS (SELECT 1 FROM probe_requests p WHERE p.report_id = r.id) \
+         ORDER BY r.received_at LIMIT {})",
+        bind.next(),
+        bind.next()
+    );
+    Ok(rows(
+        diesel::sql_query(sql)
+            .bind::<BigInt, _>(cutoff)
+            .bind::<BigInt, _>(chunk)
+            .execute(conn)?,
+    ))
+}
+
+/// Segments ending before `cutoff`: whole days before its day by the key, then those
+/// of its own day that end before it (read, as their end is inside the segment).
+fn delete_segments(conn: &mut Conn, cutoff: i64, chunk: i64) -> QueryResult<u64> {
+    let cutoff_day = cutoff.div_euclid(DAY_S);
+    let mut bind = Placeholders::of(conn);
+    let sql = format!(
+        "DELETE FROM presence_segments WHERE (day, network_id, mac, first_seen) IN \
+         (SELECT day, network_id, mac, first_seen FROM presence_segments \
+          WHERE day < {} ORDER BY day LIMIT {})",
+        bind.next(),
+        bind.next()
+    );
+    let mut deleted = rows(
+        diesel::sql_query(sql)
+            .bind::<BigInt, _>(cutoff_day)
+            .bind::<BigInt, _>(chunk)
+            .execute(conn)?,
+    );
+    if deleted > 0 {
+        return Ok(deleted);
+    }
+    use presence_segments as s;
+    let candidates: Vec<(i64, i64, i64, Vec<u8>)> = s::table
+        .filter(s::day.eq(cutoff_day))
+        .filter(s::first_seen.lt(cutoff))
+        .select((s::network_id, s::mac, s::first_seen, s::segment))
+        .limit(chunk)
+        .load(conn)?;
+    for (network_id, mac, first_seen, segment) in candidates {
+        let ended = super::presence::decode(&segment).is_some_and(|s| s.last_seen < cutoff);
+        if ended {
+            deleted += rows(
+                diesel::delete(s::table.find((cutoff_day, network_id, mac, first_seen)))
+                    .execute(conn)?,
+            );
+        }
+    }
+    Ok(deleted)
+}
+
+/// On SQLite a new row takes the highest id plus one: after the highest rows are
+/// deleted, an id at or below the merge's watermark could be handed out again, and its
+/// row would never be merged into the presence segments. Lowering the watermark to the
+/// highest id left keeps "every row up to it is merged" true. PostgreSQL's sequences
+/// never hand an id out twice.
+pub fn keep_watermark_below_next_id(conn: &mut Conn) -> QueryResult<()> {
+    if matches!(conn, Conn::Sqlite(_)) {
+        let newest: Option<i64> = probe_requests::table
+            .select(diesel::dsl::max(probe_requests::id))
+            .first(conn)?;
+        diesel::update(presence_progress::table)
+            .filter(presence_progress::through_id.gt(newest.unwrap_or(0)))
+            .set(presence_progress::through_id.eq(newest.unwrap_or(0)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// PostgreSQL: drops the day partitions whose every row is past `cutoff` and merged
+/// into the presence segments (dropping is instant where deleting a day's rows is not).
+/// Waits for its lock briefly and leaves the partition to the row deletes (or the next
+/// pass) when it cannot have it. Returns the rows dropped.
+pub fn drop_partitions(conn: &mut Conn, cutoff: i64) -> QueryResult<u64> {
+    if !matches!(conn, Conn::Postgres(_)) {
+        return Ok(0);
+    }
+    #[derive(QueryableByName)]
+    struct Partition {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let partitions: Vec<Partition> = diesel::sql_query(
+        "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+         WHERE i.inhparent = 'probe_requests'::regclass AND c.relname LIKE 'probe_requests_d%'",
+    )
+    .load(conn)?;
+    let mut dropped = 0;
+    for partition in partitions {
+        let Some(day) = partition
+            .name
+            .strip_prefix("probe_requests_d")
+            .and_then(|day| day.parse::<i64>().ok())
+        else {
+            continue;
+        };
+        if (day + 1) * DAY_S > cutoff {
+            continue;
+        }
+        #[derive(QueryableByName)]
+        struct Extent {
+            #[diesel(sql_type = BigInt)]
+            rows: i64,
+            #[diesel(sql_type = Nullable<BigInt>)]
+            newest: Option<i64>,
+        }
+        let name = super::partitions::name(day);
+        let outcome = super::write_transaction(conn, |conn| -> QueryResult<u64> {
+            conn.batch_execute("SET LOCAL lock_timeout = '1s'")?;
+            let extent: Extent = diesel::sql_query(format!(
+                "SELECT count(*) AS rows, max(id) AS newest FROM {name}"
+            ))
+            .get_result(conn)?;
+            let through = super::presence::watermark(conn)?;
+            if extent.newest.is_some_and(|newest| newest > through) {
+                return Ok(0); // not merged yet: next pass
+            }
+            conn.batch_execute(&format!("DROP TABLE {name}"))?;
+            Ok(u64::try_from(extent.rows).unwrap_or(0))
+        });
+        match outcome {
+            Ok(rows) => {
+                tracing::info!(partition = %name, rows, "dropped a day partition past the retention period");
+                dropped += rows;
+            }
+            Err(error) => {
+                tracing::debug!(%error, partition = %name, "cannot drop the partition now; trying again later");
+            }
+        }
+    }
+    Ok(dropped)
+}
+
+/// SQLite: gives up to `pages` free pages back to the file system (the file shrinks).
+pub fn release_free_pages(conn: &mut Conn, pages: u32) -> QueryResult<()> {
+    if matches!(conn, Conn::Sqlite(_)) {
+        conn.batch_execute(&format!("PRAGMA incremental_vacuum({pages})"))?;
+    }
+    Ok(())
+}
+
+/// The `last_seen` of the oldest probe request kept, and the start (UTC midnight) of
+/// the oldest presence segment's day: for `/metrics`.
+pub fn oldest(conn: &mut Conn) -> QueryResult<(Option<i64>, Option<i64>)> {
+    let probe: Option<i64> = probe_requests::table
+        .select(diesel::dsl::min(probe_requests::last_seen))
+        .first(conn)?;
+    let day: Option<i64> = presence_segments::table
+        .select(diesel::dsl::min(presence_segments::day))
+        .first(conn)?;
+    Ok((probe, day.map(|day| day * DAY_S)))
+}
+
+/// Runs [`delete_chunk`] until nothing is left (for the tests and for a caller that
+/// owns the database, like the command line).
+#[cfg(test)]
+pub fn delete_all(conn: &mut Conn, cutoffs: Cutoffs, chunk: i64) -> QueryResult<Deleted> {
+    let mut total = Deleted::default();
+    loop {
+        let deleted = delete_chunk(conn, cutoffs, chunk)?;
+        if deleted.total() == 0 {
+            return Ok(total);
+        }
+        total.add(deleted);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloudtrax::{parse_report, TimeRules};
+    use crate::db::rejections::NewRejection;
+    use crate::db::tests::migrated;
+
+    const SAMPLE: &[u8] = include_bytes!("../../samples/sample-v1.json");
+    /// The sample's probe requests' last_seen lie in 1455845809..=1455845820.
+    const RECEIVED: i64 = 1_455_845_900;
+
+    fn count(conn: &mut Conn, table: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = BigInt)]
+            count: i64,
+        }
+        diesel::sql_query(format!("SELECT count(*) AS count FROM {table}"))
+            .get_result::<Count>(conn)
+            .unwrap()
+            .count
+    }
+
+    #[test]
+    fn only_merged_rows_go_then_their_reports_rejections_and_ended_segments() {
+        let (_dir, mut conn) = migrated();
+        let report = parse_report(SAMPLE, &TimeRules::at(crate::unix_now())).unwrap();
+        crate::db::reports::store(&mut conn, &report, RECEIVED).unwrap();
+        crate::db::rejections::record(
+            &mut conn,
+            &[NewRejection {
+                received_at: RECEIVED,
+                status: 422,
+                reason: "invalid_report".into(),
+                detail: String::new(),
+                field: None,
+                network_id: None,
+                node_mac: None,
+                body_prefix: String::new(),
+            }],
+        )
+        .unwrap();
+        let everything = Cutoffs {
+            probe_requests: Some(RECEIVED + 1),
+            presence: None,
+        };
+        // Not merged into the segments yet: nothing may go.
+        let deleted = delete_all(&mut conn, everything, 2).unwrap();
+        assert_eq!(deleted.probe_requests, 0);
+        assert_eq!(deleted.reports, 0, "the report still has its rows");
+        assert_eq!(deleted.rejections, 1);
+        while crate::db::presence::catch_up(&mut conn, 100).unwrap() > 0 {}
+        let segments = count(&mut conn, "presence_segments");
+        assert_eq!(segments, 5);
+
+        // A cutoff inside the rows' range keeps the newer ones.
+        let deleted = delete_all(
+            &mut conn,
+            Cutoffs {
+                probe_requests: Some(1_455_845_817),
+                presence: None,
+            },
+            2,
+        )
+        .unwrap();
+        assert_eq!(deleted.probe_requests, 2, "last_seen 1455845809 and ..811");
+        assert_eq!(deleted.reports, 0);
+        let deleted = delete_all(&mut conn, everything, 2).unwrap();
+        assert_eq!(deleted.probe_requests, 3);
+        assert_eq!(deleted.reports, 1);
+        assert_eq!(count(&mut conn, "reports"), 0);
+        assert_eq!(count(&mut conn, "rejections"), 0);
+        // The segments outlive the rows, and the merge watermark fell back with the ids.
+        assert_eq!(count(&mut conn, "presence_segments"), segments);
+        assert_eq!(crate::db::presence::watermark(&mut conn).unwrap(), 0);
+
+        // Segments go by their end: the one ending at 1455845820 stays with a cutoff
+        // at it, goes one second later.
+        let deleted = delete_all(
+            &mut conn,
+            Cutoffs {
+                probe_requests: None,
+                presence: Some(1_455_845_820),
+            },
+            2,
+        )
+        .unwrap();
+        assert_eq!(deleted.presence_segments, 4);
+        let deleted = delete_all(
+            &mut conn,
+            Cutoffs {
+                probe_requests: None,
+                presence: Some(1_455_845_821),
+            },
+            2,
+        )
+        .unwrap();
+        assert_eq!(deleted.presence_segments, 1);
+        // A new row after everything was deleted is merged again (its id is 1 again).
+        crate::db::reports::store(&mut conn, &report, RECEIVED).unwrap();
+        while crate::db::presence::catch_up(&mut conn, 100).unwrap() > 0 {}
+        assert_eq!(count(&mut conn, "presence_segments"), 5);
+    }
+}

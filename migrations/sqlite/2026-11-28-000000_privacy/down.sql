@@ -1,0 +1,3 @@
+DROP INDEX probe_requests_by_report;
+DROP TABLE opt_outs;
+DROP TABLE settings;
