@@ -20,6 +20,7 @@ scripts/apt-install.sh test-postgres $missing
 
 export CARGO
 exec pg_virtualenv sh -c '
+    set -e
     export NCOMPASS_TEST_POSTGRES="postgres://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/postgres"
     echo "test-postgres: the integration suite on PostgreSQL at $PGHOST:$PGPORT" >&2
     "$CARGO" test --locked -p ncompass --test api

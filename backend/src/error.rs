@@ -142,7 +142,12 @@ impl ResponseError for AppError {
             AppError::Internal(cause) | AppError::Unavailable(cause) => {
                 tracing::error!(error = %cause, source = ?cause.source(), "{self}");
             }
-            _ => tracing::debug!("request refused: {self}"),
+            // A refusal may quote what the client sent, a MAC included: the log never
+            // keeps one (`--mac-privacy keyed` promises it; raw mode loses little).
+            _ => tracing::debug!(
+                "request refused: {}",
+                crate::privacy::redact_macs(&self.to_string())
+            ),
         }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE));

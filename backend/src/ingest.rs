@@ -639,25 +639,39 @@ fn write(
     let mut partitions_checked = Instant::now();
     // Loaded in the first batch's transaction, and again whenever the list changes.
     let mut opt_outs = OptOutCache::default();
-    let mut retention = Retention::new(&shared.privacy);
-    loop {
+    let mut retention = Retention::new(&shared.privacy, config.durability);
+    let mut retention_first = false;
+    'jobs: loop {
         let first = match queue.try_recv() {
             Ok(job) => job,
             Err(mpsc::TryRecvError::Disconnected) => return Exit::Closed,
-            Err(mpsc::TryRecvError::Empty) => {
+            Err(mpsc::TryRecvError::Empty) => 'idle: {
                 if partitions_checked.elapsed() >= PARTITION_CHECK_INTERVAL {
                     partitions_checked = Instant::now();
                     if let Err(error) = db::partitions::ensure(conn, crate::unix_now()) {
                         tracing::warn!(%error, "cannot create the coming days' partitions; rows go to the default partition meanwhile");
                     }
                 }
+                // Merging and retention take turns, so that under a steady load (new
+                // rows to merge at every idle moment) deletion keeps pace too. A merge
+                // chunk takes up to ~100 ms; retention gets as long, in chunks of ~20 ms
+                // with a look at the queue between them.
+                retention_first = !retention_first;
+                if retention_first {
+                    match retention.slice(conn, &shared.privacy, metrics, queue) {
+                        Slice::Idle => {}
+                        Slice::Worked => continue 'jobs,
+                        Slice::Arrived(job) => break 'idle job,
+                        Slice::Closed => return Exit::Closed,
+                    }
+                }
                 let merged = merge_idle(conn, metrics);
                 note_presence_backlog(conn, metrics);
                 if matches!(merged, Ok(rows) if rows > 0) {
-                    continue;
+                    continue 'jobs;
                 }
-                if retention.step(conn, &shared.privacy, metrics) {
-                    continue;
+                if !retention_first && retention.step(conn, &shared.privacy, metrics) {
+                    continue 'jobs;
                 }
                 // Caught up (or failing): wait for a report, or the next retention pass.
                 match retention.until_next_pass() {
@@ -667,7 +681,7 @@ fn write(
                     },
                     Some(wait) => match queue.recv_timeout(wait) {
                         Ok(job) => job,
-                        Err(RecvTimeoutError::Timeout) => continue,
+                        Err(RecvTimeoutError::Timeout) => continue 'jobs,
                         Err(RecvTimeoutError::Disconnected) => return Exit::Closed,
                     },
                 }
@@ -1012,12 +1026,32 @@ fn store_kept(
 /// deleted within this (plus the pass itself) of passing the limit.
 const RETENTION_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Rows of each table one retention transaction deletes at most: a report arriving
-/// meanwhile waits for one such chunk (a few ms).
-const RETENTION_CHUNK_ROWS: i64 = 2_000;
+/// How long one retention transaction should take: a report arriving meanwhile waits
+/// for one such chunk at most. Old rows' index pages are cold and scattered (a MAC's
+/// entries lie among everyone's), so a delete costs several times an insert: the chunk
+/// size adapts to the time it took ([`next_chunk`]), from `RETENTION_FIRST_CHUNK` rows
+/// within `RETENTION_CHUNK_ROWS`.
+const RETENTION_CHUNK_TIME: Duration = Duration::from_millis(20);
+const RETENTION_FIRST_CHUNK: i64 = 200;
+const RETENTION_CHUNK_ROWS: std::ops::RangeInclusive<i64> = 20..=5_000;
 
 /// Free pages given back to the file system per idle step (8 MiB of 4 KiB pages).
 const RELEASE_PAGES: u32 = 2_048;
+
+/// How long retention's turn in the idle writer lasts at most (about one merge chunk).
+const RETENTION_SLICE: Duration = Duration::from_millis(100);
+
+/// How a turn of retention ended.
+enum Slice {
+    /// Nothing was due.
+    Idle,
+    /// Chunks were deleted; there may be more.
+    Worked,
+    /// A job arrived meanwhile: store it first.
+    Arrived(Job),
+    /// Every `Ingest` handle is gone.
+    Closed,
+}
 
 /// The idle writer's retention passes: every [`RETENTION_INTERVAL`], chunks of deletes
 /// until nothing is past the limits, then the freed pages go back to the file system.
@@ -1026,16 +1060,52 @@ struct Retention {
     next_pass: Instant,
     /// Inside a pass (deleting, then releasing pages).
     running: bool,
+    /// Rows per table the next chunk deletes at most.
+    chunk: i64,
+    /// The writer's own `synchronous`, restored after each chunk (SQLite): a retention
+    /// commit does not wait for the disk, since one lost to a power cut is redone.
+    synchronous: &'static str,
     partitions_dropped: bool,
 }
 
 impl Retention {
-    fn new(privacy: &Privacy) -> Retention {
+    fn new(privacy: &Privacy, durability: Durability) -> Retention {
         Retention {
             enabled: privacy.keep_probe_requests.is_some() || privacy.keep_presence.is_some(),
             next_pass: Instant::now(),
             running: false,
+            chunk: RETENTION_FIRST_CHUNK,
+            synchronous: match durability {
+                Durability::Full => "FULL",
+                Durability::Normal => "NORMAL",
+            },
             partitions_dropped: false,
+        }
+    }
+
+    /// Chunks of a due pass for up to [`RETENTION_SLICE`], stopping as soon as a job
+    /// arrives.
+    fn slice(
+        &mut self,
+        conn: &mut Conn,
+        privacy: &Privacy,
+        metrics: &Metrics,
+        queue: &Receiver<Job>,
+    ) -> Slice {
+        let end = Instant::now() + RETENTION_SLICE;
+        let mut worked = false;
+        while Instant::now() < end && self.step(conn, privacy, metrics) {
+            worked = true;
+            match queue.try_recv() {
+                Ok(job) => return Slice::Arrived(job),
+                Err(mpsc::TryRecvError::Empty) => {}
+                Err(mpsc::TryRecvError::Disconnected) => return Slice::Closed,
+            }
+        }
+        if worked {
+            Slice::Worked
+        } else {
+            Slice::Idle
         }
     }
 
@@ -1069,6 +1139,10 @@ impl Retention {
         if db::set_lock_wait(conn, MERGE_BUSY_TIMEOUT).is_err() {
             return false;
         }
+        let sqlite = matches!(conn, Conn::Sqlite(_));
+        if sqlite && conn.batch_execute("PRAGMA synchronous = NORMAL").is_err() {
+            return false;
+        }
         let mut more = false;
         if let (false, Some(cutoff)) = (self.partitions_dropped, cutoffs.probe_requests) {
             self.partitions_dropped = true;
@@ -1082,12 +1156,24 @@ impl Retention {
                 }
             }
         }
-        match retention::delete_chunk(conn, cutoffs, RETENTION_CHUNK_ROWS) {
+        let started = Instant::now();
+        match retention::delete_chunk(conn, cutoffs, self.chunk) {
             Ok(deleted) => {
                 metrics.retention_deleted(deleted);
                 more = deleted.total() > 0;
+                tracing::debug!(
+                    rows = self.chunk,
+                    ?deleted,
+                    took_ms = started.elapsed().as_millis(),
+                    "retention chunk"
+                );
+                if more {
+                    self.chunk = next_chunk(self.chunk, started.elapsed());
+                }
             }
-            Err(error) if FailureKind::of(&error) == FailureKind::Busy => {}
+            Err(error) if FailureKind::of(&error) == FailureKind::Busy => {
+                tracing::debug!(%error, "retention chunk: the write lock is taken");
+            }
             Err(error) => {
                 tracing::warn!(%error, "cannot delete the rows past the retention period now; trying again later")
             }
@@ -1096,9 +1182,22 @@ impl Retention {
             more = matches!(free_pages(conn), Ok(pages) if pages > 0)
                 && retention::release_free_pages(conn, RELEASE_PAGES).is_ok();
         }
+        if sqlite {
+            // Failing, the connection is broken and the next batch finds out.
+            let _ = conn.batch_execute(&format!("PRAGMA synchronous = {}", self.synchronous));
+        }
         let _ = db::set_lock_wait(conn, db::BUSY_TIMEOUT);
         more
     }
+}
+
+/// The next retention chunk's size: scaled toward [`RETENTION_CHUNK_TIME`] by the last
+/// one's time, at most halved or doubled at once.
+fn next_chunk(rows: i64, took: Duration) -> i64 {
+    let took = took.as_secs_f64().max(1e-4);
+    let scaled = rows as f64 * RETENTION_CHUNK_TIME.as_secs_f64() / took;
+    let next = scaled.clamp(rows as f64 / 2.0, rows as f64 * 2.0) as i64;
+    next.clamp(*RETENTION_CHUNK_ROWS.start(), *RETENTION_CHUNK_ROWS.end())
 }
 
 /// SQLite's count of free pages in the file (0 on PostgreSQL).
@@ -1116,5 +1215,20 @@ fn free_pages(conn: &mut Conn) -> diesel::QueryResult<i64> {
                 .freelist_count)
         }
         Conn::Postgres(_) => Ok(0),
+    }
+}
+
+#[cfg(test)]
+mod retention_tests {
+    use super::*;
+
+    #[test]
+    fn chunks_adapt_to_their_time_within_bounds() {
+        // Twice the target: halved; a tenth: doubled (no more at once).
+        assert_eq!(next_chunk(1_000, Duration::from_millis(40)), 500);
+        assert_eq!(next_chunk(1_000, Duration::from_millis(2)), 2_000);
+        assert_eq!(next_chunk(1_000, Duration::from_millis(25)), 800);
+        assert_eq!(next_chunk(4_000, Duration::ZERO), 5_000);
+        assert_eq!(next_chunk(30, Duration::from_secs(1)), 20);
     }
 }

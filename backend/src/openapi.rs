@@ -30,7 +30,7 @@ signs people in with `POST /api/v1/session` and the `ncompass_session` cookie. T
 `viewer` reads everything; `admin` also changes data. Each operation lists the role it needs \
 under `security`; without a credential it answers 401 (with `WWW-Authenticate: Bearer`), \
 with a credential lacking the role 403. The webhook (signed with the shared secret instead), \
-`/api/v1/health`, sign-in and this documentation need no credential. While no account and no \
+`/api/v1/health`, `/api/v1/privacy`, sign-in and this documentation need no credential. While no account and no \
 token exist (protected mode) the server answers only clients on its own machine, and those \
 need no credential.",
         license(name = "MIT"),
@@ -58,6 +58,7 @@ need no credential.",
         routes::privacy::add_opt_out,
         routes::privacy::remove_opt_out,
         routes::health::health,
+        routes::health::privacy,
         routes::metrics::metrics,
         routes::docs::openapi_json,
     ),

@@ -157,6 +157,16 @@ impl Server {
 
     /// On `database` if given (an existing file, kept), else on a new temp file.
     pub async fn start_on(binary: &Path, durability: &str, database: Option<PathBuf>) -> Server {
+        Server::start_with(binary, durability, database, &[]).await
+    }
+
+    /// [`Server::start_on`] with more flags of `ncompass serve` (e.g. `--mac-privacy keyed`).
+    pub async fn start_with(
+        binary: &Path,
+        durability: &str,
+        database: Option<PathBuf>,
+        extra: &[&str],
+    ) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let database = database.unwrap_or_else(|| dir.path().join("bench.db"));
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -177,6 +187,7 @@ impl Server {
             .arg(&database)
             .arg("--static-dir")
             .arg(dir.path().join("none"))
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

@@ -30,6 +30,16 @@ async fn empty_state_offers_the_sample_and_shows_it() {
         assert!(macs.contains(&"48:5a:3f:37:de:f7".to_string()));
         let feed = h.wait_for_text("[data-testid=feed]").await;
         assert!(feed.contains("1 of 1 access points"), "{feed}");
+        // Anyone looking is told what is kept, and for how long.
+        let privacy = h.wait_for_text("[data-testid=privacy]").await;
+        assert!(
+            privacy.contains("Device MACs are stored as heard."),
+            "{privacy}"
+        );
+        assert!(
+            privacy.contains("Probe requests are kept with no time limit"),
+            "{privacy}"
+        );
     })
     .await;
 }

@@ -3,7 +3,8 @@
 use std::cell::RefCell;
 
 use api_types::{
-    IngestResult, NodeList, ProbeRequestPage, ProbeRequestQuery, Problem, SessionInfo, SignIn,
+    IngestResult, NodeList, PrivacySummary, ProbeRequestPage, ProbeRequestQuery, Problem,
+    SessionInfo, SignIn,
 };
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
@@ -75,6 +76,11 @@ pub async fn list_nodes(signal: Option<&AbortSignal>) -> Result<NodeList, ApiErr
             .await,
     )
     .await
+}
+
+/// What the server keeps of the devices heard, and for how long (no credential needed).
+pub async fn privacy() -> Result<PrivacySummary, ApiError> {
+    decode(Request::get("/api/v1/privacy").send().await).await
 }
 
 pub async fn add_sample() -> Result<IngestResult, ApiError> {

@@ -6,6 +6,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api::{self, ApiError};
+use crate::components::privacy_note::PrivacyNote;
 use crate::pages::device::Device;
 use crate::pages::overview::Overview;
 use crate::pages::probe_requests::ProbeRequests;
@@ -86,6 +87,18 @@ fn check(access: UseStateHandle<Access>) {
 #[function_component]
 pub fn App() -> Html {
     let access = use_state(|| Access::Checking);
+    let privacy = use_state(|| None);
+    {
+        let privacy = privacy.clone();
+        use_effect_with((), move |_| {
+            spawn_local(async move {
+                // Unknown stays unsaid: the footer shows nothing rather than a guess.
+                if let Ok(summary) = api::privacy().await {
+                    privacy.set(Some(summary));
+                }
+            });
+        });
+    }
     {
         let access = access.clone();
         use_effect_with((), move |_| {
@@ -182,6 +195,7 @@ pub fn App() -> Html {
                     { user }
                 </header>
                 { content }
+                <PrivacyNote summary={(*privacy).clone()} />
             </div>
         </BrowserRouter>
     }

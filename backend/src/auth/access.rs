@@ -23,7 +23,7 @@ pub enum Access {
 /// the metrics, whatever follows, needs a credential.
 pub fn required(method: &Method, path: &str) -> Access {
     match path {
-        "/receive" | "/recieve" | "/api/v1/health" => Access::Open,
+        "/receive" | "/recieve" | "/api/v1/health" | "/api/v1/privacy" => Access::Open,
         "/api/v1/session" | "/api/v1/openapi.json" | "/api/docs" => Access::Public,
         // What is kept of one person's device, and the opt-out list: personal data
         // handled for its owner's requests, by administrators only.
@@ -59,6 +59,7 @@ mod tests {
         assert_eq!(required(&post, "/receive"), Access::Open);
         assert_eq!(required(&post, "/recieve"), Access::Open);
         assert_eq!(required(&get, "/api/v1/health"), Access::Open);
+        assert_eq!(required(&get, "/api/v1/privacy"), Access::Open);
         assert_eq!(required(&get, "/"), Access::Public);
         assert_eq!(required(&get, "/devices/1/aa:bb"), Access::Public);
         assert_eq!(required(&get, "/assets/app.wasm"), Access::Public);

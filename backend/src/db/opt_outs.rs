@@ -71,6 +71,21 @@ fn bump_version(conn: &mut Conn) -> QueryResult<()> {
     ))
 }
 
+/// Runs `change` in a write transaction that, on SQLite, waits for the disk before it
+/// is acknowledged (pool connections commit with `synchronous = NORMAL`): an erasure or
+/// an opt-out must survive a power cut once answered.
+fn durably<T>(conn: &mut Conn, change: impl FnOnce(&mut Conn) -> QueryResult<T>) -> QueryResult<T> {
+    let sqlite = matches!(conn, Conn::Sqlite(_));
+    if sqlite {
+        conn.batch_execute("PRAGMA synchronous = FULL")?;
+    }
+    let result = super::write_transaction(conn, change);
+    if sqlite {
+        conn.batch_execute("PRAGMA synchronous = NORMAL")?;
+    }
+    result
+}
+
 /// Every entry, newest first.
 pub fn list(conn: &mut Conn) -> QueryResult<Vec<api_types::OptOut>> {
     Ok(opt_outs::table
@@ -92,7 +107,7 @@ pub fn list(conn: &mut Conn) -> QueryResult<Vec<api_types::OptOut>> {
 
 /// Adds `hash` to the list; false when it is there already.
 pub fn add(conn: &mut Conn, hash: Mac, at: i64, by: &str) -> QueryResult<bool> {
-    super::write_transaction(conn, |conn| insert(conn, hash, at, by))
+    durably(conn, |conn| insert(conn, hash, at, by))
 }
 
 fn insert(conn: &mut Conn, hash: Mac, at: i64, by: &str) -> QueryResult<bool> {
@@ -111,7 +126,7 @@ fn insert(conn: &mut Conn, hash: Mac, at: i64, by: &str) -> QueryResult<bool> {
 
 /// Removes `hash` from the list; false when it was not there.
 pub fn remove(conn: &mut Conn, hash: Mac) -> QueryResult<bool> {
-    super::write_transaction(conn, |conn| {
+    durably(conn, |conn| {
         bump_version(conn)?;
         let removed = diesel::delete(opt_outs::table.find(hash.to_string())).execute(conn)?;
         Ok(removed > 0)
@@ -151,7 +166,7 @@ pub fn erase(
         .iter()
         .map(|mac| i64::try_from(mac.to_u64()).unwrap_or_default())
         .collect();
-    super::write_transaction(conn, |conn| {
+    durably(conn, |conn| {
         bump_version(conn)?;
         if let Some((hash, at, by)) = opt_out {
             insert(conn, hash, at, by)?;

@@ -131,8 +131,19 @@ fn delete_probe_requests(conn: &mut Conn, cutoff: i64, chunk: i64) -> QueryResul
     ))
 }
 
-/// Reports received before `cutoff` that have no probe request left.
+/// Reports received before `cutoff` that have no probe request left. A probe request's
+/// `last_seen` is at most [`crate::cloudtrax::MAX_CLOCK_AHEAD_S`] after its report was
+/// received, so only reports received that long before the oldest row kept can be
+/// rowless: the scan starts and ends there, and does not walk, chunk after chunk, the
+/// reports whose rows still wait for deletion (a large backlog when retention is first
+/// turned on). Each report is still checked, in case an older row breaks the rule.
 fn delete_reports(conn: &mut Conn, cutoff: i64, chunk: i64) -> QueryResult<u64> {
+    let oldest_row: Option<i64> = probe_requests::table
+        .select(diesel::dsl::min(probe_requests::last_seen))
+        .first(conn)?;
+    let before = oldest_row.map_or(cutoff, |oldest| {
+        cutoff.min(oldest.saturating_sub(crate::cloudtrax::MAX_CLOCK_AHEAD_S))
+    });
     let mut bind = Placeholders::of(conn);
     let sql = format!(
         "DELETE FROM reports WHERE id IN (SELECT r.id FROM reports r \
@@ -144,7 +155,7 @@ fn delete_reports(conn: &mut Conn, cutoff: i64, chunk: i64) -> QueryResult<u64> 
     );
     Ok(rows(
         diesel::sql_query(sql)
-            .bind::<BigInt, _>(cutoff)
+            .bind::<BigInt, _>(before)
             .bind::<BigInt, _>(chunk)
             .execute(conn)?,
     ))

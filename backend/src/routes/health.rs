@@ -58,3 +58,21 @@ pub async fn health(state: Data<AppState>) -> Result<Json<Health>, AppError> {
         privacy: state.privacy.summary(),
     }))
 }
+
+/// What is kept
+///
+/// The MAC privacy mode and the retention periods, for anyone looking (the dashboard
+/// shows them in its footer): open like the health check, and answered even while
+/// ingestion is failing.
+#[utoipa::path(
+    get,
+    path = "/api/v1/privacy",
+    tag = "service",
+    operation_id = "privacy",
+    responses(
+        (status = 200, description = "What is kept of the devices heard, and for how long", body = api_types::PrivacySummary),
+    )
+)]
+pub async fn privacy(state: Data<AppState>) -> Json<api_types::PrivacySummary> {
+    Json(state.privacy.summary())
+}

@@ -98,6 +98,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(session::sign_out)),
         )
         .service(resource("/api/v1/health").route(get().to(health::health)))
+        .service(resource("/api/v1/privacy").route(get().to(health::privacy)))
         .service(resource("/metrics").route(get().to(metrics::metrics)))
         .service(resource("/api/v1/openapi.json").route(get().to(docs::openapi_json)))
         .service(resource("/api/docs").route(get().to(docs::reference)))

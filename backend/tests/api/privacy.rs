@@ -375,3 +375,73 @@ async fn retention_keeps_the_file_from_growing_under_a_steady_load() {
         "the file grew: {sizes:?}"
     );
 }
+
+#[actix_web::test]
+async fn on_postgresql_retention_drops_whole_day_partitions() {
+    if crate::support::postgres().is_none() {
+        return; // SQLite has one table: its rows go by the chunk (tested above)
+    }
+    let app = spawn_app_with(ncompass::config::Settings {
+        keep_probe_requests: Some(Duration::from_secs(86_400)),
+        keep_presence: Some(Duration::from_secs(2 * 86_400)),
+        ..settings()
+    })
+    .await;
+    // The partition of three days ago, as an instance running then would have made it.
+    let now = ncompass::unix_now();
+    let day = now.div_euclid(86_400) - 3;
+    let partition = ncompass::db::partitions::name(day);
+    let mut conn = ncompass::db::connect(&app.database).unwrap();
+    ncompass::db::partitions::ensure(&mut conn, (day + 1) * 86_400).unwrap();
+    let exists = |conn: &mut ncompass::db::Conn| {
+        #[derive(diesel::QueryableByName)]
+        struct Found {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            found: bool,
+        }
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!(
+            "SELECT to_regclass('{partition}') IS NOT NULL AS found"
+        ))
+        .get_result::<Found>(conn)
+        .unwrap()
+        .found
+    };
+    assert!(exists(&mut conn));
+    let at = day * 86_400 + 43_200;
+    let probes: Vec<Value> = (0..30)
+        .map(|i| {
+            json!({"mac": format!("00:16:3e:00:01:{i:02x}"), "count": 1,
+                   "min_signal": -60, "max_signal": -50, "avg_signal": -55,
+                   "first_seen": at - 20, "last_seen": at, "associated": false})
+        })
+        .collect();
+    app.ingest(&json!({"network_id": 3, "node_mac": "02:00:00:00:00:03",
+                       "version": 1, "probe_requests": probes}))
+        .await;
+    within(Duration::from_secs(30), "the partition dropped", || async {
+        let mut conn = ncompass::db::connect(&app.database).unwrap();
+        (!exists(&mut conn)).then_some(())
+    })
+    .await;
+    assert_eq!(app.count("probe_requests"), 0);
+    within(Duration::from_secs(30), "the segments deleted", || async {
+        (app.count("presence_segments") == 0).then_some(())
+    })
+    .await;
+    // A new connection: the pooled one idled past the server's keep-alive meanwhile.
+    let metrics = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("ncompass_retention_deleted_rows_total{table=\"presence_segments\"} 30"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("ncompass_retention_deleted_rows_total{table=\"probe_requests\"} 30"),
+        "{metrics}"
+    );
+}

@@ -6,4 +6,5 @@ pub mod filter_form;
 pub mod node_health;
 pub mod notice;
 pub mod pager;
+pub mod privacy_note;
 pub mod probe_table;
