@@ -905,6 +905,7 @@ fn commit(
         let together = db::write_transaction(conn, |conn| {
             let stored = store_kept(conn, &reports, &shared.privacy, opt_outs).and_then(
                 |(results, opted_out)| {
+                    let rejections = kept_rejections(&rejections, &shared.privacy, opt_outs);
                     db::rejections::record(conn, &rejections)?;
                     Ok((results, opted_out))
                 },
@@ -1001,7 +1002,7 @@ fn store_kept(
     privacy: &Privacy,
     opt_outs: &mut OptOutCache,
 ) -> diesel::QueryResult<(Vec<IngestResult>, u64)> {
-    opt_outs.refresh(conn)?;
+    opt_outs.refresh(conn, privacy.mode.as_str())?;
     if opt_outs.is_empty() {
         return Ok((db::reports::store_in_transaction(conn, reports)?, 0));
     }
@@ -1020,6 +1021,39 @@ fn store_kept(
         .collect();
     let kept: Vec<(&Report, i64)> = kept.iter().map(|(report, at)| (report, *at)).collect();
     Ok((db::reports::store_in_transaction(conn, &kept)?, opted_out))
+}
+
+/// `rejections`, with the body bytes and detail emptied of any that names an opted-out
+/// device (raw mode keeps a refused body's first bytes; keyed mode keeps none).
+fn kept_rejections<'a>(
+    rejections: &'a [NewRejection],
+    privacy: &Privacy,
+    opt_outs: &OptOutCache,
+) -> std::borrow::Cow<'a, [NewRejection]> {
+    let names_opted_out = |text: &str| {
+        crate::privacy::macs_in(text)
+            .any(|mac| opt_outs.contains(privacy.opt_out_entry_of_stored(mac)))
+    };
+    if opt_outs.is_empty()
+        || !rejections
+            .iter()
+            .any(|r| names_opted_out(&r.body_prefix) || names_opted_out(&r.detail))
+    {
+        return std::borrow::Cow::Borrowed(rejections);
+    }
+    std::borrow::Cow::Owned(
+        rejections
+            .iter()
+            .map(|rejection| {
+                let mut rejection = rejection.clone();
+                if names_opted_out(&rejection.body_prefix) || names_opted_out(&rejection.detail) {
+                    rejection.body_prefix.clear();
+                    rejection.detail.clear();
+                }
+                rejection
+            })
+            .collect(),
+    )
 }
 
 /// How often the idle writer looks for rows past the retention periods: rows are
@@ -1065,7 +1099,10 @@ struct Retention {
     /// The writer's own `synchronous`, restored after each chunk (SQLite): a retention
     /// commit does not wait for the disk, since one lost to a power cut is redone.
     synchronous: &'static str,
+    /// The partitions were looked at for dropping in this pass (PostgreSQL).
     partitions_dropped: bool,
+    /// Where the scan of the cutoff day's presence segments stopped.
+    segment_cursor: Option<retention::SegmentKey>,
 }
 
 impl Retention {
@@ -1080,6 +1117,7 @@ impl Retention {
                 Durability::Normal => "NORMAL",
             },
             partitions_dropped: false,
+            segment_cursor: None,
         }
     }
 
@@ -1127,6 +1165,7 @@ impl Retention {
         if !more {
             self.running = false;
             self.partitions_dropped = false;
+            self.segment_cursor = None;
             self.next_pass = Instant::now() + RETENTION_INTERVAL;
             if let Ok((probe_requests, segments)) = retention::oldest(conn) {
                 metrics.note_oldest(probe_requests, segments);
@@ -1144,9 +1183,11 @@ impl Retention {
             return false;
         }
         let mut more = false;
-        if let (false, Some(cutoff)) = (self.partitions_dropped, cutoffs.probe_requests) {
+        if let (false, Some(cutoff), Conn::Postgres(_)) =
+            (self.partitions_dropped, cutoffs.probe_requests, &*conn)
+        {
             self.partitions_dropped = true;
-            match retention::drop_partitions(conn, cutoff) {
+            match retention::drop_partitions(conn, cutoff, crate::unix_now()) {
                 Ok(rows) => metrics.retention_deleted(retention::Deleted {
                     probe_requests: rows,
                     ..retention::Deleted::default()
@@ -1157,10 +1198,10 @@ impl Retention {
             }
         }
         let started = Instant::now();
-        match retention::delete_chunk(conn, cutoffs, self.chunk) {
+        match retention::delete_chunk(conn, cutoffs, self.chunk, &mut self.segment_cursor) {
             Ok(deleted) => {
                 metrics.retention_deleted(deleted);
-                more = deleted.total() > 0;
+                more = deleted.more();
                 tracing::debug!(
                     rows = self.chunk,
                     ?deleted,

@@ -156,12 +156,12 @@ impl Application {
             let logger = if keyed {
                 middleware::Logger::new("%a \"%{request_line}xi\" %s %b %Dms")
                     .custom_request_replace("request_line", |request| {
-                        crate::privacy::redact_macs(&format!(
+                        crate::privacy::redact_macs(&crate::privacy::percent_decoded(&format!(
                             "{} {} {:?}",
                             request.method(),
                             request.uri(),
                             request.version()
-                        ))
+                        )))
                     })
             } else {
                 middleware::Logger::new("%a \"%r\" %s %b %Dms")

@@ -87,7 +87,7 @@ pub async fn guard(
     if let Some(principal) = principal {
         if !read && matches!(access, Access::Role(_)) {
             let path = if state.privacy.mode == crate::privacy::MacPrivacy::Keyed {
-                crate::privacy::redact_macs(&path)
+                crate::privacy::redact_macs(&crate::privacy::percent_decoded(&path))
             } else {
                 path
             };

@@ -6,7 +6,12 @@
 //! transaction. So a batch either commits before an opt-out or an erasure (and the
 //! erasure deletes its rows) or sees the new list (and drops them): no observation of an
 //! opted-out device is stored after the change, on one instance or many. On PostgreSQL
-//! the batch reads the version `FOR SHARE`, which the change's update waits for.
+//! batches (and the presence merge) hold [`LIST_LOCK`] shared and a change holds it
+//! exclusively: PostgreSQL queues those fairly, so a steady stream of batches on many
+//! instances cannot starve an erasure (row locks `FOR SHARE` would).
+//!
+//! The same read tells a writer when `ncompass pseudonymize` switched the database's
+//! MAC mode under it: it refuses to store rather than mix real MACs with pseudonyms.
 
 use std::collections::HashSet;
 
@@ -15,9 +20,21 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use super::schema::{opt_outs, presence_segments, probe_requests, settings};
-use super::settings::OPT_OUT_VERSION;
+use super::settings::{MAC_PRIVACY, OPT_OUT_VERSION};
 use super::Conn;
 use crate::cloudtrax::Mac;
+
+/// Advisory lock key of the list on PostgreSQL (see the module's comment).
+pub const LIST_LOCK: i64 = 0x6e63_6f6d_7061_7304;
+
+/// Holds [`LIST_LOCK`] shared until the transaction ends (PostgreSQL; SQLite's write
+/// lock serializes everything already).
+pub fn hold_list_shared(conn: &mut Conn) -> QueryResult<()> {
+    if matches!(conn, Conn::Postgres(_)) {
+        conn.batch_execute(&format!("SELECT pg_advisory_xact_lock_shared({LIST_LOCK})"))?;
+    }
+    Ok(())
+}
 
 /// The opt-out list as a writer holds it.
 #[derive(Debug, Default)]
@@ -28,19 +45,28 @@ pub struct OptOutCache {
 
 impl OptOutCache {
     /// Brings the list up to date, inside the caller's write transaction: one indexed
-    /// read while unchanged.
-    pub fn refresh(&mut self, conn: &mut Conn) -> QueryResult<()> {
-        let version: String = match conn {
-            Conn::Sqlite(c) => settings::table
-                .find(OPT_OUT_VERSION)
-                .select(settings::value)
-                .first(c)?,
-            Conn::Postgres(c) => settings::table
-                .find(OPT_OUT_VERSION)
-                .select(settings::value)
-                .for_share()
-                .first(c)?,
+    /// read while unchanged. Fails when the database's MAC mode is no longer `mode`.
+    pub fn refresh(&mut self, conn: &mut Conn, mode: &str) -> QueryResult<()> {
+        hold_list_shared(conn)?;
+        let rows: Vec<(String, String)> = settings::table
+            .filter(settings::name.eq_any([OPT_OUT_VERSION, MAC_PRIVACY]))
+            .select((settings::name, settings::value))
+            .load(conn)?;
+        let value = |name: &str| {
+            rows.iter()
+                .find(|(found, _)| found == name)
+                .map(|(_, value)| value.clone())
         };
+        if let Some(stored) = value(MAC_PRIVACY).filter(|stored| stored != mode) {
+            return Err(diesel::result::Error::QueryBuilderError(
+                format!(
+                    "the database's MACs are now {stored}, this server stores them {mode}: \
+                     restart it with --mac-privacy {stored}"
+                )
+                .into(),
+            ));
+        }
+        let version = value(OPT_OUT_VERSION).unwrap_or_default();
         if self.version.as_ref() != Some(&version) {
             self.hashes = opt_outs::table
                 .select(opt_outs::mac_hash)
@@ -65,6 +91,9 @@ impl OptOutCache {
 /// Bumps the list's version: every writer reloads the list before its next batch (and
 /// on PostgreSQL, waits for the batches storing right now to commit first).
 fn bump_version(conn: &mut Conn) -> QueryResult<()> {
+    if matches!(conn, Conn::Postgres(_)) {
+        conn.batch_execute(&format!("SELECT pg_advisory_xact_lock({LIST_LOCK})"))?;
+    }
     conn.batch_execute(&format!(
         "UPDATE settings SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) \
          WHERE name = '{OPT_OUT_VERSION}'"
@@ -135,12 +164,7 @@ pub fn remove(conn: &mut Conn, hash: Mac) -> QueryResult<bool> {
 
 /// Whether `hash` is on the list.
 pub fn contains(conn: &mut Conn, hash: Mac) -> QueryResult<bool> {
-    Ok(opt_outs::table
-        .find(hash.to_string())
-        .select(opt_outs::mac_hash)
-        .first::<String>(conn)
-        .optional()?
-        .is_some())
+    Ok(get(conn, hash)?.is_some())
 }
 
 /// What an erasure removed.
@@ -149,35 +173,41 @@ pub struct Erased {
     pub probe_requests: i64,
     pub presence_segments: i64,
     pub rejections_scrubbed: i64,
+    /// The opt-out entry added, if one was asked for.
+    pub opted_out: Option<Mac>,
 }
 
 /// Removes every probe request and presence segment stored under any of `stored` (the
 /// MACs the device may be stored as), in every network, and the body bytes of any
-/// rejection that names one; adds `opt_out` (hash, time, who) to the list in the same
-/// transaction. Presence segments have no index by MAC: the table is read through once
-/// (a rare, administrative operation).
+/// rejection that names one. With `opt_out` (time, who), adds the device to the list in
+/// the same transaction, under the entry `entry` gives for the stored MAC found (`None`:
+/// nothing was stored under any candidate).
 pub fn erase(
     conn: &mut Conn,
     stored: &[Mac],
-    opt_out: Option<(Mac, i64, &str)>,
+    opt_out: Option<(i64, &str)>,
+    entry: &dyn Fn(Option<Mac>) -> Mac,
 ) -> QueryResult<Erased> {
-    let texts: Vec<String> = stored.iter().map(ToString::to_string).collect();
-    let numbers: Vec<i64> = stored
-        .iter()
-        .map(|mac| i64::try_from(mac.to_u64()).unwrap_or_default())
-        .collect();
     durably(conn, |conn| {
         bump_version(conn)?;
-        if let Some((hash, at, by)) = opt_out {
-            insert(conn, hash, at, by)?;
+        let mut probe_requests = 0;
+        let mut presence_segments = 0;
+        let mut found = None;
+        for mac in stored {
+            let rows = diesel::delete(
+                probe_requests::table.filter(probe_requests::mac.eq(mac.to_string())),
+            )
+            .execute(conn)?;
+            let segments = diesel::delete(presence_segments::table.filter(
+                presence_segments::mac.eq(i64::try_from(mac.to_u64()).unwrap_or_default()),
+            ))
+            .execute(conn)?;
+            if rows + segments > 0 && found.is_none() {
+                found = Some(*mac);
+            }
+            probe_requests += rows;
+            presence_segments += segments;
         }
-        let probe_requests =
-            diesel::delete(probe_requests::table.filter(probe_requests::mac.eq_any(&texts)))
-                .execute(conn)?;
-        let presence_segments = diesel::delete(
-            presence_segments::table.filter(presence_segments::mac.eq_any(&numbers)),
-        )
-        .execute(conn)?;
         let mut rejections_scrubbed = 0;
         for mac in stored {
             let colons = mac.to_string();
@@ -196,13 +226,40 @@ pub fn erase(
                     .execute(conn)?;
             }
         }
+        let opted_out = match opt_out {
+            Some((at, by)) => {
+                let hash = entry(found);
+                insert(conn, hash, at, by)?;
+                Some(hash)
+            }
+            None => None,
+        };
         super::retention::keep_watermark_below_next_id(conn)?;
         Ok(Erased {
             probe_requests: i64::try_from(probe_requests).unwrap_or(i64::MAX),
             presence_segments: i64::try_from(presence_segments).unwrap_or(i64::MAX),
             rejections_scrubbed: i64::try_from(rejections_scrubbed).unwrap_or(i64::MAX),
+            opted_out,
         })
     })
+}
+
+/// One entry of the list.
+pub fn get(conn: &mut Conn, hash: Mac) -> QueryResult<Option<api_types::OptOut>> {
+    Ok(opt_outs::table
+        .find(hash.to_string())
+        .select((
+            opt_outs::mac_hash,
+            opt_outs::created_at,
+            opt_outs::created_by,
+        ))
+        .first::<(String, i64, String)>(conn)
+        .optional()?
+        .map(|(mac_hash, created_at, created_by)| api_types::OptOut {
+            mac_hash,
+            created_at,
+            created_by,
+        }))
 }
 
 /// Everything stored about a device (under any of `stored`), for an access request:

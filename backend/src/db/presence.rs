@@ -245,16 +245,10 @@ pub fn catch_up(conn: &mut Conn, limit: i64) -> QueryResult<usize> {
             if !merging_here {
                 return Ok(0);
             }
-            // An erasure committing while this merge reads would leave segments of
-            // the rows it deletes: it waits for this (and this for it), as a batch of
-            // reports does (db::opt_outs).
-            use super::schema::settings;
-            settings::table
-                .find(super::settings::OPT_OUT_VERSION)
-                .select(settings::value)
-                .for_share()
-                .first::<String>(pg)?;
         }
+        // An erasure committing while this merge reads would leave segments of the rows
+        // it deletes: it waits for this (and this for it), as a batch of reports does.
+        super::opt_outs::hold_list_shared(conn)?;
         let through = watermark(conn)?;
         let rows: Vec<(i64, ObservationRow)> = p::table
             .filter(p::id.gt(through))
@@ -858,10 +852,11 @@ mod tests {
         for (network_id, mac, access) in [
             (None, None, "PRIMARY KEY (day>? AND day<?)"),
             (Some(1), None, "PRIMARY KEY (day>? AND day<?)"),
+            // One device: its own index (which ends with the key), a seek per day.
             (
                 Some(1),
                 Some(1),
-                "PRIMARY KEY (day=? AND network_id=? AND mac=?)",
+                "INDEX presence_segments_by_mac (mac=? AND day=? AND network_id=?)",
             ),
         ] {
             let plan = segments_plan(&mut conn, network_id, mac).unwrap();

@@ -197,9 +197,11 @@ pub fn list(
 }
 
 /// Which of `candidates` (the MACs a device may be stored as, see
-/// `privacy::Privacy::candidates`) is stored, and its `randomized` flag: one index seek
-/// each. `None` when none is.
-pub fn stored_mac(conn: &mut Conn, candidates: &[Mac]) -> QueryResult<Option<(Mac, bool)>> {
+/// `privacy::Privacy::candidates`) is stored, in its probe requests or (once those are
+/// past retention) its presence segments; with the `randomized` flag of its rows, when
+/// it has rows. Index seeks only. `None` when none is.
+pub fn stored_mac(conn: &mut Conn, candidates: &[Mac]) -> QueryResult<Option<(Mac, Option<bool>)>> {
+    use super::schema::presence_segments;
     for candidate in candidates {
         let found: Option<bool> = probe_requests::table
             .filter(probe_requests::mac.eq(candidate.to_string()))
@@ -207,7 +209,19 @@ pub fn stored_mac(conn: &mut Conn, candidates: &[Mac]) -> QueryResult<Option<(Ma
             .first(conn)
             .optional()?;
         if let Some(randomized) = found {
-            return Ok(Some((*candidate, randomized)));
+            return Ok(Some((*candidate, Some(randomized))));
+        }
+    }
+    for candidate in candidates {
+        let segment: Option<i64> = presence_segments::table
+            .filter(
+                presence_segments::mac.eq(i64::try_from(candidate.to_u64()).unwrap_or_default()),
+            )
+            .select(presence_segments::day)
+            .first(conn)
+            .optional()?;
+        if segment.is_some() {
+            return Ok(Some((*candidate, None)));
         }
     }
     Ok(None)

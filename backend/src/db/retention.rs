@@ -20,6 +20,9 @@ use super::{Conn, Placeholders};
 
 const DAY_S: i64 = 86_400;
 
+/// Where the scan of the cutoff day's segments stopped: (day, network, MAC, start).
+pub type SegmentKey = (i64, i64, i64, i64);
+
 /// What to delete: rows whose time is before these (Unix seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Cutoffs {
@@ -53,6 +56,9 @@ pub struct Deleted {
     pub presence_segments: u64,
     pub reports: u64,
     pub rejections: u64,
+    /// Segments of the cutoff day remain to be looked at (see [`delete_chunk`]'s
+    /// cursor), even if this chunk deleted none.
+    pub more_to_scan: bool,
 }
 
 impl Deleted {
@@ -60,17 +66,29 @@ impl Deleted {
         self.probe_requests + self.presence_segments + self.reports + self.rejections
     }
 
+    /// Another chunk may find something: rows were deleted, or segments remain to scan.
+    pub fn more(&self) -> bool {
+        self.total() > 0 || self.more_to_scan
+    }
+
     pub fn add(&mut self, other: Deleted) {
         self.probe_requests += other.probe_requests;
         self.presence_segments += other.presence_segments;
         self.reports += other.reports;
         self.rejections += other.rejections;
+        self.more_to_scan = other.more_to_scan;
     }
 }
 
 /// Deletes at most `chunk` rows of each table past `cutoffs`, in one write transaction.
-/// Nothing deleted: retention has caught up.
-pub fn delete_chunk(conn: &mut Conn, cutoffs: Cutoffs, chunk: i64) -> QueryResult<Deleted> {
+/// `cursor` carries the scan of the cutoff day's segments from chunk to chunk (start a
+/// pass with `None`). Nothing more ([`Deleted::more`]): retention has caught up.
+pub fn delete_chunk(
+    conn: &mut Conn,
+    cutoffs: Cutoffs,
+    chunk: i64,
+    cursor: &mut Option<SegmentKey>,
+) -> QueryResult<Deleted> {
     super::write_transaction(conn, |conn| {
         let mut deleted = Deleted::default();
         if let Some(cutoff) = cutoffs.probe_requests {
@@ -91,7 +109,9 @@ pub fn delete_chunk(conn: &mut Conn, cutoffs: Cutoffs, chunk: i64) -> QueryResul
             );
         }
         if let Some(cutoff) = cutoffs.presence {
-            deleted.presence_segments = delete_segments(conn, cutoff, chunk)?;
+            let (segments, more_to_scan) = delete_segments(conn, cutoff, chunk, cursor)?;
+            deleted.presence_segments = segments;
+            deleted.more_to_scan = more_to_scan;
         }
         if deleted.probe_requests > 0 {
             keep_watermark_below_next_id(conn)?;
@@ -162,8 +182,15 @@ fn delete_reports(conn: &mut Conn, cutoff: i64, chunk: i64) -> QueryResult<u64> 
 }
 
 /// Segments ending before `cutoff`: whole days before its day by the key, then those
-/// of its own day that end before it (read, as their end is inside the segment).
-fn delete_segments(conn: &mut Conn, cutoff: i64, chunk: i64) -> QueryResult<u64> {
+/// of its own day that end before it (read, as their end is inside the segment), in
+/// key order from `cursor`, so segments still going on are read past once, not again
+/// at every chunk. Returns the segments deleted, and whether the day's scan goes on.
+fn delete_segments(
+    conn: &mut Conn,
+    cutoff: i64,
+    chunk: i64,
+    cursor: &mut Option<SegmentKey>,
+) -> QueryResult<(u64, bool)> {
     let cutoff_day = cutoff.div_euclid(DAY_S);
     let mut bind = Placeholders::of(conn);
     let sql = format!(
@@ -180,15 +207,36 @@ fn delete_segments(conn: &mut Conn, cutoff: i64, chunk: i64) -> QueryResult<u64>
             .execute(conn)?,
     );
     if deleted > 0 {
-        return Ok(deleted);
+        return Ok((deleted, false));
     }
     use presence_segments as s;
+    let (network_after, mac_after, first_after) = match *cursor {
+        Some((day, network_id, mac, first_seen)) if day == cutoff_day => {
+            (network_id, mac, first_seen)
+        }
+        _ => (i64::MIN, i64::MIN, i64::MIN),
+    };
     let candidates: Vec<(i64, i64, i64, Vec<u8>)> = s::table
         .filter(s::day.eq(cutoff_day))
+        .filter(
+            s::network_id
+                .gt(network_after)
+                .or(s::network_id.eq(network_after).and(
+                    s::mac
+                        .gt(mac_after)
+                        .or(s::mac.eq(mac_after).and(s::first_seen.gt(first_after))),
+                )),
+        )
         .filter(s::first_seen.lt(cutoff))
+        .order((s::network_id, s::mac, s::first_seen))
         .select((s::network_id, s::mac, s::first_seen, s::segment))
         .limit(chunk)
         .load(conn)?;
+    let more_to_scan = i64::try_from(candidates.len()).unwrap_or(i64::MAX) >= chunk;
+    *cursor = candidates
+        .last()
+        .map(|(network_id, mac, first_seen, _)| (cutoff_day, *network_id, *mac, *first_seen))
+        .filter(|_| more_to_scan);
     for (network_id, mac, first_seen, segment) in candidates {
         let ended = super::presence::decode(&segment).is_some_and(|s| s.last_seen < cutoff);
         if ended {
@@ -198,7 +246,7 @@ fn delete_segments(conn: &mut Conn, cutoff: i64, chunk: i64) -> QueryResult<u64>
             );
         }
     }
-    Ok(deleted)
+    Ok((deleted, more_to_scan))
 }
 
 /// On SQLite a new row takes the highest id plus one: after the highest rows are
@@ -221,12 +269,14 @@ pub fn keep_watermark_below_next_id(conn: &mut Conn) -> QueryResult<()> {
 
 /// PostgreSQL: drops the day partitions whose every row is past `cutoff` and merged
 /// into the presence segments (dropping is instant where deleting a day's rows is not).
-/// Waits for its lock briefly and leaves the partition to the row deletes (or the next
-/// pass) when it cannot have it. Returns the rows dropped.
-pub fn drop_partitions(conn: &mut Conn, cutoff: i64) -> QueryResult<u64> {
+/// Takes the partition's lock without waiting and the table's for 100 ms at most, and
+/// leaves the partition to the row deletes (or a later try) when it cannot have them.
+/// Returns the rows dropped.
+pub fn drop_partitions(conn: &mut Conn, cutoff: i64, now: i64) -> QueryResult<u64> {
     if !matches!(conn, Conn::Postgres(_)) {
         return Ok(0);
     }
+    let now_day = now.div_euclid(DAY_S);
     #[derive(QueryableByName)]
     struct Partition {
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -253,28 +303,48 @@ pub fn drop_partitions(conn: &mut Conn, cutoff: i64) -> QueryResult<u64> {
         struct Extent {
             #[diesel(sql_type = BigInt)]
             rows: i64,
+        }
+        #[derive(QueryableByName)]
+        struct Newest {
             #[diesel(sql_type = Nullable<BigInt>)]
             newest: Option<i64>,
         }
         let name = super::partitions::name(day);
-        let outcome = super::write_transaction(conn, |conn| -> QueryResult<u64> {
-            conn.batch_execute("SET LOCAL lock_timeout = '1s'")?;
-            let extent: Extent = diesel::sql_query(format!(
-                "SELECT count(*) AS rows, max(id) AS newest FROM {name}"
-            ))
-            .get_result(conn)?;
+        let outcome = super::write_transaction(conn, |conn| -> QueryResult<Option<u64>> {
+            // The partition first, without waiting: from then on no insert can add a
+            // row to it (an old report arriving now waits, then goes to the default
+            // partition once it is gone), so what is checked is what is dropped.
+            conn.batch_execute(&format!(
+                "SET LOCAL lock_timeout = '100ms'; LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE NOWAIT"
+            ))?;
+            // The newest id first (an index's end): a partition not merged yet is left
+            // at that cost, every pass until it is.
+            let newest: Option<i64> =
+                diesel::sql_query(format!("SELECT max(id) AS newest FROM {name}"))
+                    .get_result::<Newest>(conn)?
+                    .newest;
             let through = super::presence::watermark(conn)?;
-            if extent.newest.is_some_and(|newest| newest > through) {
-                return Ok(0); // not merged yet: next pass
+            if newest.is_some_and(|newest| newest > through) {
+                return Ok(None);
             }
+            // Yesterday's partition is made again hourly (db::partitions): an empty one
+            // is left alone rather than dropped and made again every hour.
+            if newest.is_none() && day >= now_day - 1 {
+                return Ok(None);
+            }
+            let extent: Extent = diesel::sql_query(format!("SELECT count(*) AS rows FROM {name}"))
+                .get_result(conn)?;
+            // The parent's lock queues every reader and writer behind it while it
+            // waits: 100 ms at most, then the next pass tries again.
             conn.batch_execute(&format!("DROP TABLE {name}"))?;
-            Ok(u64::try_from(extent.rows).unwrap_or(0))
+            Ok(Some(u64::try_from(extent.rows).unwrap_or(0)))
         });
         match outcome {
-            Ok(rows) => {
+            Ok(Some(rows)) => {
                 tracing::info!(partition = %name, rows, "dropped a day partition past the retention period");
                 dropped += rows;
             }
+            Ok(None) => {}
             Err(error) => {
                 tracing::debug!(%error, partition = %name, "cannot drop the partition now; trying again later");
             }
@@ -308,9 +378,10 @@ pub fn oldest(conn: &mut Conn) -> QueryResult<(Option<i64>, Option<i64>)> {
 #[cfg(test)]
 pub fn delete_all(conn: &mut Conn, cutoffs: Cutoffs, chunk: i64) -> QueryResult<Deleted> {
     let mut total = Deleted::default();
+    let mut cursor = None;
     loop {
-        let deleted = delete_chunk(conn, cutoffs, chunk)?;
-        if deleted.total() == 0 {
+        let deleted = delete_chunk(conn, cutoffs, chunk, &mut cursor)?;
+        if !deleted.more() {
             return Ok(total);
         }
         total.add(deleted);

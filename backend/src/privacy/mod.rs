@@ -367,6 +367,39 @@ pub fn redact_macs(text: &str) -> String {
     out
 }
 
+/// The MACs written in `text` (with `:` or `-`, any case).
+pub fn macs_in(text: &str) -> impl Iterator<Item = Mac> + '_ {
+    (0..text.len()).filter_map(move |at| {
+        let candidate = text.get(at..at + 17)?;
+        Mac::parse(candidate)
+    })
+}
+
+/// `text` with its percent-escapes decoded (what the router and the query parser see),
+/// so that a MAC written `48%2D5a…` is recognised too.
+pub fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| text.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The length of a MAC starting at the beginning of `bytes`, if one does.
 fn mac_at(bytes: &[u8]) -> Option<usize> {
     let mut at = 0;
@@ -451,6 +484,19 @@ mod tests {
             "DELETE /api/v1/devices/<mac> HTTP/1.1"
         );
         assert_eq!(redact_macs("/api/v1/nodes é"), "/api/v1/nodes é");
+        assert_eq!(
+            redact_macs(&percent_decoded(
+                "/api/v1/devices/%34%38%2D5a-3f-37-de-f7/data"
+            )),
+            "/api/v1/devices/<mac>/data"
+        );
+        assert_eq!(percent_decoded("100%"), "100%");
+        assert_eq!(
+            macs_in("{\"mac\": \"48:5A:3F:37:DE:F7\", \"x\": \"4e-20-5d-18-d0-ab\"}")
+                .map(|mac| mac.to_string())
+                .collect::<Vec<_>>(),
+            ["48:5a:3f:37:de:f7", "4e:20:5d:18:d0:ab"]
+        );
         assert_eq!(redact_macs("48:5a:3f"), "48:5a:3f");
     }
 }

@@ -182,7 +182,7 @@ pub(crate) async fn stored_mac(
         .run(move |conn| crate::db::probe_requests::stored_mac(conn, &candidates))
         .await?;
     Ok(match found {
-        Some((stored, randomized)) => (stored, Some(randomized)),
+        Some((stored, randomized)) => (stored, randomized),
         None => (state.privacy.stored(mac), None),
     })
 }

@@ -70,25 +70,30 @@ pub async fn erase_device(
     let privacy = state.privacy.clone();
     let stored = privacy.candidates(mac);
     let now = crate::unix_now();
-    let (erased, hash) = state
+    let erased = state
         .db
         .run(move |conn| {
             // The list's entry is the hash of the real MAC. Given a pseudonym (keyed
-            // mode, read off a page), that pseudonym is the hash already.
-            let hash = match db::probe_requests::stored_mac(conn, &stored)? {
-                Some((stored, _)) => privacy.opt_out_entry_of_stored(stored),
-                None => privacy.opt_out_entry(mac),
+            // mode, read off a page), that pseudonym is the hash already: the stored MAC
+            // found tells which was given.
+            let entry = |found: Option<Mac>| {
+                found.map_or_else(
+                    || privacy.opt_out_entry(mac),
+                    |stored| privacy.opt_out_entry_of_stored(stored),
+                )
             };
             let erased = db::opt_outs::erase(
                 conn,
                 &stored,
-                opt_out.then_some((hash, now, caller.as_str())),
+                opt_out.then_some((now, caller.as_str())),
+                &entry,
             )?;
             checkpoint(conn);
-            Ok((erased, hash))
+            Ok(erased)
         })
         .await?;
-    tracing::info!(target: "ncompass::audit", who = %who(&request), mac_hash = %hash,
+    tracing::info!(target: "ncompass::audit", who = %who(&request),
+        mac_hash = %erased.opted_out.map(|hash| hash.to_string()).unwrap_or_default(),
         probe_requests = erased.probe_requests, presence_segments = erased.presence_segments,
         opt_out, "device erased");
     Ok(Json(Erasure {
@@ -106,9 +111,15 @@ pub async fn erase_device(
 fn checkpoint(conn: &mut db::Conn) {
     use diesel::connection::SimpleConnection;
     if matches!(conn, db::Conn::Sqlite(_)) {
-        if let Err(error) = conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)") {
+        // TRUNCATE waits for readers and writers on the busy timeout, and the writer
+        // waits behind it: give up quickly instead (the checkpointer's last run, at a
+        // clean stop, empties the WAL anyway).
+        let checkpointed = db::set_lock_wait(conn, std::time::Duration::from_millis(50))
+            .and_then(|()| conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)"));
+        if let Err(error) = checkpointed {
             tracing::debug!(%error, "checkpoint after an erasure");
         }
+        let _ = db::set_lock_wait(conn, db::BUSY_TIMEOUT);
     }
 }
 
@@ -225,17 +236,19 @@ pub async fn add_opt_out(
     let caller = who(&request);
     let now = crate::unix_now();
     let by = caller.clone();
-    let added = state
+    let (added, entry) = state
         .db
-        .run(move |conn| db::opt_outs::add(conn, hash, now, &by))
+        .run(move |conn| {
+            let added = db::opt_outs::add(conn, hash, now, &by)?;
+            // Removed again meanwhile by another administrator: answer what was added.
+            let entry = db::opt_outs::get(conn, hash)?.unwrap_or(OptOut {
+                mac_hash: hash.to_string(),
+                created_at: now,
+                created_by: by,
+            });
+            Ok((added, entry))
+        })
         .await?;
-    let entry = state
-        .db
-        .run(db::opt_outs::list)
-        .await?
-        .into_iter()
-        .find(|entry| entry.mac_hash == hash.to_string())
-        .ok_or_else(|| AppError::internal("the opt-out just added is not listed"))?;
     if added {
         tracing::info!(target: "ncompass::audit", who = %caller, mac_hash = %hash, "device opted out");
         Ok(HttpResponse::Created().json(entry))

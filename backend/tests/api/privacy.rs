@@ -192,6 +192,26 @@ async fn erasure_removes_a_device_everywhere_and_opts_it_out() {
         .unwrap();
     assert_eq!(left, 0);
 
+    // A refused report naming it keeps no body bytes either; one that does not, does.
+    for (n, mac, kept) in [
+        (1, "48:5A:3F:37:DE:F7", false),
+        (2, "02:00:00:00:00:77", true),
+    ] {
+        let bad = json!({"network_id": 1, "node_mac": "02:00:00:00:00:01", "version": 1,
+            "probe_requests": [{"mac": mac, "count": -1, "min_signal": -60,
+            "max_signal": -50, "avg_signal": -55, "first_seen": 1, "last_seen": 2,
+            "associated": false}]});
+        let refused = app.post_report("/receive", bad.to_string(), None).await;
+        assert_eq!(refused.status(), 422);
+        within(Duration::from_secs(5), "the rejection", || async {
+            (app.count("rejections") == n).then_some(())
+        })
+        .await;
+        let (_, rejections) = call(client.get(app.url("/api/v1/rejections")), &viewer).await;
+        let body = rejections["items"][0]["body_prefix"].as_str().unwrap();
+        assert_eq!(!body.is_empty(), kept, "{mac}: {body}");
+    }
+
     // New posts of it are dropped, and counted; the others are stored.
     let mut later = sample();
     for probe in later["probe_requests"].as_array_mut().unwrap() {
@@ -444,4 +464,49 @@ async fn on_postgresql_retention_drops_whole_day_partitions() {
         metrics.contains("ncompass_retention_deleted_rows_total{table=\"probe_requests\"} 30"),
         "{metrics}"
     );
+}
+
+#[actix_web::test]
+async fn erasing_a_pseudonym_whose_rows_are_gone_opts_the_device_out() {
+    let app = keyed_app().await;
+    app.ingest(&sample()).await;
+    within(Duration::from_secs(10), "the merge", || async {
+        (app.count("presence_segments") == 5).then_some(())
+    })
+    .await;
+    let page = app
+        .get_json("/api/v1/probe-requests?mac=48:5a:3f:37:de:f7")
+        .await;
+    let pseudonym = page["items"][0]["mac"].as_str().unwrap().to_string();
+    // Its rows past retention; its presence segments kept.
+    let mut conn = ncompass::db::connect(&app.database).unwrap();
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute("DELETE FROM probe_requests").unwrap();
+    let data = app
+        .get_json(&format!("/api/v1/devices/{pseudonym}/data"))
+        .await;
+    assert_eq!(data["stored_as"], pseudonym.as_str());
+    assert_eq!(data["presence_segments"].as_array().unwrap().len(), 1);
+
+    let erased = app
+        .client
+        .delete(app.url(&format!("/api/v1/devices/{pseudonym}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), 200);
+    let erased: Value = erased.json().await.unwrap();
+    assert_eq!(erased["presence_segments"], 1);
+    assert_eq!(app.count("presence_segments"), 4);
+    // The entry is the pseudonym itself (the keyed hash of the real MAC), so the device's
+    // next report is dropped.
+    let list = app.get_json("/api/v1/opt-outs").await;
+    assert_eq!(list["items"][0]["mac_hash"], pseudonym.as_str());
+    let mut later = sample();
+    for probe in later["probe_requests"].as_array_mut().unwrap() {
+        probe["first_seen"] = json!(1_455_900_000);
+        probe["last_seen"] = json!(1_455_900_010);
+    }
+    let result = app.ingest(&later).await;
+    assert_eq!(result["stored"], 4, "{result}");
 }

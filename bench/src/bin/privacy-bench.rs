@@ -288,7 +288,7 @@ fn chunk_times(options: &Options) {
         // At most 40 chunks, or every row.
         while times.len() < 40 && deleted < stored {
             let chunk_started = std::time::Instant::now();
-            let rows = delete_chunk(&mut conn, cutoffs, size).unwrap();
+            let rows = delete_chunk(&mut conn, cutoffs, size, &mut None).unwrap();
             times.push(chunk_started.elapsed().as_secs_f64() * 1e3);
             deleted += rows.probe_requests;
             if rows.total() == 0 {

@@ -21,7 +21,7 @@ CREATE TABLE presence_segments (
     segment BLOB NOT NULL,
     PRIMARY KEY (day, network_id, mac, first_seen)
 ) WITHOUT ROWID;
--- No other index: one device's segments are a key prefix per day (`day IN (...)`), and
+-- No other index (later: presence_segments_by_mac, for erasure): one device's segments are a key prefix per day (`day IN (...)`), and
 -- every index is one more B-tree insert per new segment on the writer's path.
 
 -- The probe requests already merged into presence_segments: every row with
