@@ -41,8 +41,8 @@ pub struct EraseQuery {
 /// nothing of it is stored again. In `keyed` mode the MAC may be the real one (as its
 /// owner gives it) or the pseudonym the API shows. The deleted content is overwritten in
 /// the database file; once the server has checkpointed (at the latest when it stops
-/// cleanly) no copy remains in its files. The presence segments have no index by MAC:
-/// erasure reads that table through once.
+/// cleanly) no copy remains in its files. It reads the device's own rows and segments
+/// (by index) and the rejection log (at most 1,000 rows).
 #[utoipa::path(
     delete,
     path = "/api/v1/devices/{mac}",
