@@ -1030,23 +1030,26 @@ fn kept_rejections<'a>(
     privacy: &Privacy,
     opt_outs: &OptOutCache,
 ) -> std::borrow::Cow<'a, [NewRejection]> {
-    let names_opted_out = |text: &str| {
-        crate::privacy::macs_in(text)
+    if opt_outs.is_empty() {
+        return std::borrow::Cow::Borrowed(rejections);
+    }
+    let names_opted_out = |rejection: &NewRejection| {
+        [&rejection.body_prefix, &rejection.detail]
+            .into_iter()
+            .flat_map(|text| crate::privacy::macs_in(text))
             .any(|mac| opt_outs.contains(privacy.opt_out_entry_of_stored(mac)))
     };
-    if opt_outs.is_empty()
-        || !rejections
-            .iter()
-            .any(|r| names_opted_out(&r.body_prefix) || names_opted_out(&r.detail))
-    {
+    let naming: Vec<bool> = rejections.iter().map(names_opted_out).collect();
+    if !naming.contains(&true) {
         return std::borrow::Cow::Borrowed(rejections);
     }
     std::borrow::Cow::Owned(
         rejections
             .iter()
-            .map(|rejection| {
+            .zip(naming)
+            .map(|(rejection, names)| {
                 let mut rejection = rejection.clone();
-                if names_opted_out(&rejection.body_prefix) || names_opted_out(&rejection.detail) {
+                if names {
                     rejection.body_prefix.clear();
                     rejection.detail.clear();
                 }

@@ -261,23 +261,22 @@ impl Privacy {
                 path: key_path.display().to_string(),
             });
         }
-        let holds_client_macs = settings::holds_client_macs(conn)?;
         let wanted = self.mode.as_str();
         let stored = settings::get(conn, settings::MAC_PRIVACY)?;
+        let raw_stored = matches!(stored.as_deref(), None | Some("raw"));
         match stored.as_deref() {
-            Some(mode) if mode == wanted => Ok(()),
-            Some(settings::PSEUDONYMIZING) => Err(PrivacyError::PseudonymizeUnfinished),
-            Some(_) | None if !holds_client_macs => {
-                settings::set(conn, settings::MAC_PRIVACY, wanted)?;
-                Ok(())
-            }
-            // A database from before the setting holds raw MACs.
-            None | Some("raw") if self.mode == MacPrivacy::Raw => {
-                settings::set(conn, settings::MAC_PRIVACY, wanted)?;
-                Ok(())
-            }
-            None | Some("raw") => Err(PrivacyError::HoldsRawMacs),
-            Some(_) => Err(PrivacyError::HoldsPseudonyms),
+            Some(mode) if mode == wanted => return Ok(()),
+            Some(settings::PSEUDONYMIZING) => return Err(PrivacyError::PseudonymizeUnfinished),
+            _ => {}
+        }
+        // A database from before the setting holds raw MACs; an empty one takes any mode.
+        if (raw_stored && self.mode == MacPrivacy::Raw) || !settings::holds_client_macs(conn)? {
+            settings::set(conn, settings::MAC_PRIVACY, wanted)?;
+            Ok(())
+        } else if raw_stored {
+            Err(PrivacyError::HoldsRawMacs)
+        } else {
+            Err(PrivacyError::HoldsPseudonyms)
         }
     }
 
@@ -323,6 +322,15 @@ impl Privacy {
             MacPrivacy::Raw => self.key.pseudonym(stored),
             MacPrivacy::Keyed => stored,
         }
+    }
+
+    /// The opt-out entry of the device given to the API as `mac` and found stored as
+    /// `found` ([`Privacy::candidates`]): a pseudonym given is the hash already.
+    pub fn opt_out_entry_of_device(&self, mac: Mac, found: Option<Mac>) -> Mac {
+        found.map_or_else(
+            || self.opt_out_entry(mac),
+            |stored| self.opt_out_entry_of_stored(stored),
+        )
     }
 
     /// What `/api/v1/health` and the dashboard tell anyone looking.
@@ -378,26 +386,9 @@ pub fn macs_in(text: &str) -> impl Iterator<Item = Mac> + '_ {
 /// `text` with its percent-escapes decoded (what the router and the query parser see),
 /// so that a MAC written `48%2D5a…` is recognised too.
 pub fn percent_decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| text.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The length of a MAC starting at the beginning of `bytes`, if one does.

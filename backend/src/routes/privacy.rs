@@ -76,12 +76,7 @@ pub async fn erase_device(
             // The list's entry is the hash of the real MAC. Given a pseudonym (keyed
             // mode, read off a page), that pseudonym is the hash already: the stored MAC
             // found tells which was given.
-            let entry = |found: Option<Mac>| {
-                found.map_or_else(
-                    || privacy.opt_out_entry(mac),
-                    |stored| privacy.opt_out_entry_of_stored(stored),
-                )
-            };
+            let entry = |found: Option<Mac>| privacy.opt_out_entry_of_device(mac, found);
             let erased = db::opt_outs::erase(
                 conn,
                 &stored,
@@ -151,10 +146,7 @@ pub async fn device_data(
         .db
         .run(move |conn| {
             let stored = db::probe_requests::stored_mac(conn, &candidates)?;
-            let hash = stored.map_or_else(
-                || privacy.opt_out_entry(mac),
-                |(stored, _)| privacy.opt_out_entry_of_stored(stored),
-            );
+            let hash = privacy.opt_out_entry_of_device(mac, stored.map(|(stored, _)| stored));
             let opted_out = db::opt_outs::contains(conn, hash)?;
             let (probe_requests, truncated, presence_segments) =
                 db::opt_outs::data(conn, &candidates, DATA_LIMIT)?;
