@@ -53,6 +53,15 @@ pub struct ProbeRequest {
     pub associated: bool,
     /// The client MAC is locally administered (a randomized, private address).
     pub randomized: bool,
+    /// The network's name, when an administrator gave it one.
+    #[serde(default)]
+    pub network_name: Option<String>,
+    /// The access point's name, when it has one.
+    #[serde(default)]
+    pub node_name: Option<String>,
+    /// The access point's current zone, when it has one.
+    #[serde(default)]
+    pub zone: Option<String>,
 }
 
 /// One page of probe requests, newest `last_seen` first.
@@ -74,12 +83,32 @@ pub struct ProbeRequestPage {
     "last_report_at": 1764153600,
     "reports": 120,
     "reports_last_hour": 120,
-    "probe_requests": 5400
+    "probe_requests": 5400,
+    "name": "Entrance",
+    "zone": "Ground floor",
+    "network_name": "Main street store",
+    "silent": false,
+    "silent_since": null
 })))]
 pub struct Node {
     pub network_id: i64,
     /// MAC of the access point (canonical: lower case, colons).
     pub node_mac: String,
+    /// Its name, set with `PUT /api/v1/nodes/{node_mac}`; null while unnamed.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Its zone (a group of access points, like a floor); null when in none.
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// Its network's name; null while unnamed.
+    #[serde(default)]
+    pub network_name: Option<String>,
+    /// No report has arrived from it for `--silence-after` (default 5 minutes).
+    #[serde(default)]
+    pub silent: bool,
+    /// While silent: when its last report arrived, Unix seconds; null otherwise.
+    #[serde(default)]
+    pub silent_since: Option<i64>,
     /// When the first report arrived, Unix seconds (server clock).
     pub first_report_at: i64,
     /// When the latest report arrived, Unix seconds (server clock).
@@ -231,6 +260,10 @@ pub struct ProbeRequestQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", param(example = "AC-86-74-61-4F-C0"))]
     pub node_mac: Option<String>,
+    /// Only probe requests heard by the access points now in this zone (exact name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(example = "Ground floor"))]
+    pub zone: Option<String>,
     /// CloudTrax network id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", param(minimum = 0, example = 179283))]
@@ -347,6 +380,10 @@ pub struct StatsSummary {
     /// Devices seen on a local day (of the request's `tz`, default UTC) of the range
     /// after having been seen on an earlier day of the range.
     pub returning_devices: i64,
+    /// The IANA time zone whose local days `returning_devices` counts (the request's
+    /// `tz`, else the network's); absent in a series' points (the series names it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tz: Option<String>,
 }
 
 /// One bucket of the dwell-time histogram.
@@ -377,6 +414,12 @@ pub struct DwellHistogram {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NodeStats {
     pub node_mac: String,
+    /// The access point's name, when it has one.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Its current zone, when it has one.
+    #[serde(default)]
+    pub zone: Option<String>,
     /// Devices it heard during visits overlapping the range.
     pub devices: i64,
     /// Visits it heard (a visit heard by several access points counts for each).
@@ -405,6 +448,9 @@ pub struct DeviceVisit {
     pub dwell_s: i64,
     /// The access point that heard it strongest.
     pub strongest_node_mac: String,
+    /// That access point's name, when it has one.
+    #[serde(default)]
+    pub strongest_node_name: Option<String>,
     /// The strongest signal of the visit, dBm.
     pub max_signal: i32,
     pub associated: bool,
@@ -605,4 +651,113 @@ pub struct DeviceData {
     pub truncated: bool,
     /// Its presence segments, oldest first (at most 100,000).
     pub presence_segments: Vec<StoredSegment>,
+}
+
+/// A CloudTrax network: its name and the time zone its days and hours are counted in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "network_id": 179283, "name": "Main street store", "time_zone": "America/New_York",
+    "nodes": 4, "last_report_at": 1764201600
+})))]
+pub struct Network {
+    pub network_id: i64,
+    /// Null while unnamed.
+    pub name: Option<String>,
+    /// IANA time zone: presence analytics of this network bucket its local hours and
+    /// days unless a request gives `tz`. `UTC` until set.
+    pub time_zone: String,
+    /// Access points of it that have reported.
+    pub nodes: i64,
+    /// When its latest report arrived, Unix seconds; null if none has (a network named
+    /// before it reports).
+    pub last_report_at: Option<i64>,
+}
+
+/// Every network that has reported or been named, by id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NetworkList {
+    pub items: Vec<Network>,
+}
+
+/// The body of `PUT /api/v1/networks/{network_id}`: replaces the network's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "name": "Main street store", "time_zone": "America/New_York"
+})))]
+pub struct NetworkSettings {
+    /// 1 to 100 characters, no control characters; null or absent: unnamed.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// An IANA time zone name, like `Europe/Berlin`; absent or null: `UTC`.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
+/// The body of `PUT /api/v1/nodes/{node_mac}`: replaces the access point's name and zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "name": "Entrance", "zone": "Ground floor"
+})))]
+pub struct NodeSettings {
+    /// 1 to 100 characters, no control characters; null or absent: unnamed.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A group of access points (a floor, a shop), same rules as `name`; null or absent:
+    /// in no zone.
+    #[serde(default)]
+    pub zone: Option<String>,
+}
+
+/// An access point's name and zone, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NodeLabel {
+    pub node_mac: String,
+    pub name: Option<String>,
+    pub zone: Option<String>,
+}
+
+/// Devices heard in one zone in the window of `GET /api/v1/stats/now`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ZoneNow {
+    /// The zone; null for access points in no zone.
+    pub zone: Option<String>,
+    pub devices: i64,
+    pub devices_associated: i64,
+    pub devices_non_randomized_unassociated: i64,
+    pub devices_randomized_unassociated: i64,
+}
+
+/// Occupancy now: the distinct devices heard in the last `window_s` seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "since": 1764201300, "until": 1764201600, "window_s": 300,
+    "devices": 57, "devices_associated": 12, "devices_non_randomized_unassociated": 9,
+    "devices_randomized_unassociated": 36,
+    "zones": [{"zone": "Ground floor", "devices": 40, "devices_associated": 8,
+               "devices_non_randomized_unassociated": 7, "devices_randomized_unassociated": 25}]
+})))]
+pub struct NowStats {
+    /// The window: probe requests whose `last_seen` lies in `since..=until` (Unix
+    /// seconds, server clock) count.
+    pub since: i64,
+    pub until: i64,
+    pub window_s: i64,
+    /// Distinct devices (client MACs within a network) heard in the window.
+    pub devices: i64,
+    /// Of them, associated (connected) in a probe request of the window.
+    pub devices_associated: i64,
+    /// Never associated in the window, with a globally unique MAC.
+    pub devices_non_randomized_unassociated: i64,
+    /// Never associated in the window, with a randomized MAC.
+    pub devices_randomized_unassociated: i64,
+    /// The same per zone of the access points that heard them, most devices first (a
+    /// device heard in two zones counts in both).
+    pub zones: Vec<ZoneNow>,
 }

@@ -309,13 +309,28 @@ pub fn visits_of_observations(observations: &[Observation], thresholds: &Thresho
     visits(segments(observations, thresholds.visit_gap_s), thresholds)
 }
 
-/// The visits overlapping `since..=until`, heard by `node` if given.
-pub fn in_range(visits: &[Visit], since: i64, until: i64, node: Option<MacId>) -> Vec<&Visit> {
+/// The visits overlapping `since..=until`, heard by one of `nodes` (sorted) if given.
+pub fn in_range<'v>(
+    visits: &'v [Visit],
+    since: i64,
+    until: i64,
+    nodes: Option<&[MacId]>,
+) -> Vec<&'v Visit> {
     visits
         .iter()
         .filter(|v| v.end >= since && v.start <= until)
-        .filter(|v| node.is_none_or(|node| v.heard.nodes.binary_search(&node).is_ok()))
+        .filter(|v| nodes.is_none_or(|nodes| heard_by_any(&v.heard.nodes, nodes)))
         .collect()
+}
+
+/// Whether the sorted lists `heard` and `nodes` share an access point.
+fn heard_by_any(heard: &[MacId], nodes: &[MacId]) -> bool {
+    let (short, long) = if heard.len() <= nodes.len() {
+        (heard, nodes)
+    } else {
+        (nodes, heard)
+    };
+    short.iter().any(|node| long.binary_search(node).is_ok())
 }
 
 /// Upper bounds (exclusive) of the dwell histogram's buckets, seconds; the last bucket
@@ -421,18 +436,18 @@ impl Days {
     }
 }
 
-/// The figures for the visits overlapping `since..=until`, heard by `node` if given;
-/// `days` are the time zone's days over at least the range.
+/// The figures for the visits overlapping `since..=until`, heard by one of `nodes`
+/// (sorted) if given; `days` are the time zone's days over at least the range.
 pub fn summary(
     visits: &[Visit],
     since: i64,
     until: i64,
-    node: Option<MacId>,
+    nodes: Option<&[MacId]>,
     thresholds: &Thresholds,
     days: &Days,
 ) -> StatsSummary {
     summarize(
-        in_range(visits, since, until, node),
+        in_range(visits, since, until, nodes),
         since,
         until,
         thresholds,
@@ -446,7 +461,7 @@ pub fn summary(
 pub fn series(
     visits: &[Visit],
     bounds: &[(i64, i64)],
-    node: Option<MacId>,
+    nodes: Option<&[MacId]>,
     thresholds: &Thresholds,
     days: &Days,
 ) -> Vec<StatsSummary> {
@@ -454,7 +469,7 @@ pub fn series(
         return Vec::new();
     };
     let mut placed: Vec<Vec<&Visit>> = vec![Vec::new(); bounds.len()];
-    for visit in in_range(visits, first.0, last.1 - 1, node) {
+    for visit in in_range(visits, first.0, last.1 - 1, nodes) {
         let from = bounds.partition_point(|(_, end)| *end <= visit.start);
         for (k, (start, _)) in bounds.iter().enumerate().skip(from) {
             if *start > visit.end {
@@ -529,6 +544,7 @@ fn summarize(
         dwell_p50_s: percentile(&dwells, 50),
         dwell_p90_s: percentile(&dwells, 90),
         returning_devices: count(devices[RETURNING]),
+        tz: None,
     }
 }
 
@@ -601,7 +617,15 @@ mod tests {
         t: &Thresholds,
     ) -> StatsSummary {
         let days = Days::new(since, until, &jiff::tz::TimeZone::UTC).unwrap();
-        super::summary(visits, since, until, node.map(id), t, &days)
+        let nodes = node.map(|node| [id(node)]);
+        super::summary(
+            visits,
+            since,
+            until,
+            nodes.as_ref().map(|n| &n[..]),
+            t,
+            &days,
+        )
     }
 
     /// A short name as a MAC number (distinct names, distinct numbers).

@@ -20,6 +20,17 @@ impl Clock {
         crate::unix_now().saturating_add(self.offset_s.load(Ordering::Relaxed))
     }
 
+    /// Unix milliseconds on the same clock.
+    pub fn now_ms(&self) -> i64 {
+        let offset_ms = self.offset_s.load(Ordering::Relaxed).saturating_mul(1000);
+        let system_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| {
+                i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+            });
+        system_ms.saturating_add(offset_ms)
+    }
+
     /// Moves this clock, and every clone of it, `seconds` ahead.
     pub fn advance(&self, seconds: i64) {
         self.offset_s.fetch_add(seconds, Ordering::Relaxed);

@@ -238,6 +238,36 @@ pub struct Settings {
     #[arg(long, env = "NCOMPASS_KEEP_PRESENCE", value_parser = parse_keep, global = true)]
     pub keep_presence: Option<Duration>,
 
+    /// An access point that has reported before and sent nothing for this long, like
+    /// `5m`, is silent: `/api/v1/nodes` and the dashboard say so, and each
+    /// --alert-webhook is told.
+    #[arg(long, env = "NCOMPASS_SILENCE_AFTER", default_value = "5m", value_parser = parse_duration, global = true)]
+    pub silence_after: Duration,
+
+    /// A URL (http or https) to POST a JSON event to when an access point goes silent
+    /// and when it comes back. Give it several times (in the variable: separated by
+    /// commas) for several receivers; each gets every event at least once, retried with
+    /// exponential backoff for up to an hour.
+    #[arg(
+        long,
+        env = "NCOMPASS_ALERT_WEBHOOK",
+        value_delimiter = ',',
+        value_parser = parse_alert_url,
+        global = true
+    )]
+    pub alert_webhook: Vec<String>,
+
+    /// Secret that signs each alert event: its `Signature` header holds the lower-case
+    /// hex HMAC-SHA256 of the exact body under this secret (as CloudTrax signs reports).
+    /// Unsigned when not set.
+    #[arg(
+        long,
+        env = "NCOMPASS_ALERT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub alert_secret: Option<String>,
+
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `ncompass=debug`).
     #[arg(long = "log", env = "RUST_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -293,6 +323,16 @@ fn parse_public_url(text: &str) -> Result<String, String> {
         return Err(format!("{text:?} names no host"));
     }
     Ok(text.to_string())
+}
+
+/// An alert receiver: an http or https URL with a host. Empty values (a trailing comma
+/// in the variable) are refused rather than silently dropped.
+fn parse_alert_url(text: &str) -> Result<String, String> {
+    let url = parse_public_url(text)?;
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{text:?} holds whitespace"));
+    }
+    Ok(url)
 }
 
 /// `"512KiB"` as `("512", "KiB")`: the leading digits and the rest, trimmed.
@@ -546,6 +586,26 @@ mod tests {
             std::path::PathBuf::from("ncompass.key")
         );
         assert!(Cli::try_parse_from(["ncompass", "--mac-privacy", "hashed"]).is_err());
+        assert_eq!(cli.settings.silence_after, Duration::from_secs(300));
+        assert!(cli.settings.alert_webhook.is_empty());
+        let cli = Cli::try_parse_from([
+            "ncompass",
+            "--silence-after",
+            "2h",
+            "--alert-webhook",
+            "https://hooks.example/a,http://127.0.0.1:9/b",
+            "--alert-webhook",
+            "https://hooks.example/c",
+        ])
+        .unwrap();
+        assert_eq!(cli.settings.silence_after, Duration::from_secs(7_200));
+        assert_eq!(cli.settings.alert_webhook.len(), 3);
+        for bad in ["ftp://x", "hooks.example", "https://", "https://a b"] {
+            assert!(
+                Cli::try_parse_from(["ncompass", "--alert-webhook", bad]).is_err(),
+                "{bad}"
+            );
+        }
         assert!(cli.settings.analytics_slots() >= 1);
         let cli = Cli::try_parse_from([
             "ncompass",

@@ -5,6 +5,7 @@
 //! this library so that the integration tests run the very same application.
 
 pub mod accounts;
+pub mod alerts;
 pub mod analytics;
 pub mod auth;
 pub mod backup;

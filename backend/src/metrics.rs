@@ -89,6 +89,12 @@ pub struct Metrics {
     /// presence segment's day (Unix seconds; 0: none, or not looked at yet).
     oldest_probe_request: AtomicU64,
     oldest_presence_segment: AtomicU64,
+    /// Alert events queued: node_silent, node_back.
+    alert_events: [AtomicU64; 2],
+    alert_delivered: AtomicU64,
+    alert_delivery_failures: AtomicU64,
+    alert_abandoned: AtomicU64,
+    alerts_pending: AtomicU64,
     /// The idle merge failed last time it ran (so its failure is logged once).
     pub merge_failing: std::sync::atomic::AtomicBool,
 }
@@ -173,6 +179,29 @@ impl Metrics {
     }
 
     /// An analytics request was refused: every slot was taken.
+    /// An alert event queued: `node_silent` or `node_back`.
+    pub fn alert_event(&self, event: &str) {
+        let index = usize::from(event == "node_back");
+        self.alert_events[index].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn alert_delivered(&self) {
+        self.alert_delivered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn alert_delivery_failed(&self) {
+        self.alert_delivery_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn alert_abandoned(&self) {
+        self.alert_abandoned.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn set_alerts_pending(&self, pending: i64) {
+        self.alerts_pending
+            .store(u64::try_from(pending).unwrap_or(0), Ordering::Relaxed);
+    }
+
     pub fn analytics_refused(&self) {
         self.analytics_refused.fetch_add(1, Ordering::Relaxed);
     }
@@ -301,6 +330,41 @@ impl Metrics {
             "UTC midnight of the day of the oldest presence segment kept, as the writer last saw after a retention pass.",
             &oldest(&self.oldest_presence_segment),
         );
+        let events: Vec<(String, u64)> = ["node_silent", "node_back"]
+            .iter()
+            .zip(&self.alert_events)
+            .map(|(event, count)| (format!("{{event=\"{event}\"}}"), load(count)))
+            .collect();
+        metric(
+            "ncompass_alert_events_total",
+            "counter",
+            "Access points this instance found gone silent or back (each change is found by one instance).",
+            &events,
+        );
+        metric(
+            "ncompass_alert_deliveries_total",
+            "counter",
+            "Alert events delivered to a receiver (2xx answer), by this instance.",
+            &[(String::new(), load(&self.alert_delivered))],
+        );
+        metric(
+            "ncompass_alert_delivery_failures_total",
+            "counter",
+            "Alert delivery attempts that failed (no 2xx answer in 10 s); each is retried with backoff for up to an hour.",
+            &[(String::new(), load(&self.alert_delivery_failures))],
+        );
+        metric(
+            "ncompass_alert_deliveries_abandoned_total",
+            "counter",
+            "Alert events given up on after an hour of failed attempts.",
+            &[(String::new(), load(&self.alert_abandoned))],
+        );
+        metric(
+            "ncompass_alert_deliveries_pending",
+            "gauge",
+            "Alert deliveries not made yet (all instances), as this instance last counted.",
+            &[(String::new(), load(&self.alerts_pending))],
+        );
         let mut cumulative = 0;
         let mut histogram: Vec<(String, u64)> = LATENCY_BUCKETS
             .iter()
@@ -330,9 +394,74 @@ impl Metrics {
     }
 }
 
+/// An access point's latest report, as `/metrics` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeReport {
+    pub network: i64,
+    pub node: String,
+    pub name: Option<String>,
+    pub zone: Option<String>,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+/// `ncompass_node_last_report_timestamp_seconds`, one sample per access point.
+pub fn render_nodes(nodes: &[NodeReport]) -> String {
+    let mut out = String::from(
+        "# HELP ncompass_node_last_report_timestamp_seconds When the access point's latest report arrived (server clock).\n\
+         # TYPE ncompass_node_last_report_timestamp_seconds gauge\n",
+    );
+    for NodeReport {
+        network,
+        node,
+        name,
+        zone,
+        at,
+    } in nodes
+    {
+        let _ = writeln!(
+            out,
+            "ncompass_node_last_report_timestamp_seconds{{network=\"{network}\",node=\"{}\",name=\"{}\",zone=\"{}\"}} {at}",
+            label_value(node),
+            label_value(name.as_deref().unwrap_or("")),
+            label_value(zone.as_deref().unwrap_or(""))
+        );
+    }
+    out
+}
+
+/// A label value in the text format: backslash, double quote and line feed escaped.
+fn label_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn node_labels_are_escaped() {
+        let out = render_nodes(&[NodeReport {
+            network: 7,
+            node: "ac:00:00:00:00:01".to_string(),
+            name: Some("Café \"Nord\"\\1\nx".to_string()),
+            zone: None,
+            at: 1_764_201_600,
+        }]);
+        assert!(out.contains(
+            "ncompass_node_last_report_timestamp_seconds{network=\"7\",node=\"ac:00:00:00:00:01\",name=\"Café \\\"Nord\\\"\\\\1\\nx\",zone=\"\"} 1764201600\n"
+        ), "{out}");
+        assert_eq!(out.lines().count(), 3);
+    }
 
     #[test]
     fn renders_counters_and_a_cumulative_histogram() {

@@ -37,6 +37,11 @@ pub enum StartupError {
     },
     #[error(transparent)]
     Privacy(#[from] crate::privacy::PrivacyError),
+    #[error("cannot start the silence monitor: {source}")]
+    Alerts {
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot render the OpenAPI document: {0}")]
     OpenApi(#[from] serde_json::Error),
 }
@@ -123,6 +128,27 @@ impl Application {
                 "the dashboard is not built there (no index.html); serving the API only"
             );
         }
+        let alerts = crate::alerts::AlertSettings::from(settings);
+        let alerts_alive = Arc::new(());
+        if alerts.webhooks.is_empty() {
+            tracing::info!(
+                silence_after_s = alerts.silence_after_s,
+                "no --alert-webhook: silent access points are shown and logged, not announced"
+            );
+        } else if alerts.secret.is_none() {
+            tracing::warn!(
+                "--alert-webhook without --alert-secret: alert events are sent unsigned"
+            );
+        }
+        let silence_after_s = alerts.silence_after_s;
+        crate::alerts::start(
+            db.clone(),
+            alerts,
+            clock.clone(),
+            Arc::clone(&metrics),
+            Arc::downgrade(&alerts_alive),
+        )
+        .map_err(|source| StartupError::Alerts { source })?;
         let state = web::Data::new(AppState {
             db,
             ingest,
@@ -141,6 +167,8 @@ impl Application {
                 settings.public_url.as_deref(),
                 settings.trusted_proxy.clone(),
             ),
+            silence_after_s,
+            alerts_alive,
         });
         state.auth.log_mode_at_startup(&state.db);
         // The first sign-in of an unknown name would otherwise also pay for hashing the

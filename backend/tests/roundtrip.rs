@@ -36,6 +36,9 @@ fn spawn_app(dir: &tempfile::TempDir) -> String {
         mac_key_file: None,
         keep_probe_requests: None,
         keep_presence: None,
+        silence_after: std::time::Duration::from_secs(300),
+        alert_webhook: Vec::new(),
+        alert_secret: None,
         static_dir: PathBuf::from("none"),
         log: "warn".to_string(),
     };

@@ -104,6 +104,9 @@ impl Harness {
             mac_key_file: None,
             keep_probe_requests: None,
             keep_presence: None,
+            silence_after: std::time::Duration::from_secs(300),
+            alert_webhook: Vec::new(),
+            alert_secret: None,
         };
         let app = Application::build(&settings).unwrap();
         let backend = format!("http://127.0.0.1:{}", app.port());

@@ -23,9 +23,11 @@ macro_rules! on_each_backend {
 }
 pub(crate) use on_each_backend;
 
+pub mod alerts;
 pub mod nodes;
 pub mod opt_outs;
 pub mod partitions;
+pub mod places;
 pub mod presence;
 pub mod probe_requests;
 pub mod rejections;
@@ -650,7 +652,7 @@ pub(crate) mod tests {
     fn schema_matches_migrations() {
         use diesel::Column as _;
         let (_dir, mut conn) = migrated();
-        let expected: [(&str, &[&str]); 9] = [
+        let expected: [(&str, &[&str]); 12] = [
             (
                 "reports",
                 &[
@@ -673,6 +675,7 @@ pub(crate) mod tests {
                     schema::nodes::last_report_at::NAME,
                     schema::nodes::reports::NAME,
                     schema::nodes::probe_requests::NAME,
+                    schema::nodes::silent_since::NAME,
                 ],
             ),
             (
@@ -746,6 +749,36 @@ pub(crate) mod tests {
                     schema::opt_outs::mac_hash::NAME,
                     schema::opt_outs::created_at::NAME,
                     schema::opt_outs::created_by::NAME,
+                ],
+            ),
+            (
+                "networks",
+                &[
+                    schema::networks::network_id::NAME,
+                    schema::networks::name::NAME,
+                    schema::networks::time_zone::NAME,
+                ],
+            ),
+            (
+                "node_labels",
+                &[
+                    schema::node_labels::node_mac::NAME,
+                    schema::node_labels::name::NAME,
+                    schema::node_labels::zone::NAME,
+                ],
+            ),
+            (
+                "alert_deliveries",
+                &[
+                    schema::alert_deliveries::id::NAME,
+                    schema::alert_deliveries::url::NAME,
+                    schema::alert_deliveries::body::NAME,
+                    schema::alert_deliveries::created_at::NAME,
+                    schema::alert_deliveries::attempts::NAME,
+                    schema::alert_deliveries::next_attempt_ms::NAME,
+                    schema::alert_deliveries::delivered_at::NAME,
+                    schema::alert_deliveries::abandoned_at::NAME,
+                    schema::alert_deliveries::last_error::NAME,
                 ],
             ),
         ];

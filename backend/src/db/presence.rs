@@ -784,10 +784,11 @@ mod tests {
             // The whole span (crossing midnight in UTC and in Berlin), and one hour.
             for (since, until) in [(T0, T0 + 12_000), (T0 + 3_000, T0 + 6_600)] {
                 let days = Days::new(since, until, &berlin).unwrap();
-                for node in [None, Some(number("ac:00:00:00:00:01"))] {
+                let one = [number("ac:00:00:00:00:01")];
+                for nodes in [None, Some(&one[..])] {
                     prop_assert_eq!(
-                        summary(&from_segments, since, until, node, &t, &days),
-                        summary(&from_rows, since, until, node, &t, &days)
+                        summary(&from_segments, since, until, nodes, &t, &days),
+                        summary(&from_rows, since, until, nodes, &t, &days)
                     );
                 }
                 let bounds = buckets(since, until, Bucket::Hour, &berlin).unwrap();

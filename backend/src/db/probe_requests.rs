@@ -45,6 +45,9 @@ impl From<Row> for ProbeRequest {
             last_seen: row.last_seen,
             associated: row.associated,
             randomized: row.randomized,
+            network_name: None,
+            node_name: None,
+            zone: None,
         }
     }
 }
@@ -55,6 +58,8 @@ impl From<Row> for ProbeRequest {
 pub struct Filter {
     pub mac: Option<String>,
     pub node_mac: Option<String>,
+    /// Any of these access points (a zone's).
+    pub node_macs: Option<Vec<String>>,
     pub network_id: Option<i64>,
     pub associated: Option<bool>,
     pub randomized: Option<bool>,
@@ -98,6 +103,9 @@ macro_rules! page_query_builders {
             }
             if let Some(value) = &filter.node_mac {
                 query = query.filter(probe_requests::node_mac.eq(value.clone()));
+            }
+            if let Some(values) = &filter.node_macs {
+                query = query.filter(probe_requests::node_mac.eq_any(values.clone()));
             }
             if let Some(value) = filter.network_id {
                 query = query.filter(probe_requests::network_id.eq(value));
@@ -225,6 +233,45 @@ pub fn stored_mac(conn: &mut Conn, candidates: &[Mac]) -> QueryResult<Option<(Ma
         }
     }
     Ok(None)
+}
+
+/// What occupancy-now counts of one probe request.
+#[derive(Debug, Clone, Queryable)]
+pub struct Heard {
+    pub network_id: i64,
+    pub node_mac: String,
+    pub mac: String,
+    pub associated: bool,
+    pub randomized: bool,
+}
+
+/// Up to `limit` probe requests last seen at or after `since` (of `network_id`, and of
+/// one of `node_macs`, if given), by the `last_seen` index.
+pub fn heard_since(
+    conn: &mut Conn,
+    since: i64,
+    network_id: Option<i64>,
+    node_macs: Option<&[String]>,
+    limit: i64,
+) -> QueryResult<Vec<Heard>> {
+    let mut query = probe_requests::table
+        .filter(probe_requests::last_seen.ge(since))
+        .select((
+            probe_requests::network_id,
+            probe_requests::node_mac,
+            probe_requests::mac,
+            probe_requests::associated,
+            probe_requests::randomized,
+        ))
+        .limit(limit)
+        .into_boxed::<MultiBackend>();
+    if let Some(network_id) = network_id {
+        query = query.filter(probe_requests::network_id.eq(network_id));
+    }
+    if let Some(node_macs) = node_macs {
+        query = query.filter(probe_requests::node_mac.eq_any(node_macs.to_vec()));
+    }
+    query.load(conn)
 }
 
 /// Up to `limit` rows of any of `macs` (canonical text), newest first.

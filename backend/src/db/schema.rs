@@ -22,6 +22,7 @@ diesel::table! {
         last_report_at -> BigInt,
         reports -> BigInt,
         probe_requests -> BigInt,
+        silent_since -> Nullable<BigInt>,
     }
 }
 
@@ -46,6 +47,8 @@ diesel::table! {
 
 diesel::joinable!(probe_requests -> reports (report_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    networks,
+    node_labels,
     nodes,
     presence_segments,
     probe_requests,
@@ -130,5 +133,35 @@ diesel::table! {
         mac_hash -> Text,
         created_at -> BigInt,
         created_by -> Text,
+    }
+}
+
+diesel::table! {
+    networks (network_id) {
+        network_id -> BigInt,
+        name -> Nullable<Text>,
+        time_zone -> Text,
+    }
+}
+
+diesel::table! {
+    node_labels (node_mac) {
+        node_mac -> Text,
+        name -> Nullable<Text>,
+        zone -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    alert_deliveries (id) {
+        id -> BigInt,
+        url -> Text,
+        body -> Text,
+        created_at -> BigInt,
+        attempts -> Integer,
+        next_attempt_ms -> BigInt,
+        delivered_at -> Nullable<BigInt>,
+        abandoned_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
     }
 }

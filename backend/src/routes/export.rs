@@ -20,8 +20,10 @@ const ROWS_PER_READ: u32 = 5_000;
 const CHUNKS_IN_FLIGHT: usize = 2;
 
 /// The columns of the CSV export, in order: the CloudTrax fields under their own names.
+/// Then the names an administrator gave the network and the access point, and its zone
+/// (empty when none).
 pub const CSV_HEADER: &str = "id,network_id,node_mac,mac,count,min_signal,max_signal,avg_signal,\
-last_seen_signal,first_seen,last_seen,associated,randomized\r\n";
+last_seen_signal,first_seen,last_seen,associated,randomized,network_name,node_name,zone\r\n";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -43,6 +45,8 @@ pub struct ExportQuery {
     mac: Option<String>,
     /// Access point MAC, exact match; any case, `:` or `-` separators.
     node_mac: Option<String>,
+    /// Only probe requests heard by the access points now in this zone.
+    zone: Option<String>,
     /// CloudTrax network id.
     #[param(minimum = 0)]
     network_id: Option<i64>,
@@ -71,7 +75,7 @@ pub struct ExportQuery {
     params(ExportQuery),
     responses(
         (status = 200, description = "The rows, streamed", content_type = "text/csv", body = String,
-         example = "id,network_id,node_mac,mac,count,min_signal,max_signal,avg_signal,last_seen_signal,first_seen,last_seen,associated,randomized\r\n42,179283,ac:86:74:61:4f:c0,48:5a:3f:37:de:f7,10,-37,-26,-30,,1455845791,1455845811,true,false\r\n"),
+         example = "id,network_id,node_mac,mac,count,min_signal,max_signal,avg_signal,last_seen_signal,first_seen,last_seen,associated,randomized,network_name,node_name,zone\r\n42,179283,ac:86:74:61:4f:c0,48:5a:3f:37:de:f7,10,-37,-26,-30,,1455845791,1455845811,true,false,Main street store,Entrance,Ground floor\r\n"),
         (status = 400, description = "`format` or a filter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -88,6 +92,7 @@ pub async fn export(request: HttpRequest, state: Data<AppState>) -> Result<HttpR
         ..ProbeRequestQuery::default()
     })?;
     let filter = super::stored_filter(&state, filter).await?;
+    let filter = super::zone_filter(&state, filter, query.zone.as_deref()).await?;
     let format = query.format;
     let (chunks, stream) = mpsc::channel::<Result<Bytes, AppError>>(CHUNKS_IN_FLIGHT);
     if format == ExportFormat::Csv {
@@ -97,13 +102,27 @@ pub async fn export(request: HttpRequest, state: Data<AppState>) -> Result<HttpR
     let db = state.db.clone();
     actix_web::rt::spawn(async move {
         let mut after = None;
+        let mut directory = None;
         loop {
             let filter = filter.clone();
+            let names = directory.clone();
             let page = db
-                .run(move |conn| db::probe_requests::list(conn, &filter, after, ROWS_PER_READ))
+                .run(move |conn| {
+                    let mut page = db::probe_requests::list(conn, &filter, after, ROWS_PER_READ)?;
+                    // Read once: one export names every row alike.
+                    let names = match names {
+                        Some(names) => names,
+                        None => std::sync::Arc::new(db::places::directory(conn)?),
+                    };
+                    page.items.iter_mut().for_each(|row| names.label(row));
+                    Ok((page, names))
+                })
                 .await;
             let page = match page {
-                Ok(page) => page,
+                Ok((page, names)) => {
+                    directory = Some(names);
+                    page
+                }
                 Err(error) => {
                     // The status is sent; all that can be done is to end the body early.
                     tracing::error!(%error, "export stopped by a database error");
@@ -180,9 +199,19 @@ fn csv_row(out: &mut String, row: &ProbeRequest) {
     }
     let _ = write!(
         out,
-        ",{},{},{},{}\r\n",
+        ",{},{},{},{},",
         row.first_seen, row.last_seen, row.associated, row.randomized
     );
+    for (i, name) in [&row.network_name, &row.node_name, &row.zone]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            out.push(',');
+        }
+        csv_field(out, name.as_deref().unwrap_or(""));
+    }
+    out.push_str("\r\n");
 }
 
 /// RFC 4180: a field holding a comma, a quote or a line break is quoted, its quotes
@@ -216,6 +245,9 @@ mod tests {
             last_seen: 1455845811,
             associated: true,
             randomized: false,
+            network_name: None,
+            node_name: None,
+            zone: None,
         }
     }
 
@@ -224,12 +256,14 @@ mod tests {
         let mut odd = row();
         odd.mac = "a,\"b\"\nc".into();
         odd.last_seen_signal = Some(-28);
+        odd.node_name = Some("Café, \"Nord\"".into());
+        odd.zone = Some("Ground".into());
         assert_eq!(
             render(ExportFormat::Csv, &[row(), odd]),
-            "42,179283,ac:86:74:61:4f:c0,48:5a:3f:37:de:f7,10,-37,-26,-30,,1455845791,1455845811,true,false\r\n\
-             42,179283,ac:86:74:61:4f:c0,\"a,\"\"b\"\"\nc\",10,-37,-26,-30,-28,1455845791,1455845811,true,false\r\n"
+            "42,179283,ac:86:74:61:4f:c0,48:5a:3f:37:de:f7,10,-37,-26,-30,,1455845791,1455845811,true,false,,,\r\n\
+             42,179283,ac:86:74:61:4f:c0,\"a,\"\"b\"\"\nc\",10,-37,-26,-30,-28,1455845791,1455845811,true,false,,\"Café, \"\"Nord\"\"\",Ground\r\n"
         );
-        assert_eq!(CSV_HEADER.split(',').count(), 13);
+        assert_eq!(CSV_HEADER.split(',').count(), 16);
     }
 
     #[test]

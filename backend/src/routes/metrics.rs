@@ -6,7 +6,9 @@ use super::AppState;
 /// Metrics for Prometheus
 ///
 /// Reports accepted and rejected (by reason), probe requests stored and found
-/// duplicate, the ingest latency histogram and the writer's queue depth, in the
+/// duplicate, the ingest latency histogram, the writer's queue depth, alert deliveries
+/// and each access point's last report
+/// (`ncompass_node_last_report_timestamp_seconds{network,node,name,zone}`), in the
 /// Prometheus text format.
 #[utoipa::path(
     get,
@@ -16,7 +18,29 @@ use super::AppState;
     responses((status = 200, description = "Prometheus text exposition format 0.0.4", content_type = "text/plain; version=0.0.4", body = String)),
 )]
 pub async fn metrics(state: Data<AppState>) -> HttpResponse {
+    let mut body = state.metrics.render();
+    let nodes = state
+        .db
+        .run(|conn| {
+            let directory = crate::db::places::directory(conn)?;
+            Ok(crate::db::nodes::last_reports(conn)?
+                .into_iter()
+                .map(|(network, node, at)| crate::metrics::NodeReport {
+                    network,
+                    name: directory.node_name(&node),
+                    zone: directory.zone(&node),
+                    node,
+                    at,
+                })
+                .collect::<Vec<_>>())
+        })
+        .await;
+    // Without the database the instance's own counters still tell what is wrong.
+    match nodes {
+        Ok(nodes) => body.push_str(&crate::metrics::render_nodes(&nodes)),
+        Err(error) => tracing::warn!(%error, "/metrics without the access points' last reports"),
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .body(body)
 }

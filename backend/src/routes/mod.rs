@@ -7,6 +7,7 @@ pub mod health;
 pub mod metrics;
 pub mod nodes;
 pub mod pages;
+pub mod places;
 pub mod privacy;
 pub mod probe_requests;
 pub mod rejections;
@@ -57,6 +58,10 @@ pub struct AppState {
     pub privacy: Arc<crate::privacy::Privacy>,
     /// Access control: sessions, sign-in slow-down, protected mode.
     pub auth: crate::auth::Auth,
+    /// When an access point counts as silent (`--silence-after`), seconds.
+    pub silence_after_s: i64,
+    /// Held while the server runs: the alert thread stops once it is dropped.
+    pub alerts_alive: Arc<()>,
 }
 
 /// Registers every route of the application.
@@ -71,8 +76,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/v1/probe-requests/export").route(get().to(export::export)))
         .service(resource("/api/v1/probe-requests/{id}").route(get().to(probe_requests::get)))
         .service(resource("/api/v1/nodes").route(get().to(nodes::list)))
+        .service(resource("/api/v1/nodes/{node_mac}").route(web::put().to(places::put_node)))
+        .service(resource("/api/v1/networks").route(get().to(places::list)))
+        .service(
+            resource("/api/v1/networks/{network_id}").route(web::put().to(places::put_network)),
+        )
         .service(resource("/api/v1/samples").route(web::post().to(samples::create)))
         .service(resource("/api/v1/stats/summary").route(get().to(stats::summary)))
+        .service(resource("/api/v1/stats/now").route(get().to(stats::now)))
         .service(resource("/api/v1/stats/series").route(get().to(stats::series)))
         .service(resource("/api/v1/stats/dwell-histogram").route(get().to(stats::dwell_histogram)))
         .service(resource("/api/v1/stats/nodes").route(get().to(stats::nodes)))
@@ -123,6 +134,9 @@ async fn method_not_allowed(request: HttpRequest) -> Result<HttpResponse, AppErr
         "/api/v1/session" => "GET, HEAD, POST, DELETE",
         "/api/v1/opt-outs" => "GET, HEAD, POST",
         path if path.starts_with("/api/v1/opt-outs/") => "DELETE",
+        path if path.starts_with("/api/v1/nodes/") || path.starts_with("/api/v1/networks/") => {
+            "PUT"
+        }
         path if path.starts_with("/api/v1/devices/")
             && !path.ends_with("/data")
             && !path.ends_with("/visits") =>
@@ -194,6 +208,24 @@ pub(crate) async fn stored_filter(
 ) -> Result<crate::db::probe_requests::Filter, AppError> {
     if let Some(mac) = filter.mac.as_deref().and_then(Mac::parse) {
         filter.mac = Some(stored_mac(state, mac).await?.0.to_string());
+    }
+    Ok(filter)
+}
+
+/// A filter narrowed to the access points now in `zone` (none: no row matches).
+pub(crate) async fn zone_filter(
+    state: &AppState,
+    mut filter: crate::db::probe_requests::Filter,
+    zone: Option<&str>,
+) -> Result<crate::db::probe_requests::Filter, AppError> {
+    if let Some(zone) = zone {
+        let zone = places::label_parameter("zone", zone)?;
+        filter.node_macs = Some(
+            state
+                .db
+                .run(move |conn| crate::db::places::zone_nodes(conn, &zone))
+                .await?,
+        );
     }
     Ok(filter)
 }

@@ -8,9 +8,10 @@ use crate::error::AppError;
 /// List access points
 ///
 /// Every access point ("node") that has posted a report, most recently reporting first,
-/// with its network, when it first and last reported, how many reports it sent in all
-/// and in the last hour (a feed's health at a glance), and how many probe requests of
-/// it are stored.
+/// with its network, name and zone, when it first and last reported, how many reports
+/// it sent in all and in the last hour (a feed's health at a glance), how many probe
+/// requests of it are stored, and whether it is silent (nothing for
+/// `--silence-after`).
 #[utoipa::path(
     get,
     path = "/api/v1/nodes",
@@ -22,7 +23,14 @@ use crate::error::AppError;
     )
 )]
 pub async fn list(state: Data<AppState>) -> Result<Json<NodeList>, AppError> {
-    let now = crate::unix_now();
-    let items = state.db.run(move |conn| db::nodes::list(conn, now)).await?;
+    let now = state.auth.clock.now();
+    let silence_after_s = state.silence_after_s;
+    let items = state
+        .db
+        .run(move |conn| {
+            let directory = db::places::directory(conn)?;
+            db::nodes::list(conn, now, silence_after_s, &directory)
+        })
+        .await?;
     Ok(Json(NodeList { items }))
 }

@@ -26,7 +26,7 @@ use crate::error::AppError;
     params(ProbeRequestQuery),
     responses(
         (status = 200, description = "One page of probe requests", body = ProbeRequestPage),
-        (status = 400, description = "A query parameter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json",
+        (status = 400, description = "A query parameter is not acceptable (`zone` empty or longer than 100 characters); `parameter` names it", body = api_types::Problem, content_type = "application/problem+json",
          example = json!({"type": "about:blank", "title": "Bad Request", "status": 400,
                           "detail": "must be from 1 to 1000, got 0", "parameter": "limit"})),
         (status = 503, description = "The database is unavailable", body = api_types::Problem, content_type = "application/problem+json"),
@@ -46,9 +46,15 @@ pub async fn list(
     }
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let filter = super::stored_filter(&state, filter(&query)?).await?;
+    let filter = super::zone_filter(&state, filter, query.zone.as_deref()).await?;
     let page = state
         .db
-        .run(move |conn| db::probe_requests::list(conn, &filter, after, limit))
+        .run(move |conn| {
+            let mut page = db::probe_requests::list(conn, &filter, after, limit)?;
+            let directory = db::places::directory(conn)?;
+            page.items.iter_mut().for_each(|row| directory.label(row));
+            Ok(page)
+        })
         .await?;
     Ok(Json(ProbeRequestPage {
         items: page.items,
@@ -76,7 +82,13 @@ pub async fn get(id: Path<String>, state: Data<AppState>) -> Result<Json<ProbeRe
     })?;
     state
         .db
-        .run(move |conn| db::probe_requests::find(conn, id))
+        .run(move |conn| {
+            let mut row = db::probe_requests::find(conn, id)?;
+            if let Some(row) = row.as_mut() {
+                db::places::directory(conn)?.label(row);
+            }
+            Ok(row)
+        })
         .await?
         .map(Json)
         .ok_or_else(|| AppError::NotFound(format!("no probe request has id {id}")))
@@ -93,6 +105,7 @@ pub(super) fn filter(query: &ProbeRequestQuery) -> Result<Filter, AppError> {
     let filter = Filter {
         mac: mac("mac", &query.mac)?,
         node_mac: mac("node_mac", &query.node_mac)?,
+        node_macs: None,
         network_id: non_negative("network_id", query.network_id)?,
         associated: query.associated,
         randomized: query.randomized,

@@ -6,8 +6,8 @@ use actix_web::web::Path;
 use actix_web::web::{Data, Json};
 use actix_web::HttpRequest;
 use api_types::{
-    DeviceVisit, DeviceVisits, DwellBucket, DwellHistogram, NodeStats, NodeStatsList, StatsSeries,
-    StatsSummary,
+    DeviceVisit, DeviceVisits, DwellBucket, DwellHistogram, NodeStats, NodeStatsList, NowStats,
+    StatsSeries, StatsSummary, ZoneNow,
 };
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -39,6 +39,8 @@ pub struct SummaryQuery {
     network_id: Option<i64>,
     /// Only visits heard by this access point (any case, `:` or `-`).
     node_mac: Option<String>,
+    /// Only visits heard by the access points now in this zone (exact name).
+    zone: Option<String>,
     /// Longest gap inside a visit, seconds.
     #[param(minimum = 0, default = 600)]
     visit_gap_s: Option<i64>,
@@ -49,7 +51,8 @@ pub struct SummaryQuery {
     #[param(minimum = -128, maximum = 0, default = -75)]
     nearby_signal_dbm: Option<i32>,
     /// IANA time zone whose local days count for `returning_devices` and bound the
-    /// series' buckets (default `UTC`).
+    /// series' buckets. Default: the network's (`PUT /api/v1/networks/{network_id}`);
+    /// over several networks, theirs if they share one, else `UTC`.
     #[param(example = "Europe/Berlin")]
     tz: Option<String>,
 }
@@ -59,7 +62,9 @@ struct Scope {
     since: i64,
     until: i64,
     network_id: Option<i64>,
-    node: Option<MacId>,
+    /// Visits heard by one of these access points (sorted) only: `node_mac`, the
+    /// `zone`'s, or both.
+    nodes: Option<Vec<MacId>>,
     thresholds: Thresholds,
     tz_name: String,
     tz: jiff::tz::TimeZone,
@@ -77,7 +82,72 @@ impl Scope {
     }
 }
 
-fn scope(query: SummaryQuery) -> Result<Scope, AppError> {
+impl Scope {
+    fn nodes(&self) -> Option<&[MacId]> {
+        self.nodes.as_deref()
+    }
+}
+
+/// The validated scope of a query, with the names of every access point and network.
+async fn scope(
+    state: &AppState,
+    query: SummaryQuery,
+) -> Result<(Scope, db::places::Directory), AppError> {
+    let zone = query
+        .zone
+        .as_deref()
+        .map(|zone| super::places::label_parameter("zone", zone))
+        .transpose()?;
+    let given_tz = query.tz.clone();
+    let mut scope = validate(query)?;
+    let (network_id, node) = (scope.network_id, scope.nodes.clone());
+    let (directory, zone_nodes, default_tz) = state
+        .db
+        .run(move |conn| {
+            let directory = db::places::directory(conn)?;
+            let zone_nodes = zone
+                .map(|zone| db::places::zone_nodes(conn, &zone))
+                .transpose()?;
+            let scope_nodes: Option<Vec<String>> = match (&zone_nodes, node) {
+                (Some(names), _) => Some(names.clone()),
+                (None, Some(node)) => {
+                    Some(node.iter().map(|n| Mac::from_u64(*n).to_string()).collect())
+                }
+                (None, None) => None,
+            };
+            let default_tz = match given_tz {
+                Some(_) => None,
+                None => Some(db::places::default_time_zone(
+                    conn,
+                    &directory,
+                    network_id,
+                    scope_nodes.as_deref(),
+                )?),
+            };
+            Ok((directory, zone_nodes, default_tz))
+        })
+        .await?;
+    if let Some(zone_nodes) = zone_nodes {
+        let mut ids: Vec<MacId> = zone_nodes
+            .iter()
+            .filter_map(|mac| Mac::parse(mac))
+            .map(|mac| mac.to_u64())
+            .collect();
+        ids.sort_unstable();
+        if let Some(node) = &scope.nodes {
+            ids.retain(|id| node.contains(id));
+        }
+        scope.nodes = Some(ids);
+    }
+    if let Some(tz_name) = default_tz {
+        scope.tz = jiff::tz::TimeZone::get(&tz_name).map_err(AppError::internal)?;
+        scope.tz_name = tz_name;
+    }
+    Ok((scope, directory))
+}
+
+/// The checks that need no database.
+fn validate(query: SummaryQuery) -> Result<Scope, AppError> {
     non_negative("since", query.since)?;
     non_negative("until", query.until)?;
     let until = query.until.unwrap_or_else(crate::unix_now);
@@ -127,7 +197,7 @@ fn scope(query: SummaryQuery) -> Result<Scope, AppError> {
         since,
         until,
         network_id: query.network_id,
-        node,
+        nodes: node.map(|node| vec![node]),
         thresholds,
         tz_name,
         tz,
@@ -278,22 +348,24 @@ pub async fn summary(
     request: HttpRequest,
     state: Data<AppState>,
 ) -> Result<Json<StatsSummary>, AppError> {
-    let scope = scope(parse_query(request.query_string())?)?;
+    let (scope, _) = scope(&state, parse_query(request.query_string())?).await?;
     let days = scope.days()?;
     let (visits, slot) = load_visits(&state, &scope, None).await?;
-    let summary = actix_web::web::block(move || {
+    let tz = scope.tz_name.clone();
+    let mut summary = actix_web::web::block(move || {
         let _slot = slot;
         analytics::summary(
             &visits,
             scope.since,
             scope.until,
-            scope.node,
+            scope.nodes(),
             &scope.thresholds,
             &days,
         )
     })
     .await
     .map_err(AppError::internal)?;
+    summary.tz = Some(tz);
     Ok(Json(summary))
 }
 
@@ -318,9 +390,9 @@ pub async fn dwell_histogram(
     request: HttpRequest,
     state: Data<AppState>,
 ) -> Result<Json<DwellHistogram>, AppError> {
-    let scope = scope(parse_query(request.query_string())?)?;
+    let (scope, _) = scope(&state, parse_query(request.query_string())?).await?;
     let (visits, _slot) = load_visits(&state, &scope, None).await?;
-    let in_range = analytics::in_range(&visits, scope.since, scope.until, scope.node);
+    let in_range = analytics::in_range(&visits, scope.since, scope.until, scope.nodes());
     let buckets = analytics::dwell_histogram(&in_range, &scope.thresholds)
         .into_iter()
         .map(|(from_s, to_s, visits, visitors)| DwellBucket {
@@ -358,19 +430,28 @@ pub async fn nodes(
     request: HttpRequest,
     state: Data<AppState>,
 ) -> Result<Json<NodeStatsList>, AppError> {
-    let scope = scope(parse_query(request.query_string())?)?;
+    let (scope, directory) = scope(&state, parse_query(request.query_string())?).await?;
     let (visits, _slot) = load_visits(&state, &scope, None).await?;
-    let in_range = analytics::in_range(&visits, scope.since, scope.until, scope.node);
+    let in_range = analytics::in_range(&visits, scope.since, scope.until, scope.nodes());
     let mut items: Vec<NodeStats> = analytics::per_node(&in_range)
         .into_iter()
-        .map(
-            |(node_mac, (devices, visits, strongest_for_devices))| NodeStats {
-                node_mac: Mac::from_u64(node_mac).to_string(),
+        // A visit heard in the zone was heard elsewhere too: list the zone's own.
+        .filter(|(node, _)| {
+            scope
+                .nodes()
+                .is_none_or(|nodes| nodes.binary_search(node).is_ok())
+        })
+        .map(|(node_mac, (devices, visits, strongest_for_devices))| {
+            let node_mac = Mac::from_u64(node_mac).to_string();
+            NodeStats {
+                name: directory.node_name(&node_mac),
+                zone: directory.zone(&node_mac),
+                node_mac,
                 devices,
                 visits,
                 strongest_for_devices,
-            },
-        )
+            }
+        })
         .collect();
     items.sort_by(|a, b| b.devices.cmp(&a.devices).then(a.node_mac.cmp(&b.node_mac)));
     Ok(Json(NodeStatsList {
@@ -413,18 +494,21 @@ pub async fn device_visits(
         .filter(|id| *id >= 0)
         .ok_or_else(|| AppError::parameter("network_id", "must be a non-negative integer"))?;
     let given = mac_parameter("mac", &mac)?;
-    let mut scope = scope(parse_query(request.query_string())?)?;
-    scope.network_id = Some(network_id);
+    let mut query: SummaryQuery = parse_query(request.query_string())?;
+    query.network_id = Some(network_id);
+    let (scope, directory) = scope(&state, query).await?;
     // In `keyed` mode the rows hold the pseudonym; the answer names the device as given.
     let (mac, stored_randomized) = super::stored_mac(&state, given).await?;
     let (visits, _slot) = load_visits(&state, &scope, Some(mac)).await?;
     let thresholds = scope.thresholds;
-    let visits = analytics::in_range(&visits, scope.since, scope.until, scope.node)
+    let visits = analytics::in_range(&visits, scope.since, scope.until, scope.nodes())
         .into_iter()
         .map(|visit| DeviceVisit {
             start: visit.start,
             end: visit.end,
             dwell_s: visit.dwell(),
+            strongest_node_name: directory
+                .node_name(&Mac::from_u64(visit.heard.strongest_node).to_string()),
             strongest_node_mac: Mac::from_u64(visit.heard.strongest_node).to_string(),
             max_signal: visit.heard.max_signal,
             associated: visit.heard.associated,
@@ -472,7 +556,7 @@ pub async fn series(
     state: Data<AppState>,
 ) -> Result<Json<StatsSeries>, AppError> {
     let series: SeriesQuery = parse_query(request.query_string())?;
-    let scope = scope(parse_query(request.query_string())?)?;
+    let (scope, _) = scope(&state, parse_query(request.query_string())?).await?;
     let bounds = analytics::buckets(scope.since, scope.until, series.bucket, &scope.tz).map_err(
         |error| {
             AppError::parameter(
@@ -488,10 +572,10 @@ pub async fn series(
     }
     .map_err(AppError::internal)?;
     let (visits, slot) = load_visits(&state, &scope, None).await?;
-    let (node, thresholds) = (scope.node, scope.thresholds);
+    let (nodes, thresholds) = (scope.nodes.clone(), scope.thresholds);
     let points = actix_web::web::block(move || {
         let _slot = slot;
-        analytics::series(&visits, &bounds, node, &thresholds, &days)
+        analytics::series(&visits, &bounds, nodes.as_deref(), &thresholds, &days)
     })
     .await
     .map_err(AppError::internal)?;
@@ -504,4 +588,166 @@ pub async fn series(
         tz: scope.tz_name,
         points,
     }))
+}
+
+/// The default and the largest window of occupancy now, seconds.
+const DEFAULT_NOW_WINDOW_S: i64 = 300;
+const MAX_NOW_WINDOW_S: i64 = 3_600;
+/// The most probe requests one occupancy-now answer reads (its memory bound).
+const MAX_NOW_ROWS: i64 = 500_000;
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NowQuery {
+    /// Only this network.
+    #[param(minimum = 0)]
+    network_id: Option<i64>,
+    /// Only the access points now in this zone (exact name).
+    zone: Option<String>,
+    /// The window, seconds before now.
+    #[param(minimum = 1, maximum = 3600, default = 300)]
+    window_s: Option<i64>,
+}
+
+/// Occupancy now
+///
+/// The distinct devices (client MACs within a network) heard in the last `window_s`
+/// seconds, i.e. with a probe request whose `last_seen` is at or after `since`
+/// (access points whose clock runs a little ahead count too): all, associated, and the
+/// unassociated split by randomized MAC; and the same per zone. Read from the probe
+/// requests by their `last_seen` index: it costs the window's rows, not the table's.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats/now",
+    tag = "analytics",
+    operation_id = "stats_now",
+    params(NowQuery),
+    responses(
+        (status = 200, description = "The devices heard in the window", body = NowStats),
+        (status = 400, description = "A parameter is not acceptable, or the window holds more than 500,000 probe requests; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every analytics slot is taken (`--analytics-concurrency`) or the database is unavailable; retry after `Retry-After` seconds", body = api_types::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn now(request: HttpRequest, state: Data<AppState>) -> Result<Json<NowStats>, AppError> {
+    let query: NowQuery = parse_query(request.query_string())?;
+    non_negative("network_id", query.network_id)?;
+    let window_s = query.window_s.unwrap_or(DEFAULT_NOW_WINDOW_S);
+    if !(1..=MAX_NOW_WINDOW_S).contains(&window_s) {
+        return Err(AppError::parameter(
+            "window_s",
+            format!("must be from 1 to {MAX_NOW_WINDOW_S} seconds, got {window_s}"),
+        ));
+    }
+    let zone = query
+        .zone
+        .as_deref()
+        .map(|zone| super::places::label_parameter("zone", zone))
+        .transpose()?;
+    let slot = analytics_slot(&state)?;
+    let until = state.auth.clock.now();
+    let since = until - window_s;
+    let network_id = query.network_id;
+    let (rows, directory) = state
+        .db
+        .run(move |conn| {
+            let _slot = slot;
+            let directory = db::places::directory(conn)?;
+            let nodes = zone
+                .map(|zone| db::places::zone_nodes(conn, &zone))
+                .transpose()?;
+            let rows = db::probe_requests::heard_since(
+                conn,
+                since,
+                network_id,
+                nodes.as_deref(),
+                MAX_NOW_ROWS + 1,
+            )?;
+            Ok((rows, directory))
+        })
+        .await?;
+    if rows.len() as i64 > MAX_NOW_ROWS {
+        return Err(AppError::parameter(
+            "window_s",
+            format!(
+                "the window holds more than {MAX_NOW_ROWS} probe requests; shorten it or \
+                 narrow it to a network_id or a zone"
+            ),
+        ));
+    }
+    let counts = occupancy(&rows, &directory);
+    let total = counts.get(&None).cloned().unwrap_or_default();
+    let mut zones: Vec<ZoneNow> = counts
+        .into_iter()
+        .filter_map(|(key, figures)| key.map(|zone| figures.into_zone(zone)))
+        .collect();
+    zones.sort_by(|a, b| b.devices.cmp(&a.devices).then_with(|| a.zone.cmp(&b.zone)));
+    Ok(Json(NowStats {
+        since,
+        until,
+        window_s,
+        devices: total.devices,
+        devices_associated: total.associated,
+        devices_non_randomized_unassociated: total.non_randomized_unassociated,
+        devices_randomized_unassociated: total.randomized_unassociated,
+        zones,
+    }))
+}
+
+/// Devices of a set, split as occupancy now splits them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Occupancy {
+    devices: i64,
+    associated: i64,
+    non_randomized_unassociated: i64,
+    randomized_unassociated: i64,
+}
+
+impl Occupancy {
+    fn into_zone(self, zone: Option<String>) -> ZoneNow {
+        ZoneNow {
+            zone,
+            devices: self.devices,
+            devices_associated: self.associated,
+            devices_non_randomized_unassociated: self.non_randomized_unassociated,
+            devices_randomized_unassociated: self.randomized_unassociated,
+        }
+    }
+}
+
+/// What occupancy now counts over: everything (`None`) or one zone (`Some(zone)`,
+/// `Some(None)` for access points in no zone).
+type Over = Option<Option<String>>;
+
+/// Counts the distinct devices of `rows`, in all and per zone ([`Over`]). A device is
+/// associated if any of its rows says so.
+fn occupancy(
+    rows: &[db::probe_requests::Heard],
+    directory: &db::places::Directory,
+) -> std::collections::HashMap<Over, Occupancy> {
+    use std::collections::HashMap;
+    // (over, network, mac) -> (associated, randomized)
+    let mut devices: HashMap<(Over, i64, &str), (bool, bool)> = HashMap::new();
+    let mut zones: HashMap<&str, Option<String>> = HashMap::new();
+    for row in rows {
+        let zone = zones
+            .entry(row.node_mac.as_str())
+            .or_insert_with(|| directory.zone(&row.node_mac))
+            .clone();
+        for scope in [None, Some(zone)] {
+            let entry = devices
+                .entry((scope, row.network_id, row.mac.as_str()))
+                .or_insert((false, row.randomized));
+            entry.0 |= row.associated;
+        }
+    }
+    let mut counts: HashMap<Over, Occupancy> = HashMap::new();
+    counts.entry(None).or_default();
+    for ((scope, _, _), (associated, randomized)) in devices {
+        let figures = counts.entry(scope).or_default();
+        figures.devices += 1;
+        figures.associated += i64::from(associated);
+        figures.non_randomized_unassociated += i64::from(!associated && !randomized);
+        figures.randomized_unassociated += i64::from(!associated && randomized);
+    }
+    counts
 }

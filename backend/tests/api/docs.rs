@@ -56,12 +56,14 @@ async fn every_documented_operation_is_served() {
         let concrete = path
             .replace("{id}", "1")
             .replace("{network_id}", "1")
-            .replace("{mac}", "00:11:22:33:44:55");
+            .replace("{mac}", "00:11:22:33:44:55")
+            .replace("{node_mac}", "00:11:22:33:44:55");
         for method in item.as_object().unwrap().keys() {
             let request = match method.as_str() {
                 "get" => app.client.get(app.url(&concrete)),
                 "post" => app.client.post(app.url(&concrete)).body("{}"),
                 "delete" => app.client.delete(app.url(&concrete)),
+                "put" => app.client.put(app.url(&concrete)).body("{}"),
                 other => panic!("{other} {path} is documented but not tried here"),
             };
             let response = request.send().await.unwrap();

@@ -43,6 +43,9 @@ pub fn settings() -> Settings {
         mac_key_file: None,
         keep_probe_requests: None,
         keep_presence: None,
+        silence_after: std::time::Duration::from_secs(300),
+        alert_webhook: Vec::new(),
+        alert_secret: None,
     }
 }
 

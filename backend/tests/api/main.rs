@@ -9,6 +9,7 @@ mod export;
 mod hardening;
 mod helpers;
 mod ingestion;
+mod places;
 mod privacy;
 mod probe_requests;
 mod stats;

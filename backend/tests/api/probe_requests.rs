@@ -267,7 +267,8 @@ async fn one_probe_request_by_id() {
             "id": id, "network_id": 179283, "node_mac": "ac:86:74:61:4f:c0",
             "mac": "80:19:34:b8:bc:1c", "count": 2, "min_signal": -65, "max_signal": -61,
             "avg_signal": -63, "last_seen_signal": null, "first_seen": 1455845819,
-            "last_seen": 1455845820, "associated": false, "randomized": false
+            "last_seen": 1455845820, "associated": false, "randomized": false,
+            "network_name": null, "node_name": null, "zone": null
         })
     );
     assert_problem(app.get("/api/v1/probe-requests/999999").await, 404).await;

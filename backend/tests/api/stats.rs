@@ -238,8 +238,8 @@ async fn histogram_access_points_and_a_devices_visits() {
     assert_eq!(
         nodes["items"],
         json!([
-            {"node_mac": "ac:86:74:00:00:01", "devices": 2, "visits": 2, "strongest_for_devices": 1},
-            {"node_mac": "ac:86:74:00:00:02", "devices": 1, "visits": 2, "strongest_for_devices": 1},
+            {"node_mac": "ac:86:74:00:00:01", "name": null, "zone": null, "devices": 2, "visits": 2, "strongest_for_devices": 1},
+            {"node_mac": "ac:86:74:00:00:02", "name": null, "zone": null, "devices": 1, "visits": 2, "strongest_for_devices": 1},
         ])
     );
 
@@ -253,9 +253,9 @@ async fn histogram_access_points_and_a_devices_visits() {
     assert_eq!(
         device["visits"],
         json!([
-            {"start": T0, "end": T0 + 400, "dwell_s": 400, "strongest_node_mac": "ac:86:74:00:00:02",
+            {"start": T0, "end": T0 + 400, "dwell_s": 400, "strongest_node_mac": "ac:86:74:00:00:02", "strongest_node_name": null,
              "max_signal": -50, "associated": false, "visitor": true},
-            {"start": T0 + 2_000, "end": T0 + 2_030, "dwell_s": 30, "strongest_node_mac": "ac:86:74:00:00:02",
+            {"start": T0 + 2_000, "end": T0 + 2_030, "dwell_s": 30, "strongest_node_mac": "ac:86:74:00:00:02", "strongest_node_name": null,
              "max_signal": -50, "associated": false, "visitor": false},
         ])
     );

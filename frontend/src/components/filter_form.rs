@@ -13,6 +13,9 @@ pub struct FilterFormProps {
     pub query: ProbeRequestQuery,
     /// Called with the new filters, from the first page.
     pub on_apply: Callback<ProbeRequestQuery>,
+    /// The zones access points are in, offered as the zone filter's suggestions.
+    #[prop_or_default]
+    pub zones: Vec<String>,
 }
 
 /// What the form holds while being edited.
@@ -20,6 +23,7 @@ pub struct FilterFormProps {
 struct Draft {
     mac: String,
     node_mac: String,
+    zone: String,
     network_id: String,
     /// Any (`None`), yes or no: every value the URL can hold has a choice.
     associated: Option<bool>,
@@ -34,6 +38,7 @@ impl Draft {
         Draft {
             mac: query.mac.clone().unwrap_or_default(),
             node_mac: query.node_mac.clone().unwrap_or_default(),
+            zone: query.zone.clone().unwrap_or_default(),
             network_id: query
                 .network_id
                 .map(|id| id.to_string())
@@ -76,6 +81,7 @@ impl Draft {
             cursor: None,
             mac: mac_field(&self.mac, "mac")?,
             node_mac: mac_field(&self.node_mac, "node_mac")?,
+            zone: Some(self.zone.trim().to_string()).filter(|zone| !zone.is_empty()),
             network_id,
             associated: self.associated,
             randomized: self.randomized,
@@ -188,6 +194,14 @@ pub fn FilterForm(props: &FilterFormProps) -> Html {
                     placeholder="ac:86:74:61:4f:c0" value={draft.node_mac.clone()} oninput={text(|d| &mut d.node_mac)}
                     aria-invalid={invalid("node_mac").to_string()} aria-describedby={described("node_mac")} />
                 { message("node_mac") }
+            </div>
+            <div class="field">
+                <label for="f-zone">{ "Zone" }</label>
+                <input id="f-zone" name="zone" type="text" autocomplete="off" list="known-zones"
+                    placeholder="Ground floor" value={draft.zone.clone()} oninput={text(|d| &mut d.zone)} />
+                <datalist id="known-zones">
+                    { for props.zones.iter().map(|zone| html! { <option value={zone.clone()} /> }) }
+                </datalist>
             </div>
             <div class="field narrow">
                 <label for="f-network">{ "Network" }</label>

@@ -1,0 +1,156 @@
+//! The alert outbox: one row per event and receiver, written in the transaction that
+//! changed the state the event announces, and delivered by `crate::alerts` (any
+//! instance; a claim is a lease, so a delivery whose instance died is retried).
+
+use diesel::prelude::*;
+
+use super::schema::alert_deliveries as deliveries;
+use super::Conn;
+
+/// A delivery due to be tried.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct Due {
+    pub id: i64,
+    pub url: String,
+    pub body: String,
+    pub created_at: i64,
+    /// Attempts made before this one.
+    pub attempts: i32,
+}
+
+/// Queues `body` for each of `urls`.
+pub fn enqueue(conn: &mut Conn, urls: &[String], body: &str, now_ms: i64) -> QueryResult<()> {
+    for url in urls {
+        diesel::insert_into(deliveries::table)
+            .values((
+                deliveries::url.eq(url),
+                deliveries::body.eq(body),
+                deliveries::created_at.eq(now_ms.div_euclid(1000)),
+                deliveries::next_attempt_ms.eq(now_ms),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn pending() -> deliveries::BoxedQuery<'static, super::MultiBackend> {
+    deliveries::table
+        .filter(deliveries::delivered_at.is_null())
+        .filter(deliveries::abandoned_at.is_null())
+        .into_boxed()
+}
+
+/// Claims up to `limit` deliveries due at `now_ms`, oldest first, by moving their next
+/// attempt `lease_ms` ahead: another instance (or this one, later) takes a claimed
+/// delivery again only once its lease has run out. Each one is claimed by one caller:
+/// the update re-checks that it is still due.
+pub fn claim(conn: &mut Conn, now_ms: i64, lease_ms: i64, limit: i64) -> QueryResult<Vec<Due>> {
+    super::write_transaction(conn, |conn| {
+        let due: Vec<Due> = pending()
+            .filter(deliveries::next_attempt_ms.le(now_ms))
+            .order(deliveries::id)
+            .limit(limit)
+            .select((
+                deliveries::id,
+                deliveries::url,
+                deliveries::body,
+                deliveries::created_at,
+                deliveries::attempts,
+            ))
+            .load(conn)?;
+        let mut claimed = Vec::with_capacity(due.len());
+        for delivery in due {
+            let updated = diesel::update(
+                deliveries::table
+                    .find(delivery.id)
+                    .filter(deliveries::delivered_at.is_null())
+                    .filter(deliveries::abandoned_at.is_null())
+                    .filter(deliveries::next_attempt_ms.le(now_ms)),
+            )
+            .set(deliveries::next_attempt_ms.eq(now_ms.saturating_add(lease_ms)))
+            .execute(conn)?;
+            if updated == 1 {
+                claimed.push(delivery);
+            }
+        }
+        Ok(claimed)
+    })
+}
+
+/// The receiver answered 2xx.
+pub fn delivered(conn: &mut Conn, id: i64, now: i64) -> QueryResult<()> {
+    diesel::update(deliveries::table.find(id))
+        .set((
+            deliveries::delivered_at.eq(Some(now)),
+            deliveries::attempts.eq(deliveries::attempts + 1),
+            deliveries::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The attempt failed: try again at `next_attempt_ms`, or never (`abandoned_at`).
+pub fn failed(
+    conn: &mut Conn,
+    id: i64,
+    error: &str,
+    next_attempt_ms: i64,
+    abandoned_at: Option<i64>,
+) -> QueryResult<()> {
+    diesel::update(deliveries::table.find(id))
+        .set((
+            deliveries::attempts.eq(deliveries::attempts + 1),
+            deliveries::next_attempt_ms.eq(next_attempt_ms),
+            deliveries::abandoned_at.eq(abandoned_at),
+            deliveries::last_error.eq(Some(error)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Deliveries neither made nor given up on.
+pub fn pending_count(conn: &mut Conn) -> QueryResult<i64> {
+    pending().count().get_result(conn)
+}
+
+/// Forgets deliveries made or given up on before `before` (Unix seconds).
+pub fn prune(conn: &mut Conn, before: i64) -> QueryResult<usize> {
+    diesel::delete(
+        deliveries::table.filter(
+            deliveries::delivered_at
+                .lt(before)
+                .or(deliveries::abandoned_at.lt(before)),
+        ),
+    )
+    .execute(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::tests::migrated;
+
+    #[test]
+    fn a_claim_is_a_lease() {
+        let (_dir, mut conn) = migrated();
+        let urls = ["http://a/".to_string(), "http://b/".to_string()];
+        enqueue(&mut conn, &urls, "{}", 10_000).unwrap();
+        assert_eq!(pending_count(&mut conn).unwrap(), 2);
+        assert!(claim(&mut conn, 9_999, 30_000, 10).unwrap().is_empty());
+        let claimed = claim(&mut conn, 10_000, 30_000, 10).unwrap();
+        assert_eq!(claimed.len(), 2);
+        assert_eq!((claimed[0].created_at, claimed[0].attempts), (10, 0));
+        // Leased: nobody else takes them until the lease runs out.
+        assert!(claim(&mut conn, 39_999, 30_000, 10).unwrap().is_empty());
+        delivered(&mut conn, claimed[0].id, 11).unwrap();
+        failed(&mut conn, claimed[1].id, "503", 41_000, None).unwrap();
+        assert!(claim(&mut conn, 40_999, 30_000, 10).unwrap().is_empty());
+        let again = claim(&mut conn, 41_000, 30_000, 10).unwrap();
+        assert_eq!((again.len(), again[0].attempts), (1, 1));
+        failed(&mut conn, again[0].id, "timeout", 0, Some(3_700)).unwrap();
+        assert_eq!(pending_count(&mut conn).unwrap(), 0);
+        assert!(claim(&mut conn, 100_000, 30_000, 10).unwrap().is_empty());
+        assert_eq!(prune(&mut conn, 3_700).unwrap(), 1);
+        assert_eq!(prune(&mut conn, 3_701).unwrap(), 1);
+    }
+}

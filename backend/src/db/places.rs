@@ -1,0 +1,255 @@
+//! Where things are, in the operator's words: networks' names and time zones, access
+//! points' names and zones. Small tables, read whole ([`Directory`]) by the requests
+//! that show names.
+
+use std::collections::{BTreeMap, HashMap};
+
+use api_types::{Network, NodeLabel, ProbeRequest};
+use diesel::dsl::{count_star, max};
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+
+use super::schema::{networks, node_labels, nodes};
+use super::Conn;
+
+/// A network's time zone when none is set.
+pub const DEFAULT_TIME_ZONE: &str = "UTC";
+
+/// Every name, zone and time zone, to label what a request answers.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    /// network_id -> (name, time zone)
+    networks: HashMap<i64, (Option<String>, String)>,
+    /// node_mac -> (name, zone)
+    nodes: HashMap<String, (Option<String>, Option<String>)>,
+}
+
+impl Directory {
+    pub fn network_name(&self, network_id: i64) -> Option<String> {
+        self.networks
+            .get(&network_id)
+            .and_then(|(name, _)| name.clone())
+    }
+
+    /// The network's IANA time zone, `UTC` when none is set.
+    pub fn time_zone(&self, network_id: i64) -> &str {
+        self.networks
+            .get(&network_id)
+            .map_or(DEFAULT_TIME_ZONE, |(_, tz)| tz.as_str())
+    }
+
+    /// Every time zone set on a network, once each.
+    pub fn time_zones(&self) -> Vec<&str> {
+        let mut zones: Vec<&str> = self.networks.values().map(|(_, tz)| tz.as_str()).collect();
+        zones.sort_unstable();
+        zones.dedup();
+        zones
+    }
+
+    pub fn node_name(&self, node_mac: &str) -> Option<String> {
+        self.nodes.get(node_mac).and_then(|(name, _)| name.clone())
+    }
+
+    pub fn zone(&self, node_mac: &str) -> Option<String> {
+        self.nodes.get(node_mac).and_then(|(_, zone)| zone.clone())
+    }
+
+    /// Fills in the names of a stored probe request.
+    pub fn label(&self, row: &mut ProbeRequest) {
+        row.network_name = self.network_name(row.network_id);
+        row.node_name = self.node_name(&row.node_mac);
+        row.zone = self.zone(&row.node_mac);
+    }
+}
+
+/// Reads every name, zone and time zone (two small tables).
+pub fn directory(conn: &mut Conn) -> QueryResult<Directory> {
+    let networks = networks::table
+        .select((networks::network_id, networks::name, networks::time_zone))
+        .load::<(i64, Option<String>, String)>(conn)?
+        .into_iter()
+        .map(|(id, name, tz)| (id, (name, tz)))
+        .collect();
+    let nodes = node_labels::table
+        .select((node_labels::node_mac, node_labels::name, node_labels::zone))
+        .load::<(String, Option<String>, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(mac, name, zone)| (mac, (name, zone)))
+        .collect();
+    Ok(Directory { networks, nodes })
+}
+
+/// Sets a network's name and time zone (creating its row: a network may be named
+/// before it reports).
+pub fn put_network(
+    conn: &mut Conn,
+    network_id: i64,
+    name: Option<&str>,
+    time_zone: &str,
+) -> QueryResult<()> {
+    let row = (
+        networks::network_id.eq(network_id),
+        networks::name.eq(name),
+        networks::time_zone.eq(time_zone),
+    );
+    on_each_backend!(conn, |conn| diesel::insert_into(networks::table)
+        .values(row)
+        .on_conflict(networks::network_id)
+        .do_update()
+        .set((
+            networks::name.eq(excluded(networks::name)),
+            networks::time_zone.eq(excluded(networks::time_zone)),
+        ))
+        .execute(conn))?;
+    Ok(())
+}
+
+/// Sets an access point's name and zone (it may be named before it reports).
+pub fn put_node(
+    conn: &mut Conn,
+    node_mac: &str,
+    name: Option<&str>,
+    zone: Option<&str>,
+) -> QueryResult<NodeLabel> {
+    let row = (
+        node_labels::node_mac.eq(node_mac),
+        node_labels::name.eq(name),
+        node_labels::zone.eq(zone),
+    );
+    on_each_backend!(conn, |conn| diesel::insert_into(node_labels::table)
+        .values(row)
+        .on_conflict(node_labels::node_mac)
+        .do_update()
+        .set((
+            node_labels::name.eq(excluded(node_labels::name)),
+            node_labels::zone.eq(excluded(node_labels::zone)),
+        ))
+        .execute(conn))?;
+    Ok(NodeLabel {
+        node_mac: node_mac.to_string(),
+        name: name.map(str::to_string),
+        zone: zone.map(str::to_string),
+    })
+}
+
+/// The networks that have reported or been named, by id.
+pub fn networks(conn: &mut Conn) -> QueryResult<Vec<Network>> {
+    let reporting = nodes::table
+        .group_by(nodes::network_id)
+        .select((nodes::network_id, count_star(), max(nodes::last_report_at)))
+        .load::<(i64, i64, Option<i64>)>(conn)?;
+    let named = networks::table
+        .select((networks::network_id, networks::name, networks::time_zone))
+        .load::<(i64, Option<String>, String)>(conn)?;
+    let mut all: BTreeMap<i64, Network> = BTreeMap::new();
+    for (network_id, nodes, last_report_at) in reporting {
+        all.insert(
+            network_id,
+            Network {
+                network_id,
+                name: None,
+                time_zone: DEFAULT_TIME_ZONE.to_string(),
+                nodes,
+                last_report_at,
+            },
+        );
+    }
+    for (network_id, name, time_zone) in named {
+        let entry = all.entry(network_id).or_insert(Network {
+            network_id,
+            name: None,
+            time_zone: String::new(),
+            nodes: 0,
+            last_report_at: None,
+        });
+        entry.name = name;
+        entry.time_zone = time_zone;
+    }
+    Ok(all.into_values().collect())
+}
+
+/// The access points in `zone`, sorted.
+pub fn zone_nodes(conn: &mut Conn, zone: &str) -> QueryResult<Vec<String>> {
+    node_labels::table
+        .filter(node_labels::zone.eq(zone))
+        .select(node_labels::node_mac)
+        .order(node_labels::node_mac)
+        .load(conn)
+}
+
+/// The networks an access point has reported in (one, unless it was moved).
+pub fn networks_of_node(conn: &mut Conn, node_mac: &str) -> QueryResult<Vec<i64>> {
+    nodes::table
+        .filter(nodes::node_mac.eq(node_mac))
+        .select(nodes::network_id)
+        .load(conn)
+}
+
+/// The time zone figures are counted in when a request names none: the network's;
+/// for a request over several networks (an access point's, a zone's, or all), theirs
+/// when they share one, else UTC.
+pub fn default_time_zone(
+    conn: &mut Conn,
+    directory: &Directory,
+    network_id: Option<i64>,
+    node_macs: Option<&[String]>,
+) -> QueryResult<String> {
+    let networks: Vec<i64> = match (network_id, node_macs) {
+        (Some(network_id), _) => vec![network_id],
+        (None, Some(node_macs)) => nodes::table
+            .filter(nodes::node_mac.eq_any(node_macs))
+            .select(nodes::network_id)
+            .distinct()
+            .load(conn)?,
+        (None, None) => nodes::table
+            .select(nodes::network_id)
+            .distinct()
+            .load(conn)?,
+    };
+    let mut zones: Vec<&str> = networks.iter().map(|id| directory.time_zone(*id)).collect();
+    zones.sort_unstable();
+    zones.dedup();
+    Ok(match zones.as_slice() {
+        [only] => (*only).to_string(),
+        _ => DEFAULT_TIME_ZONE.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::tests::migrated;
+
+    #[test]
+    fn names_zones_and_time_zones_round_trip() {
+        let (_dir, mut conn) = migrated();
+        put_network(&mut conn, 7, Some("Store"), "America/New_York").unwrap();
+        put_network(&mut conn, 7, None, "Europe/Berlin").unwrap();
+        put_node(
+            &mut conn,
+            "ac:00:00:00:00:01",
+            Some("Entrance"),
+            Some("Ground"),
+        )
+        .unwrap();
+        put_node(&mut conn, "ac:00:00:00:00:02", None, Some("Ground")).unwrap();
+        put_node(&mut conn, "ac:00:00:00:00:03", Some("Cafe"), None).unwrap();
+        let directory = directory(&mut conn).unwrap();
+        assert_eq!(directory.network_name(7), None);
+        assert_eq!(directory.time_zone(7), "Europe/Berlin");
+        assert_eq!(directory.time_zone(8), "UTC");
+        assert_eq!(
+            directory.node_name("ac:00:00:00:00:01").as_deref(),
+            Some("Entrance")
+        );
+        assert_eq!(directory.zone("ac:00:00:00:00:03"), None);
+        assert_eq!(
+            zone_nodes(&mut conn, "Ground").unwrap(),
+            ["ac:00:00:00:00:01", "ac:00:00:00:00:02"]
+        );
+        assert!(zone_nodes(&mut conn, "ground").unwrap().is_empty());
+        let networks = networks(&mut conn).unwrap();
+        assert_eq!(networks.len(), 1);
+        assert_eq!((networks[0].nodes, networks[0].last_report_at), (0, None));
+    }
+}
