@@ -271,6 +271,20 @@ impl Harness {
         response.json().await.unwrap()
     }
 
+    /// PUTs a JSON body to the API (loopback: no credential needed while no account
+    /// exists), as an administrator's script would; expects 200.
+    pub async fn put_json(&self, path: &str, body: &Value) -> Value {
+        let response = self
+            .http
+            .put(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "PUT {path}");
+        response.json().await.unwrap()
+    }
+
     /// Runs SQL on the database file directly, as an operator's sqlite3 would.
     pub fn sql(&self, statement: &str) {
         use diesel::connection::SimpleConnection;

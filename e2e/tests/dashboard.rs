@@ -552,10 +552,13 @@ async fn a_refused_filter_shows_an_error_not_a_blank_page() {
 
 #[actix_web::test]
 async fn the_overview_asks_for_whole_local_days_and_refuses_over_31_days() {
-    browser_test_in("overview_ranges", "Europe/Berlin", async |h: &Harness| {
+    browser_test_in("overview_ranges", "America/New_York", async |h: &Harness| {
         h.post_report(&sample()).await;
-        // "Last 7 days": from the local midnight six days before today's, so the first
-        // bar is a whole day (it used to start at now minus 7 x 24 h).
+        // The venue's days, not the viewer's: the network is in Berlin, the browser in
+        // New York.
+        h.put_json("/api/v1/networks/179283", &json!({"time_zone": "Europe/Berlin"})).await;
+        // "Last 7 days": from the network's midnight six days before today's, so the
+        // first bar is a whole day (it used to start at now minus 7 x 24 h).
         h.open("/overview?range=7d").await;
         let since = h
             .eventually("the series request", || async {
@@ -565,10 +568,16 @@ async fn the_overview_asks_for_whole_local_days_and_refuses_over_31_days() {
                 since.as_i64()
             })
             .await;
-        let expected = h
-            .js("const d = new Date(); d.setHours(0, 0, 0, 0); d.setDate(d.getDate() - 6); return d.getTime() / 1000")
+        // A Berlin midnight, six calendar days before today's there.
+        let berlin = |unix: i64| format!("new Date({unix} * 1000).toLocaleString('en-GB', {{timeZone: 'Europe/Berlin', hourCycle: 'h23'}})");
+        let since_there = h.js(&format!("return {}", berlin(since))).await;
+        assert!(since_there.as_str().unwrap().ends_with("00:00:00"), "{since_there}");
+        let days = h
+            .js(&format!("const p = s => s.split(',')[0].split('/'); const d = s => Date.UTC(p(s)[2], p(s)[1] - 1, p(s)[0]); return (d({}) - d({})) / 86400000", berlin(0).replace("new Date(0 * 1000)", "new Date()"), berlin(since)))
             .await;
-        assert_eq!(Some(since), expected.as_i64());
+        assert_eq!(days, json!(6), "{since_there}");
+        let tz = h.wait_for_text("[data-testid=overview-tz]").await;
+        assert!(tz.contains("Europe/Berlin"), "{tz}");
 
         // A custom range over 31 days is explained, not sent to be refused.
         h.open(&format!("/overview?since=0&until={}", 32 * 86_400)).await;
@@ -620,7 +629,7 @@ async fn the_overview_shows_presence_figures_and_leads_to_a_device() {
         // Three charts with axes, legends and hover titles.
         assert_eq!(h.js("return document.querySelectorAll('figure.chart').length").await, 3);
         assert!(h.js("return document.querySelectorAll('figure.chart rect title').length").await.as_i64().unwrap() > 0);
-        assert_eq!(h.texts("[data-testid=ap-table] tbody td.mono").await, ["ac:86:74:00:00:31"]);
+        assert_eq!(h.texts("[data-testid=ap-table] tbody .mono").await, ["ac:86:74:00:00:31"]);
         // The last hour moves on: the page says when it was computed and that it refreshes.
         let status = h.wait_for_text("[data-testid=overview-status]").await;
         assert!(status.starts_with("Computed ") && status.ends_with("refreshes every 60 s"), "{status}");
@@ -654,6 +663,65 @@ async fn the_overview_shows_presence_figures_and_leads_to_a_device() {
         .await;
         assert_eq!(h.js("return document.querySelectorAll('.timeline rect.s-visitors').length").await, 1);
         h.wait_for_rows(1).await;
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn operators_see_names_zones_occupancy_now_and_silent_access_points() {
+    browser_test("operators_view", async |h: &Harness| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let entrance = "ac:86:74:00:00:41";
+        let cafe = "ac:86:74:00:00:42";
+        h.post_report(&report(41, entrance, vec![
+            probe(&client_mac(1), now - 60, now - 20, true),
+            probe(&client_mac(2), now - 50, now - 10, false),
+        ])).await;
+        h.post_report(&report(41, cafe, vec![probe("02:11:22:33:44:03", now - 40, now - 30, false)])).await;
+        h.put_json(&format!("/api/v1/nodes/{entrance}"), &json!({"name": "Entrance", "zone": "Ground"})).await;
+        h.put_json(&format!("/api/v1/nodes/{cafe}"), &json!({"name": "Café", "zone": "Upstairs"})).await;
+        h.put_json("/api/v1/networks/41", &json!({"name": "Main street"})).await;
+
+        // Names beside the MACs; a zone badge filters by zone, in the URL.
+        h.open("/").await;
+        h.wait_for_rows(3).await;
+        let mut names = h.texts("[data-testid=node-name]").await;
+        names.sort();
+        assert_eq!(names, ["Café", "Entrance", "Entrance"]);
+        assert_eq!(h.texts("[data-testid=node-mac]").await.len(), 3, "the MACs stay visible");
+        h.click("button[data-testid=zone]").await;
+        h.eventually("the zone filter", || async {
+            h.location().await.contains("zone=").then_some(())
+        })
+        .await;
+        let zone = query_pairs(&h.location().await).into_iter().find(|(k, _)| k == "zone").unwrap().1;
+        let expected = if zone == "Ground" { 2 } else { 1 };
+        h.wait_for_rows(expected).await;
+        assert_eq!(h.js("return document.querySelector('#f-zone').value").await, json!(zone));
+
+        // Occupancy now, first on the Overview: three devices in the last 5 minutes.
+        h.open("/overview?range=hour").await;
+        let devices = h.wait_for_text("[data-testid=now-devices]").await;
+        assert_eq!(devices, "3");
+        let zones = h.wait_for_text("[data-testid=now-zones]").await;
+        assert!(zones.contains("Ground: 2") && zones.contains("Upstairs: 1"), "{zones}");
+        // Narrowed to one zone from its menu.
+        h.js("const s = document.querySelector('[data-testid=overview-zone]'); s.value = 'Upstairs'; s.dispatchEvent(new Event('change', {bubbles: true}))").await;
+        h.eventually("occupancy of the zone", || async {
+            (h.js("const e = document.querySelector('[data-testid=now-devices]'); return e && e.textContent").await == json!("1")
+                && h.location().await.contains("zone=Upstairs")).then_some(())
+        })
+        .await;
+
+        // The café falls silent: the header names it.
+        h.sql(&format!("UPDATE nodes SET last_report_at = last_report_at - 3600 WHERE node_mac = '{cafe}'"));
+        h.open("/").await;
+        let silent = h.wait_for_text("[data-testid=silent-nodes]").await;
+        assert!(silent.contains("1 silent") && silent.contains("Café"), "{silent}");
+        assert!(!silent.contains("Entrance"), "{silent}");
     })
     .await;
 }

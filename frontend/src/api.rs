@@ -209,6 +209,27 @@ pub async fn stats_nodes(
     decode(Request::get(&url).abort_signal(signal).send().await).await
 }
 
+pub async fn list_networks(
+    signal: Option<&AbortSignal>,
+) -> Result<api_types::NetworkList, ApiError> {
+    decode(
+        Request::get("/api/v1/networks")
+            .abort_signal(signal)
+            .send()
+            .await,
+    )
+    .await
+}
+
+/// Occupancy now, narrowed by `params` (`network_id`, `zone`).
+pub async fn stats_now(
+    params: &[(&str, String)],
+    signal: Option<&AbortSignal>,
+) -> Result<api_types::NowStats, ApiError> {
+    let url = format!("/api/v1/stats/now?{}", query_string(params));
+    decode(Request::get(&url).abort_signal(signal).send().await).await
+}
+
 pub async fn device_visits(
     network_id: i64,
     mac: &str,

@@ -1,7 +1,7 @@
 //! The browser's clock and time zone (not available on the host, hence kept apart from
 //! the pure `format` module).
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// Now, Unix seconds.
 pub fn now() -> i64 {
@@ -67,17 +67,6 @@ pub fn local_midnight(unix: i64) -> i64 {
     (d.get_time() / 1000.0) as i64
 }
 
-/// Local midnight `days` calendar days before the day of `unix` (not `days` × 24 h: a
-/// day with a DST change lasts 23 or 25 hours), Unix seconds.
-pub fn local_midnight_days_before(unix: i64, days: u32) -> i64 {
-    let mut midnight = local_midnight(unix);
-    for _ in 0..days {
-        // An hour before a midnight is in the day before, whatever its length.
-        midnight = local_midnight(midnight - 3_600);
-    }
-    midnight
-}
-
 /// "14:00": the local hour and minute of `unix`.
 pub fn local_hour_minute(unix: i64) -> String {
     let d = date(unix);
@@ -88,4 +77,80 @@ pub fn local_hour_minute(unix: i64) -> String {
 pub fn local_day_month(unix: i64) -> String {
     let d = date(unix);
     format!("{:02}/{:02}", d.get_date(), d.get_month() + 1)
+}
+
+/// The wall clock of `unix` in the IANA time zone `tz`: (year, month, day, hour, minute,
+/// second); `None` if the browser does not know the zone.
+pub fn parts_in(unix: i64, tz: &str) -> Option<[i64; 6]> {
+    let options = js_sys::Object::new();
+    let set = |key: &str, value: &str| {
+        js_sys::Reflect::set(&options, &JsValue::from_str(key), &JsValue::from_str(value)).is_ok()
+    };
+    let fields = ["year", "month", "day", "hour", "minute", "second"];
+    let ok = set("timeZone", tz)
+        && set("hourCycle", "h23")
+        && fields.iter().all(|field| set(field, "numeric"));
+    if !ok {
+        return None;
+    }
+    // Constructed through Reflect, which returns the RangeError an unknown zone throws
+    // instead of trapping.
+    let intl = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("Intl")).ok()?;
+    let constructor: js_sys::Function =
+        js_sys::Reflect::get(&intl, &JsValue::from_str("DateTimeFormat"))
+            .ok()?
+            .dyn_into()
+            .ok()?;
+    let arguments = js_sys::Array::of2(&JsValue::from_str("en-US"), &options);
+    let format: js_sys::Intl::DateTimeFormat = js_sys::Reflect::construct(&constructor, &arguments)
+        .ok()?
+        .unchecked_into();
+    let parts = format.format_to_parts(&date(unix));
+    let mut out = [0_i64; 6];
+    for part in parts.iter() {
+        let kind = js_sys::Reflect::get(&part, &JsValue::from_str("type"))
+            .ok()?
+            .as_string()?;
+        let value = js_sys::Reflect::get(&part, &JsValue::from_str("value"))
+            .ok()?
+            .as_string()?;
+        if let Some(index) = fields.iter().position(|field| *field == kind) {
+            out[index] = value.parse().ok()?;
+        }
+    }
+    Some(out)
+}
+
+/// Midnight of the day of `unix` in `tz`, Unix seconds (the browser's own zone if it
+/// does not know `tz`).
+pub fn midnight_in(unix: i64, tz: &str) -> i64 {
+    match parts_in(unix, tz) {
+        Some([_, _, _, hour, minute, second]) => unix - (hour * 3_600 + minute * 60 + second),
+        None => local_midnight(unix),
+    }
+}
+
+/// Midnight `days` calendar days before the day of `unix`, in `tz`.
+pub fn midnight_days_before_in(unix: i64, days: u32, tz: &str) -> i64 {
+    let mut midnight = midnight_in(unix, tz);
+    for _ in 0..days {
+        midnight = midnight_in(midnight - 3_600, tz);
+    }
+    midnight
+}
+
+/// "14:00" in `tz`.
+pub fn hour_minute_in(unix: i64, tz: &str) -> String {
+    match parts_in(unix, tz) {
+        Some([_, _, _, hour, minute, _]) => format!("{hour:02}:{minute:02}"),
+        None => local_hour_minute(unix),
+    }
+}
+
+/// "26/11" in `tz`.
+pub fn day_month_in(unix: i64, tz: &str) -> String {
+    match parts_in(unix, tz) {
+        Some([_, month, day, ..]) => format!("{day:02}/{month:02}"),
+        None => local_day_month(unix),
+    }
 }

@@ -3,10 +3,9 @@ use yew::prelude::*;
 
 use crate::format;
 
-/// An access point posting every 30 or 60 s is late past this many seconds.
+/// An access point posting every 30 or 60 s is late past this many seconds (silent is
+/// the server's call: `--silence-after`).
 const LATE_AFTER_SECS: i64 = 120;
-/// ... and silent past this many.
-const SILENT_AFTER_SECS: i64 = 600;
 
 #[derive(Properties, PartialEq)]
 pub struct NodeHealthProps {
@@ -45,6 +44,7 @@ pub fn NodeHealth(props: &NodeHealthProps) -> Html {
         .filter(|node| now - node.last_report_at <= LATE_AFTER_SECS)
         .count();
     let reports_last_hour: i64 = nodes.iter().map(|node| node.reports_last_hour).sum();
+    let silent: Vec<&Node> = nodes.iter().filter(|node| node.silent).collect();
     html! {
         <section class="feed" aria-labelledby="feed-title" data-testid="feed">
             <h2 id="feed-title" class="visually-hidden">{ "Feed health" }</h2>
@@ -56,6 +56,20 @@ pub fn NodeHealth(props: &NodeHealthProps) -> Html {
                 <strong data-testid="last-report">
                     { last_report.map(|at| format::relative_time(now, at)).unwrap_or_else(|| "never".to_string()) }
                 </strong>
+                if !silent.is_empty() {
+                    <span class="silent-nodes" data-testid="silent-nodes" role="alert">
+                        { format!(" · {} silent: ", silent.len()) }
+                        { for silent.iter().enumerate().map(|(i, node)| html! {
+                            <>
+                                if i > 0 { { ", " } }
+                                <strong title={format!("{} · no report since {}", node.node_mac,
+                                    format::relative_time(now, node.silent_since.unwrap_or(node.last_report_at)))}>
+                                    { label(node) }
+                                </strong>
+                            </>
+                        }) }
+                    </span>
+                }
                 if props.failed {
                     <span class="muted" data-testid="feed-stale">
                         { " · could not refresh (showing the last known)" }
@@ -76,24 +90,35 @@ pub fn NodeHealth(props: &NodeHealthProps) -> Html {
 
 fn node_item(node: &Node, now: i64, on_select: &Callback<String>) -> Html {
     let age = now - node.last_report_at;
-    let (status, status_text) = if age <= LATE_AFTER_SECS {
-        ("ok", "reporting")
-    } else if age <= SILENT_AFTER_SECS {
-        ("late", "late")
-    } else {
+    let (status, status_text) = if node.silent {
         ("silent", "silent")
+    } else if age <= LATE_AFTER_SECS {
+        ("ok", "reporting")
+    } else {
+        ("late", "late")
     };
     let mac = node.node_mac.clone();
     let select = on_select.reform(move |_: MouseEvent| mac.clone());
     html! {
         <li class="node">
             <span class={classes!("status", status)} role="img" aria-label={status_text}></span>
+            if let Some(name) = &node.name {
+                <strong>{ format!("{name} ") }</strong>
+            }
             <button type="button" class="link mono" onclick={select} title="Show this access point's probe requests">
                 { node.node_mac.clone() }
             </button>
-            <span class="muted">{ format!(" network {}", node.network_id) }</span>
+            if let Some(zone) = &node.zone {
+                <span class="badge zone">{ zone.clone() }</span>
+            }
+            <span class="muted">{ format!(" network {}", node.network_name.clone().unwrap_or_else(|| node.network_id.to_string())) }</span>
             <span>{ format!(" · last report {}", format::relative_time(now, node.last_report_at)) }</span>
             <span>{ format!(" · {} reports in the last hour", format::count(node.reports_last_hour)) }</span>
         </li>
     }
+}
+
+/// An access point as people call it: its name, or its MAC while unnamed.
+pub fn label(node: &Node) -> String {
+    node.name.clone().unwrap_or_else(|| node.node_mac.clone())
 }

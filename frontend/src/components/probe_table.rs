@@ -13,6 +13,7 @@ use crate::format;
 pub enum FilterBy {
     Mac(String),
     Node(String),
+    Zone(String),
     Network(i64),
 }
 
@@ -22,6 +23,7 @@ impl FilterBy {
         match self {
             FilterBy::Mac(mac) => query.mac = Some(mac),
             FilterBy::Node(node_mac) => query.node_mac = Some(node_mac),
+            FilterBy::Zone(zone) => query.zone = Some(zone),
             FilterBy::Network(network_id) => query.network_id = Some(network_id),
         }
         query
@@ -100,12 +102,24 @@ fn row(item: &ProbeRequest, props: &ProbeTableProps) -> Html {
                 }
             </td>
             <td>
+                if let Some(name) = &item.node_name {
+                    <div class="place-name" data-testid="node-name">{ name.clone() }</div>
+                }
                 <button type="button" class="link mono" data-testid="node-mac"
                     title="Show only this access point" onclick={filter(FilterBy::Node(item.node_mac.clone()))}>
                     { item.node_mac.clone() }
                 </button>
+                if let Some(zone) = &item.zone {
+                    <button type="button" class="link badge zone" data-testid="zone"
+                        title="Show only this zone" onclick={filter(FilterBy::Zone(zone.clone()))}>
+                        { zone.clone() }
+                    </button>
+                }
             </td>
             <td>
+                if let Some(name) = &item.network_name {
+                    <div class="place-name">{ name.clone() }</div>
+                }
                 <button type="button" class="link" data-testid="network"
                     title="Show only this network" onclick={filter(FilterBy::Network(item.network_id))}>
                     { item.network_id }

@@ -182,7 +182,12 @@ fn visits_table(visits: &DeviceVisits) -> Html {
                         <tr>
                             <td>{ clock::local_time(visit.start) }</td>
                             <td>{ format::duration(visit.dwell_s) }</td>
-                            <td class="mono">{ visit.strongest_node_mac.clone() }</td>
+                            <td>
+                                if let Some(name) = &visit.strongest_node_name {
+                                    <div class="place-name">{ name.clone() }</div>
+                                }
+                                <span class="mono">{ visit.strongest_node_mac.clone() }</span>
+                            </td>
                             <td class="num">{ visit.max_signal }</td>
                             <td>{ if visit.visitor { "visitor" } else { "passer-by" } }
                                 { if visit.associated { " · associated" } else { "" } }</td>

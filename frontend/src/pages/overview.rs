@@ -1,7 +1,9 @@
 //! Presence at a glance: the summary figures of a range, devices and visits over time,
 //! dwell times, and the access points.
 
-use api_types::{DwellHistogram, NodeStatsList, StatsSeries, StatsSummary};
+use api_types::{
+    DwellHistogram, NetworkList, Node, NodeStatsList, NowStats, StatsSeries, StatsSummary,
+};
 use gloo_timers::callback::Interval;
 use yew::platform::spawn_local;
 use yew::prelude::*;
@@ -105,14 +107,103 @@ impl Range {
     }
 }
 
+/// What the Overview is narrowed to: one network, one zone (`?network_id=&zone=`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Scope {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+}
+
+impl Scope {
+    pub fn from_query(query_string: &str) -> Scope {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(query_string.trim_start_matches('?')).unwrap_or_default();
+        let value = |key: &str| {
+            pairs
+                .iter()
+                .find(|(k, v)| k == key && !v.trim().is_empty())
+                .map(|(_, v)| v.trim().to_string())
+        };
+        Scope {
+            network_id: value("network_id")
+                .and_then(|v| v.parse().ok())
+                .filter(|v: &i64| *v >= 0),
+            zone: value("zone"),
+        }
+    }
+
+    /// The API's parameters for this scope.
+    fn params(&self) -> Vec<(&'static str, String)> {
+        let mut params = Vec::new();
+        if let Some(network_id) = self.network_id {
+            params.push(("network_id", network_id.to_string()));
+        }
+        if let Some(zone) = &self.zone {
+            params.push(("zone", zone.clone()));
+        }
+        params
+    }
+}
+
+/// The networks and access points, for the scope's menus and its time zone.
+#[derive(Clone, PartialEq)]
+struct Places {
+    networks: NetworkList,
+    nodes: Vec<Node>,
+}
+
+impl Places {
+    /// The time zone hours and days are shown in: the network's; over several, theirs
+    /// when they share one; else the browser's.
+    fn time_zone(&self, scope: &Scope) -> String {
+        let zone_of = |network_id: i64| {
+            self.networks
+                .items
+                .iter()
+                .find(|n| n.network_id == network_id)
+                .map_or_else(|| "UTC".to_string(), |n| n.time_zone.clone())
+        };
+        let mut networks: Vec<i64> = match (scope.network_id, &scope.zone) {
+            (Some(id), _) => vec![id],
+            (None, Some(zone)) => self
+                .nodes
+                .iter()
+                .filter(|node| node.zone.as_ref() == Some(zone))
+                .map(|node| node.network_id)
+                .collect(),
+            (None, None) => self.nodes.iter().map(|node| node.network_id).collect(),
+        };
+        networks.sort_unstable();
+        networks.dedup();
+        let mut zones: Vec<String> = networks.into_iter().map(zone_of).collect();
+        zones.dedup();
+        match zones.as_slice() {
+            [only] => only.clone(),
+            _ => clock::time_zone(),
+        }
+    }
+
+    fn zones(&self) -> Vec<String> {
+        let mut zones: Vec<String> = self.nodes.iter().filter_map(|n| n.zone.clone()).collect();
+        zones.sort_unstable();
+        zones.dedup();
+        zones
+    }
+}
+
 #[derive(Clone, PartialEq)]
 struct Figures {
     summary: StatsSummary,
     series: StatsSeries,
     histogram: DwellHistogram,
     nodes: NodeStatsList,
-    /// The range they are of: another range's figures are never shown under this one.
+    /// The range and scope they are of: another's figures are never shown under this one.
     range: Range,
+    scope: Scope,
+    /// The time zone of their hours and days.
+    tz: String,
     bucket: &'static str,
     /// When they were computed, Unix seconds.
     at: i64,
@@ -121,65 +212,104 @@ struct Figures {
 #[function_component]
 pub fn Overview() -> Html {
     let location = use_location();
-    let range = Range::from_query(location.as_ref().map(|l| l.query_str()).unwrap_or_default());
+    let query_str = location.as_ref().map(|l| l.query_str()).unwrap_or_default();
+    let range = Range::from_query(query_str);
+    let scope = Scope::from_query(query_str);
     let figures = use_state(|| None::<Figures>);
     let error = use_state(|| None::<ApiError>);
     let reload = use_reducer(Reload::default);
+    // The networks and access points: the scope's menus and time zone. Until they are
+    // known (or if they cannot be), the browser's zone.
+    let places = use_state(|| None::<Places>);
+    let places_tried = use_state(|| false);
     {
-        let figures = figures.clone();
-        let error = error.clone();
-        use_effect_with((range, *reload), move |(range, _)| {
-            let range = *range;
-            // Only this request may update the page; another range or a refresh aborts it.
+        let (places, places_tried) = (places.clone(), places_tried.clone());
+        use_effect_with((), move |()| {
             let latest = Latest::new();
             let task = latest.clone();
             spawn_local(async move {
-                if range.is_too_long() {
-                    // Said on the page; the server would only refuse it.
-                    return;
-                }
                 let signal = task.signal();
-                let signal = signal.as_ref();
-                let now = clock::now();
-                let (since, until, bucket) = range.bounds(
-                    now,
-                    clock::local_midnight(now),
-                    clock::local_midnight_days_before(now, 6),
-                );
-                // The browser's zone: local hours and days for the buckets and for
-                // "returning".
-                let params = vec![
-                    ("since", since.to_string()),
-                    ("until", until.to_string()),
-                    ("tz", clock::time_zone()),
-                ];
-                let mut series_params = params.clone();
-                series_params.push(("bucket", bucket.to_string()));
                 let loaded = async {
-                    Ok::<_, ApiError>(Figures {
-                        summary: api::stats_summary(&params, signal).await?,
-                        series: api::stats_series(&series_params, signal).await?,
-                        histogram: api::dwell_histogram(&params, signal).await?,
-                        nodes: api::stats_nodes(&params, signal).await?,
-                        range,
-                        bucket,
-                        at: now,
+                    Ok::<_, ApiError>(Places {
+                        networks: api::list_networks(signal.as_ref()).await?,
+                        nodes: api::list_nodes(signal.as_ref()).await?.items,
                     })
                 }
                 .await;
-                if !task.is_current() {
-                    return;
-                }
-                match loaded {
-                    Ok(loaded) => {
-                        figures.set(Some(loaded));
-                        error.set(None);
-                    }
-                    Err(problem) => error.set(Some(problem)),
+                if task.is_current() {
+                    places.set(loaded.ok());
+                    places_tried.set(true);
                 }
             });
             move || latest.cancel()
         });
+    }
+    let tz = places
+        .as_ref()
+        .map_or_else(clock::time_zone, |places| places.time_zone(&scope));
+    {
+        let figures = figures.clone();
+        let error = error.clone();
+        let ready = *places_tried;
+        use_effect_with(
+            (range, scope.clone(), tz.clone(), ready, *reload),
+            move |(range, scope, tz, ready, _)| {
+                let range = *range;
+                let (scope, tz, ready) = (scope.clone(), tz.clone(), *ready);
+                // Only this request may update the page; another range or a refresh aborts it.
+                let latest = Latest::new();
+                let task = latest.clone();
+                spawn_local(async move {
+                    if range.is_too_long() || !ready {
+                        // Said on the page (the server would only refuse it), or the time
+                        // zone is not known yet.
+                        return;
+                    }
+                    let signal = task.signal();
+                    let signal = signal.as_ref();
+                    let now = clock::now();
+                    let (since, until, bucket) = range.bounds(
+                        now,
+                        clock::midnight_in(now, &tz),
+                        clock::midnight_days_before_in(now, 6, &tz),
+                    );
+                    // The scope's zone: its hours and days for the buckets and "returning".
+                    let mut params = vec![
+                        ("since", since.to_string()),
+                        ("until", until.to_string()),
+                        ("tz", tz.clone()),
+                    ];
+                    params.extend(scope.params());
+                    let mut series_params = params.clone();
+                    series_params.push(("bucket", bucket.to_string()));
+                    let loaded = async {
+                        Ok::<_, ApiError>(Figures {
+                            summary: api::stats_summary(&params, signal).await?,
+                            series: api::stats_series(&series_params, signal).await?,
+                            histogram: api::dwell_histogram(&params, signal).await?,
+                            nodes: api::stats_nodes(&params, signal).await?,
+                            range,
+                            scope,
+                            tz,
+                            bucket,
+                            at: now,
+                        })
+                    }
+                    .await;
+                    if !task.is_current() {
+                        return;
+                    }
+                    match loaded {
+                        Ok(loaded) => {
+                            figures.set(Some(loaded));
+                            error.set(None);
+                        }
+                        Err(problem) => error.set(Some(problem)),
+                    }
+                });
+                move || latest.cancel()
+            },
+        );
     }
     // A range that ends now moves on: its figures are computed again every minute.
     {
@@ -194,25 +324,29 @@ pub fn Overview() -> Html {
         let reload = reload.clone();
         Callback::from(move |()| reload.dispatch(()))
     };
+    let current = |f: &&Figures| f.range == range && f.scope == scope && f.tz == tz;
 
     html! {
         <main class="page overview" data-testid="overview">
             <h2>{ "Presence overview" }</h2>
+            <OccupancyNow scope={scope.clone()} />
+            <ScopePicker scope={scope.clone()} range={range} places={(*places).clone()} />
             <nav class="ranges" aria-label="Range">
                 { for Range::ALL.iter().map(|option| {
                     let current = *option == range;
                     html! {
-                        <Link<Route, RangeQuery> to={Route::Overview} query={Some(RangeQuery { range: option.key().to_string() })}
+                        <Link<Route, RangeQuery> to={Route::Overview} query={Some(RangeQuery { range: option.key().to_string(), scope: scope.clone() })}
                             classes={classes!("button", current.then_some("current"))}>
                             { option.label() }
                         </Link<Route, RangeQuery>>
                     }
                 }) }
             </nav>
-            <CustomRange current={range} />
-            if let Some(figures) = figures.as_ref().filter(|f| f.range == range) {
+            <CustomRange current={range} scope={scope.clone()} />
+            if let Some(figures) = figures.as_ref().filter(current) {
                 <p class="status-line" role="status" data-testid="overview-status">
                     { format!("Computed {}", clock::local_time(figures.at)) }
+                    <span data-testid="overview-tz">{ format!(" · hours and days in {}", figures.tz) }</span>
                     if !matches!(range, Range::Custom { .. }) {
                         { format!(" · refreshes every {} s", REFRESH_MILLIS / 1000) }
                     }
@@ -225,7 +359,7 @@ pub fn Overview() -> Html {
             } else if let Some(problem) = &*error {
                 <ErrorNotice message={problem.message()} on_retry={retry} />
             }
-            { match figures.as_ref().filter(|f| f.range == range) {
+            { match figures.as_ref().filter(current) {
                 _ if range.is_too_long() => html! {},
                 None if error.is_none() => html! { <p class="status-line" role="status">{ "Computing the figures…" }</p> },
                 None => html! {},
@@ -238,17 +372,198 @@ pub fn Overview() -> Html {
 #[derive(Clone, PartialEq, serde::Serialize)]
 struct RangeQuery {
     range: String,
+    #[serde(flatten)]
+    scope: Scope,
 }
 
 #[derive(Clone, PartialEq, serde::Serialize)]
 struct CustomQuery {
     since: i64,
     until: i64,
+    #[serde(flatten)]
+    scope: Scope,
+}
+
+/// The range's part of the URL, with a new scope.
+#[derive(Clone, PartialEq, serde::Serialize)]
+struct ScopedQuery {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    range: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    since: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    until: Option<i64>,
+    #[serde(flatten)]
+    scope: Scope,
+}
+
+#[derive(Properties, PartialEq)]
+struct ScopePickerProps {
+    scope: Scope,
+    range: Range,
+    places: Option<Places>,
+}
+
+/// Narrows the Overview to one network or one zone (kept in the URL).
+#[function_component]
+fn ScopePicker(props: &ScopePickerProps) -> Html {
+    let navigator = use_navigator();
+    let Some(places) = &props.places else {
+        return html! {};
+    };
+    let go = {
+        let range = props.range;
+        move |scope: Scope| {
+            let (range_key, since, until) = match range {
+                Range::Custom { since, until } => (None, Some(since), Some(until)),
+                other => (Some(other.key().to_string()), None, None),
+            };
+            if let Some(navigator) = &navigator {
+                let _ = navigator.push_with_query(
+                    &Route::Overview,
+                    &ScopedQuery {
+                        range: range_key,
+                        since,
+                        until,
+                        scope,
+                    },
+                );
+            }
+        }
+    };
+    let on_network = {
+        let (go, scope) = (go.clone(), props.scope.clone());
+        Callback::from(move |event: Event| {
+            let select: web_sys::HtmlSelectElement = event.target_unchecked_into();
+            go(Scope {
+                network_id: select.value().parse().ok(),
+                ..scope.clone()
+            });
+        })
+    };
+    let on_zone = {
+        let scope = props.scope.clone();
+        Callback::from(move |event: Event| {
+            let select: web_sys::HtmlSelectElement = event.target_unchecked_into();
+            let zone = Some(select.value()).filter(|zone| !zone.is_empty());
+            go(Scope {
+                zone,
+                ..scope.clone()
+            });
+        })
+    };
+    let zones = places.zones();
+    html! {
+        <form class="filters scope" aria-label="Scope" data-testid="overview-scope" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
+            <div class="field">
+                <label for="o-network">{ "Network" }</label>
+                <select id="o-network" onchange={on_network}>
+                    <option value="" selected={props.scope.network_id.is_none()}>{ "All networks" }</option>
+                    { for places.networks.items.iter().map(|network| html! {
+                        <option value={network.network_id.to_string()} selected={props.scope.network_id == Some(network.network_id)}>
+                            { network.name.clone().map_or_else(|| network.network_id.to_string(), |name| format!("{name} ({})", network.network_id)) }
+                        </option>
+                    }) }
+                </select>
+            </div>
+            <div class="field">
+                <label for="o-zone">{ "Zone" }</label>
+                <select id="o-zone" onchange={on_zone} data-testid="overview-zone">
+                    <option value="" selected={props.scope.zone.is_none()}>{ "All zones" }</option>
+                    { for zones.iter().map(|zone| html! {
+                        <option value={zone.clone()} selected={props.scope.zone.as_ref() == Some(zone)}>{ zone.clone() }</option>
+                    }) }
+                </select>
+            </div>
+        </form>
+    }
+}
+
+/// How often occupancy now is asked again.
+const NOW_REFRESH_MILLIS: u32 = 30_000;
+
+#[derive(Properties, PartialEq)]
+struct OccupancyNowProps {
+    scope: Scope,
+}
+
+/// The first question of the day: how many are here right now (the last 5 minutes).
+#[function_component]
+fn OccupancyNow(props: &OccupancyNowProps) -> Html {
+    let now = use_state(|| None::<(Scope, NowStats)>);
+    let failed = use_state(|| false);
+    let tick = use_reducer(Reload::default);
+    {
+        let (now, failed) = (now.clone(), failed.clone());
+        use_effect_with((props.scope.clone(), *tick), move |(scope, _)| {
+            let scope = scope.clone();
+            let latest = Latest::new();
+            let task = latest.clone();
+            spawn_local(async move {
+                let signal = task.signal();
+                let answer = api::stats_now(&scope.params(), signal.as_ref()).await;
+                if !task.is_current() {
+                    return;
+                }
+                match answer {
+                    Ok(answer) => {
+                        now.set(Some((scope, answer)));
+                        failed.set(false);
+                    }
+                    Err(_) => failed.set(true),
+                }
+            });
+            move || latest.cancel()
+        });
+    }
+    {
+        let tick = tick.clone();
+        use_effect_with((), move |()| {
+            let timer = Interval::new(NOW_REFRESH_MILLIS, move || tick.dispatch(()));
+            move || drop(timer)
+        });
+    }
+    let shown = now.as_ref().filter(|(scope, _)| *scope == props.scope);
+    html! {
+        <section class="now" aria-labelledby="now-title" data-testid="occupancy-now" aria-busy={shown.is_none().to_string()}>
+            <h3 id="now-title">{ "Here now" }</h3>
+            { match shown {
+                None if *failed => html! { <p class="muted">{ "Unknown: the server did not answer (retrying every 30 s)" }</p> },
+                None => html! { <p class="muted">{ "Counting…" }</p> },
+                Some((_, stats)) => html! {
+                    <>
+                        <p class="now-figure">
+                            <strong class="value" data-testid="now-devices">{ format::count(stats.devices) }</strong>
+                            { format!(" devices heard in the last {}", format::duration(stats.window_s)) }
+                        </p>
+                        <p class="muted">
+                            { format!("{} associated · {} other non-randomized · {} randomized",
+                                format::count(stats.devices_associated),
+                                format::count(stats.devices_non_randomized_unassociated),
+                                format::count(stats.devices_randomized_unassociated)) }
+                            if *failed { { " · could not refresh (showing the last count)" } }
+                        </p>
+                        if stats.zones.len() > 1 || stats.zones.iter().any(|z| z.zone.is_some()) {
+                            <ul class="now-zones" data-testid="now-zones">
+                                { for stats.zones.iter().map(|zone| html! {
+                                    <li>
+                                        <span>{ zone.zone.clone().unwrap_or_else(|| "No zone".to_string()) }</span>
+                                        { ": " }<strong>{ format::count(zone.devices) }</strong>
+                                    </li>
+                                }) }
+                            </ul>
+                        }
+                    </>
+                },
+            } }
+        </section>
+    }
 }
 
 #[derive(Properties, PartialEq)]
 struct CustomRangeProps {
     current: Range,
+    scope: Scope,
 }
 
 /// Two local date-times; "Show" puts them in the URL as `since`/`until`.
@@ -273,6 +588,7 @@ fn CustomRange(props: &CustomRangeProps) -> Html {
     };
     let onsubmit = {
         let (since, until, problem) = (since.clone(), until.clone(), problem.clone());
+        let scope = props.scope.clone();
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
             match (
@@ -285,8 +601,14 @@ fn CustomRange(props: &CustomRangeProps) -> Html {
                 (Some(since), Some(until)) if since <= until => {
                     problem.set(None);
                     if let Some(navigator) = &navigator {
-                        let _ = navigator
-                            .push_with_query(&Route::Overview, &CustomQuery { since, until });
+                        let _ = navigator.push_with_query(
+                            &Route::Overview,
+                            &CustomQuery {
+                                since,
+                                until,
+                                scope: scope.clone(),
+                            },
+                        );
                     }
                 }
                 (Some(_), Some(_)) => problem.set(Some("The end must not be before the start")),
@@ -339,8 +661,8 @@ fn view(figures: &Figures) -> Html {
         .points
         .iter()
         .map(|p| match figures.bucket {
-            "day" => clock::local_day_month(p.since),
-            _ => clock::local_hour_minute(p.since),
+            "day" => clock::day_month_in(p.since, &figures.tz),
+            _ => clock::hour_minute_in(p.since, &figures.tz),
         })
         .collect();
     let column =
@@ -416,6 +738,7 @@ fn view(figures: &Figures) -> Html {
                     <table class="probes" data-testid="ap-table">
                         <thead><tr>
                             <th scope="col">{ "Access point" }</th>
+                            <th scope="col">{ "Zone" }</th>
                             <th scope="col" class="num">{ "Devices" }</th>
                             <th scope="col" class="num">{ "Visits" }</th>
                             <th scope="col" class="num">{ "Strongest for" }</th>
@@ -423,7 +746,13 @@ fn view(figures: &Figures) -> Html {
                         <tbody>
                             { for figures.nodes.items.iter().map(|node| html! {
                                 <tr>
-                                    <td class="mono">{ node.node_mac.clone() }</td>
+                                    <td>
+                                        if let Some(name) = &node.name {
+                                            <div class="place-name">{ name.clone() }</div>
+                                        }
+                                        <span class="mono">{ node.node_mac.clone() }</span>
+                                    </td>
+                                    <td>{ node.zone.clone().unwrap_or_default() }</td>
                                     <td class="num">{ format::count(node.devices) }</td>
                                     <td class="num">{ format::count(node.visits) }</td>
                                     <td class="num">{ format!("{} devices", format::count(node.strongest_for_devices)) }</td>

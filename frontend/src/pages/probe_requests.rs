@@ -252,7 +252,7 @@ pub fn ProbeRequests() -> Html {
     html! {
             <main class="page">
                 <NodeHealth nodes={(*nodes).clone()} failed={*nodes_failed} {now} on_select={on_node} />
-                <FilterForm query={query.clone()} {on_apply} />
+                <FilterForm query={query.clone()} {on_apply} zones={zones_of((*nodes).as_ref())} />
                 <div class="toolbar">
                     <span class="status-line" role="status" aria-live="polite" data-testid="status">
                         { status_text(&loaded, *loading, *paused) }
@@ -274,6 +274,18 @@ pub fn ProbeRequests() -> Html {
                 { body }
             </main>
     }
+}
+
+/// The zones the access points are in, sorted, once each.
+fn zones_of(nodes: Option<&Vec<api_types::Node>>) -> Vec<String> {
+    let mut zones: Vec<String> = nodes
+        .into_iter()
+        .flatten()
+        .filter_map(|node| node.zone.clone())
+        .collect();
+    zones.sort_unstable();
+    zones.dedup();
+    zones
 }
 
 /// Rows of `page` above the highest id seen at the previous load of the same view (all
