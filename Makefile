@@ -9,7 +9,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 # wasm-opt from npm lives in .tools/; cargo-installed tools in ~/.cargo/bin.
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test cluster build frontend toolchain browser-toolchain openapi lint bench-dashboard bench-ingest bench-presence bench-postgres bench-postgres-queries bench-privacy fuzz help
+.PHONY: run test cluster build frontend toolchain browser-toolchain test-tools openapi lint bench-dashboard bench-ingest bench-presence bench-postgres bench-postgres-queries bench-privacy fuzz help
 
 ## run: build the dashboard and the server (release), then serve both on one port
 run: frontend build
@@ -28,9 +28,13 @@ toolchain:
 browser-toolchain:
 	scripts/install-toolchain.sh --browser
 
+# promtool (Debian's prometheus package) checks deploy/prometheus and deploy/grafana.
+test-tools:
+	@command -v promtool >/dev/null || scripts/apt-install.sh test-tools --no-install-recommends prometheus
+
 ## test: every test: unit, integration (HTTP on a temp database: SQLite, then PostgreSQL), browser (headless Chromium)
-test: browser-toolchain frontend
-	$(CARGO) test --workspace --locked
+test: browser-toolchain test-tools frontend
+	NCOMPASS_REQUIRE_PROMTOOL=1 $(CARGO) test --workspace --locked
 	CARGO=$(CARGO) scripts/test-postgres.sh
 
 ## cluster: two instances on a throwaway PostgreSQL behind nginx on http://127.0.0.1:8080 (Ctrl-C stops all)

@@ -4,6 +4,7 @@
 
 mod access;
 mod dashboard;
+mod deploy;
 mod docs;
 mod export;
 mod hardening;
