@@ -715,6 +715,19 @@ async fn operators_see_names_zones_occupancy_now_and_silent_access_points() {
                 && h.location().await.contains("zone=Upstairs")).then_some(())
         })
         .await;
+        // Or to one access point; the tab's title says which page this is.
+        h.js("const s = document.querySelector('[data-testid=overview-zone]'); s.value = ''; s.dispatchEvent(new Event('change', {bubbles: true}))").await;
+        h.eventually("all zones again", || async {
+            (!h.location().await.contains("zone=")).then_some(())
+        })
+        .await;
+        h.js(&format!("const s = document.querySelector('[data-testid=overview-node]'); s.value = '{entrance}'; s.dispatchEvent(new Event('change', {{bubbles: true}}))")).await;
+        h.eventually("occupancy of the access point", || async {
+            (h.js("const e = document.querySelector('[data-testid=now-devices]'); return e && e.textContent").await == json!("2")
+                && h.location().await.contains("node_mac=")).then_some(())
+        })
+        .await;
+        assert_eq!(h.js("return document.title").await, json!("Overview · NCompass"));
 
         // The café falls silent: the header names it.
         h.sql(&format!("UPDATE nodes SET last_report_at = last_report_at - 3600 WHERE node_mac = '{cafe}'"));

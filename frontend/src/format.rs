@@ -35,6 +35,34 @@ pub fn duration(seconds: i64) -> String {
     }
 }
 
+/// A dwell bucket's label, short enough that neighbouring bars' labels never overlap:
+/// "5–15 min", "1–2 h", "< 1 min", "4 h+".
+pub fn dwell_range(from_s: i64, to_s: Option<i64>) -> String {
+    let unit = |s: i64| match s {
+        0..=59 => (s, "s"),
+        60..=3_599 => (s / 60, "min"),
+        _ => (s / 3_600, "h"),
+    };
+    match to_s {
+        None => {
+            let (value, name) = unit(from_s);
+            format!("{value} {name}+")
+        }
+        Some(to) if from_s == 0 => {
+            let (value, name) = unit(to);
+            format!("< {value} {name}")
+        }
+        Some(to) => {
+            let ((from, from_unit), (to, to_unit)) = (unit(from_s), unit(to));
+            if from_unit == to_unit {
+                format!("{from}–{to} {to_unit}")
+            } else {
+                format!("{from} {from_unit}–{to} {to_unit}")
+            }
+        }
+    }
+}
+
 /// Weakest and strongest signals drawn on the signal bars, dBm.
 pub const SIGNAL_FLOOR: i32 = -100;
 pub const SIGNAL_CEILING: i32 = -20;
@@ -75,6 +103,16 @@ pub fn count(value: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dwell_labels_are_short() {
+        assert_eq!(dwell_range(0, Some(60)), "< 1 min");
+        assert_eq!(dwell_range(60, Some(300)), "1–5 min");
+        assert_eq!(dwell_range(300, Some(900)), "5–15 min");
+        assert_eq!(dwell_range(1_800, Some(3_600)), "30 min–1 h");
+        assert_eq!(dwell_range(3_600, Some(7_200)), "1–2 h");
+        assert_eq!(dwell_range(14_400, None), "4 h+");
+    }
 
     #[test]
     fn relative_times() {

@@ -604,6 +604,8 @@ pub struct NowQuery {
     network_id: Option<i64>,
     /// Only the access points now in this zone (exact name).
     zone: Option<String>,
+    /// Only this access point (any case, `:` or `-`).
+    node_mac: Option<String>,
     /// The window, seconds before now.
     #[param(minimum = 1, maximum = 3600, default = 300)]
     window_s: Option<i64>,
@@ -643,6 +645,11 @@ pub async fn now(request: HttpRequest, state: Data<AppState>) -> Result<Json<Now
         .as_deref()
         .map(|zone| super::places::label_parameter("zone", zone))
         .transpose()?;
+    let node = query
+        .node_mac
+        .as_deref()
+        .map(|text| mac_parameter("node_mac", text).map(|mac| mac.to_string()))
+        .transpose()?;
     let slot = analytics_slot(&state)?;
     let until = state.auth.clock.now();
     let since = until - window_s;
@@ -652,9 +659,15 @@ pub async fn now(request: HttpRequest, state: Data<AppState>) -> Result<Json<Now
         .run(move |conn| {
             let _slot = slot;
             let directory = db::places::directory(conn)?;
-            let nodes = zone
+            let mut nodes = zone
                 .map(|zone| db::places::zone_nodes(conn, &zone))
                 .transpose()?;
+            if let Some(node) = node {
+                nodes = Some(match nodes {
+                    Some(zone) => zone.into_iter().filter(|n| *n == node).collect(),
+                    None => vec![node],
+                });
+            }
             let rows = db::probe_requests::heard_since(
                 conn,
                 since,

@@ -554,6 +554,17 @@ async fn occupancy_now_counts_the_windows_devices() {
         ),
         (json!(3), 1)
     );
+    let one = app
+        .get_json(&format!("/api/v1/stats/now?node_mac={CAFE}"))
+        .await;
+    assert_eq!(
+        one["devices"], 2,
+        "client 1 and a randomized one at the café"
+    );
+    let none = app
+        .get_json(&format!("/api/v1/stats/now?node_mac={CAFE}&zone=Ground"))
+        .await;
+    assert_eq!(none["devices"], 0);
     let wider = app.get_json("/api/v1/stats/now?window_s=3600").await;
     assert_eq!(wider["devices"], 8);
     for bad in [

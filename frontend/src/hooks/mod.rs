@@ -2,3 +2,4 @@
 
 pub mod latest;
 pub mod paging;
+pub mod title;

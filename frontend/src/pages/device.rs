@@ -33,6 +33,7 @@ struct Loaded {
 
 #[function_component]
 pub fn Device(props: &DeviceProps) -> Html {
+    crate::hooks::title::use_title(format!("Device {}", props.mac));
     let loaded = use_state(|| None::<Loaded>);
     let error = use_state(|| None::<ApiError>);
     let reload = use_state(|| 0u32);
@@ -102,6 +103,11 @@ pub fn Device(props: &DeviceProps) -> Html {
             <h2>
                 { "Device " }<span class="mono">{ props.mac.clone() }</span>
                 { format!(" in network {}", props.network_id) }
+                { for loaded
+                    .as_ref()
+                    .and_then(|l| l.probes.items.first())
+                    .and_then(|row| row.network_name.clone())
+                    .map(|name| format!(" ({name})")) }
             </h2>
             if let Some(problem) = &*error {
                 <ErrorNotice message={problem.message()} on_retry={retry} />

@@ -107,13 +107,16 @@ impl Range {
     }
 }
 
-/// What the Overview is narrowed to: one network, one zone (`?network_id=&zone=`).
+/// What the Overview is narrowed to: one network, one zone, one access point
+/// (`?network_id=&zone=&node_mac=`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Scope {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub zone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_mac: Option<String>,
 }
 
 impl Scope {
@@ -131,6 +134,7 @@ impl Scope {
                 .and_then(|v| v.parse().ok())
                 .filter(|v: &i64| *v >= 0),
             zone: value("zone"),
+            node_mac: value("node_mac"),
         }
     }
 
@@ -142,6 +146,9 @@ impl Scope {
         }
         if let Some(zone) = &self.zone {
             params.push(("zone", zone.clone()));
+        }
+        if let Some(node_mac) = &self.node_mac {
+            params.push(("node_mac", node_mac.clone()));
         }
         params
     }
@@ -165,15 +172,19 @@ impl Places {
                 .find(|n| n.network_id == network_id)
                 .map_or_else(|| "UTC".to_string(), |n| n.time_zone.clone())
         };
-        let mut networks: Vec<i64> = match (scope.network_id, &scope.zone) {
-            (Some(id), _) => vec![id],
-            (None, Some(zone)) => self
+        let mut networks: Vec<i64> = match scope.network_id {
+            Some(id) => vec![id],
+            None => self
                 .nodes
                 .iter()
-                .filter(|node| node.zone.as_ref() == Some(zone))
+                .filter(|node| scope.zone.is_none() || node.zone == scope.zone)
+                .filter(|node| {
+                    scope.node_mac.as_ref().is_none_or(|mac| {
+                        crate::mac::canonical(mac).as_ref() == Some(&node.node_mac)
+                    })
+                })
                 .map(|node| node.network_id)
                 .collect(),
-            (None, None) => self.nodes.iter().map(|node| node.network_id).collect(),
         };
         networks.sort_unstable();
         networks.dedup();
@@ -211,6 +222,7 @@ struct Figures {
 
 #[function_component]
 pub fn Overview() -> Html {
+    crate::hooks::title::use_title("Overview".to_string());
     let location = use_location();
     let query_str = location.as_ref().map(|l| l.query_str()).unwrap_or_default();
     let range = Range::from_query(query_str);
@@ -344,7 +356,8 @@ pub fn Overview() -> Html {
             </nav>
             <CustomRange current={range} scope={scope.clone()} />
             if let Some(figures) = figures.as_ref().filter(current) {
-                <p class="status-line" role="status" data-testid="overview-status">
+                // Not a live region: it changes every minute and would be read out each time.
+                <p class="status-line" data-testid="overview-status">
                     { format!("Computed {}", clock::local_time(figures.at)) }
                     <span data-testid="overview-tz">{ format!(" · hours and days in {}", figures.tz) }</span>
                     if !matches!(range, Range::Custom { .. }) {
@@ -442,7 +455,7 @@ fn ScopePicker(props: &ScopePickerProps) -> Html {
         })
     };
     let on_zone = {
-        let scope = props.scope.clone();
+        let (go, scope) = (go.clone(), props.scope.clone());
         Callback::from(move |event: Event| {
             let select: web_sys::HtmlSelectElement = event.target_unchecked_into();
             let zone = Some(select.value()).filter(|zone| !zone.is_empty());
@@ -452,7 +465,23 @@ fn ScopePicker(props: &ScopePickerProps) -> Html {
             });
         })
     };
+    let on_node = {
+        let (go, scope) = (go.clone(), props.scope.clone());
+        Callback::from(move |event: Event| {
+            let select: web_sys::HtmlSelectElement = event.target_unchecked_into();
+            let node_mac = Some(select.value()).filter(|mac| !mac.is_empty());
+            go(Scope {
+                node_mac,
+                ..scope.clone()
+            });
+        })
+    };
     let zones = places.zones();
+    let current_node = props
+        .scope
+        .node_mac
+        .as_deref()
+        .and_then(crate::mac::canonical);
     html! {
         <form class="filters scope" aria-label="Scope" data-testid="overview-scope" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
             <div class="field">
@@ -472,6 +501,17 @@ fn ScopePicker(props: &ScopePickerProps) -> Html {
                     <option value="" selected={props.scope.zone.is_none()}>{ "All zones" }</option>
                     { for zones.iter().map(|zone| html! {
                         <option value={zone.clone()} selected={props.scope.zone.as_ref() == Some(zone)}>{ zone.clone() }</option>
+                    }) }
+                </select>
+            </div>
+            <div class="field">
+                <label for="o-node">{ "Access point" }</label>
+                <select id="o-node" onchange={on_node} data-testid="overview-node">
+                    <option value="" selected={current_node.is_none()}>{ "All access points" }</option>
+                    { for places.nodes.iter().map(|node| html! {
+                        <option value={node.node_mac.clone()} selected={current_node.as_ref() == Some(&node.node_mac)}>
+                            { node.name.clone().map_or_else(|| node.node_mac.clone(), |name| format!("{name} ({})", node.node_mac)) }
+                        </option>
                     }) }
                 </select>
             </div>
@@ -699,10 +739,7 @@ fn view(figures: &Figures) -> Html {
     let buckets = &figures.histogram.buckets;
     let dwell_labels: Vec<String> = buckets
         .iter()
-        .map(|b| match b.to_s {
-            Some(to) => format!("{}–{}", format::duration(b.from_s), format::duration(to)),
-            None => format!("{}+", format::duration(b.from_s)),
-        })
+        .map(|b| format::dwell_range(b.from_s, b.to_s))
         .collect();
     let dwell = vec![
         Series {

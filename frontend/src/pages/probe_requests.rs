@@ -41,6 +41,7 @@ struct Loaded {
 
 #[function_component]
 pub fn ProbeRequests() -> Html {
+    crate::hooks::title::use_title("Probe requests".to_string());
     let location = use_location();
     let navigator = use_navigator();
     let query = query::parse(location.as_ref().map(|l| l.query_str()).unwrap_or_default());
