@@ -682,7 +682,9 @@ pub struct NetworkList {
 }
 
 /// The body of `PUT /api/v1/networks/{network_id}`: replaces the network's settings.
+/// An unknown field is refused (a misspelt one would otherwise reset its setting).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({
     "name": "Main street store", "time_zone": "America/New_York"
@@ -697,7 +699,9 @@ pub struct NetworkSettings {
 }
 
 /// The body of `PUT /api/v1/nodes/{node_mac}`: replaces the access point's name and zone.
+/// An unknown field is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({
     "name": "Entrance", "zone": "Ground floor"

@@ -42,6 +42,8 @@ pub struct AlertSettings {
     pub silence_after_s: i64,
     /// Receivers of the events; none: changes are only marked and logged.
     pub webhooks: Vec<String>,
+    /// Each receiver's key ([`receiver_key`]), as the outbox names it.
+    keys: Vec<String>,
     /// Signs each event's body (`Signature` header); none: unsigned.
     pub secret: Option<Vec<u8>>,
 }
@@ -51,12 +53,33 @@ impl AlertSettings {
         AlertSettings {
             silence_after_s: i64::try_from(settings.silence_after.as_secs()).unwrap_or(i64::MAX),
             webhooks: settings.alert_webhook.clone(),
+            keys: settings
+                .alert_webhook
+                .iter()
+                .map(|url| receiver_key(url))
+                .collect(),
             secret: settings
                 .alert_secret
                 .as_ref()
                 .filter(|secret| !secret.is_empty())
                 .map(|secret| secret.as_bytes().to_vec()),
         }
+    }
+}
+
+/// How the outbox names a receiver: the SHA-256 of its URL, so that a token in the URL
+/// is never stored (the delivering instance finds the URL in its own settings).
+pub fn receiver_key(url: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(url.as_bytes()))
+}
+
+impl AlertSettings {
+    fn url_of(&self, key: &str) -> Option<&str> {
+        self.keys
+            .iter()
+            .position(|k| k == key)
+            .map(|i| self.webhooks[i].as_str())
     }
 }
 
@@ -147,8 +170,11 @@ async fn run(
         if alive.upgrade().is_none() {
             return;
         }
-        let outcome = monitor(&db, &settings, &clock, &metrics)
-            .and_then(|()| deliver(&db, &client, &settings, &clock, &metrics, &slots));
+        // Independent: a monitor that cannot write (a lock held, a deadlock between
+        // instances) never holds up delivering what is queued.
+        let monitored = monitor(&db, &settings, &clock, &metrics);
+        let delivered = deliver(&db, &client, &settings, &clock, &metrics, &slots);
+        let outcome = monitored.and(delivered);
         match outcome {
             Ok(()) if failing => {
                 failing = false;
@@ -162,11 +188,15 @@ async fn run(
             }
             Err(_) => {}
         }
-        passes += 1;
+        // Housekeeping at start and then hourly (prune) or every minute (give up).
+        let now = clock.now();
         if passes % 3_600 == 0 {
-            let before = clock.now() - KEEP_DONE_S;
-            let _ = db.run_blocking(|conn| db::alerts::prune(conn, before));
+            let _ = db.run_blocking(|conn| db::alerts::prune(conn, now - KEEP_DONE_S));
         }
+        if passes % 60 == 0 {
+            let _ = db.run_blocking(|conn| db::alerts::abandon_expired(conn, now - GIVE_UP_S, now));
+        }
+        passes += 1;
     }
 }
 
@@ -201,7 +231,7 @@ fn monitor(
             for event in &events {
                 let body = serde_json::to_string(event)
                     .map_err(|error| diesel::result::Error::SerializationError(error.into()))?;
-                db::alerts::enqueue(conn, &settings.webhooks, &body, now_ms)?;
+                db::alerts::enqueue(conn, &settings.keys, &body, now_ms)?;
             }
             Ok(events)
         })
@@ -234,10 +264,15 @@ fn deliver(
     let now_ms = clock.now_ms();
     let pending = db.run_blocking(db::alerts::pending_count)?;
     metrics.set_alerts_pending(pending);
-    if free == 0 || pending == 0 {
+    let keys = &settings.keys;
+    // Reads first: the write lock is taken only to claim what is due.
+    if free == 0
+        || pending == 0
+        || !db.run_blocking(|conn| db::alerts::any_due(conn, keys, now_ms))?
+    {
         return Ok(());
     }
-    for due in db.run_blocking(|conn| db::alerts::claim(conn, now_ms, LEASE_MS, free))? {
+    for due in db.run_blocking(|conn| db::alerts::claim(conn, keys, now_ms, LEASE_MS, free))? {
         let Ok(slot) = Arc::clone(slots).try_acquire_owned() else {
             break;
         };
@@ -245,8 +280,16 @@ fn deliver(
         let (clock, metrics) = (clock.clone(), Arc::clone(metrics));
         tokio::spawn(async move {
             let _slot = slot;
-            let outcome = send(&client, &due, settings.secret.as_deref()).await;
-            record(&db, &due, outcome, &clock, &metrics);
+            let outcome = match settings.url_of(&due.receiver) {
+                Some(url) => send(&client, url, &due, settings.secret.as_deref()).await,
+                None => Err("not a receiver of this instance".to_string()),
+            };
+            let url = settings.url_of(&due.receiver).unwrap_or("").to_string();
+            // Off this thread: a database wait must not stall the other deliveries.
+            let _ = tokio::task::spawn_blocking(move || {
+                record(&db, &url, &due, outcome, &clock, &metrics);
+            })
+            .await;
         });
     }
     Ok(())
@@ -256,11 +299,12 @@ fn deliver(
 /// hold a token).
 async fn send(
     client: &reqwest::Client,
+    url: &str,
     due: &db::alerts::Due,
     secret: Option<&[u8]>,
 ) -> Result<(), String> {
     let mut request = client
-        .post(&due.url)
+        .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(due.body.clone());
     if let Some(secret) = secret {
@@ -286,6 +330,7 @@ fn origin(url: &str) -> String {
 
 fn record(
     db: &Database,
+    url: &str,
     due: &db::alerts::Due,
     outcome: Result<(), String>,
     clock: &Clock,
@@ -295,7 +340,7 @@ fn record(
     let stored = match outcome {
         Ok(()) => {
             metrics.alert_delivered();
-            tracing::debug!(target: "ncompass::alerts", receiver = %origin(&due.url), "alert delivered");
+            tracing::debug!(target: "ncompass::alerts", receiver = %origin(url), "alert delivered");
             db.run_blocking(|conn| db::alerts::delivered(conn, due.id, now))
         }
         Err(error) => {
@@ -304,10 +349,10 @@ fn record(
             let abandoned = now.saturating_sub(due.created_at) >= GIVE_UP_S;
             if abandoned {
                 metrics.alert_abandoned();
-                tracing::error!(target: "ncompass::alerts", receiver = %origin(&due.url), attempts,
+                tracing::error!(target: "ncompass::alerts", receiver = %origin(url), attempts,
                     %error, "alert not delivered within an hour: given up");
             } else {
-                tracing::warn!(target: "ncompass::alerts", receiver = %origin(&due.url), attempts,
+                tracing::warn!(target: "ncompass::alerts", receiver = %origin(url), attempts,
                     %error, "alert delivery failed; will retry");
             }
             let next = clock.now_ms().saturating_add(backoff_ms(attempts));
@@ -362,6 +407,9 @@ mod tests {
             "https://hooks.slack.com"
         );
         assert_eq!(origin("not a url"), "?");
+        let key = receiver_key("https://hooks.slack.com/services/T000/B000/SECRET");
+        assert_eq!(key.len(), 64);
+        assert!(!key.contains("SECRET"));
     }
 
     #[test]

@@ -327,10 +327,13 @@ fn parse_public_url(text: &str) -> Result<String, String> {
 
 /// An alert receiver: an http or https URL with a host. Empty values (a trailing comma
 /// in the variable) are refused rather than silently dropped.
+/// The message never repeats the URL: it may hold a token, and lands in the journal.
 fn parse_alert_url(text: &str) -> Result<String, String> {
-    let url = parse_public_url(text)?;
+    let url = parse_public_url(text).map_err(|_| {
+        "an alert receiver must be an http:// or https:// URL with a host".to_string()
+    })?;
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("{text:?} holds whitespace"));
+        return Err("an alert receiver's URL must not hold whitespace".to_string());
     }
     Ok(url)
 }

@@ -11,19 +11,20 @@ use super::Conn;
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct Due {
     pub id: i64,
-    pub url: String,
+    /// The receiver's key (see `crate::alerts::receiver_key`).
+    pub receiver: String,
     pub body: String,
     pub created_at: i64,
     /// Attempts made before this one.
     pub attempts: i32,
 }
 
-/// Queues `body` for each of `urls`.
-pub fn enqueue(conn: &mut Conn, urls: &[String], body: &str, now_ms: i64) -> QueryResult<()> {
-    for url in urls {
+/// Queues `body` for each of `receivers` (keys).
+pub fn enqueue(conn: &mut Conn, receivers: &[String], body: &str, now_ms: i64) -> QueryResult<()> {
+    for receiver in receivers {
         diesel::insert_into(deliveries::table)
             .values((
-                deliveries::url.eq(url),
+                deliveries::receiver.eq(receiver),
                 deliveries::body.eq(body),
                 deliveries::created_at.eq(now_ms.div_euclid(1000)),
                 deliveries::next_attempt_ms.eq(now_ms),
@@ -40,19 +41,39 @@ fn pending() -> deliveries::BoxedQuery<'static, super::MultiBackend> {
         .into_boxed()
 }
 
-/// Claims up to `limit` deliveries due at `now_ms`, oldest first, by moving their next
-/// attempt `lease_ms` ahead: another instance (or this one, later) takes a claimed
-/// delivery again only once its lease has run out. Each one is claimed by one caller:
-/// the update re-checks that it is still due.
-pub fn claim(conn: &mut Conn, now_ms: i64, lease_ms: i64, limit: i64) -> QueryResult<Vec<Due>> {
+/// Whether a delivery to one of `receivers` is due at `now_ms` (a read: [`claim`]
+/// takes the write lock only when one is).
+pub fn any_due(conn: &mut Conn, receivers: &[String], now_ms: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        deliveries::table
+            .filter(deliveries::delivered_at.is_null())
+            .filter(deliveries::abandoned_at.is_null())
+            .filter(deliveries::next_attempt_ms.le(now_ms))
+            .filter(deliveries::receiver.eq_any(receivers)),
+    ))
+    .get_result(conn)
+}
+
+/// Claims up to `limit` deliveries to `receivers` due at `now_ms`, oldest first, by
+/// moving their next attempt `lease_ms` ahead: another instance (or this one, later)
+/// takes a claimed delivery again only once its lease has run out. Each one is claimed
+/// by one caller: the update re-checks that it is still due.
+pub fn claim(
+    conn: &mut Conn,
+    receivers: &[String],
+    now_ms: i64,
+    lease_ms: i64,
+    limit: i64,
+) -> QueryResult<Vec<Due>> {
     super::write_transaction(conn, |conn| {
         let due: Vec<Due> = pending()
+            .filter(deliveries::receiver.eq_any(receivers.to_vec()))
             .filter(deliveries::next_attempt_ms.le(now_ms))
             .order(deliveries::id)
             .limit(limit)
             .select((
                 deliveries::id,
-                deliveries::url,
+                deliveries::receiver,
                 deliveries::body,
                 deliveries::created_at,
                 deliveries::attempts,
@@ -108,6 +129,23 @@ pub fn failed(
     Ok(())
 }
 
+/// Gives up on pending deliveries created before `before` (Unix seconds): those of a
+/// receiver no running instance has configured any more (the others are given up by
+/// their deliverer after their last attempt).
+pub fn abandon_expired(conn: &mut Conn, before: i64, now: i64) -> QueryResult<usize> {
+    diesel::update(
+        deliveries::table
+            .filter(deliveries::delivered_at.is_null())
+            .filter(deliveries::abandoned_at.is_null())
+            .filter(deliveries::created_at.lt(before)),
+    )
+    .set((
+        deliveries::abandoned_at.eq(Some(now)),
+        deliveries::last_error.eq(Some("not delivered within an hour")),
+    ))
+    .execute(conn)
+}
+
 /// Deliveries neither made nor given up on.
 pub fn pending_count(conn: &mut Conn) -> QueryResult<i64> {
     pending().count().get_result(conn)
@@ -133,24 +171,44 @@ mod tests {
     #[test]
     fn a_claim_is_a_lease() {
         let (_dir, mut conn) = migrated();
-        let urls = ["http://a/".to_string(), "http://b/".to_string()];
-        enqueue(&mut conn, &urls, "{}", 10_000).unwrap();
+        let receivers = ["a".to_string(), "b".to_string()];
+        enqueue(&mut conn, &receivers, "{}", 10_000).unwrap();
         assert_eq!(pending_count(&mut conn).unwrap(), 2);
-        assert!(claim(&mut conn, 9_999, 30_000, 10).unwrap().is_empty());
-        let claimed = claim(&mut conn, 10_000, 30_000, 10).unwrap();
+        assert!(!any_due(&mut conn, &receivers, 9_999).unwrap());
+        assert!(claim(&mut conn, &receivers, 9_999, 30_000, 10)
+            .unwrap()
+            .is_empty());
+        assert!(any_due(&mut conn, &receivers, 10_000).unwrap());
+        // An instance configured with other receivers leaves them alone.
+        assert!(!any_due(&mut conn, &["c".to_string()], 10_000).unwrap());
+        assert!(claim(&mut conn, &["c".to_string()], 10_000, 30_000, 10)
+            .unwrap()
+            .is_empty());
+        let claimed = claim(&mut conn, &receivers, 10_000, 30_000, 10).unwrap();
         assert_eq!(claimed.len(), 2);
         assert_eq!((claimed[0].created_at, claimed[0].attempts), (10, 0));
         // Leased: nobody else takes them until the lease runs out.
-        assert!(claim(&mut conn, 39_999, 30_000, 10).unwrap().is_empty());
+        assert!(claim(&mut conn, &receivers, 39_999, 30_000, 10)
+            .unwrap()
+            .is_empty());
         delivered(&mut conn, claimed[0].id, 11).unwrap();
         failed(&mut conn, claimed[1].id, "503", 41_000, None).unwrap();
-        assert!(claim(&mut conn, 40_999, 30_000, 10).unwrap().is_empty());
-        let again = claim(&mut conn, 41_000, 30_000, 10).unwrap();
+        assert!(claim(&mut conn, &receivers, 40_999, 30_000, 10)
+            .unwrap()
+            .is_empty());
+        let again = claim(&mut conn, &receivers, 41_000, 30_000, 10).unwrap();
         assert_eq!((again.len(), again[0].attempts), (1, 1));
         failed(&mut conn, again[0].id, "timeout", 0, Some(3_700)).unwrap();
         assert_eq!(pending_count(&mut conn).unwrap(), 0);
-        assert!(claim(&mut conn, 100_000, 30_000, 10).unwrap().is_empty());
+        assert!(claim(&mut conn, &receivers, 100_000, 30_000, 10)
+            .unwrap()
+            .is_empty());
         assert_eq!(prune(&mut conn, 3_700).unwrap(), 1);
         assert_eq!(prune(&mut conn, 3_701).unwrap(), 1);
+        // A receiver nobody delivers to any more is given up after an hour.
+        enqueue(&mut conn, &["gone".to_string()], "{}", 20_000).unwrap();
+        assert_eq!(abandon_expired(&mut conn, 20, 3_620).unwrap(), 0);
+        assert_eq!(abandon_expired(&mut conn, 21, 3_621).unwrap(), 1);
+        assert_eq!(pending_count(&mut conn).unwrap(), 0);
     }
 }

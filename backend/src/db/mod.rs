@@ -771,7 +771,7 @@ pub(crate) mod tests {
                 "alert_deliveries",
                 &[
                     schema::alert_deliveries::id::NAME,
-                    schema::alert_deliveries::url::NAME,
+                    schema::alert_deliveries::receiver::NAME,
                     schema::alert_deliveries::body::NAME,
                     schema::alert_deliveries::created_at::NAME,
                     schema::alert_deliveries::attempts::NAME,

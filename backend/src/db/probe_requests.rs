@@ -104,9 +104,6 @@ macro_rules! page_query_builders {
             if let Some(value) = &filter.node_mac {
                 query = query.filter(probe_requests::node_mac.eq(value.clone()));
             }
-            if let Some(values) = &filter.node_macs {
-                query = query.filter(probe_requests::node_mac.eq_any(values.clone()));
-            }
             if let Some(value) = filter.network_id {
                 query = query.filter(probe_requests::network_id.eq(value));
             }
@@ -165,8 +162,16 @@ page_query_builders!(filtered, page_queries, MultiBackend);
 #[cfg(test)]
 page_query_builders!(sqlite_filtered, sqlite_page_queries, diesel::sqlite::Sqlite);
 
+/// The most access points a filter by several (a zone's) may name: each is one keyset
+/// walk of its own, merged (see [`list`]).
+pub const MAX_NODES_PER_FILTER: usize = 64;
+
 /// Up to `limit` rows matching `filter`, newest `last_seen` first, starting after
 /// `after`. Costs the same at any depth: no OFFSET, the cursor seeks into an index.
+/// A filter by several access points (`node_macs`, a zone's) walks each one's index
+/// (`probe_requests_by_node`, in keyset order) and merges the walks: no index serves
+/// `node_mac IN (..)` in keyset order, and a sort or a scan of the zone's rows would
+/// grow with the table. At most [`MAX_NODES_PER_FILTER`] walks.
 pub fn list(
     conn: &mut Conn,
     filter: &Filter,
@@ -176,19 +181,27 @@ pub fn list(
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     // One row more than asked tells whether another page follows.
     let wanted = limit.saturating_add(1);
-    let mut rows: Vec<Row> = Vec::with_capacity(wanted.min(1001));
-    for query in page_queries(filter, after) {
-        let missing = wanted - rows.len();
-        if missing == 0 {
-            break;
+    let mut rows = match &filter.node_macs {
+        None => rows(conn, filter, after, wanted)?,
+        Some(nodes) => {
+            let nodes: Vec<&String> = match &filter.node_mac {
+                Some(node) => nodes.iter().filter(|n| *n == node).collect(),
+                None => nodes.iter().collect(),
+            };
+            let mut merged = Vec::new();
+            for node in nodes.into_iter().take(MAX_NODES_PER_FILTER) {
+                let one = Filter {
+                    node_mac: Some(node.clone()),
+                    node_macs: None,
+                    ..filter.clone()
+                };
+                merged.extend(rows(conn, &one, after, wanted)?);
+            }
+            merged.sort_unstable_by_key(|row| std::cmp::Reverse((row.last_seen, row.id)));
+            merged.truncate(wanted);
+            merged
         }
-        rows.extend(
-            query
-                .select(Row::as_select())
-                .limit(i64::try_from(missing).unwrap_or(i64::MAX))
-                .load::<Row>(conn)?,
-        );
-    }
+    };
     let next = if rows.len() > limit {
         rows.truncate(limit);
         rows.last().map(|row| Position {
@@ -202,6 +215,29 @@ pub fn list(
         items: rows.into_iter().map(ProbeRequest::from).collect(),
         next,
     })
+}
+
+/// Up to `wanted` rows of one keyset walk ([`page_queries`]).
+fn rows(
+    conn: &mut Conn,
+    filter: &Filter,
+    after: Option<Position>,
+    wanted: usize,
+) -> QueryResult<Vec<Row>> {
+    let mut rows: Vec<Row> = Vec::with_capacity(wanted.min(1001));
+    for query in page_queries(filter, after) {
+        let missing = wanted - rows.len();
+        if missing == 0 {
+            break;
+        }
+        rows.extend(
+            query
+                .select(Row::as_select())
+                .limit(i64::try_from(missing).unwrap_or(i64::MAX))
+                .load::<Row>(conn)?,
+        );
+    }
+    Ok(rows)
 }
 
 /// Which of `candidates` (the MACs a device may be stored as, see
@@ -319,6 +355,79 @@ mod tests {
                 format!("{sql}\n{plan}")
             })
             .collect()
+    }
+
+    #[test]
+    fn a_zone_pages_like_a_filter_on_its_access_points() {
+        let (_dir, mut conn) = migrated();
+        // Three access points reporting the same seconds, so pages split inside a second.
+        for (n, node) in [
+            "ac:00:00:00:00:01",
+            "ac:00:00:00:00:02",
+            "ac:00:00:00:00:03",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let probes: Vec<serde_json::Value> = (0..40)
+                .map(|i| {
+                    serde_json::json!({"mac": format!("00:11:22:33:{n:02x}:{i:02x}"),
+                    "count": 1, "min_signal": -70, "max_signal": -60, "avg_signal": -65,
+                    "first_seen": 1_700_000_000 + i / 3, "last_seen": 1_700_000_000 + i / 3,
+                    "associated": false})
+                })
+                .collect();
+            let body = serde_json::json!({"network_id": 1, "node_mac": node, "version": 1,
+                "probe_requests": probes});
+            let report = crate::cloudtrax::parse_report(
+                body.to_string().as_bytes(),
+                &crate::cloudtrax::TimeRules::at(1_700_000_100),
+            )
+            .unwrap();
+            crate::db::reports::store(&mut conn, &report, 1_700_000_100).unwrap();
+        }
+        let zone = Filter {
+            node_macs: Some(vec!["ac:00:00:00:00:01".into(), "ac:00:00:00:00:03".into()]),
+            ..Filter::default()
+        };
+        let mut walked = Vec::new();
+        let mut after = None;
+        loop {
+            let page = list(&mut conn, &zone, after, 7).unwrap();
+            walked.extend(
+                page.items
+                    .iter()
+                    .map(|row| (row.last_seen, row.id, row.node_mac.clone())),
+            );
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        let mut expected: Vec<(i64, i64, String)> = list(&mut conn, &Filter::default(), None, 1000)
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|row| row.node_mac != "ac:00:00:00:00:02")
+            .map(|row| (row.last_seen, row.id, row.node_mac))
+            .collect();
+        expected.sort_by_key(|row| std::cmp::Reverse((row.0, row.1)));
+        assert_eq!(walked.len(), 80);
+        assert_eq!(walked, expected);
+        // With one access point named too: that one if in the zone, else none.
+        let one = Filter {
+            node_mac: Some("ac:00:00:00:00:03".into()),
+            ..zone.clone()
+        };
+        assert_eq!(list(&mut conn, &one, None, 1000).unwrap().items.len(), 40);
+        let outside = Filter {
+            node_mac: Some("ac:00:00:00:00:02".into()),
+            ..zone
+        };
+        assert!(list(&mut conn, &outside, None, 1000)
+            .unwrap()
+            .items
+            .is_empty());
     }
 
     #[test]

@@ -155,7 +155,7 @@ diesel::table! {
 diesel::table! {
     alert_deliveries (id) {
         id -> BigInt,
-        url -> Text,
+        receiver -> Text,
         body -> Text,
         created_at -> BigInt,
         attempts -> Integer,

@@ -35,11 +35,23 @@ pub async fn metrics(state: Data<AppState>) -> HttpResponse {
                 .collect::<Vec<_>>())
         })
         .await;
-    // Without the database the instance's own counters still tell what is wrong.
-    match nodes {
-        Ok(nodes) => body.push_str(&crate::metrics::render_nodes(&nodes)),
-        Err(error) => tracing::warn!(%error, "/metrics without the access points' last reports"),
-    }
+    // Without the database the instance's own counters still tell what is wrong, and
+    // ncompass_database_up says why the access points' series are missing (so an alert
+    // on their age does not quietly resolve during an outage).
+    let up = match nodes {
+        Ok(nodes) => {
+            body.push_str(&crate::metrics::render_nodes(&nodes));
+            1
+        }
+        Err(error) => {
+            tracing::warn!(%error, "/metrics without the access points' last reports");
+            0
+        }
+    };
+    body.push_str(&format!(
+        "# HELP ncompass_database_up 1 when this scrape could read the database, else 0.\n\
+         # TYPE ncompass_database_up gauge\nncompass_database_up {up}\n"
+    ));
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(body)

@@ -220,12 +220,22 @@ pub(crate) async fn zone_filter(
 ) -> Result<crate::db::probe_requests::Filter, AppError> {
     if let Some(zone) = zone {
         let zone = places::label_parameter("zone", zone)?;
-        filter.node_macs = Some(
-            state
-                .db
-                .run(move |conn| crate::db::places::zone_nodes(conn, &zone))
-                .await?,
-        );
+        let nodes = state
+            .db
+            .run(move |conn| crate::db::places::zone_nodes(conn, &zone))
+            .await?;
+        let most = crate::db::probe_requests::MAX_NODES_PER_FILTER;
+        if nodes.len() > most {
+            return Err(AppError::parameter(
+                "zone",
+                format!(
+                    "the zone has {} access points; the list and the export take zones of at \
+                     most {most} (filter by node_mac or network_id instead)",
+                    nodes.len()
+                ),
+            ));
+        }
+        filter.node_macs = Some(nodes);
     }
     Ok(filter)
 }

@@ -148,7 +148,9 @@ async fn read_json<T: serde::de::DeserializeOwned>(
 ) -> Result<T, AppError> {
     let body = super::read_body(request, payload, MAX_SETTINGS_BODY, state.body_timeout).await?;
     serde_json::from_slice(&body).map_err(|error| {
-        AppError::MalformedBody(format!("the body must be a JSON object: {error}"))
+        AppError::MalformedBody(format!(
+            "the body must be a JSON object with only the fields documented: {error}"
+        ))
     })
 }
 
@@ -169,12 +171,25 @@ fn label_problem(text: &str) -> Option<String> {
         ))
     } else if text.chars().any(char::is_control) {
         Some("must not hold control characters (line breaks, tabs)".to_string())
+    } else if text.chars().any(is_invisible) {
+        // Bidirectional overrides and zero-width characters let one name pass for another.
+        Some(
+            "must not hold invisible formatting characters (bidi overrides, zero-width)"
+                .to_string(),
+        )
     } else if text.trim_start().starts_with(['=', '+', '-', '@']) {
         // A spreadsheet opening the CSV export would take it for a formula.
         Some("must not start with =, +, - or @".to_string())
     } else {
         None
     }
+}
+
+/// Unicode format characters (category Cf) that change how text reads without showing.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
 /// A name or zone of a request body, trimmed.
@@ -204,7 +219,17 @@ mod tests {
     fn labels() {
         assert_eq!(label_field("name", "  Entrance ").unwrap(), "Entrance");
         assert_eq!(label_field("name", "Café 2").unwrap(), "Café 2");
-        for bad in ["", "   ", "a\nb", "=cmd()", "-1", "@x", &"x".repeat(101)] {
+        for bad in [
+            "",
+            "   ",
+            "a\nb",
+            "=cmd()",
+            "-1",
+            "@x",
+            "Caf\u{202E}e",
+            "a\u{200B}b",
+            &"x".repeat(101),
+        ] {
             assert!(label_field("name", bad).is_err(), "{bad:?}");
         }
         assert!(label_field("name", &"é".repeat(100)).is_ok());

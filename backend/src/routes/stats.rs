@@ -140,8 +140,16 @@ async fn scope(
         scope.nodes = Some(ids);
     }
     if let Some(tz_name) = default_tz {
-        scope.tz = jiff::tz::TimeZone::get(&tz_name).map_err(AppError::internal)?;
-        scope.tz_name = tz_name;
+        match jiff::tz::TimeZone::get(&tz_name) {
+            Ok(tz) => {
+                scope.tz = tz;
+                scope.tz_name = tz_name;
+            }
+            // Stored by a server whose time zone database knew it: count in UTC (the
+            // answer's `tz` says so) rather than fail.
+            Err(error) => tracing::warn!(%error, time_zone = %tz_name,
+                "a network's time zone is unknown to this server; counting in UTC"),
+        }
     }
     Ok((scope, directory))
 }

@@ -138,7 +138,7 @@ async fn the_alert_rules_and_the_dashboard_use_only_exposed_metrics() {
     ]) else {
         return;
     };
-    assert!(checked.contains("SUCCESS: 7 rules found"), "{checked}");
+    assert!(checked.contains("SUCCESS: 8 rules found"), "{checked}");
     let tested = promtool(&[
         "test",
         "rules",

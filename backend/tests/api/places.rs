@@ -128,6 +128,21 @@ async fn networks_and_access_points_are_named_and_validated() {
         let problem = assert_problem(put(&app, path, body.clone()).await, 422).await;
         assert_eq!(problem["field"], field, "{body}");
     }
+    // A misspelt field is refused, not taken for "reset the time zone".
+    let problem = assert_problem(
+        put(
+            &app,
+            "/api/v1/networks/7",
+            json!({"name": "x", "timezone": "UTC"}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("timezone"),
+        "{problem}"
+    );
     let problem = assert_problem(put(&app, "/api/v1/nodes/not-a-mac", json!({})).await, 400).await;
     assert_eq!(problem["parameter"], "node_mac");
     let problem = assert_problem(put(&app, "/api/v1/networks/-1", json!({})).await, 400).await;
@@ -263,6 +278,29 @@ async fn names_show_wherever_macs_do_and_zones_filter() {
     assert_eq!(ground["items"][0]["node_mac"], ENTRANCE);
     let problem = assert_problem(app.get("/api/v1/probe-requests?zone=").await, 400).await;
     assert_eq!(problem["parameter"], "zone");
+    // The list and the export walk a zone one access point at a time: at most 64.
+    for n in 0..65 {
+        put(
+            &app,
+            &format!("/api/v1/nodes/ac:86:75:00:00:{n:02x}"),
+            json!({"zone": "Hall"}),
+        )
+        .await;
+    }
+    for path in [
+        "/api/v1/probe-requests?zone=Hall",
+        "/api/v1/probe-requests/export?format=csv&zone=Hall",
+    ] {
+        let problem = assert_problem(app.get(path).await, 400).await;
+        assert_eq!(problem["parameter"], "zone", "{path}");
+    }
+    let hall = app
+        .get_json(&format!(
+            "/api/v1/stats/summary?since={t}&until={}&zone=Hall",
+            t + 3_600
+        ))
+        .await;
+    assert_eq!(hall["devices"], 0);
 
     // The export carries the names as extra columns, and filters by zone too.
     let csv = app

@@ -122,12 +122,27 @@ pub fn parts_in(unix: i64, tz: &str) -> Option<[i64; 6]> {
 }
 
 /// Midnight of the day of `unix` in `tz`, Unix seconds (the browser's own zone if it
-/// does not know `tz`).
+/// does not know `tz`). Exact across DST changes: the first guess (now minus the time
+/// of day) is off by the change's hour on a day with one, and is corrected by reading
+/// the guess's own time of day.
 pub fn midnight_in(unix: i64, tz: &str) -> i64 {
-    match parts_in(unix, tz) {
-        Some([_, _, _, hour, minute, second]) => unix - (hour * 3_600 + minute * 60 + second),
-        None => local_midnight(unix),
+    let since_midnight = |parts: [i64; 6]| parts[3] * 3_600 + parts[4] * 60 + parts[5];
+    let Some(parts) = parts_in(unix, tz) else {
+        return local_midnight(unix);
+    };
+    let mut guess = unix - since_midnight(parts);
+    for _ in 0..3 {
+        let Some(parts) = parts_in(guess, tz) else {
+            break;
+        };
+        match since_midnight(parts) {
+            0 => break,
+            // Landed late on the day before (a 25-hour day): forward to its end.
+            late if parts[3] >= 12 => guess += 86_400 - late,
+            early => guess -= early,
+        }
     }
+    guess
 }
 
 /// Midnight `days` calendar days before the day of `unix`, in `tz`.

@@ -18,7 +18,7 @@ UPDATE nodes SET silent_since = last_report_at
 
 CREATE TABLE alert_deliveries (
     id BIGSERIAL PRIMARY KEY,
-    url TEXT NOT NULL,
+    receiver TEXT NOT NULL,
     body TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,

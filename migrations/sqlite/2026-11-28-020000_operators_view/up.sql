@@ -31,7 +31,9 @@ UPDATE nodes SET silent_since = last_report_at
 -- written with the state change that caused it, deleted a week after delivery.
 CREATE TABLE alert_deliveries (
     id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-    url TEXT NOT NULL,
+    -- Which --alert-webhook: the SHA-256 of its URL, never the URL (it may hold a token;
+    -- the instance delivering resolves it from its own settings).
+    receiver TEXT NOT NULL,
     -- The exact JSON body; its signature is computed when it is sent.
     body TEXT NOT NULL,
     -- Unix seconds.
