@@ -149,6 +149,13 @@ pub fn changes_due(conn: &mut Conn, now: i64, silence_after_s: i64) -> QueryResu
     .get_result(conn)
 }
 
+/// Forgets an access point taken down or moved to another network: its rows of `nodes`
+/// (its totals, its silence), in every network. Its probe requests, reports and name
+/// stay; it reappears when it reports again. Returns the rows removed.
+pub fn forget(conn: &mut Conn, node_mac: &str) -> QueryResult<usize> {
+    diesel::delete(nodes::table.filter(nodes::node_mac.eq(node_mac))).execute(conn)
+}
+
 /// Every access point's last report, for `/metrics`: (network, node, Unix seconds).
 pub fn last_reports(conn: &mut Conn) -> QueryResult<Vec<(i64, String, i64)>> {
     nodes::table

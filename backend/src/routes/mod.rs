@@ -76,7 +76,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/v1/probe-requests/export").route(get().to(export::export)))
         .service(resource("/api/v1/probe-requests/{id}").route(get().to(probe_requests::get)))
         .service(resource("/api/v1/nodes").route(get().to(nodes::list)))
-        .service(resource("/api/v1/nodes/{node_mac}").route(web::put().to(places::put_node)))
+        .service(
+            resource("/api/v1/nodes/{node_mac}")
+                .route(web::put().to(places::put_node))
+                .route(web::delete().to(places::forget_node)),
+        )
         .service(resource("/api/v1/networks").route(get().to(places::list)))
         .service(
             resource("/api/v1/networks/{network_id}").route(web::put().to(places::put_network)),
@@ -134,9 +138,8 @@ async fn method_not_allowed(request: HttpRequest) -> Result<HttpResponse, AppErr
         "/api/v1/session" => "GET, HEAD, POST, DELETE",
         "/api/v1/opt-outs" => "GET, HEAD, POST",
         path if path.starts_with("/api/v1/opt-outs/") => "DELETE",
-        path if path.starts_with("/api/v1/nodes/") || path.starts_with("/api/v1/networks/") => {
-            "PUT"
-        }
+        path if path.starts_with("/api/v1/nodes/") => "PUT, DELETE",
+        path if path.starts_with("/api/v1/networks/") => "PUT",
         path if path.starts_with("/api/v1/devices/")
             && !path.ends_with("/data")
             && !path.ends_with("/visits") =>

@@ -141,6 +141,44 @@ pub async fn put_node(
     Ok(Json(label))
 }
 
+/// Forget an access point
+///
+/// For an access point taken down, or moved to another network: removes it from
+/// `/api/v1/nodes`, the silent list, `/metrics` and its alerts (in every network it
+/// reported in). Its stored probe requests and its name and zone stay; it appears again
+/// as soon as it reports.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/nodes/{node_mac}",
+    tag = "places",
+    operation_id = "forget_node",
+    params(("node_mac" = String, Path, description = "The access point's MAC, any case, `:` or `-`", example = "ac:86:74:61:4f:c0")),
+    responses(
+        (status = 204, description = "Forgotten"),
+        (status = 400, description = "`node_mac` is not a MAC", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No access point with this MAC has reported", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = api_types::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn forget_node(
+    path: Path<String>,
+    state: Data<AppState>,
+) -> Result<actix_web::HttpResponse, AppError> {
+    let node_mac = mac_parameter("node_mac", &path)?.to_string();
+    let mac = node_mac.clone();
+    let removed = state
+        .db
+        .run(move |conn| db::nodes::forget(conn, &mac))
+        .await?;
+    if removed == 0 {
+        return Err(AppError::NotFound(format!(
+            "no access point {node_mac} has reported"
+        )));
+    }
+    tracing::info!(target: "ncompass::audit", node_mac = %node_mac, "access point forgotten");
+    Ok(actix_web::HttpResponse::NoContent().finish())
+}
+
 async fn read_json<T: serde::de::DeserializeOwned>(
     request: &HttpRequest,
     payload: Payload,

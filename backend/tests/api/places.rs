@@ -175,6 +175,26 @@ async fn networks_and_access_points_are_named_and_validated() {
     let response = app.get("/api/v1/networks/7").await;
     assert_eq!(response.status(), 405);
     assert_eq!(response.headers()["allow"], "PUT");
+    // An access point taken down is forgotten (its name stays for when it returns).
+    let forget = |mac: &str| {
+        app.client
+            .delete(app.url(&format!("/api/v1/nodes/{mac}")))
+            .send()
+    };
+    assert_eq!(forget(ENTRANCE).await.unwrap().status(), 204);
+    assert_eq!(app.get_json("/api/v1/nodes").await["items"], json!([]));
+    assert_eq!(app.count("probe_requests"), 1, "its data stays");
+    assert_problem(forget(ENTRANCE).await.unwrap(), 404).await;
+    app.ingest(&report(
+        7,
+        ENTRANCE,
+        vec![probe(&client_mac(2), 1_764_115_300, 1_764_115_360, true)],
+    ))
+    .await;
+    assert_eq!(
+        app.get_json("/api/v1/nodes").await["items"][0]["name"],
+        "Entrance"
+    );
     // Leaving a field out resets it.
     let network: Value = put(&app, "/api/v1/networks/7", json!({}))
         .await
