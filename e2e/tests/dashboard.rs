@@ -668,6 +668,46 @@ async fn the_overview_shows_presence_figures_and_leads_to_a_device() {
 }
 
 #[actix_web::test]
+async fn a_device_heard_last_month_shows_its_visits_and_pages_through_all_its_rows() {
+    browser_test("device_pages", async |h: &Harness| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let mac = "00:11:22:33:44:77";
+        // 130 observations a minute apart, forty days ago: one long visit.
+        let start = now - 40 * 86_400;
+        let probes: Vec<Value> = (0..130).map(|i| probe(mac, start + i * 60, start + i * 60 + 30, false)).collect();
+        for chunk in probes.chunks(50) {
+            h.post_report(&report(51, "ac:86:74:00:00:51", chunk.to_vec())).await;
+        }
+        h.open(&format!("/device/51/{mac}")).await;
+        let range = h.wait_for_text("[data-testid=visits-range]").await;
+        assert!(range.contains("up to its last probe request") && range.ends_with("(1)"), "{range}");
+        h.eventually("its visit", || async {
+            (h.js("return document.querySelectorAll('[data-testid=visits] tbody tr').length").await == json!(1)).then_some(())
+        })
+        .await;
+        let first = h.wait_for_rows(100).await;
+        h.click("[data-testid=device-older]").await;
+        let second = h.wait_for_rows(30).await;
+        assert!(second.iter().all(|id| !first.contains(id)), "no row twice");
+        assert!(h.wait_for_text("[data-testid=device-pager]").await.contains("Page 2"));
+        h.click("[data-testid=device-pager] button:first-child").await;
+        assert_eq!(h.wait_for_rows(100).await, first);
+        // 31 days up to its last row hold the same visit.
+        h.click("[data-testid=days-31]").await;
+        h.eventually("the 31-day range", || async {
+            let range = h.js("const e = document.querySelector('[data-testid=visits-range]'); return e && e.textContent").await;
+            range.as_str().filter(|r| r.contains("31 days")).map(str::to_string)
+        })
+        .await;
+        assert_eq!(h.js("return document.title").await, json!(format!("Device {mac} · NCompass")));
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn operators_see_names_zones_occupancy_now_and_silent_access_points() {
     browser_test("operators_view", async |h: &Harness| {
         let now = std::time::SystemTime::now()

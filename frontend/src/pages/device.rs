@@ -1,5 +1,6 @@
-//! One device (a client MAC within a network): its visits of the last 7 days on a
-//! timeline, and its probe requests.
+//! One device (a client MAC within a network): its visits on a timeline (7 or 31 days up
+//! to its latest probe request, so a device heard last month shows last month's visits),
+//! and all its probe requests, a page at a time.
 
 use api_types::{DeviceVisits, ProbeRequestPage, ProbeRequestQuery};
 use yew::platform::spawn_local;
@@ -14,7 +15,8 @@ use crate::components::probe_table::{FilterBy, ProbeTable};
 use crate::format;
 use crate::hooks::latest::Latest;
 
-const DAYS: i64 = 7;
+/// The visit ranges offered, days (the server computes at most 31).
+const RANGES: [i64; 2] = [7, 31];
 
 #[derive(Properties, PartialEq)]
 pub struct DeviceProps {
@@ -24,11 +26,21 @@ pub struct DeviceProps {
 
 #[derive(Clone, PartialEq)]
 struct Loaded {
-    /// The device they are of: another device's visits are never shown under this one.
-    device: (i64, String),
+    /// What they are of: another device's, range's or page's are never shown under this.
+    view: View,
     visits: DeviceVisits,
     probes: ProbeRequestPage,
     now: i64,
+    /// The end of the visits' range: the device's latest `last_seen` (or now).
+    end: i64,
+}
+
+/// The device, the visits' range in days and the probe requests' page.
+#[derive(Clone, PartialEq)]
+struct View {
+    device: (i64, String),
+    days: i64,
+    cursor: Option<String>,
 }
 
 #[function_component]
@@ -38,12 +50,21 @@ pub fn Device(props: &DeviceProps) -> Html {
     let error = use_state(|| None::<ApiError>);
     let reload = use_state(|| 0u32);
     let navigator = use_navigator();
+    let days = use_state(|| RANGES[0]);
+    // The cursors of the pages before the one shown (Newer goes back to the last).
+    let trail = use_state(Vec::<Option<String>>::new);
+    let cursor = use_state(|| None::<String>);
+    let view = View {
+        device: (props.network_id, props.mac.to_string()),
+        days: *days,
+        cursor: (*cursor).clone(),
+    };
     {
         let loaded = loaded.clone();
         let error = error.clone();
-        let (network_id, mac) = (props.network_id, props.mac.to_string());
-        use_effect_with((network_id, mac, *reload), move |(network_id, mac, _)| {
-            let (network_id, mac) = (*network_id, mac.clone());
+        use_effect_with((view.clone(), *reload), move |(view, _)| {
+            let view = view.clone();
+            let (network_id, mac) = view.device.clone();
             // Only this request may update the page; another device or a retry aborts it.
             let latest = Latest::new();
             let task = latest.clone();
@@ -51,26 +72,43 @@ pub fn Device(props: &DeviceProps) -> Html {
                 let signal = task.signal();
                 let signal = signal.as_ref();
                 let now = clock::now();
-                let params = vec![
-                    ("since", (now - DAYS * 86_400).to_string()),
-                    ("until", now.to_string()),
-                ];
+                let query = ProbeRequestQuery {
+                    mac: Some(mac.clone()),
+                    network_id: Some(network_id),
+                    cursor: view.cursor.clone(),
+                    ..ProbeRequestQuery::default()
+                };
                 let result = async {
+                    let probes = api::list_probe_requests(&query, signal).await?;
+                    // The visits end at the device's latest row: read it off this page
+                    // when it is the first, else ask for that one row.
+                    let newest = match view.cursor {
+                        None => probes.items.first().map(|row| row.last_seen),
+                        Some(_) => {
+                            let first = ProbeRequestQuery {
+                                limit: Some(1),
+                                cursor: None,
+                                ..query.clone()
+                            };
+                            api::list_probe_requests(&first, signal)
+                                .await?
+                                .items
+                                .first()
+                                .map(|row| row.last_seen)
+                        }
+                    };
+                    let end = newest.map_or(now, |newest| newest.min(now));
+                    let params = vec![
+                        ("since", (end - view.days * 86_400).to_string()),
+                        ("until", end.to_string()),
+                    ];
                     let visits = api::device_visits(network_id, &mac, &params, signal).await?;
-                    let probes = api::list_probe_requests(
-                        &ProbeRequestQuery {
-                            mac: Some(mac.clone()),
-                            network_id: Some(network_id),
-                            ..ProbeRequestQuery::default()
-                        },
-                        signal,
-                    )
-                    .await?;
                     Ok::<_, ApiError>(Loaded {
-                        device: (network_id, mac.clone()),
+                        view: view.clone(),
                         visits,
                         probes,
                         now,
+                        end,
                     })
                 }
                 .await;
@@ -112,10 +150,25 @@ pub fn Device(props: &DeviceProps) -> Html {
             if let Some(problem) = &*error {
                 <ErrorNotice message={problem.message()} on_retry={retry} />
             }
-            { match loaded
-                .as_ref()
-                .filter(|l| l.device == (props.network_id, props.mac.to_string()))
-            {
+            <nav class="ranges" aria-label="Visits range">
+                { for RANGES.iter().map(|range| {
+                    let current = *range == *days;
+                    let (days, trail, cursor) = (days.clone(), trail.clone(), cursor.clone());
+                    let range = *range;
+                    let onclick = Callback::from(move |_: MouseEvent| {
+                        days.set(range);
+                        trail.set(Vec::new());
+                        cursor.set(None);
+                    });
+                    html! {
+                        <button type="button" class={classes!("button", current.then_some("current"))}
+                            aria-pressed={current.to_string()} {onclick} data-testid={format!("days-{range}")}>
+                            { format!("{range} days") }
+                        </button>
+                    }
+                }) }
+            </nav>
+            { match loaded.as_ref().filter(|l| l.view == view) {
                 None if error.is_none() => html! { <p class="status-line" role="status">{ "Loading the device…" }</p> },
                 None => html! {},
                 Some(loaded) => html! {
@@ -123,11 +176,12 @@ pub fn Device(props: &DeviceProps) -> Html {
                         if loaded.visits.randomized {
                             <p class="notice">{ "This MAC is randomized (locally administered): the same phone may appear under other MACs, and this one may not come back." }</p>
                         }
-                        { timeline(&loaded.visits, loaded.now) }
-                        { visits_table(&loaded.visits) }
+                        { timeline(&loaded.visits, loaded.end, loaded.view.days, loaded.now) }
+                        { visits_table(&loaded.visits, loaded.view.days) }
                         <h3>{ "Its probe requests" }</h3>
                         <ProbeTable items={loaded.probes.items.clone()} new_ids={std::collections::HashSet::new()}
                             now={loaded.now} {on_filter} />
+                        { pager(&trail, &cursor, loaded.probes.next_cursor.clone()) }
                     </>
                 },
             } }
@@ -135,18 +189,31 @@ pub fn Device(props: &DeviceProps) -> Html {
     }
 }
 
-/// The last DAYS days as a strip, each visit a bar from its start to its end.
-fn timeline(visits: &DeviceVisits, now: i64) -> Html {
+/// What the visits' range is called: "the last 7 days", or up to the device's last row.
+fn range_label(days: i64, end: i64, now: i64) -> String {
+    if now - end < 3_600 {
+        format!("the last {days} days")
+    } else {
+        format!(
+            "the {days} days up to its last probe request ({})",
+            clock::local_time(end)
+        )
+    }
+}
+
+/// The `days` days up to `end` as a strip, each visit a bar from its start to its end.
+fn timeline(visits: &DeviceVisits, end: i64, days: i64, now: i64) -> Html {
     const WIDTH: f64 = 640.0;
-    let since = now - DAYS * 86_400;
-    let x = |t: i64| WIDTH * (t - since).clamp(0, DAYS * 86_400) as f64 / (DAYS * 86_400) as f64;
+    let since = end - days * 86_400;
+    let x = |t: i64| WIDTH * (t - since).clamp(0, days * 86_400) as f64 / (days * 86_400) as f64;
+    let range = range_label(days, end, now);
     html! {
         <figure class="chart timeline">
-            <figcaption>{ format!("Visits of the last {DAYS} days ({})", visits.visits.len()) }</figcaption>
+            <figcaption data-testid="visits-range">{ format!("Visits of {range} ({})", visits.visits.len()) }</figcaption>
             <svg viewBox={format!("0 0 {WIDTH} 44")} role="img"
-                aria-label={format!("{} visits in the last {DAYS} days", visits.visits.len())}>
+                aria-label={format!("{} visits in {range}", visits.visits.len())}>
                 <rect class="track" x="0" y="6" width={WIDTH.to_string()} height="16" />
-                { for (0..=DAYS).map(|day| html! {
+                { for (0..=days).map(|day| html! {
                     <line class="day" x1={format!("{:.1}", x(since + day * 86_400))} x2={format!("{:.1}", x(since + day * 86_400))} y1="4" y2="24" />
                 }) }
                 { for visits.visits.iter().map(|visit| {
@@ -159,7 +226,9 @@ fn timeline(visits: &DeviceVisits, now: i64) -> Html {
                     }
                 }) }
                 <text class="xlabel" x="0" y="40">{ clock::local_day_month(since) }</text>
-                <text class="xlabel" x={WIDTH.to_string()} y="40" text-anchor="end">{ "now" }</text>
+                <text class="xlabel" x={WIDTH.to_string()} y="40" text-anchor="end">
+                    { if now - end < 3_600 { "now".to_string() } else { clock::local_day_month(end) } }
+                </text>
             </svg>
             <ul class="legend">
                 <li><span class="swatch s-visitors"></span>{ "Visitor" }</li>
@@ -169,9 +238,9 @@ fn timeline(visits: &DeviceVisits, now: i64) -> Html {
     }
 }
 
-fn visits_table(visits: &DeviceVisits) -> Html {
+fn visits_table(visits: &DeviceVisits, days: i64) -> Html {
     if visits.visits.is_empty() {
-        return html! { <p class="empty">{ format!("No visit in the last {DAYS} days.") }</p> };
+        return html! { <p class="empty">{ format!("No visit in these {days} days.") }</p> };
     }
     html! {
         <div class="table-wrap">
@@ -202,5 +271,41 @@ fn visits_table(visits: &DeviceVisits) -> Html {
                 </tbody>
             </table>
         </div>
+    }
+}
+
+/// Older and Newer through all the device's rows (the API's cursor), with the page number.
+fn pager(
+    trail: &UseStateHandle<Vec<Option<String>>>,
+    cursor: &UseStateHandle<Option<String>>,
+    next: Option<String>,
+) -> Html {
+    let page = trail.len() + 1;
+    let on_older = {
+        let (trail, cursor) = (trail.clone(), cursor.clone());
+        let next = next.clone();
+        Callback::from(move |_: MouseEvent| {
+            let mut earlier = (*trail).clone();
+            earlier.push((*cursor).clone());
+            trail.set(earlier);
+            cursor.set(next.clone());
+        })
+    };
+    let on_newer = {
+        let (trail, cursor) = (trail.clone(), cursor.clone());
+        Callback::from(move |_: MouseEvent| {
+            let mut earlier = (*trail).clone();
+            if let Some(previous) = earlier.pop() {
+                cursor.set(previous);
+                trail.set(earlier);
+            }
+        })
+    };
+    html! {
+        <nav class="pager" aria-label="Pages of its probe requests" data-testid="device-pager">
+            <button type="button" onclick={on_newer} disabled={page == 1}>{ "Newer" }</button>
+            <span class="page-number">{ format!("Page {page}") }</span>
+            <button type="button" onclick={on_older} disabled={next.is_none()} data-testid="device-older">{ "Older" }</button>
+        </nav>
     }
 }
