@@ -668,6 +668,34 @@ async fn the_overview_shows_presence_figures_and_leads_to_a_device() {
 }
 
 #[actix_web::test]
+async fn a_hidden_tab_asks_nothing_and_catches_up_when_shown() {
+    browser_test("hidden_tab", async |h: &Harness| {
+        h.post_report(&sample()).await;
+        h.open("/").await;
+        h.wait_for_rows(5).await;
+        let asked = || async {
+            h.js("return performance.getEntriesByType('resource').filter(e => e.name.includes('/api/v1/probe-requests')).length")
+                .await
+                .as_i64()
+                .unwrap()
+        };
+        let set_hidden = |hidden: bool| {
+            format!("Object.defineProperty(document, 'hidden', {{value: {hidden}, configurable: true}}); document.dispatchEvent(new Event('visibilitychange'))")
+        };
+        h.js(&set_hidden(true)).await;
+        let before = asked().await;
+        // Past the 30 s refresh: nothing asked while hidden.
+        tokio::time::sleep(std::time::Duration::from_secs(32)).await;
+        assert_eq!(asked().await, before, "a hidden tab refreshed");
+        // Shown again: the missed refresh at once, not 30 s later.
+        h.js(&set_hidden(false)).await;
+        h.eventually("the refresh made up", || async { (asked().await > before).then_some(()) })
+            .await;
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn a_device_heard_last_month_shows_its_visits_and_pages_through_all_its_rows() {
     browser_test("device_pages", async |h: &Harness| {
         let now = std::time::SystemTime::now()

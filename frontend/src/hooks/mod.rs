@@ -2,4 +2,5 @@
 
 pub mod latest;
 pub mod paging;
+pub mod refresh;
 pub mod title;

@@ -4,7 +4,6 @@
 use api_types::{
     DwellHistogram, NetworkList, Node, NodeStatsList, NowStats, StatsSeries, StatsSummary,
 };
-use gloo_timers::callback::Interval;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 use yew_router::prelude::*;
@@ -323,14 +322,15 @@ pub fn Overview() -> Html {
             },
         );
     }
-    // A range that ends now moves on: its figures are computed again every minute.
+    // A range that ends now moves on: its figures are computed again every minute
+    // (not while the tab is hidden).
     {
         let reload = reload.clone();
-        use_effect_with(range, move |range| {
-            let timer = (!matches!(range, Range::Custom { .. }))
-                .then(|| Interval::new(REFRESH_MILLIS, move || reload.dispatch(())));
-            move || drop(timer)
-        });
+        crate::hooks::refresh::use_auto_refresh(
+            REFRESH_MILLIS,
+            !matches!(range, Range::Custom { .. }),
+            Callback::from(move |()| reload.dispatch(())),
+        );
     }
     let retry = {
         let reload = reload.clone();
@@ -558,10 +558,11 @@ fn OccupancyNow(props: &OccupancyNowProps) -> Html {
     }
     {
         let tick = tick.clone();
-        use_effect_with((), move |()| {
-            let timer = Interval::new(NOW_REFRESH_MILLIS, move || tick.dispatch(()));
-            move || drop(timer)
-        });
+        crate::hooks::refresh::use_auto_refresh(
+            NOW_REFRESH_MILLIS,
+            true,
+            Callback::from(move |()| tick.dispatch(())),
+        );
     }
     let shown = now.as_ref().filter(|(scope, _)| *scope == props.scope);
     html! {

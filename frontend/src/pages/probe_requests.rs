@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use std::rc::Rc;
 
 use api_types::{Node, ProbeRequestPage, ProbeRequestQuery, Role, SessionInfo};
-use gloo_timers::callback::Interval;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 use yew_router::prelude::*;
@@ -112,12 +111,13 @@ pub fn ProbeRequests() -> Html {
     }
 
     {
+        // Not while paused, nor while the tab is hidden (caught up when shown).
         let reload = reload.clone();
-        use_effect_with(*paused, move |paused| {
-            let timer =
-                (!*paused).then(|| Interval::new(REFRESH_MILLIS, move || reload.dispatch(())));
-            move || drop(timer)
-        });
+        crate::hooks::refresh::use_auto_refresh(
+            REFRESH_MILLIS,
+            !*paused,
+            Callback::from(move |()| reload.dispatch(())),
+        );
     }
 
     let go = {
