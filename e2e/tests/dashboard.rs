@@ -630,6 +630,14 @@ async fn the_overview_shows_presence_figures_and_leads_to_a_device() {
         assert_eq!(h.js("return document.querySelectorAll('figure.chart').length").await, 3);
         assert!(h.js("return document.querySelectorAll('figure.chart rect title').length").await.as_i64().unwrap() > 0);
         assert_eq!(h.texts("[data-testid=ap-table] tbody .mono").await, ["ac:86:74:00:00:31"]);
+        // Its figures download as CSV, one row per bucket and one for the range.
+        let csv = h
+            .js("return decodeURIComponent(document.querySelector('[data-testid=overview-csv]').getAttribute('href').split(',').slice(1).join(','))")
+            .await;
+        let csv = csv.as_str().unwrap();
+        assert!(csv.starts_with("bucket_start,bucket_end,tz,devices,"), "{csv}");
+        let range_row = csv.lines().find(|l| l.starts_with("range,")).unwrap();
+        assert_eq!(range_row.split(',').nth(3), Some("2"), "{range_row}");
         // The last hour moves on: the page says when it was computed and that it refreshes.
         let status = h.wait_for_text("[data-testid=overview-status]").await;
         assert!(status.starts_with("Computed ") && status.ends_with("refreshes every 60 s"), "{status}");
@@ -663,6 +671,11 @@ async fn the_overview_shows_presence_figures_and_leads_to_a_device() {
         .await;
         assert_eq!(h.js("return document.querySelectorAll('.timeline rect.s-visitors').length").await, 1);
         h.wait_for_rows(1).await;
+        // Its rows download whole.
+        let href = h.js("return document.querySelector('[data-testid=device-csv]').href").await;
+        let csv = reqwest::get(href.as_str().unwrap()).await.unwrap().text().await.unwrap();
+        assert_eq!(csv.lines().count(), 2, "{csv}");
+        assert!(csv.contains("00:11:22:33:44:01"), "{csv}");
     })
     .await;
 }

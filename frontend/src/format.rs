@@ -63,6 +63,44 @@ pub fn dwell_range(from_s: i64, to_s: Option<i64>) -> String {
     }
 }
 
+/// The series of a range as CSV (RFC 4180, CRLF): one row per bucket with its figures,
+/// the time zone it was counted in, and the range's summary as the last row.
+pub fn series_csv(
+    tz: &str,
+    points: &[api_types::StatsSummary],
+    summary: &api_types::StatsSummary,
+) -> String {
+    let mut out = String::from(
+        "bucket_start,bucket_end,tz,devices,devices_non_randomized,devices_associated,\
+devices_non_randomized_unassociated,devices_randomized_unassociated,visits,visitors,passers_by,\
+dwell_p50_s,dwell_p90_s,returning_devices\r\n",
+    );
+    let optional = |value: Option<i64>| value.map(|v| v.to_string()).unwrap_or_default();
+    // A time zone name holds no comma or quote: no quoting needed.
+    for (start, p) in points
+        .iter()
+        .map(|p| (p.since.to_string(), p))
+        .chain(std::iter::once(("range".to_string(), summary)))
+    {
+        out.push_str(&format!(
+            "{start},{},{tz},{},{},{},{},{},{},{},{},{},{},{}\r\n",
+            p.until,
+            p.devices,
+            p.devices_non_randomized,
+            p.devices_associated,
+            p.devices_non_randomized_unassociated,
+            p.devices_randomized_unassociated,
+            p.visits,
+            p.visitors,
+            p.passers_by,
+            optional(p.dwell_p50_s),
+            optional(p.dwell_p90_s),
+            p.returning_devices
+        ));
+    }
+    out
+}
+
 /// Weakest and strongest signals drawn on the signal bars, dBm.
 pub const SIGNAL_FLOOR: i32 = -100;
 pub const SIGNAL_CEILING: i32 = -20;
@@ -103,6 +141,36 @@ pub fn count(value: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_series_as_csv() {
+        let point = api_types::StatsSummary {
+            since: 0,
+            until: 3_599,
+            visit_gap_s: 600,
+            visitor_dwell_s: 300,
+            nearby_signal_dbm: -75,
+            devices: 3,
+            devices_non_randomized: 2,
+            devices_associated: 1,
+            devices_non_randomized_unassociated: 1,
+            devices_randomized_unassociated: 1,
+            visits: 4,
+            visitors: 1,
+            passers_by: 3,
+            capture_rate: Some(0.25),
+            dwell_p50_s: Some(60),
+            dwell_p90_s: None,
+            returning_devices: 0,
+            tz: None,
+        };
+        let csv = series_csv("Europe/Berlin", &[point.clone()], &point);
+        let lines: Vec<&str> = csv.split("\r\n").collect();
+        assert_eq!(lines.len(), 4, "{csv}");
+        assert_eq!(lines[1], "0,3599,Europe/Berlin,3,2,1,1,1,4,1,3,60,,0");
+        assert!(lines[2].starts_with("range,3599,"));
+        assert_eq!(lines[0].split(',').count(), lines[1].split(',').count());
+    }
 
     #[test]
     fn dwell_labels_are_short() {

@@ -179,6 +179,16 @@ pub fn Device(props: &DeviceProps) -> Html {
                         { timeline(&loaded.visits, loaded.end, loaded.view.days, loaded.now) }
                         { visits_table(&loaded.visits, loaded.view.days) }
                         <h3>{ "Its probe requests" }</h3>
+                        <p class="toolbar">
+                            <a class="button" data-testid="device-csv" download="device-probe-requests.csv"
+                                href={crate::query::export_url(&ProbeRequestQuery {
+                                    mac: Some(props.mac.to_string()),
+                                    network_id: Some(props.network_id),
+                                    ..ProbeRequestQuery::default()
+                                }, "csv")}>
+                                { "Download all its probe requests (CSV)" }
+                            </a>
+                        </p>
                         <ProbeTable items={loaded.probes.items.clone()} new_ids={std::collections::HashSet::new()}
                             now={loaded.now} {on_filter} />
                         { pager(&trail, &cursor, loaded.probes.next_cursor.clone()) }

@@ -767,6 +767,13 @@ fn view(figures: &Figures) -> Html {
                 { card(seconds(s.dwell_p50_s), "median dwell", &format!("90th percentile {}", seconds(s.dwell_p90_s))) }
                 { card(format::count(s.returning_devices), "returning devices", "seen on an earlier day of the range") }
             </section>
+            <p class="toolbar">
+                <a class="button" data-testid="overview-csv" download="ncompass-overview.csv"
+                    href={format!("data:text/csv;charset=utf-8,{}", String::from(js_sys::encode_uri_component(
+                        &format::series_csv(&figures.tz, &figures.series.points, s))))}>
+                    { format!("Download these figures (CSV, {} rows)", figures.series.points.len() + 1) }
+                </a>
+            </p>
             <StackedBars title={format!("Unique devices per {}", figures.bucket)} unit="devices" labels={labels.clone()} series={devices} />
             <StackedBars title={format!("Visitors and passers-by per {}", figures.bucket)} unit="visits" {labels} series={visits} />
             <StackedBars title="Dwell time of the visits" unit="visits" labels={dwell_labels} series={dwell} />
