@@ -164,7 +164,7 @@ mod tests {
             returning_devices: 0,
             tz: None,
         };
-        let csv = series_csv("Europe/Berlin", &[point.clone()], &point);
+        let csv = series_csv("Europe/Berlin", std::slice::from_ref(&point), &point);
         let lines: Vec<&str> = csv.split("\r\n").collect();
         assert_eq!(lines.len(), 4, "{csv}");
         assert_eq!(lines[1], "0,3599,Europe/Berlin,3,2,1,1,1,4,1,3,60,,0");
