@@ -270,6 +270,14 @@ async fn an_old_answer_arriving_late_never_replaces_the_newer_one() {
         // Filter by a MAC (slow), then at once by the network instead (fast).
         h.type_into("#f-mac", "48:5a:3f:37:de:f7").await;
         h.click("button[type=submit]").await;
+        // While it loads, the rows shown are marked busy (dimmed, aria-busy).
+        h.eventually("the busy table", || async {
+            (h.js("return document.querySelector('.table-wrap').getAttribute('aria-busy')")
+                .await
+                == json!("true"))
+            .then_some(())
+        })
+        .await;
         h.set_value("#f-mac", "").await;
         h.type_into("#f-network", "179283").await;
         h.click("button[type=submit]").await;
@@ -284,6 +292,11 @@ async fn an_old_answer_arriving_late_never_replaces_the_newer_one() {
         );
         let status = h.wait_for_text("[data-testid=status]").await;
         assert!(!status.to_lowercase().contains("loading"), "{status}");
+        assert_eq!(
+            h.js("return document.querySelector('.table-wrap').getAttribute('aria-busy')")
+                .await,
+            json!("false")
+        );
     })
     .await;
 }
@@ -654,6 +667,14 @@ async fn the_overview_shows_presence_figures_and_leads_to_a_device() {
             })
             .await;
         assert_eq!(devices, "1", "only the passer-by was heard in the last 250 s");
+        // A range with nothing in it says so instead of drawing blank axes.
+        h.open("/overview?since=100&until=200").await;
+        h.eventually("empty charts", || async {
+            (h.js("return document.querySelectorAll('[data-testid=chart-empty]').length").await == json!(3)).then_some(())
+        })
+        .await;
+        h.open(&format!("/overview?since={}&until={now}", now - 250)).await;
+        h.wait_for_text("[data-testid=overview-status]").await;
         // A custom range is fixed: nothing to refresh.
         let status = h.wait_for_text("[data-testid=overview-status]").await;
         assert!(!status.contains("refreshes"), "{status}");

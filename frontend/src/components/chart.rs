@@ -57,6 +57,15 @@ pub fn StackedBars(props: &StackedBarsProps) -> Html {
         })
         .collect();
     let top = nice_max(totals.iter().copied().max().unwrap_or(0));
+    if totals.iter().all(|total| *total == 0) {
+        // Blank axes would read like a broken chart.
+        return html! {
+            <figure class="chart">
+                <figcaption>{ props.title.clone() }<span class="unit">{ format!(" ({})", props.unit) }</span></figcaption>
+                <p class="chart-empty" data-testid="chart-empty">{ "No data in this range" }</p>
+            </figure>
+        };
+    }
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let slot = plot_w / bars.max(1) as f64;

@@ -38,6 +38,9 @@ pub struct ProbeTableProps {
     /// Unix seconds, for "2 min ago".
     pub now: i64,
     pub on_filter: Callback<FilterBy>,
+    /// A new query is loading: the rows shown are the previous one's (dimmed).
+    #[prop_or_default]
+    pub busy: bool,
 }
 
 /// The probe requests, one row each. Every value from a report is rendered as text.
@@ -49,7 +52,7 @@ pub fn ProbeTable(props: &ProbeTableProps) -> Html {
         }
     });
     html! {
-        <div class="table-wrap">
+        <div class={classes!("table-wrap", props.busy.then_some("busy"))} aria-busy={props.busy.to_string()}>
             <table class="probes" data-testid="probe-table">
                 <caption class="visually-hidden">
                     { "Probe requests, newest last seen first" }
