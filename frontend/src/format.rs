@@ -123,6 +123,10 @@ pub fn signal_quality(dbm: i32) -> &'static str {
 
 /// `1234567` as "1,234,567".
 pub fn count(value: i64) -> String {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(text) = crate::components::clock::number(value) {
+        return text;
+    }
     let digits = value.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, digit) in digits.chars().enumerate() {

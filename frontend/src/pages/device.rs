@@ -220,6 +220,7 @@ fn timeline(visits: &DeviceVisits, end: i64, days: i64, now: i64) -> Html {
     html! {
         <figure class="chart timeline">
             <figcaption data-testid="visits-range">{ format!("Visits of {range} ({})", visits.visits.len()) }</figcaption>
+            <p class="sub">{ format!("Days and times in your browser's time zone, {}", clock::time_zone()) }</p>
             <svg viewBox={format!("0 0 {WIDTH} 44")} role="img"
                 aria-label={format!("{} visits in {range}", visits.visits.len())}>
                 <rect class="track" x="0" y="6" width={WIDTH.to_string()} height="16" />
