@@ -44,6 +44,7 @@ pub fn local_time(unix: i64) -> String {
 }
 
 /// A whole number in the browser's locale ("12,345", "12.345", "12 345").
+#[cfg(target_arch = "wasm32")]
 pub fn number(value: i64) -> Option<String> {
     NUMBER.with(|format| {
         format
