@@ -702,6 +702,32 @@ async fn the_overview_shows_presence_figures_and_leads_to_a_device() {
 }
 
 #[actix_web::test]
+async fn at_phone_width_no_page_scrolls_sideways() {
+    browser_test("phone_width", async |h: &Harness| {
+        h.post_report(&sample()).await;
+        h.browser.set_window_size(360, 800).await.unwrap();
+        let width = h.js("return window.innerWidth").await.as_i64().unwrap();
+        assert!(width <= 400, "the viewport is {width} px");
+        for (path, ready) in [
+            ("/", "[data-testid=probe-table]"),
+            ("/overview?range=hour", "[data-testid=occupancy-now]"),
+            ("/device/179283/48:5a:3f:37:de:f7", "[data-testid=visits-range]"),
+        ] {
+            h.open(path).await;
+            h.wait_for_text(ready).await;
+            // Let the figures arrive too.
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            let overflow = h
+                .js("const w = document.documentElement.clientWidth; return Array.from(document.querySelectorAll('body *')).filter(e => { const r = e.getBoundingClientRect(); return r.right > w + 1 && !e.closest('.table-wrap'); }).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))")
+                .await;
+            let scroll = h.js("return document.documentElement.scrollWidth - document.documentElement.clientWidth").await;
+            assert_eq!(scroll, json!(0), "{path} scrolls sideways; wider than the page: {overflow}");
+        }
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn a_hidden_tab_asks_nothing_and_catches_up_when_shown() {
     browser_test("hidden_tab", async |h: &Harness| {
         h.post_report(&sample()).await;
