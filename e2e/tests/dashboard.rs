@@ -161,6 +161,11 @@ async fn each_filter_narrows_the_table_and_lives_in_the_url() {
         h.click("button[type=reset]").await;
         h.wait_for_rows(7).await;
 
+        // The table's filters are links (open in a new tab, copy), applied in place.
+        let href = h
+            .js("return document.querySelector('a[data-testid=mac]').getAttribute('href')")
+            .await;
+        assert!(href.as_str().unwrap().starts_with("/?mac="), "{href}");
         // Clicking a MAC in the table filters by it.
         h.click("[data-testid=mac]").await;
         h.wait_for_rows(1).await;
@@ -820,7 +825,7 @@ async fn operators_see_names_zones_occupancy_now_and_silent_access_points() {
         names.sort();
         assert_eq!(names, ["Café", "Entrance", "Entrance"]);
         assert_eq!(h.texts("[data-testid=node-mac]").await.len(), 3, "the MACs stay visible");
-        h.click("button[data-testid=zone]").await;
+        h.click("a[data-testid=zone]").await;
         h.eventually("the zone filter", || async {
             h.location().await.contains("zone=").then_some(())
         })

@@ -30,9 +30,48 @@ impl FilterBy {
     }
 }
 
+/// A filter as a real link: its `href` is the table view narrowed by `by` (open it in a
+/// new tab, copy it); a plain click applies it in place through `on_filter`.
+fn filter_link(
+    base: &api_types::ProbeRequestQuery,
+    by: FilterBy,
+    on_filter: &Callback<FilterBy>,
+    class: &'static str,
+    testid: &'static str,
+    title: &'static str,
+    text: String,
+) -> Html {
+    let query = crate::query::to_query_string(&by.clone().narrow(crate::query::first_page(base)));
+    let href = if query.is_empty() {
+        "/".to_string()
+    } else {
+        format!("/?{query}")
+    };
+    let on_filter = on_filter.clone();
+    let onclick = Callback::from(move |event: MouseEvent| {
+        // Ctrl/Cmd/Shift-click and other buttons: the browser's (new tab, window).
+        if event.button() != 0
+            || event.ctrl_key()
+            || event.meta_key()
+            || event.shift_key()
+            || event.alt_key()
+        {
+            return;
+        }
+        event.prevent_default();
+        on_filter.emit(by.clone());
+    });
+    html! {
+        <a {href} class={class} data-testid={testid} {title} {onclick}>{ text }</a>
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct ProbeTableProps {
     pub items: Vec<ProbeRequest>,
+    /// The view the table is part of: its filter links narrow it.
+    #[prop_or_default]
+    pub base: api_types::ProbeRequestQuery,
     /// Rows that arrived since the previous refresh.
     pub new_ids: HashSet<i64>,
     /// Unix seconds, for "2 min ago".
@@ -79,7 +118,21 @@ pub fn ProbeTable(props: &ProbeTableProps) -> Html {
 
 fn row(item: &ProbeRequest, props: &ProbeTableProps) -> Html {
     let is_new = props.new_ids.contains(&item.id);
-    let filter = |by: FilterBy| props.on_filter.reform(move |_: MouseEvent| by.clone());
+    let link = |by: FilterBy,
+                class: &'static str,
+                testid: &'static str,
+                title: &'static str,
+                text: String| {
+        filter_link(
+            &props.base,
+            by,
+            &props.on_filter,
+            class,
+            testid,
+            title,
+            text,
+        )
+    };
     html! {
         <tr key={item.id} class={classes!(is_new.then_some("new"))} data-id={item.id.to_string()}>
             <td>
@@ -90,10 +143,7 @@ fn row(item: &ProbeRequest, props: &ProbeTableProps) -> Html {
                 <div class="sub">{ clock::local_time(item.last_seen) }</div>
             </td>
             <td>
-                <button type="button" class="link mono" data-testid="mac"
-                    title="Show only this client" onclick={filter(FilterBy::Mac(item.mac.clone()))}>
-                    { item.mac.clone() }
-                </button>
+                { link(FilterBy::Mac(item.mac.clone()), "mono", "mac", "Show only this client", item.mac.clone()) }
                 if crate::mac::canonical(&item.mac).as_deref() == Some(item.mac.as_str()) {
                     <Link<Route> to={Route::Device { network_id: item.network_id, mac: item.mac.clone() }}
                         classes="device-link">{ "device" }</Link<Route>>
@@ -108,25 +158,16 @@ fn row(item: &ProbeRequest, props: &ProbeTableProps) -> Html {
                 if let Some(name) = &item.node_name {
                     <div class="place-name" data-testid="node-name">{ name.clone() }</div>
                 }
-                <button type="button" class="link mono" data-testid="node-mac"
-                    title="Show only this access point" onclick={filter(FilterBy::Node(item.node_mac.clone()))}>
-                    { item.node_mac.clone() }
-                </button>
+                { link(FilterBy::Node(item.node_mac.clone()), "mono", "node-mac", "Show only this access point", item.node_mac.clone()) }
                 if let Some(zone) = &item.zone {
-                    <button type="button" class="link badge zone" data-testid="zone"
-                        title="Show only this zone" onclick={filter(FilterBy::Zone(zone.clone()))}>
-                        { zone.clone() }
-                    </button>
+                    { link(FilterBy::Zone(zone.clone()), "badge zone", "zone", "Show only this zone", zone.clone()) }
                 }
             </td>
             <td>
                 if let Some(name) = &item.network_name {
                     <div class="place-name">{ name.clone() }</div>
                 }
-                <button type="button" class="link" data-testid="network"
-                    title="Show only this network" onclick={filter(FilterBy::Network(item.network_id))}>
-                    { item.network_id }
-                </button>
+                { link(FilterBy::Network(item.network_id), "", "network", "Show only this network", item.network_id.to_string()) }
             </td>
             <td class="num">{ format::count(item.count) }</td>
             <td>{ signal(item) }</td>

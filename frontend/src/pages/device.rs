@@ -272,7 +272,8 @@ fn visits_table(visits: &DeviceVisits, days: i64) -> Html {
                                 if let Some(name) = &visit.strongest_node_name {
                                     <div class="place-name">{ name.clone() }</div>
                                 }
-                                <span class="mono">{ visit.strongest_node_mac.clone() }</span>
+                                <a class="mono" href={format!("/?node_mac={}", visit.strongest_node_mac)}
+                                    title="This access point's probe requests">{ visit.strongest_node_mac.clone() }</a>
                             </td>
                             <td class="num">{ visit.max_signal }</td>
                             <td>{ if visit.visitor { "visitor" } else { "passer-by" } }

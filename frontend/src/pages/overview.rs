@@ -795,7 +795,8 @@ fn view(figures: &Figures) -> Html {
                                         if let Some(name) = &node.name {
                                             <div class="place-name">{ name.clone() }</div>
                                         }
-                                        <span class="mono">{ node.node_mac.clone() }</span>
+                                        <a class="mono" href={format!("/?node_mac={}", node.node_mac)}
+                                            title="This access point's probe requests">{ node.node_mac.clone() }</a>
                                     </td>
                                     <td>{ node.zone.clone().unwrap_or_default() }</td>
                                     <td class="num">{ format::count(node.devices) }</td>

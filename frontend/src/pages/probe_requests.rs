@@ -243,7 +243,7 @@ pub fn ProbeRequests() -> Html {
         (Some(loaded), _) => html! {
             <>
                 <ProbeTable items={loaded.page.items.clone()} new_ids={loaded.new_ids.clone()}
-                    {now} on_filter={on_filter.clone()} busy={*loading} />
+                    {now} on_filter={on_filter.clone()} busy={*loading} base={query.clone()} />
                 <Pager {page_number} at_newest={query.cursor.is_none()} has_next={next_cursor.is_some()} busy={*loading}
                     {on_newest} {on_previous} {on_next} />
             </>
