@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 
 TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132
+AXE_VERSION=4.10.3   # axe-core: the browser tests' accessibility checks
 TOOLS_DIR=.tools   # project-local npm packages (wasm-opt), ignored by git
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -67,4 +68,10 @@ if [ "${1:-}" = "--browser" ]; then
     command -v curl >/dev/null || missing="$missing curl"
     # shellcheck disable=SC2086
     scripts/apt-install.sh install-toolchain $missing
+    # axe-core (npm), injected into the pages by the browser tests: no CDN at test time.
+    if [ "$(node -p "require('./$TOOLS_DIR/node_modules/axe-core/package.json').version" 2>/dev/null)" != "$AXE_VERSION" ]; then
+        say "installing axe-core $AXE_VERSION from npm into $TOOLS_DIR"
+        mkdir -p "$TOOLS_DIR"
+        npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --silent "axe-core@$AXE_VERSION"
+    fi
 fi

@@ -285,6 +285,37 @@ impl Harness {
         response.json().await.unwrap()
     }
 
+    /// Runs axe-core (from npm, in `.tools/`, injected here: nothing is fetched) on the
+    /// page as it is, and returns its serious and critical WCAG violations, each as
+    /// "rule (impact): up to three elements".
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        let path = workspace_root().join(".tools/node_modules/axe-core/axe.min.js");
+        let source = std::fs::read_to_string(&path).unwrap_or_else(|error| {
+            panic!(
+                "{}: {error} (scripts/install-toolchain.sh --browser installs it)",
+                path.display()
+            )
+        });
+        self.browser
+            .execute(&format!("{source}\nreturn true;"), vec![])
+            .await
+            .unwrap();
+        let found = self
+            .browser
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}, resultTypes: ['violations']})
+                   .then(r => done(r.violations
+                       .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                       .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))))
+                   .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value(found).unwrap()
+    }
+
     /// Runs SQL on the database file directly, as an operator's sqlite3 would.
     pub fn sql(&self, statement: &str) {
         use diesel::connection::SimpleConnection;

@@ -707,6 +707,45 @@ async fn the_overview_shows_presence_figures_and_leads_to_a_device() {
 }
 
 #[actix_web::test]
+async fn every_page_passes_an_automated_accessibility_check() {
+    browser_test("accessibility", async |h: &Harness| {
+        h.post_report(&sample()).await;
+        h.put_json(
+            "/api/v1/nodes/ac:86:74:61:4f:c0",
+            &json!({"name": "Entrance", "zone": "Ground"}),
+        )
+        .await;
+        for (path, ready) in [
+            ("/", "[data-testid=probe-table]"),
+            ("/overview?range=hour", "[data-testid=now-devices]"),
+            ("/overview?since=100&until=200", "[data-testid=chart-empty]"),
+            (
+                "/device/179283/48:5a:3f:37:de:f7",
+                "[data-testid=visits-range]",
+            ),
+        ] {
+            h.open(path).await;
+            h.wait_for_text(ready).await;
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let violations = h.accessibility_violations().await;
+            assert!(violations.is_empty(), "{path}: {violations:#?}");
+        }
+        // The sign-in page, once an account exists.
+        h.add_user(
+            "alice",
+            api_types::Role::Admin,
+            "correct horse battery staple",
+        )
+        .await;
+        h.open("/").await;
+        h.wait_for_text("form").await;
+        let violations = h.accessibility_violations().await;
+        assert!(violations.is_empty(), "sign-in: {violations:#?}");
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn at_phone_width_no_page_scrolls_sideways() {
     browser_test("phone_width", async |h: &Harness| {
         h.post_report(&sample()).await;
