@@ -907,6 +907,35 @@ async fn operators_see_names_zones_occupancy_now_and_silent_access_points() {
         let silent = h.wait_for_text("[data-testid=silent-nodes]").await;
         assert!(silent.contains("1 silent") && silent.contains("Café"), "{silent}");
         assert!(!silent.contains("Entrance"), "{silent}");
+
+        // The header marks the current section; moving to another puts the focus on its
+        // heading; the current range is marked too; each chart's numbers are in a table.
+        assert_eq!(
+            h.js("return document.querySelector('nav.links a[aria-current=page]').textContent").await,
+            json!("Probe requests")
+        );
+        h.click("nav.links a[href='/overview']").await;
+        h.eventually("the focus on the Overview's heading", || async {
+            (h.js("const e = document.activeElement; return e && e.tagName === 'H2' && e.textContent").await
+                == json!("Presence overview"))
+            .then_some(())
+        })
+        .await;
+        assert_eq!(
+            h.js("return document.querySelector('nav.links a[aria-current=page]').textContent").await,
+            json!("Overview")
+        );
+        assert_eq!(
+            h.js("return document.querySelector('nav.ranges a[aria-current=page]').textContent").await,
+            json!("Today")
+        );
+        h.wait_for_text("[data-testid=overview-status]").await;
+        assert_eq!(h.js("return document.querySelectorAll('[data-testid=chart-table]').length").await, json!(3));
+        let bars = h.js("return document.querySelectorAll('.chart svg rect.s-associated').length").await;
+        assert_eq!(
+            h.js("return document.querySelector('[data-testid=chart-table]').querySelectorAll('tbody tr').length").await,
+            bars
+        );
     })
     .await;
 }

@@ -187,11 +187,7 @@ pub fn App() -> Html {
                 <header class="topbar">
                     <h1>{ "NCompass" }</h1>
                     <span class="tagline">{ "Wi-Fi presence from CloudTrax" }</span>
-                    <nav class="links" aria-label="Sections">
-                        <Link<Route> to={Route::Home}>{ "Probe requests" }</Link<Route>>
-                        <Link<Route> to={Route::Overview}>{ "Overview" }</Link<Route>>
-                        <a href="/api/docs">{ "API" }</a>
-                    </nav>
+                    <crate::components::nav_link::SectionNav />
                     { user }
                 </header>
                 { content }

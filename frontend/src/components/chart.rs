@@ -119,6 +119,24 @@ pub fn StackedBars(props: &StackedBarsProps) -> Html {
                     <li><span class={classes!("swatch", series.class)}></span>{ series.name.clone() }</li>
                 }) }
             </ul>
+            // The numbers, for screen readers (the drawing is one image to them).
+            <table class="visually-hidden" data-testid="chart-table">
+                <caption>{ format!("{} ({})", props.title, props.unit) }</caption>
+                <thead><tr>
+                    <th scope="col">{ "Bar" }</th>
+                    { for props.series.iter().map(|series| html! { <th scope="col">{ series.name.clone() }</th> }) }
+                </tr></thead>
+                <tbody>
+                    { for props.labels.iter().enumerate().map(|(i, label)| html! {
+                        <tr>
+                            <th scope="row">{ label.clone() }</th>
+                            { for props.series.iter().map(|series| html! {
+                                <td>{ format::count(series.values.get(i).copied().unwrap_or(0)) }</td>
+                            }) }
+                        </tr>
+                    }) }
+                </tbody>
+            </table>
         </figure>
     }
 }

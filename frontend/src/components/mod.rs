@@ -3,6 +3,7 @@
 pub mod chart;
 pub mod clock;
 pub mod filter_form;
+pub mod nav_link;
 pub mod node_health;
 pub mod notice;
 pub mod pager;

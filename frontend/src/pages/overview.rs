@@ -12,6 +12,7 @@ use crate::api::{self, ApiError};
 use crate::app::Route;
 use crate::components::chart::{Series, StackedBars};
 use crate::components::clock;
+use crate::components::nav_link::NavLink;
 use crate::components::notice::ErrorNotice;
 use crate::format;
 use crate::hooks::latest::Latest;
@@ -347,10 +348,11 @@ pub fn Overview() -> Html {
                 { for Range::ALL.iter().map(|option| {
                     let current = *option == range;
                     html! {
-                        <Link<Route, RangeQuery> to={Route::Overview} query={Some(RangeQuery { range: option.key().to_string(), scope: scope.clone() })}
+                        <NavLink to={Route::Overview} {current}
+                            query={serde_urlencoded::to_string(RangeQuery { range: option.key().to_string(), scope: scope.clone() }).unwrap_or_default()}
                             classes={classes!("button", current.then_some("current"))}>
                             { option.label() }
-                        </Link<Route, RangeQuery>>
+                        </NavLink>
                     }
                 }) }
             </nav>
