@@ -1,4 +1,5 @@
 use std::collections::HashSet;
+use std::rc::Rc;
 
 use api_types::ProbeRequest;
 use yew::prelude::*;
@@ -66,9 +67,27 @@ fn filter_link(
     }
 }
 
+/// A page's rows, shared (not copied) by the table and its rows, and equal only to
+/// itself: comparing two pages of 1,000 rows field by field on every render would cost
+/// what memoizing the rows saves.
+#[derive(Debug, Clone)]
+pub struct Rows(pub Rc<[ProbeRequest]>);
+
+impl PartialEq for Rows {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl From<Vec<ProbeRequest>> for Rows {
+    fn from(rows: Vec<ProbeRequest>) -> Rows {
+        Rows(Rc::from(rows))
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct ProbeTableProps {
-    pub items: Vec<ProbeRequest>,
+    pub items: Rows,
     /// The view the table is part of: its filter links narrow it.
     #[prop_or_default]
     pub base: api_types::ProbeRequestQuery,
@@ -85,11 +104,13 @@ pub struct ProbeTableProps {
 /// The probe requests, one row each. Every value from a report is rendered as text.
 #[function_component]
 pub fn ProbeTable(props: &ProbeTableProps) -> Html {
-    use_effect_with(props.items.is_empty(), |empty| {
+    use_effect_with(props.items.0.is_empty(), |empty| {
         if !*empty {
             mark_rendered();
         }
     });
+    // Equal by value, so rows keep their memo while the view's filters stay.
+    let base = use_memo(props.base.clone(), |base| base.clone());
     html! {
         <div class={classes!("table-wrap", props.busy.then_some("busy"))} aria-busy={props.busy.to_string()}>
             <table class="probes" data-testid="probe-table">
@@ -109,15 +130,36 @@ pub fn ProbeTable(props: &ProbeTableProps) -> Html {
                     </tr>
                 </thead>
                 <tbody>
-                    { for props.items.iter().map(|item| row(item, props)) }
+                    { for props.items.0.iter().enumerate().map(|(index, item)| html! {
+                        <ProbeRow key={item.id} rows={props.items.clone()} {index}
+                            is_new={props.new_ids.contains(&item.id)} now={props.now}
+                            base={base.clone()} on_filter={props.on_filter.clone()} />
+                    }) }
                 </tbody>
             </table>
         </div>
     }
 }
 
-fn row(item: &ProbeRequest, props: &ProbeTableProps) -> Html {
-    let is_new = props.new_ids.contains(&item.id);
+#[derive(Properties, PartialEq)]
+struct ProbeRowProps {
+    rows: Rows,
+    index: usize,
+    is_new: bool,
+    now: i64,
+    base: Rc<api_types::ProbeRequestQuery>,
+    on_filter: Callback<FilterBy>,
+}
+
+/// One row, memoized: re-rendered only when its page, its "new" mark, the clock of its
+/// relative time, the view or the filter handler change, not on every status change of
+/// the page around it.
+#[function_component]
+fn ProbeRow(props: &ProbeRowProps) -> Html {
+    let Some(item) = props.rows.0.get(props.index) else {
+        return html! {};
+    };
+    let is_new = props.is_new;
     let link = |by: FilterBy,
                 class: &'static str,
                 testid: &'static str,
@@ -134,7 +176,7 @@ fn row(item: &ProbeRequest, props: &ProbeTableProps) -> Html {
         )
     };
     html! {
-        <tr key={item.id} class={classes!(is_new.then_some("new"))} data-id={item.id.to_string()}>
+        <tr class={classes!(is_new.then_some("new"))} data-id={item.id.to_string()}>
             <td>
                 <time datetime={clock::iso(item.last_seen)} title={clock::local_time(item.last_seen)}>
                     { format::relative_time(props.now, item.last_seen) }

@@ -11,7 +11,7 @@ use crate::api::{self, ApiError};
 use crate::app::Route;
 use crate::components::clock;
 use crate::components::notice::ErrorNotice;
-use crate::components::probe_table::{FilterBy, ProbeTable};
+use crate::components::probe_table::{FilterBy, ProbeTable, Rows};
 use crate::format;
 use crate::hooks::latest::Latest;
 
@@ -30,6 +30,8 @@ struct Loaded {
     view: View,
     visits: DeviceVisits,
     probes: ProbeRequestPage,
+    /// The page's rows as the table shares them.
+    rows: Rows,
     now: i64,
     /// The end of the visits' range: the device's latest `last_seen` (or now).
     end: i64,
@@ -106,6 +108,7 @@ pub fn Device(props: &DeviceProps) -> Html {
                     Ok::<_, ApiError>(Loaded {
                         view: view.clone(),
                         visits,
+                        rows: Rows::from(probes.items.clone()),
                         probes,
                         now,
                         end,
@@ -189,7 +192,7 @@ pub fn Device(props: &DeviceProps) -> Html {
                                 { "Download all its probe requests (CSV)" }
                             </a>
                         </p>
-                        <ProbeTable items={loaded.probes.items.clone()} new_ids={std::collections::HashSet::new()}
+                        <ProbeTable items={loaded.rows.clone()} new_ids={std::collections::HashSet::new()}
                             now={loaded.now} {on_filter} />
                         { pager(&trail, &cursor, loaded.probes.next_cursor.clone()) }
                     </>

@@ -17,7 +17,7 @@ use crate::components::filter_form::FilterForm;
 use crate::components::node_health::NodeHealth;
 use crate::components::notice::ErrorNotice;
 use crate::components::pager::Pager;
-use crate::components::probe_table::{FilterBy, ProbeTable};
+use crate::components::probe_table::{FilterBy, ProbeTable, Rows};
 use crate::hooks::latest::Latest;
 use crate::hooks::paging;
 use crate::query;
@@ -32,6 +32,8 @@ struct Loaded {
     /// The query this page answers.
     query: ProbeRequestQuery,
     page: ProbeRequestPage,
+    /// The page's rows as the table shares them (made once per load).
+    rows: Rows,
     /// Rows that were not there at the previous refresh of the same view.
     new_ids: HashSet<i64>,
     /// When it was loaded, Unix seconds.
@@ -83,6 +85,7 @@ pub fn ProbeRequests() -> Html {
                         let new_ids = new_rows(&highest_id, &query, &page);
                         loaded.set(Some(Loaded {
                             query,
+                            rows: Rows::from(page.items.clone()),
                             page,
                             new_ids,
                             at: clock::now(),
@@ -137,11 +140,11 @@ pub fn ProbeRequests() -> Html {
         })
     };
     let on_apply = go.clone();
+    // The same handler while the view stays: the table's memoized rows keep their memo.
     let on_filter = {
         let go = go.clone();
-        let query = query.clone();
-        Callback::from(move |by: FilterBy| {
-            go.emit(by.narrow(query::first_page(&query)));
+        use_callback(query.clone(), move |by: FilterBy, query| {
+            go.emit(by.narrow(query::first_page(query)));
         })
     };
     let on_node = on_filter.reform(FilterBy::Node);
@@ -242,7 +245,7 @@ pub fn ProbeRequests() -> Html {
         }
         (Some(loaded), _) => html! {
             <>
-                <ProbeTable items={loaded.page.items.clone()} new_ids={loaded.new_ids.clone()}
+                <ProbeTable items={loaded.rows.clone()} new_ids={loaded.new_ids.clone()}
                     {now} on_filter={on_filter.clone()} busy={*loading} base={query.clone()} />
                 <Pager {page_number} at_newest={query.cursor.is_none()} has_next={next_cursor.is_some()} busy={*loading}
                     {on_newest} {on_previous} {on_next} />
