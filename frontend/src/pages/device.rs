@@ -3,7 +3,6 @@
 //! and all its probe requests, a page at a time.
 
 use api_types::{DeviceVisits, ProbeRequestPage, ProbeRequestQuery};
-use yew::platform::spawn_local;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -13,7 +12,7 @@ use crate::components::clock;
 use crate::components::notice::ErrorNotice;
 use crate::components::probe_table::{FilterBy, ProbeTable, Rows};
 use crate::format;
-use crate::hooks::latest::Latest;
+use crate::hooks::fetch::use_fetch;
 
 /// The visit ranges offered, days (the server computes at most 31).
 const RANGES: [i64; 2] = [7, 31];
@@ -24,10 +23,9 @@ pub struct DeviceProps {
     pub mac: AttrValue,
 }
 
+/// What a view shows; kept with the view it answers (see `use_fetch`).
 #[derive(Clone, PartialEq)]
 struct Loaded {
-    /// What they are of: another device's, range's or page's are never shown under this.
-    view: View,
     visits: DeviceVisits,
     probes: ProbeRequestPage,
     /// The page's rows as the table shares them.
@@ -48,9 +46,6 @@ struct View {
 #[function_component]
 pub fn Device(props: &DeviceProps) -> Html {
     crate::hooks::title::use_title(format!("Device {}", props.mac));
-    let loaded = use_state(|| None::<Loaded>);
-    let error = use_state(|| None::<ApiError>);
-    let reload = use_state(|| 0u32);
     let navigator = use_navigator();
     let days = use_state(|| RANGES[0]);
     // The cursors of the pages before the one shown (Newer goes back to the last).
@@ -61,78 +56,52 @@ pub fn Device(props: &DeviceProps) -> Html {
         days: *days,
         cursor: (*cursor).clone(),
     };
-    {
-        let loaded = loaded.clone();
-        let error = error.clone();
-        use_effect_with((view.clone(), *reload), move |(view, _)| {
-            let view = view.clone();
-            let (network_id, mac) = view.device.clone();
-            // Only this request may update the page; another device or a retry aborts it.
-            let latest = Latest::new();
-            let task = latest.clone();
-            spawn_local(async move {
-                let signal = task.signal();
-                let signal = signal.as_ref();
-                let now = clock::now();
-                let query = ProbeRequestQuery {
-                    mac: Some(mac.clone()),
-                    network_id: Some(network_id),
-                    cursor: view.cursor.clone(),
-                    ..ProbeRequestQuery::default()
+    // Only the latest view's request may update the page; another device, range or
+    // page, or a retry, aborts it.
+    let fetched = use_fetch(view.clone(), |view: View, signal| async move {
+        let signal = signal.as_ref();
+        let (network_id, mac) = view.device.clone();
+        let now = clock::now();
+        let query = ProbeRequestQuery {
+            mac: Some(mac.clone()),
+            network_id: Some(network_id),
+            cursor: view.cursor.clone(),
+            ..ProbeRequestQuery::default()
+        };
+        let probes = api::list_probe_requests(&query, signal).await?;
+        // The visits end at the device's latest row: read it off this page when it is
+        // the first, else ask for that one row.
+        let newest = match view.cursor {
+            None => probes.items.first().map(|row| row.last_seen),
+            Some(_) => {
+                let first = ProbeRequestQuery {
+                    limit: Some(1),
+                    cursor: None,
+                    ..query.clone()
                 };
-                let result = async {
-                    let probes = api::list_probe_requests(&query, signal).await?;
-                    // The visits end at the device's latest row: read it off this page
-                    // when it is the first, else ask for that one row.
-                    let newest = match view.cursor {
-                        None => probes.items.first().map(|row| row.last_seen),
-                        Some(_) => {
-                            let first = ProbeRequestQuery {
-                                limit: Some(1),
-                                cursor: None,
-                                ..query.clone()
-                            };
-                            api::list_probe_requests(&first, signal)
-                                .await?
-                                .items
-                                .first()
-                                .map(|row| row.last_seen)
-                        }
-                    };
-                    let end = newest.map_or(now, |newest| newest.min(now));
-                    let params = vec![
-                        ("since", (end - view.days * 86_400).to_string()),
-                        ("until", end.to_string()),
-                    ];
-                    let visits = api::device_visits(network_id, &mac, &params, signal).await?;
-                    Ok::<_, ApiError>(Loaded {
-                        view: view.clone(),
-                        visits,
-                        rows: Rows::from(probes.items.clone()),
-                        probes,
-                        now,
-                        end,
-                    })
-                }
-                .await;
-                if !task.is_current() {
-                    return;
-                }
-                match result {
-                    Ok(result) => {
-                        loaded.set(Some(result));
-                        error.set(None);
-                    }
-                    Err(problem) => error.set(Some(problem)),
-                }
-            });
-            move || latest.cancel()
-        });
-    }
-    let retry = {
-        let reload = reload.clone();
-        Callback::from(move |()| reload.set(*reload + 1))
-    };
+                api::list_probe_requests(&first, signal)
+                    .await?
+                    .items
+                    .first()
+                    .map(|row| row.last_seen)
+            }
+        };
+        let end = newest.map_or(now, |newest| newest.min(now));
+        let params = vec![
+            ("since", (end - view.days * 86_400).to_string()),
+            ("until", end.to_string()),
+        ];
+        let visits = api::device_visits(network_id, &mac, &params, signal).await?;
+        Ok::<_, ApiError>(Loaded {
+            visits,
+            rows: Rows::from(probes.items.clone()),
+            probes,
+            now,
+            end,
+        })
+    });
+    let error = &fetched.error;
+    let retry = fetched.reload.clone();
     let on_filter = Callback::from(move |by: FilterBy| {
         let query = by.narrow(ProbeRequestQuery::default());
         if let Some(navigator) = &navigator {
@@ -140,17 +109,19 @@ pub fn Device(props: &DeviceProps) -> Html {
         }
     });
     html! {
-        <main class="page device" data-testid="device">
+        <main class="page device" data-testid="device" aria-busy={fetched.loading.to_string()}>
             <h2>
                 { "Device " }<span class="mono">{ props.mac.clone() }</span>
                 { format!(" in network {}", props.network_id) }
-                { for loaded
+                { for fetched
+                    .data
                     .as_ref()
-                    .and_then(|l| l.probes.items.first())
+                    .filter(|data| data.0.device == view.device)
+                    .and_then(|data| data.1.probes.items.first())
                     .and_then(|row| row.network_name.clone())
                     .map(|name| format!(" ({name})")) }
             </h2>
-            if let Some(problem) = &*error {
+            if let Some(problem) = error {
                 <ErrorNotice message={problem.message()} on_retry={retry} />
             }
             <nav class="ranges" aria-label="Visits range">
@@ -171,7 +142,7 @@ pub fn Device(props: &DeviceProps) -> Html {
                     }
                 }) }
             </nav>
-            { match loaded.as_ref().filter(|l| l.view == view) {
+            { match fetched.answer_to(&view) {
                 None if error.is_none() => html! { <p class="status-line" role="status">{ "Loading the device…" }</p> },
                 None => html! {},
                 Some(loaded) => html! {
@@ -179,8 +150,8 @@ pub fn Device(props: &DeviceProps) -> Html {
                         if loaded.visits.randomized {
                             <p class="notice">{ "This MAC is randomized (locally administered): the same phone may appear under other MACs, and this one may not come back." }</p>
                         }
-                        { timeline(&loaded.visits, loaded.end, loaded.view.days, loaded.now) }
-                        { visits_table(&loaded.visits, loaded.view.days) }
+                        { timeline(&loaded.visits, loaded.end, view.days, loaded.now) }
+                        { visits_table(&loaded.visits, view.days) }
                         <h3>{ "Its probe requests" }</h3>
                         <p class="toolbar">
                             <a class="button" data-testid="device-csv" download="device-probe-requests.csv"

@@ -1,9 +1,7 @@
 //! Presence at a glance: the summary figures of a range, devices and visits over time,
 //! dwell times, and the access points.
 
-use api_types::{
-    DwellHistogram, NetworkList, Node, NodeStatsList, NowStats, StatsSeries, StatsSummary,
-};
+use api_types::{DwellHistogram, NetworkList, Node, NodeStatsList, StatsSeries, StatsSummary};
 use yew::platform::spawn_local;
 use yew::prelude::*;
 use yew_router::prelude::*;
@@ -15,8 +13,8 @@ use crate::components::clock;
 use crate::components::nav_link::NavLink;
 use crate::components::notice::ErrorNotice;
 use crate::format;
+use crate::hooks::fetch::use_fetch;
 use crate::hooks::latest::Latest;
-use crate::reload::Reload;
 
 /// How often the figures of a range ending now are computed again.
 const REFRESH_MILLIS: u32 = 60_000;
@@ -227,9 +225,6 @@ pub fn Overview() -> Html {
     let query_str = location.as_ref().map(|l| l.query_str()).unwrap_or_default();
     let range = Range::from_query(query_str);
     let scope = Scope::from_query(query_str);
-    let figures = use_state(|| None::<Figures>);
-    let error = use_state(|| None::<ApiError>);
-    let reload = use_reducer(Reload::default);
     // The networks and access points: the scope's menus and time zone. Until they are
     // known (or if they cannot be), the browser's zone.
     let places = use_state(|| None::<Places>);
@@ -259,85 +254,55 @@ pub fn Overview() -> Html {
     let tz = places
         .as_ref()
         .map_or_else(clock::time_zone, |places| places.time_zone(&scope));
-    {
-        let figures = figures.clone();
-        let error = error.clone();
-        let ready = *places_tried;
-        use_effect_with(
-            (range, scope.clone(), tz.clone(), ready, *reload),
-            move |(range, scope, tz, ready, _)| {
-                let range = *range;
-                let (scope, tz, ready) = (scope.clone(), tz.clone(), *ready);
-                // Only this request may update the page; another range or a refresh aborts it.
-                let latest = Latest::new();
-                let task = latest.clone();
-                spawn_local(async move {
-                    if range.is_too_long() || !ready {
-                        // Said on the page (the server would only refuse it), or the time
-                        // zone is not known yet.
-                        return;
-                    }
-                    let signal = task.signal();
-                    let signal = signal.as_ref();
-                    let now = clock::now();
-                    let (since, until, bucket) = range.bounds(
-                        now,
-                        clock::midnight_in(now, &tz),
-                        clock::midnight_days_before_in(now, 6, &tz),
-                    );
-                    // The scope's zone: its hours and days for the buckets and "returning".
-                    let mut params = vec![
-                        ("since", since.to_string()),
-                        ("until", until.to_string()),
-                        ("tz", tz.clone()),
-                    ];
-                    params.extend(scope.params());
-                    let mut series_params = params.clone();
-                    series_params.push(("bucket", bucket.to_string()));
-                    let loaded = async {
-                        Ok::<_, ApiError>(Figures {
-                            summary: api::stats_summary(&params, signal).await?,
-                            series: api::stats_series(&series_params, signal).await?,
-                            histogram: api::dwell_histogram(&params, signal).await?,
-                            nodes: api::stats_nodes(&params, signal).await?,
-                            range,
-                            scope,
-                            tz,
-                            bucket,
-                            at: now,
-                        })
-                    }
-                    .await;
-                    if !task.is_current() {
-                        return;
-                    }
-                    match loaded {
-                        Ok(loaded) => {
-                            figures.set(Some(loaded));
-                            error.set(None);
-                        }
-                        Err(problem) => error.set(Some(problem)),
-                    }
-                });
-                move || latest.cancel()
-            },
-        );
-    }
+    // Only the latest range, scope and zone's request may update the page; a change or
+    // a refresh aborts the one before. Nothing is asked while the time zone is not
+    // known, nor for a range the server would refuse (the page says so).
+    let deps = (range, scope.clone(), tz.clone(), *places_tried);
+    let fetched = use_fetch(
+        deps.clone(),
+        |(range, scope, tz, ready): (Range, Scope, String, bool), signal| async move {
+            if range.is_too_long() || !ready {
+                return Ok(None);
+            }
+            let signal = signal.as_ref();
+            let now = clock::now();
+            let (since, until, bucket) = range.bounds(
+                now,
+                clock::midnight_in(now, &tz),
+                clock::midnight_days_before_in(now, 6, &tz),
+            );
+            // The scope's zone: its hours and days for the buckets and "returning".
+            let mut params = vec![
+                ("since", since.to_string()),
+                ("until", until.to_string()),
+                ("tz", tz.clone()),
+            ];
+            params.extend(scope.params());
+            let mut series_params = params.clone();
+            series_params.push(("bucket", bucket.to_string()));
+            Ok::<_, ApiError>(Some(Figures {
+                summary: api::stats_summary(&params, signal).await?,
+                series: api::stats_series(&series_params, signal).await?,
+                histogram: api::dwell_histogram(&params, signal).await?,
+                nodes: api::stats_nodes(&params, signal).await?,
+                range,
+                scope,
+                tz,
+                bucket,
+                at: now,
+            }))
+        },
+    );
     // A range that ends now moves on: its figures are computed again every minute
     // (not while the tab is hidden).
-    {
-        let reload = reload.clone();
-        crate::hooks::refresh::use_auto_refresh(
-            REFRESH_MILLIS,
-            !matches!(range, Range::Custom { .. }),
-            Callback::from(move |()| reload.dispatch(())),
-        );
-    }
-    let retry = {
-        let reload = reload.clone();
-        Callback::from(move |()| reload.dispatch(()))
-    };
-    let current = |f: &&Figures| f.range == range && f.scope == scope && f.tz == tz;
+    crate::hooks::refresh::use_auto_refresh(
+        REFRESH_MILLIS,
+        !matches!(range, Range::Custom { .. }),
+        fetched.reload.clone(),
+    );
+    let retry = fetched.reload.clone();
+    let error = &fetched.error;
+    let figures = fetched.answer_to(&deps).and_then(Option::as_ref);
 
     html! {
         <main class="page overview" data-testid="overview">
@@ -357,7 +322,7 @@ pub fn Overview() -> Html {
                 }) }
             </nav>
             <CustomRange current={range} scope={scope.clone()} />
-            if let Some(figures) = figures.as_ref().filter(current) {
+            if let Some(figures) = figures {
                 // Not a live region: it changes every minute and would be read out each time.
                 <p class="status-line" data-testid="overview-status">
                     { format!("Computed {}", clock::local_time(figures.at)) }
@@ -371,10 +336,10 @@ pub fn Overview() -> Html {
                 <p class="field-error" role="alert" data-testid="range-too-long">
                     { "A range may span at most 31 days: choose a shorter one." }
                 </p>
-            } else if let Some(problem) = &*error {
+            } else if let Some(problem) = error {
                 <ErrorNotice message={problem.message()} on_retry={retry} />
             }
-            { match figures.as_ref().filter(current) {
+            { match figures {
                 _ if range.is_too_long() => html! {},
                 None if error.is_none() => html! { <p class="status-line" role="status">{ "Computing the figures…" }</p> },
                 None => html! {},
@@ -532,48 +497,20 @@ struct OccupancyNowProps {
 /// The first question of the day: how many are here right now (the last 5 minutes).
 #[function_component]
 fn OccupancyNow(props: &OccupancyNowProps) -> Html {
-    let now = use_state(|| None::<(Scope, NowStats)>);
-    let failed = use_state(|| false);
-    let tick = use_reducer(Reload::default);
-    {
-        let (now, failed) = (now.clone(), failed.clone());
-        use_effect_with((props.scope.clone(), *tick), move |(scope, _)| {
-            let scope = scope.clone();
-            let latest = Latest::new();
-            let task = latest.clone();
-            spawn_local(async move {
-                let signal = task.signal();
-                let answer = api::stats_now(&scope.params(), signal.as_ref()).await;
-                if !task.is_current() {
-                    return;
-                }
-                match answer {
-                    Ok(answer) => {
-                        now.set(Some((scope, answer)));
-                        failed.set(false);
-                    }
-                    Err(_) => failed.set(true),
-                }
-            });
-            move || latest.cancel()
+    let now =
+        crate::hooks::fetch::use_fetch(props.scope.clone(), |scope: Scope, signal| async move {
+            api::stats_now(&scope.params(), signal.as_ref()).await
         });
-    }
-    {
-        let tick = tick.clone();
-        crate::hooks::refresh::use_auto_refresh(
-            NOW_REFRESH_MILLIS,
-            true,
-            Callback::from(move |()| tick.dispatch(())),
-        );
-    }
-    let shown = now.as_ref().filter(|(scope, _)| *scope == props.scope);
+    crate::hooks::refresh::use_auto_refresh(NOW_REFRESH_MILLIS, true, now.reload.clone());
+    let failed = now.error.is_some();
+    let shown = now.answer_to(&props.scope);
     html! {
         <section class="now" aria-labelledby="now-title" data-testid="occupancy-now" aria-busy={shown.is_none().to_string()}>
             <h3 id="now-title">{ "Here now" }</h3>
             { match shown {
-                None if *failed => html! { <p class="muted">{ "Unknown: the server did not answer (retrying every 30 s)" }</p> },
+                None if failed => html! { <p class="muted">{ "Unknown: the server did not answer (retrying every 30 s)" }</p> },
                 None => html! { <p class="muted">{ "Counting…" }</p> },
-                Some((_, stats)) => html! {
+                Some(stats) => html! {
                     <>
                         <p class="now-figure">
                             <strong class="value" data-testid="now-devices">{ format::count(stats.devices) }</strong>
@@ -584,7 +521,7 @@ fn OccupancyNow(props: &OccupancyNowProps) -> Html {
                                 format::count(stats.devices_associated),
                                 format::count(stats.devices_non_randomized_unassociated),
                                 format::count(stats.devices_randomized_unassociated)) }
-                            if *failed { { " · could not refresh (showing the last count)" } }
+                            if failed { { " · could not refresh (showing the last count)" } }
                         </p>
                         if stats.zones.len() > 1 || stats.zones.iter().any(|z| z.zone.is_some()) {
                             <ul class="now-zones" data-testid="now-zones">
