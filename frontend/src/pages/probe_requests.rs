@@ -258,8 +258,11 @@ pub fn ProbeRequests() -> Html {
                 <NodeHealth nodes={(*nodes).clone()} failed={*nodes_failed} {now} on_select={on_node} />
                 <FilterForm query={query.clone()} {on_apply} zones={zones_of((*nodes).as_ref())} />
                 <div class="toolbar">
-                    <span class="status-line" role="status" aria-live="polite" data-testid="status">
-                        { status_text(&loaded, *loading, *paused) }
+                    // Only "Loading…" is announced: the time of each 30 s refresh is not
+                    // read out every time (the table's aria-busy says a query runs).
+                    <span class="status-line" data-testid="status">
+                        <span role="status" aria-live="polite">{ if *loading { "Loading… · " } else { "" } }</span>
+                        { status_text(&loaded, *paused) }
                     </span>
                     <button type="button" onclick={on_refresh.reform(|_: MouseEvent| ())} data-testid="refresh">
                         { "Refresh now" }
@@ -317,20 +320,15 @@ fn new_rows(
     }
 }
 
-fn status_text(loaded: &Option<Loaded>, loading: bool, paused: bool) -> String {
-    let updated = loaded
-        .as_ref()
-        .map(|loaded| format!("Updated {}", clock::local_time(loaded.at)))
-        .unwrap_or_default();
+fn status_text(loaded: &Option<Loaded>, paused: bool) -> String {
     let mode = if paused {
         "live updates paused".to_string()
     } else {
         format!("refreshes every {} s", REFRESH_MILLIS / 1000)
     };
-    match (loading, updated.is_empty()) {
-        (true, _) => format!("Loading… · {mode}"),
-        (false, true) => mode,
-        (false, false) => format!("{updated} · {mode}"),
+    match loaded {
+        Some(loaded) => format!("Updated {} · {mode}", clock::local_time(loaded.at)),
+        None => mode,
     }
 }
 
