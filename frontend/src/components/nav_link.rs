@@ -19,6 +19,16 @@ pub struct NavLinkProps {
     pub children: Html,
 }
 
+/// A left click with no modifier: the dashboard navigates in place. Any other (Ctrl,
+/// Cmd, Shift, Alt, another button) is the browser's: a new tab, a window, a download.
+pub fn is_plain_click(event: &MouseEvent) -> bool {
+    event.button() == 0
+        && !event.ctrl_key()
+        && !event.meta_key()
+        && !event.shift_key()
+        && !event.alt_key()
+}
+
 #[function_component]
 pub fn NavLink(props: &NavLinkProps) -> Html {
     let navigator = use_navigator();
@@ -31,12 +41,7 @@ pub fn NavLink(props: &NavLinkProps) -> Html {
     let onclick = {
         let (to, query) = (props.to.clone(), props.query.clone());
         Callback::from(move |event: MouseEvent| {
-            if event.button() != 0
-                || event.ctrl_key()
-                || event.meta_key()
-                || event.shift_key()
-                || event.alt_key()
-            {
+            if !is_plain_click(&event) {
                 return;
             }
             event.prevent_default();

@@ -50,13 +50,7 @@ fn filter_link(
     };
     let on_filter = on_filter.clone();
     let onclick = Callback::from(move |event: MouseEvent| {
-        // Ctrl/Cmd/Shift-click and other buttons: the browser's (new tab, window).
-        if event.button() != 0
-            || event.ctrl_key()
-            || event.meta_key()
-            || event.shift_key()
-            || event.alt_key()
-        {
+        if !super::nav_link::is_plain_click(&event) {
             return;
         }
         event.prevent_default();
