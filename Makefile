@@ -76,12 +76,12 @@ bench-presence: build
 ## bench-postgres: 100-probe ingestion on SQLite, PostgreSQL, two instances on PostgreSQL, and PostgreSQL's raw ceiling (BENCHMARKS.md; a throwaway cluster, about 2 minutes)
 bench-postgres: build
 	$(CARGO) build --release --locked -p bench --bin postgres-bench
-	pg_virtualenv sh -c 'NCOMPASS_BENCH_POSTGRES="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$$PGPORT/postgres" $(TARGET_DIR)/release/postgres-bench --server $(TARGET_DIR)/release/ncompass'
+	pg_virtualenv -t sh -c 'NCOMPASS_BENCH_POSTGRES="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$$PGPORT/postgres" $(TARGET_DIR)/release/postgres-bench --server $(TARGET_DIR)/release/ncompass'
 
 ## bench-postgres-queries: list queries and analytics at 1M rows on SQLite, then on PostgreSQL (BENCHMARKS.md; about 5 minutes)
 bench-postgres-queries: build
 	$(CARGO) build --release --locked -p bench --bin ingest-bench
-	pg_virtualenv sh -c 'set -e; $(TARGET_DIR)/release/ingest-bench --server $(TARGET_DIR)/release/ncompass --queries-only --query-sizes 1000000 --query-requests 100; psql -q -c "CREATE DATABASE bench_queries"; $(TARGET_DIR)/release/ingest-bench --server $(TARGET_DIR)/release/ncompass --queries-only --query-sizes 1000000 --query-requests 100 --database "postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$$PGPORT/bench_queries"'
+	pg_virtualenv -t sh -c 'set -e; $(TARGET_DIR)/release/ingest-bench --server $(TARGET_DIR)/release/ncompass --queries-only --query-sizes 1000000 --query-requests 100; psql -q -c "CREATE DATABASE bench_queries"; $(TARGET_DIR)/release/ingest-bench --server $(TARGET_DIR)/release/ncompass --queries-only --query-sizes 1000000 --query-requests 100 --database "postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$$PGPORT/bench_queries"'
 
 FUZZ_SECONDS ?= 120
 ## fuzz: the webhook parser and signature check under libFuzzer for FUZZ_SECONDS (installs cargo-fuzz)

@@ -16,7 +16,7 @@ if [ "${1:-}" != "--inside" ]; then
     command -v nginx >/dev/null || missing="$missing nginx"
     # shellcheck disable=SC2086
     scripts/apt-install.sh cluster $missing
-    exec pg_virtualenv "$0" --inside
+    exec pg_virtualenv -t "$0" --inside
 fi
 
 # Inside pg_virtualenv: PGHOST, PGPORT, PGUSER, PGPASSWORD name the new cluster.

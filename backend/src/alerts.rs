@@ -150,6 +150,10 @@ async fn run(
     let client = match reqwest::Client::builder()
         .timeout(ATTEMPT_TIMEOUT)
         .connect_timeout(Duration::from_secs(5))
+        // A new connection per attempt: alerts are rare, and a pooled connection the
+        // receiver has just closed (its keep-alive ran out) failed the attempt that
+        // picked it up, a spurious failure in the log and /metrics.
+        .pool_max_idle_per_host(0)
         .user_agent(concat!("ncompass/", env!("CARGO_PKG_VERSION")))
         .build()
     {

@@ -20,13 +20,18 @@ pub fn postgres() -> Option<String> {
         .filter(|url| !url.is_empty())
 }
 
-/// Creates the database `name` on `server` and returns its URL.
+/// Creates the database `name` on `server` and returns its URL (the server URL's
+/// parameters, such as `sslmode`, kept).
 pub fn create_database(server: &str, name: &str) -> String {
     let mut conn = ncompass::db::connect(server).unwrap();
     conn.batch_execute(&format!("CREATE DATABASE {name}"))
         .unwrap();
-    let (base, _) = server.rsplit_once('/').unwrap();
-    format!("{base}/{name}")
+    let (address, parameters) = match server.split_once('?') {
+        Some((address, parameters)) => (address, format!("?{parameters}")),
+        None => (server, String::new()),
+    };
+    let (base, _) = address.rsplit_once('/').unwrap();
+    format!("{base}/{name}{parameters}")
 }
 
 pub fn free_port() -> u16 {
