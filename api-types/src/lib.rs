@@ -73,6 +73,21 @@ pub struct ProbeRequestPage {
     pub next_cursor: Option<String>,
 }
 
+/// How many probe requests match a set of filters, counted no further than a cap so the
+/// answer costs the same on any table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"count": 1234, "exact": true})))]
+pub struct ProbeRequestCount {
+    /// The rows matching the filters; the cap when `exact` is false.
+    pub count: u64,
+    /// `false`: counting stopped at the cap (`count`), and more rows match.
+    pub exact: bool,
+}
+
+/// The most rows `GET /api/v1/probe-requests/count` counts.
+pub const MAX_COUNT: u64 = 100_000;
+
 /// An access point that has posted at least one report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

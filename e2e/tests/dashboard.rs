@@ -82,6 +82,12 @@ async fn each_filter_narrows_the_table_and_lives_in_the_url() {
         seed_mixed(h).await;
         h.open("/").await;
         h.wait_for_rows(7).await;
+        // The downloads say how many rows they fetch, for the filters in force.
+        let downloads = || async { h.texts("[data-testid^=export-]").await.join(" | ") };
+        h.eventually("the downloads counted", || async {
+            (downloads().await == "Download CSV (7 rows) | Download NDJSON (7 rows)").then_some(())
+        })
+        .await;
 
         // Client MAC, typed in another spelling.
         h.type_into("#f-mac", "48-5A-3F-37-DE-F7").await;
@@ -94,6 +100,10 @@ async fn each_filter_narrows_the_table_and_lives_in_the_url() {
             "{}",
             h.location().await
         );
+        h.eventually("the downloads counted anew", || async {
+            (downloads().await == "Download CSV (1 row) | Download NDJSON (1 row)").then_some(())
+        })
+        .await;
         h.click("button[type=reset]").await;
         h.wait_for_rows(7).await;
         assert_eq!(h.location().await, "/");

@@ -3,8 +3,8 @@
 use std::cell::RefCell;
 
 use api_types::{
-    IngestResult, NodeList, PrivacySummary, ProbeRequestPage, ProbeRequestQuery, Problem,
-    SessionInfo, SignIn,
+    IngestResult, NodeList, PrivacySummary, ProbeRequestCount, ProbeRequestPage, ProbeRequestQuery,
+    Problem, SessionInfo, SignIn,
 };
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
@@ -65,6 +65,15 @@ pub async fn list_probe_requests(
     } else {
         format!("/api/v1/probe-requests?{query_string}")
     };
+    decode(Request::get(&url).abort_signal(signal).send().await).await
+}
+
+/// How many rows the export of `query`'s filters has (up to the server's cap).
+pub async fn count_probe_requests(
+    query: &ProbeRequestQuery,
+    signal: Option<&AbortSignal>,
+) -> Result<ProbeRequestCount, ApiError> {
+    let url = query::count_url(query);
     decode(Request::get(&url).abort_signal(signal).send().await).await
 }
 

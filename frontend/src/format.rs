@@ -121,6 +121,17 @@ pub fn signal_quality(dbm: i32) -> &'static str {
     }
 }
 
+/// The size of an export, for its download button: "1 row", "1,234 rows", or "over
+/// 100,000 rows" when the server stopped counting.
+pub fn export_size(counted: &api_types::ProbeRequestCount) -> String {
+    let number = count(i64::try_from(counted.count).unwrap_or(i64::MAX));
+    match (counted.exact, counted.count) {
+        (false, _) => format!("over {number} rows"),
+        (true, 1) => "1 row".to_string(),
+        (true, _) => format!("{number} rows"),
+    }
+}
+
 /// `1234567` as "1,234,567".
 pub fn count(value: i64) -> String {
     #[cfg(target_arch = "wasm32")]
@@ -144,6 +155,16 @@ pub fn count(value: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_export_size_says_rows_and_when_counting_stopped() {
+        use api_types::ProbeRequestCount;
+        let size = |count, exact| export_size(&ProbeRequestCount { count, exact });
+        assert_eq!(size(0, true), "0 rows");
+        assert_eq!(size(1, true), "1 row");
+        assert_eq!(size(1234, true), "1,234 rows");
+        assert_eq!(size(100_000, false), "over 100,000 rows");
+    }
+
     use super::*;
 
     #[test]

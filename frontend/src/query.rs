@@ -60,16 +60,28 @@ pub fn first_page(query: &ProbeRequestQuery) -> ProbeRequestQuery {
     }
 }
 
-/// The export of every row the view's filters match (all pages), in `format`.
-pub fn export_url(query: &ProbeRequestQuery, format: &str) -> String {
-    let filters = ProbeRequestQuery {
+/// The view's filters alone: every page, whatever its size.
+pub fn filters(query: &ProbeRequestQuery) -> ProbeRequestQuery {
+    ProbeRequestQuery {
         limit: None,
         cursor: None,
         ..query.clone()
-    };
-    match to_query_string(&filters).as_str() {
+    }
+}
+
+/// The export of every row the view's filters match (all pages), in `format`.
+pub fn export_url(query: &ProbeRequestQuery, format: &str) -> String {
+    match to_query_string(&filters(query)).as_str() {
         "" => format!("/api/v1/probe-requests/export?format={format}"),
         rest => format!("/api/v1/probe-requests/export?format={format}&{rest}"),
+    }
+}
+
+/// How many rows that export has (counted up to the server's cap).
+pub fn count_url(query: &ProbeRequestQuery) -> String {
+    match to_query_string(&filters(query)).as_str() {
+        "" => "/api/v1/probe-requests/count".to_string(),
+        rest => format!("/api/v1/probe-requests/count?{rest}"),
     }
 }
 
@@ -135,6 +147,14 @@ mod tests {
         assert_eq!(
             export_url(&ProbeRequestQuery::default(), "ndjson"),
             "/api/v1/probe-requests/export?format=ndjson"
+        );
+        assert_eq!(
+            count_url(&query),
+            "/api/v1/probe-requests/count?mac=00%3A1a%3A2b%3A3c%3A4d%3A5e&associated=true"
+        );
+        assert_eq!(
+            count_url(&ProbeRequestQuery::default()),
+            "/api/v1/probe-requests/count"
         );
     }
 

@@ -217,6 +217,40 @@ pub fn list(
     })
 }
 
+/// How many rows match `filter`, counting no further than `cap`: `(count, exact)`, where
+/// `count` is `cap` and `exact` false when more match. Reads at most `cap + 1` ids from an
+/// index, so its cost is bounded whatever the table holds. A filter by several access
+/// points (a zone's) counts each one's rows, as [`list`] walks them.
+pub fn count(conn: &mut Conn, filter: &Filter, cap: u64) -> QueryResult<(u64, bool)> {
+    let wanted = cap.saturating_add(1);
+    let walks: Vec<Filter> = match &filter.node_macs {
+        None => vec![filter.clone()],
+        Some(nodes) => nodes
+            .iter()
+            .filter(|node| filter.node_mac.as_ref().is_none_or(|only| only == *node))
+            .take(MAX_NODES_PER_FILTER)
+            .map(|node| Filter {
+                node_mac: Some(node.clone()),
+                node_macs: None,
+                ..filter.clone()
+            })
+            .collect(),
+    };
+    let mut counted = 0u64;
+    for walk in walks {
+        let missing = wanted - counted;
+        if missing == 0 {
+            break;
+        }
+        let ids: Vec<i64> = filtered(&walk)
+            .select(probe_requests::id)
+            .limit(i64::try_from(missing).unwrap_or(i64::MAX))
+            .load(conn)?;
+        counted += ids.len() as u64;
+    }
+    Ok((counted.min(cap), counted <= cap))
+}
+
 /// Up to `wanted` rows of one keyset walk ([`page_queries`]).
 fn rows(
     conn: &mut Conn,
@@ -355,6 +389,61 @@ mod tests {
                 format!("{sql}\n{plan}")
             })
             .collect()
+    }
+
+    #[test]
+    fn a_count_is_exact_up_to_its_cap_and_says_when_it_stopped() {
+        let (_dir, mut conn) = migrated();
+        for (n, node) in ["ac:00:00:00:00:01", "ac:00:00:00:00:02"]
+            .iter()
+            .enumerate()
+        {
+            let probes: Vec<serde_json::Value> = (0..5)
+                .map(|i| {
+                    serde_json::json!({"mac": format!("00:11:22:33:{n:02x}:{i:02x}"),
+                    "count": 1, "min_signal": -70, "max_signal": -60, "avg_signal": -65,
+                    "first_seen": 1_700_000_000 + i, "last_seen": 1_700_000_000 + i,
+                    "associated": i == 0})
+                })
+                .collect();
+            let body = serde_json::json!({"network_id": 1, "node_mac": node, "version": 1,
+                "probe_requests": probes});
+            let report =
+                parse_report(body.to_string().as_bytes(), &TimeRules::at(1_700_000_100)).unwrap();
+            crate::db::reports::store(&mut conn, &report, 1_700_000_100).unwrap();
+        }
+        let all = Filter::default();
+        assert_eq!(count(&mut conn, &all, 100).unwrap(), (10, true));
+        assert_eq!(count(&mut conn, &all, 10).unwrap(), (10, true));
+        assert_eq!(count(&mut conn, &all, 9).unwrap(), (9, false));
+        assert_eq!(count(&mut conn, &all, 0).unwrap(), (0, false));
+        let associated = Filter {
+            associated: Some(true),
+            ..Filter::default()
+        };
+        assert_eq!(count(&mut conn, &associated, 100).unwrap(), (2, true));
+        let since = Filter {
+            since: Some(1_700_000_003),
+            ..Filter::default()
+        };
+        assert_eq!(count(&mut conn, &since, 100).unwrap(), (4, true));
+        // A zone: each access point's rows, capped across them; none when it has none.
+        let zone = Filter {
+            node_macs: Some(vec!["ac:00:00:00:00:01".into(), "ac:00:00:00:00:02".into()]),
+            ..Filter::default()
+        };
+        assert_eq!(count(&mut conn, &zone, 100).unwrap(), (10, true));
+        assert_eq!(count(&mut conn, &zone, 7).unwrap(), (7, false));
+        let one = Filter {
+            node_mac: Some("ac:00:00:00:00:02".into()),
+            ..zone.clone()
+        };
+        assert_eq!(count(&mut conn, &one, 100).unwrap(), (5, true));
+        let empty = Filter {
+            node_macs: Some(Vec::new()),
+            ..Filter::default()
+        };
+        assert_eq!(count(&mut conn, &empty, 100).unwrap(), (0, true));
     }
 
     #[test]

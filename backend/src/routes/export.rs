@@ -5,11 +5,11 @@
 use actix_web::http::header;
 use actix_web::web::{Bytes, Data};
 use actix_web::{HttpRequest, HttpResponse};
-use api_types::{ProbeRequest, ProbeRequestQuery};
+use api_types::ProbeRequest;
 use tokio::sync::mpsc;
 
 use super::parse_query;
-use super::probe_requests::filter;
+use super::probe_requests::FilterQuery;
 use super::AppState;
 use crate::db;
 use crate::error::AppError;
@@ -34,32 +34,14 @@ pub enum ExportFormat {
     Ndjson,
 }
 
-/// Query parameters of the export: the list's filters (no paging) and the format.
+/// The export's own query parameter (its filters are [`FilterQuery`]'s, read from the
+/// same query string).
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `csv` or `ndjson`.
     #[param(example = "csv")]
     format: ExportFormat,
-    /// Client MAC, exact match; any case, `:` or `-` separators.
-    mac: Option<String>,
-    /// Access point MAC, exact match; any case, `:` or `-` separators.
-    node_mac: Option<String>,
-    /// Only probe requests heard by the access points now in this zone.
-    zone: Option<String>,
-    /// CloudTrax network id.
-    #[param(minimum = 0)]
-    network_id: Option<i64>,
-    /// Only clients connected (`true`) or not (`false`).
-    associated: Option<bool>,
-    /// Only randomized (`true`) or globally unique (`false`) client MACs.
-    randomized: Option<bool>,
-    /// Only probe requests last seen at or after this time, Unix seconds.
-    #[param(minimum = 0)]
-    since: Option<i64>,
-    /// Only probe requests last seen at or before this time, Unix seconds.
-    #[param(minimum = 0)]
-    until: Option<i64>,
 }
 
 /// Export probe requests
@@ -72,7 +54,7 @@ pub struct ExportQuery {
     path = "/api/v1/probe-requests/export",
     tag = "probe requests",
     operation_id = "export_probe_requests",
-    params(ExportQuery),
+    params(ExportQuery, FilterQuery),
     responses(
         (status = 200, description = "The rows, streamed", content_type = "text/csv", body = String,
          example = "id,network_id,node_mac,mac,count,min_signal,max_signal,avg_signal,last_seen_signal,first_seen,last_seen,associated,randomized,network_name,node_name,zone\r\n42,179283,ac:86:74:61:4f:c0,48:5a:3f:37:de:f7,10,-37,-26,-30,,1455845791,1455845811,true,false,Main street store,Entrance,Ground floor\r\n"),
@@ -81,18 +63,8 @@ pub struct ExportQuery {
 )]
 pub async fn export(request: HttpRequest, state: Data<AppState>) -> Result<HttpResponse, AppError> {
     let query: ExportQuery = parse_query(request.query_string())?;
-    let filter = filter(&ProbeRequestQuery {
-        mac: query.mac,
-        node_mac: query.node_mac,
-        network_id: query.network_id,
-        associated: query.associated,
-        randomized: query.randomized,
-        since: query.since,
-        until: query.until,
-        ..ProbeRequestQuery::default()
-    })?;
-    let filter = super::stored_filter(&state, filter).await?;
-    let filter = super::zone_filter(&state, filter, query.zone.as_deref()).await?;
+    let filters: FilterQuery = parse_query(request.query_string())?;
+    let filter = filters.resolve(&state).await?;
     // A zone's rows are read by one walk per access point: smaller reads keep each
     // round trip's work about the same.
     let rows_per_read = filter.node_macs.as_ref().map_or(ROWS_PER_READ, |nodes| {

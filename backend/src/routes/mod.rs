@@ -74,6 +74,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/v1/probe-requests").route(get().to(probe_requests::list)))
         // Before `{id}`, which would take "export" for an id.
         .service(resource("/api/v1/probe-requests/export").route(get().to(export::export)))
+        .service(resource("/api/v1/probe-requests/count").route(get().to(probe_requests::count)))
         .service(resource("/api/v1/probe-requests/{id}").route(get().to(probe_requests::get)))
         .service(resource("/api/v1/nodes").route(get().to(nodes::list)))
         .service(

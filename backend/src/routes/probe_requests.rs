@@ -3,7 +3,8 @@
 use actix_web::web::{Data, Json, Path};
 use actix_web::HttpRequest;
 use api_types::{
-    ProbeRequest, ProbeRequestPage, ProbeRequestQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+    ProbeRequest, ProbeRequestCount, ProbeRequestPage, ProbeRequestQuery, DEFAULT_PAGE_SIZE,
+    MAX_COUNT, MAX_PAGE_SIZE,
 };
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -60,6 +61,80 @@ pub async fn list(
         items: page.items,
         next_cursor: page.next.map(encode_cursor),
     }))
+}
+
+/// The list's filters without paging: the query parameters of the export and the count.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FilterQuery {
+    /// Client MAC, exact match; any case, `:` or `-` separators.
+    mac: Option<String>,
+    /// Access point MAC, exact match; any case, `:` or `-` separators.
+    node_mac: Option<String>,
+    /// Only probe requests heard by the access points now in this zone.
+    zone: Option<String>,
+    /// CloudTrax network id.
+    #[param(minimum = 0)]
+    network_id: Option<i64>,
+    /// Only clients connected (`true`) or not (`false`).
+    associated: Option<bool>,
+    /// Only randomized (`true`) or globally unique (`false`) client MACs.
+    randomized: Option<bool>,
+    /// Only probe requests last seen at or after this time, Unix seconds.
+    #[param(minimum = 0)]
+    since: Option<i64>,
+    /// Only probe requests last seen at or before this time, Unix seconds.
+    #[param(minimum = 0)]
+    until: Option<i64>,
+}
+
+impl FilterQuery {
+    /// The validated filter, with the client MAC as stored and the zone as its access
+    /// points.
+    pub(super) async fn resolve(self, state: &AppState) -> Result<Filter, AppError> {
+        let filter = filter(&ProbeRequestQuery {
+            mac: self.mac,
+            node_mac: self.node_mac,
+            network_id: self.network_id,
+            associated: self.associated,
+            randomized: self.randomized,
+            since: self.since,
+            until: self.until,
+            ..ProbeRequestQuery::default()
+        })?;
+        let filter = super::stored_filter(state, filter).await?;
+        super::zone_filter(state, filter, self.zone.as_deref()).await
+    }
+}
+
+/// Count probe requests
+///
+/// How many probe requests match the filters (the same as the list's and the export's),
+/// counted up to 100,000: past that, `count` is 100000 and `exact` is false. Tells a
+/// client how big an export will be before it starts one.
+#[utoipa::path(
+    get,
+    path = "/api/v1/probe-requests/count",
+    tag = "probe requests",
+    operation_id = "count_probe_requests",
+    params(FilterQuery),
+    responses(
+        (status = 200, description = "The number of matching rows", body = ProbeRequestCount),
+        (status = 400, description = "A filter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = api_types::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn count(
+    request: HttpRequest,
+    state: Data<AppState>,
+) -> Result<Json<ProbeRequestCount>, AppError> {
+    let filters: FilterQuery = parse_query(request.query_string())?;
+    let filter = filters.resolve(&state).await?;
+    let (count, exact) = state
+        .db
+        .run(move |conn| db::probe_requests::count(conn, &filter, MAX_COUNT))
+        .await?;
+    Ok(Json(ProbeRequestCount { count, exact }))
 }
 
 /// Get one probe request

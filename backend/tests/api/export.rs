@@ -103,3 +103,53 @@ async fn bad_format_or_filter_is_400_naming_it() {
         assert_eq!(problem["parameter"], parameter, "{query}");
     }
 }
+
+/// The count says how many rows the export with the same filters has.
+#[actix_web::test]
+async fn the_count_is_the_number_of_rows_the_export_has() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    let named = app
+        .client
+        .put(app.url("/api/v1/nodes/ac:86:74:00:00:04"))
+        .json(&serde_json::json!({"name": "Door", "zone": "Front"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(named.status(), 200);
+    for query in [
+        "",
+        "node_mac=ac-86-74-00-00-03&associated=true&since=1700000310&until=1700000390",
+        "associated=false",
+        "mac=00:00:00:00:00:00",
+        "zone=Front",
+        "zone=Nowhere",
+        "network_id=8",
+    ] {
+        let counted = app
+            .get_json(&format!("/api/v1/probe-requests/count?{query}"))
+            .await;
+        let (_, ndjson) = export(&app, &format!("format=ndjson&{query}")).await;
+        assert_eq!(counted["count"], ndjson.lines().count(), "{query}");
+        assert_eq!(counted["exact"], true, "{query}");
+    }
+}
+
+#[actix_web::test]
+async fn a_bad_count_filter_is_400_naming_it() {
+    let app = spawn_app().await;
+    for (query, parameter) in [
+        ("mac=nope", "mac"),
+        ("node_mac=", "node_mac"),
+        ("since=9&until=3", "until"),
+        ("network_id=-1", "network_id"),
+        ("associated=maybe", "associated"),
+        ("zone=", "zone"),
+    ] {
+        let response = app
+            .get(&format!("/api/v1/probe-requests/count?{query}"))
+            .await;
+        let problem = assert_problem(response, 400).await;
+        assert_eq!(problem["parameter"], parameter, "{query}");
+    }
+}

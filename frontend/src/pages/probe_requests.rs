@@ -18,6 +18,7 @@ use crate::components::node_health::NodeHealth;
 use crate::components::notice::ErrorNotice;
 use crate::components::pager::Pager;
 use crate::components::probe_table::{FilterBy, ProbeTable, Rows};
+use crate::format;
 use crate::hooks::latest::Latest;
 use crate::hooks::paging;
 use crate::query;
@@ -112,6 +113,20 @@ pub fn ProbeRequests() -> Html {
             move || latest.cancel()
         });
     }
+
+    // The download buttons say how many rows they fetch: counted for the view's filters,
+    // again at each refresh (the latest answer for the same filters stays meanwhile).
+    let filters = query::filters(&query);
+    let counted = crate::hooks::fetch::use_fetch(
+        (filters.clone(), *reload),
+        |(filters, _), signal| async move { api::count_probe_requests(&filters, signal.as_ref()).await },
+    );
+    let export_size = counted
+        .data
+        .as_ref()
+        .filter(|answer| (answer.0).0 == filters)
+        .map(|answer| format!(" ({})", format::export_size(&answer.1)))
+        .unwrap_or_default();
 
     {
         // Not while paused, nor while the tab is hidden (caught up when shown).
@@ -271,9 +286,9 @@ pub fn ProbeRequests() -> Html {
                         { if *paused { "Resume live updates" } else { "Pause live updates" } }
                     </button>
                     <a class="button" href={query::export_url(&query, "csv")} download="probe-requests.csv"
-                        data-testid="export-csv">{ "Download CSV" }</a>
+                        data-testid="export-csv">{ format!("Download CSV{export_size}") }</a>
                     <a class="button" href={query::export_url(&query, "ndjson")} download="probe-requests.ndjson"
-                        data-testid="export-ndjson">{ "Download NDJSON" }</a>
+                        data-testid="export-ndjson">{ format!("Download NDJSON{export_size}") }</a>
                 </div>
                 if let Some(problem) = &*error {
                     <ErrorNotice message={problem.message()} on_retry={on_refresh.clone()} />
