@@ -402,6 +402,28 @@ async fn back_forward_and_reload_keep_the_page_and_its_label() {
         })
         .await;
         assert_eq!(label().await, "Page 1");
+
+        // A shared link to page 3, opened where this tab's walk is unknown (its
+        // sessionStorage cleared): the same rows, the same label, from the URL.
+        h.browser.back().await.unwrap();
+        h.eventually("page 2 after Back", || async {
+            (h.row_ids().await == second).then_some(())
+        })
+        .await;
+        h.browser.back().await.unwrap();
+        h.eventually("page 3 after Back", || async {
+            (h.row_ids().await == third).then_some(())
+        })
+        .await;
+        let link = h.location().await;
+        assert!(link.contains("page=3"), "{link}");
+        h.js("sessionStorage.clear(); return true").await;
+        h.open("/").await;
+        h.wait_for_rows(100).await;
+        h.open(&link).await;
+        h.wait_for_rows(20).await;
+        assert_eq!(h.row_ids().await, third);
+        assert_eq!(label().await, "Page 3");
     })
     .await;
 }

@@ -52,6 +52,29 @@ pub fn to_query_string(query: &ProbeRequestQuery) -> String {
     serde_urlencoded::to_string(query).unwrap_or_default()
 }
 
+/// The dashboard's page number in a query string (`page`, 2 or more; only with a
+/// `cursor`): the label of a page opened from a link. The API never sees it.
+pub fn page_number(query_string: &str) -> Option<usize> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query_string.trim_start_matches('?')).unwrap_or_default();
+    pairs
+        .into_iter()
+        .find(|(key, _)| key == "page")
+        .and_then(|(_, value)| value.trim().parse().ok())
+        .filter(|number| *number >= 2)
+}
+
+/// The URL's query pairs for `query` shown as page `page` (the dashboard's own `page`
+/// after the API's parameters; none for the newest page).
+pub fn url_pairs(query: &ProbeRequestQuery, page: Option<usize>) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(&to_query_string(query)).unwrap_or_default();
+    if let Some(number) = page.filter(|number| *number >= 2 && query.cursor.is_some()) {
+        pairs.push(("page".to_string(), number.to_string()));
+    }
+    pairs
+}
+
 /// The same filters, from the first page.
 pub fn first_page(query: &ProbeRequestQuery) -> ProbeRequestQuery {
     ProbeRequestQuery {
@@ -155,6 +178,25 @@ mod tests {
         assert_eq!(
             count_url(&ProbeRequestQuery::default()),
             "/api/v1/probe-requests/count"
+        );
+    }
+
+    #[test]
+    fn the_page_number_rides_along_in_the_url_but_not_in_the_query() {
+        let query = parse("cursor=abc&limit=20&page=3");
+        assert_eq!(query.cursor.as_deref(), Some("abc"));
+        assert_eq!(page_number("cursor=abc&limit=20&page=3"), Some(3));
+        assert_eq!(page_number("?page=1"), None);
+        assert_eq!(page_number("page=x"), None);
+        let pairs = url_pairs(&query, Some(3));
+        assert_eq!(
+            serde_urlencoded::to_string(&pairs).unwrap(),
+            "limit=20&cursor=abc&page=3"
+        );
+        assert_eq!(
+            serde_urlencoded::to_string(url_pairs(&first_page(&query), Some(3))).unwrap(),
+            "limit=20",
+            "the newest page has no number in its URL"
         );
     }
 

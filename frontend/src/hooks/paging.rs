@@ -1,7 +1,9 @@
 //! Where a page of the probe-request list stands: its number, and the cursor of the page
-//! before it (for "Newer"). Kept per browser tab in `sessionStorage`, keyed by the page's
-//! query (filters, size and cursor), so Back, Forward and reload find the same page with
-//! the same label; a link opened elsewhere shows the rows without a number.
+//! before it (for "Newer"). The number is in the URL (`page`), so a link shows the same
+//! label; the cursor before is kept per browser tab in `sessionStorage`, keyed by the
+//! page's query (filters, size and cursor), so Back, Forward and reload find it too. A
+//! link opened in another tab knows its number but not the page before: "Newer" then
+//! goes to the newest page.
 
 use api_types::ProbeRequestQuery;
 
@@ -27,31 +29,42 @@ fn key(query: &ProbeRequestQuery) -> String {
 }
 
 /// The place of `query`'s page: the newest page is 1; a deeper one is known when this
-/// tab walked to it.
-pub fn place(query: &ProbeRequestQuery) -> Option<Place> {
+/// tab walked to it, or by its number alone from the URL (`url_page`).
+pub fn place(query: &ProbeRequestQuery, url_page: Option<usize>) -> Option<Place> {
     if query.cursor.is_none() {
         return Some(Place {
             number: 1,
             previous: None,
         });
     }
-    let value = storage()?.get_item(&key(query)).ok()??;
-    decode(&value)
+    let walked = storage()
+        .and_then(|storage| storage.get_item(&key(query)).ok().flatten())
+        .and_then(|value| decode(&value));
+    walked.or_else(|| {
+        url_page.map(|number| Place {
+            number,
+            previous: None,
+        })
+    })
 }
 
-/// Records that `next` (an older page) follows `current`.
-pub fn record_next(current: &ProbeRequestQuery, next: &ProbeRequestQuery) {
-    let Some(here) = place(current) else {
-        return;
-    };
+/// Records that `next` (an older page) follows `current` (at `here`); returns the
+/// number of `next`.
+pub fn record_next(
+    current: &ProbeRequestQuery,
+    here: Option<&Place>,
+    next: &ProbeRequestQuery,
+) -> Option<usize> {
+    let here = here?;
     if let Some(storage) = storage() {
         let value = encode(&Place {
             number: here.number + 1,
             previous: current.cursor.clone(),
         });
-        // A full or disabled storage only costs the label.
+        // A full or disabled storage only costs "Newer" its page after a reload.
         let _ = storage.set_item(&key(next), &value);
     }
+    Some(here.number + 1)
 }
 
 /// `"3 CURSOR"`, or `"2"` when the page before is the newest.

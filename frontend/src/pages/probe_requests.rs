@@ -20,7 +20,7 @@ use crate::components::pager::Pager;
 use crate::components::probe_table::{FilterBy, ProbeTable, Rows};
 use crate::format;
 use crate::hooks::latest::Latest;
-use crate::hooks::paging;
+use crate::hooks::paging::{self, Place};
 use crate::query;
 use crate::reload::Reload;
 
@@ -138,15 +138,17 @@ pub fn ProbeRequests() -> Html {
         );
     }
 
-    let go = {
+    // To `next`, shown as page `page` (None: the newest, or a number not known).
+    let go_to_page = {
         let navigator = navigator.clone();
-        Callback::from(move |next: ProbeRequestQuery| {
+        Callback::from(move |(next, page): (ProbeRequestQuery, Option<usize>)| {
             if let Some(navigator) = &navigator {
-                let pushed = if next == ProbeRequestQuery::default() {
+                let pairs = query::url_pairs(&next, page);
+                let pushed = if pairs.is_empty() {
                     navigator.push(&Route::Home);
                     Ok(())
                 } else {
-                    navigator.push_with_query(&Route::Home, &next)
+                    navigator.push_with_query(&Route::Home, &pairs)
                 };
                 if let Err(problem) = pushed {
                     web_sys::console::error_1(&format!("navigation failed: {problem}").into());
@@ -154,6 +156,7 @@ pub fn ProbeRequests() -> Html {
             }
         })
     };
+    let go = go_to_page.reform(|next: ProbeRequestQuery| (next, None));
     let on_apply = go.clone();
     // The same handler while the view stays: the table's memoized rows keep their memo.
     let on_filter = {
@@ -168,18 +171,31 @@ pub fn ProbeRequests() -> Html {
         let query = query.clone();
         Callback::from(move |()| go.emit(query::first_page(&query)))
     };
-    // Where this page stands in the walk this tab made (Back, Forward and reload too).
-    let place = paging::place(&query);
+    // Where this page stands: its number from the URL, and the page before from the walk
+    // this tab made (Back, Forward and reload too).
+    let place = paging::place(
+        &query,
+        query::page_number(location.as_ref().map(|l| l.query_str()).unwrap_or_default()),
+    );
     let on_previous = {
-        let go = go.clone();
+        let go_to_page = go_to_page.clone();
         let query = query.clone();
-        // Unknown (a link opened elsewhere): the newest page.
-        let previous = place.clone().and_then(|place| place.previous);
+        // The page before unknown (a link opened in another tab): the newest page.
+        let (previous, number) = match &place {
+            Some(Place {
+                number,
+                previous: Some(cursor),
+            }) => (Some(cursor.clone()), Some(number - 1)),
+            _ => (None, None),
+        };
         Callback::from(move |()| {
-            go.emit(ProbeRequestQuery {
-                cursor: previous.clone(),
-                ..query.clone()
-            });
+            go_to_page.emit((
+                ProbeRequestQuery {
+                    cursor: previous.clone(),
+                    ..query.clone()
+                },
+                number,
+            ));
         })
     };
     let next_cursor = loaded
@@ -187,17 +203,18 @@ pub fn ProbeRequests() -> Html {
         .filter(|loaded| loaded.query == query)
         .and_then(|loaded| loaded.page.next_cursor.clone());
     let on_next = {
-        let go = go.clone();
+        let go_to_page = go_to_page.clone();
         let query = query.clone();
         let next_cursor = next_cursor.clone();
+        let place = place.clone();
         Callback::from(move |()| {
             if let Some(cursor) = &next_cursor {
                 let next = ProbeRequestQuery {
                     cursor: Some(cursor.clone()),
                     ..query.clone()
                 };
-                paging::record_next(&query, &next);
-                go.emit(next);
+                let number = paging::record_next(&query, place.as_ref(), &next);
+                go_to_page.emit((next, number));
             }
         })
     };
