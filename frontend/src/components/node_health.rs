@@ -1,3 +1,5 @@
+use std::rc::Rc;
+
 use api_types::Node;
 use yew::prelude::*;
 
@@ -10,7 +12,7 @@ const LATE_AFTER_SECS: i64 = 120;
 #[derive(Properties, PartialEq)]
 pub struct NodeHealthProps {
     /// The access points; `None` while not known yet (loading, or the first load failed).
-    pub nodes: Option<Vec<Node>>,
+    pub nodes: Option<Rc<Vec<Node>>>,
     /// The last attempt to load them failed.
     pub failed: bool,
     /// Unix seconds.

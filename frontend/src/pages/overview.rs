@@ -2,7 +2,6 @@
 //! dwell times, and the access points.
 
 use api_types::{DwellHistogram, NetworkList, Node, NodeStatsList, StatsSeries, StatsSummary};
-use yew::platform::spawn_local;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -14,7 +13,6 @@ use crate::components::nav_link::NavLink;
 use crate::components::notice::ErrorNotice;
 use crate::format;
 use crate::hooks::fetch::use_fetch;
-use crate::hooks::latest::Latest;
 
 /// How often the figures of a range ending now are computed again.
 const REFRESH_MILLIS: u32 = 60_000;
@@ -159,6 +157,9 @@ struct Places {
     nodes: Vec<Node>,
 }
 
+/// [`Places`] as the fetch hook keeps it (with its inputs, none): shared, not copied.
+type PlacesAnswer = std::rc::Rc<((), Places)>;
+
 impl Places {
     /// The time zone hours and days are shown in: the network's; over several, theirs
     /// when they share one; else the browser's.
@@ -227,37 +228,22 @@ pub fn Overview() -> Html {
     let scope = Scope::from_query(query_str);
     // The networks and access points: the scope's menus and time zone. Until they are
     // known (or if they cannot be), the browser's zone.
-    let places = use_state(|| None::<Places>);
-    let places_tried = use_state(|| false);
-    {
-        let (places, places_tried) = (places.clone(), places_tried.clone());
-        use_effect_with((), move |()| {
-            let latest = Latest::new();
-            let task = latest.clone();
-            spawn_local(async move {
-                let signal = task.signal();
-                let loaded = async {
-                    Ok::<_, ApiError>(Places {
-                        networks: api::list_networks(signal.as_ref()).await?,
-                        nodes: api::list_nodes(signal.as_ref()).await?.items,
-                    })
-                }
-                .await;
-                if task.is_current() {
-                    places.set(loaded.ok());
-                    places_tried.set(true);
-                }
-            });
-            move || latest.cancel()
-        });
-    }
+    let places = use_fetch((), |(), signal| async move {
+        let signal = signal.as_ref();
+        Ok(Places {
+            networks: api::list_networks(signal).await?,
+            nodes: api::list_nodes(signal).await?.items,
+        })
+    });
+    let places_tried = places.data.is_some() || places.error.is_some();
+    let places: Option<PlacesAnswer> = places.data;
     let tz = places
         .as_ref()
-        .map_or_else(clock::time_zone, |places| places.time_zone(&scope));
+        .map_or_else(clock::time_zone, |places| places.1.time_zone(&scope));
     // Only the latest range, scope and zone's request may update the page; a change or
     // a refresh aborts the one before. Nothing is asked while the time zone is not
     // known, nor for a range the server would refuse (the page says so).
-    let deps = (range, scope.clone(), tz.clone(), *places_tried);
+    let deps = (range, scope.clone(), tz.clone(), places_tried);
     let fetched = use_fetch(
         deps.clone(),
         |(range, scope, tz, ready): (Range, Scope, String, bool), signal| async move {
@@ -308,7 +294,7 @@ pub fn Overview() -> Html {
         <main class="page overview" data-testid="overview">
             <h2>{ "Presence overview" }</h2>
             <OccupancyNow scope={scope.clone()} />
-            <ScopePicker scope={scope.clone()} range={range} places={(*places).clone()} />
+            <ScopePicker scope={scope.clone()} range={range} places={places.clone()} />
             <nav class="ranges" aria-label="Range">
                 { for Range::ALL.iter().map(|option| {
                     let current = *option == range;
@@ -381,14 +367,14 @@ struct ScopedQuery {
 struct ScopePickerProps {
     scope: Scope,
     range: Range,
-    places: Option<Places>,
+    places: Option<PlacesAnswer>,
 }
 
 /// Narrows the Overview to one network or one zone (kept in the URL).
 #[function_component]
 fn ScopePicker(props: &ScopePickerProps) -> Html {
     let navigator = use_navigator();
-    let Some(places) = &props.places else {
+    let Some(places) = props.places.as_ref().map(|places| &places.1) else {
         return html! {};
     };
     let go = {

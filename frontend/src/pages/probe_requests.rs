@@ -19,7 +19,7 @@ use crate::components::notice::ErrorNotice;
 use crate::components::pager::Pager;
 use crate::components::probe_table::{FilterBy, ProbeTable, Rows};
 use crate::format;
-use crate::hooks::latest::Latest;
+use crate::hooks::fetch::use_fetch;
 use crate::hooks::paging::{self, Place};
 use crate::query;
 use crate::reload::Reload;
@@ -27,11 +27,9 @@ use crate::reload::Reload;
 /// CloudTrax's reporting cadence: refreshing faster shows nothing new.
 const REFRESH_MILLIS: u32 = 30_000;
 
-/// What the last successful load answered.
-#[derive(Clone, PartialEq)]
+/// What one load answered.
+#[derive(PartialEq)]
 struct Loaded {
-    /// The query this page answers.
-    query: ProbeRequestQuery,
     page: ProbeRequestPage,
     /// The page's rows as the table shares them (made once per load).
     rows: Rows,
@@ -39,6 +37,11 @@ struct Loaded {
     new_ids: HashSet<i64>,
     /// When it was loaded, Unix seconds.
     at: i64,
+    /// The access points for the feed header: the last ones known, when this load's
+    /// request for them failed (`nodes_failed`); None until first known, so the header
+    /// says "unknown", not 0.
+    nodes: Option<Rc<Vec<Node>>>,
+    nodes_failed: bool,
 }
 
 #[function_component]
@@ -48,76 +51,45 @@ pub fn ProbeRequests() -> Html {
     let navigator = use_navigator();
     let query = query::parse(location.as_ref().map(|l| l.query_str()).unwrap_or_default());
 
-    let loaded = use_state(|| None::<Loaded>);
-    let error = use_state(|| None::<ApiError>);
-    let loading = use_state(|| false);
-    // None until the access points are first known: the header says "unknown", not 0.
-    let nodes = use_state(|| None::<Vec<Node>>);
-    let nodes_failed = use_state(|| false);
     let reload = use_reducer(Reload::default);
     let paused = use_state(|| false);
     let adding_sample = use_state(|| false);
+    let sample_error = use_state(|| None::<ApiError>);
     // Adding data needs the admin role: others are not offered the button.
     let can_add_sample =
         use_context::<Rc<SessionInfo>>().is_some_and(|session| session.role == Role::Admin);
     let highest_id = use_mut_ref(|| None::<(ProbeRequestQuery, i64)>);
+    let known_nodes = use_mut_ref(|| None::<Rc<Vec<Node>>>);
 
-    {
-        let loaded = loaded.clone();
-        let error = error.clone();
-        let loading = loading.clone();
-        let nodes = nodes.clone();
-        let nodes_failed = nodes_failed.clone();
-        let highest_id = highest_id.clone();
-        use_effect_with((query.clone(), *reload), move |(query, _)| {
-            let query = query.clone();
-            loading.set(true);
-            // Only this request may update the view; the next filters or refresh abort it.
-            let latest = Latest::new();
-            let task = latest.clone();
-            spawn_local(async move {
-                let signal = task.signal();
-                let answer = api::list_probe_requests(&query, signal.as_ref()).await;
-                if !task.is_current() {
-                    return;
-                }
-                match answer {
-                    Ok(page) => {
-                        let new_ids = new_rows(&highest_id, &query, &page);
-                        loaded.set(Some(Loaded {
-                            query,
-                            rows: Rows::from(page.items.clone()),
-                            page,
-                            new_ids,
-                            at: clock::now(),
-                        }));
-                        error.set(None);
-                    }
-                    Err(problem) => error.set(Some(problem)),
-                }
-                // The feed header keeps the last access points it knew when a refresh
-                // fails, and says so.
-                let answer = api::list_nodes(signal.as_ref()).await;
-                if !task.is_current() {
-                    return;
-                }
-                match answer {
-                    Ok(list) => {
-                        nodes.set(Some(list.items));
-                        nodes_failed.set(false);
-                    }
-                    Err(_) => nodes_failed.set(true),
-                }
-                loading.set(false);
-            });
-            move || latest.cancel()
-        });
-    }
+    // The page and the access points, for the query in force; the latest request wins.
+    let fetched = use_fetch((query.clone(), *reload), move |(query, _), signal| {
+        let (highest_id, known_nodes) = (highest_id.clone(), known_nodes.clone());
+        async move {
+            let page = api::list_probe_requests(&query, signal.as_ref()).await;
+            let nodes = api::list_nodes(signal.as_ref()).await;
+            let nodes_failed = nodes.is_err();
+            if let Ok(list) = nodes {
+                *known_nodes.borrow_mut() = Some(Rc::new(list.items));
+            }
+            let page = page?;
+            Ok(Loaded {
+                new_ids: new_rows(&highest_id, &query, &page),
+                rows: Rows::from(page.items.clone()),
+                page,
+                at: clock::now(),
+                nodes: known_nodes.borrow().clone(),
+                nodes_failed,
+            })
+        }
+    });
+    let loaded: Option<&Loaded> = fetched.data.as_ref().map(|data| &data.1);
+    let loading = fetched.loading;
+    let error = fetched.error.clone().or_else(|| (*sample_error).clone());
 
     // The download buttons say how many rows they fetch: counted for the view's filters,
     // again at each refresh (the latest answer for the same filters stays meanwhile).
     let filters = query::filters(&query);
-    let counted = crate::hooks::fetch::use_fetch(
+    let counted = use_fetch(
         (filters.clone(), *reload),
         |(filters, _), signal| async move { api::count_probe_requests(&filters, signal.as_ref()).await },
     );
@@ -198,9 +170,8 @@ pub fn ProbeRequests() -> Html {
             ));
         })
     };
-    let next_cursor = loaded
-        .as_ref()
-        .filter(|loaded| loaded.query == query)
+    let next_cursor = fetched
+        .answer_to(&(query.clone(), *reload))
         .and_then(|loaded| loaded.page.next_cursor.clone());
     let on_next = {
         let go_to_page = go_to_page.clone();
@@ -228,26 +199,33 @@ pub fn ProbeRequests() -> Html {
     };
     let on_sample = {
         let reload = reload.clone();
-        let error = error.clone();
+        let sample_error = sample_error.clone();
         let adding_sample = adding_sample.clone();
         Callback::from(move |_: MouseEvent| {
             let reload = reload.clone();
-            let error = error.clone();
+            let sample_error = sample_error.clone();
             let adding_sample = adding_sample.clone();
             adding_sample.set(true);
             spawn_local(async move {
                 match api::add_sample().await {
-                    Ok(_) => reload.dispatch(()),
-                    Err(problem) => error.set(Some(problem)),
+                    Ok(_) => {
+                        sample_error.set(None);
+                        reload.dispatch(());
+                    }
+                    Err(problem) => sample_error.set(Some(problem)),
                 }
                 adding_sample.set(false);
             });
         })
     };
 
-    let now = loaded.as_ref().map_or_else(clock::now, |loaded| loaded.at);
+    let now = loaded.map_or_else(clock::now, |loaded| loaded.at);
+    // The feed header: unknown until first known; failed when its request or the page's
+    // last did.
+    let nodes = loaded.and_then(|loaded| loaded.nodes.clone());
+    let nodes_failed = loaded.is_some_and(|loaded| loaded.nodes_failed) || fetched.error.is_some();
     let page_number = place.map(|place| place.number);
-    let body = match (&*loaded, &*error) {
+    let body = match (loaded, &error) {
         (None, None) => {
             html! { <p class="status-line" role="status">{ "Loading probe requests…" }</p> }
         }
@@ -278,8 +256,8 @@ pub fn ProbeRequests() -> Html {
         (Some(loaded), _) => html! {
             <>
                 <ProbeTable items={loaded.rows.clone()} new_ids={loaded.new_ids.clone()}
-                    {now} on_filter={on_filter.clone()} busy={*loading} base={query.clone()} />
-                <Pager {page_number} at_newest={query.cursor.is_none()} has_next={next_cursor.is_some()} busy={*loading}
+                    {now} on_filter={on_filter.clone()} busy={loading} base={query.clone()} />
+                <Pager {page_number} at_newest={query.cursor.is_none()} has_next={next_cursor.is_some()} busy={loading}
                     {on_newest} {on_previous} {on_next} />
             </>
         },
@@ -287,14 +265,14 @@ pub fn ProbeRequests() -> Html {
 
     html! {
             <main class="page">
-                <NodeHealth nodes={(*nodes).clone()} failed={*nodes_failed} {now} on_select={on_node} />
-                <FilterForm query={query.clone()} {on_apply} zones={zones_of((*nodes).as_ref())} />
+                <NodeHealth nodes={nodes.clone()} failed={nodes_failed} {now} on_select={on_node} />
+                <FilterForm query={query.clone()} {on_apply} zones={zones_of(nodes.as_deref())} />
                 <div class="toolbar">
                     // Only "Loading…" is announced: the time of each 30 s refresh is not
                     // read out every time (the table's aria-busy says a query runs).
                     <span class="status-line" data-testid="status">
-                        <span role="status" aria-live="polite">{ if *loading { "Loading… · " } else { "" } }</span>
-                        { status_text(&loaded, *paused) }
+                        <span role="status" aria-live="polite">{ if loading { "Loading… · " } else { "" } }</span>
+                        { status_text(loaded, *paused) }
                     </span>
                     <button type="button" onclick={on_refresh.reform(|_: MouseEvent| ())} data-testid="refresh">
                         { "Refresh now" }
@@ -307,7 +285,7 @@ pub fn ProbeRequests() -> Html {
                     <a class="button" href={query::export_url(&query, "ndjson")} download="probe-requests.ndjson"
                         data-testid="export-ndjson">{ format!("Download NDJSON{export_size}") }</a>
                 </div>
-                if let Some(problem) = &*error {
+                if let Some(problem) = &error {
                     <ErrorNotice message={problem.message()} on_retry={on_refresh.clone()} />
                 }
                 { body }
@@ -352,7 +330,7 @@ fn new_rows(
     }
 }
 
-fn status_text(loaded: &Option<Loaded>, paused: bool) -> String {
+fn status_text(loaded: Option<&Loaded>, paused: bool) -> String {
     let mode = if paused {
         "live updates paused".to_string()
     } else {
