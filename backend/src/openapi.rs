@@ -11,6 +11,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::auth::access::{self, Access};
 use crate::routes;
+use crate::routes::places::MAX_LABEL_CHARS;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -107,8 +108,10 @@ need no credential.",
         api_types::NodeLabel,
         api_types::NowStats,
         api_types::ZoneNow,
+        routes::webhook::Report,
+        routes::webhook::ReportedProbeRequest,
     )),
-    modifiers(&Security),
+    modifiers(&Security, &Parameters),
     tags(
         (name = "webhook", description = "Where CloudTrax access points post their reports"),
         (name = "probe requests", description = "The stored observations, and the access points that made them"),
@@ -184,6 +187,163 @@ impl Modify for Security {
                 responses
                     .entry("403".to_string())
                     .or_insert_with(|| problem(forbidden));
+            }
+        }
+    }
+}
+
+/// A MAC as the API takes it: six octets in hex, any case, separated all by `:` or all
+/// by `-` (`cloudtrax::Mac::parse`).
+pub const MAC_PATTERN: &str =
+    "^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$|^[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){5}$";
+
+/// The invisible formatting characters a label may not hold (`routes::places`
+/// `is_invisible`), as a regular expression's class members.
+macro_rules! invisible {
+    () => {
+        "\\u00AD\\u061C\\u180E\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u206F\\uFEFF\\uFFF9-\\uFFFB"
+    };
+}
+
+/// A name or zone (`routes::places` `label_problem`): 1 to 100 characters, not blank, no
+/// control characters (Unicode Cc) nor invisible formatting ones (bidi overrides,
+/// zero-width), and its first non-space character is not `=`, `+`, `-` or `@` (a
+/// spreadsheet would take it for a formula).
+pub const LABEL_PATTERN: &str = concat!(
+    "^[^\\S\\u0000-\\u001F\\u007F-\\u009F",
+    invisible!(),
+    "]*",
+    "[^\\s=+@\\-\\u0000-\\u001F\\u007F-\\u009F",
+    invisible!(),
+    "]",
+    "[^\\u0000-\\u001F\\u007F-\\u009F",
+    invisible!(),
+    "]*$"
+);
+
+/// A cursor as the server hands them out: base64url without padding.
+pub const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]+$";
+
+/// The contract of the values every operation shares, said once here rather than on
+/// each query struct and body: the schemas `Mac` ([`MAC_PATTERN`]), `Label`
+/// ([`LABEL_PATTERN`]) and `Cursor`, and every parameter named `mac` or `node_mac`, `zone`
+/// or `cursor` (query or path), and the MACs, names and zones of request bodies, refer to
+/// them.
+struct Parameters;
+
+impl Modify for Parameters {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+        let string = |description: &str, pattern: &str, min: usize, max: Option<usize>| {
+            Schema::Object(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some(description))
+                    .pattern(Some(pattern))
+                    .min_length(Some(min))
+                    .max_length(max)
+                    .build(),
+            )
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.schemas.insert(
+            "Mac".to_string(),
+            RefOr::T(string(
+                "A MAC address: six octets in hex, any case, separated all by `:` or all by `-`.",
+                MAC_PATTERN,
+                17,
+                Some(17),
+            )),
+        );
+        components.schemas.insert(
+            "Label".to_string(),
+            RefOr::T(string(
+                "A name or zone: 1 to 100 characters, not blank, no control characters nor \
+                 invisible formatting ones (bidi overrides, zero-width), and not starting \
+                 with `=`, `+`, `-` or `@` (a spreadsheet would take it for a formula). \
+                 Leading and trailing spaces are trimmed.",
+                LABEL_PATTERN,
+                1,
+                Some(MAX_LABEL_CHARS),
+            )),
+        );
+        components.schemas.insert(
+            "Cursor".to_string(),
+            RefOr::T(string(
+                "A page cursor exactly as a previous page's `next_cursor` gave it; any other \
+                 value is refused (400).",
+                CURSOR_PATTERN,
+                1,
+                None,
+            )),
+        );
+        let to = |name: &str| RefOr::Ref(Ref::from_schema_name(name));
+        // The same, where request bodies hold them (a label there may be null: none).
+        let nullable_label = RefOr::T(Schema::OneOf(
+            utoipa::openapi::schema::OneOfBuilder::new()
+                .item(to("Label"))
+                .item(ObjectBuilder::new().schema_type(SchemaType::Type(Type::Null)))
+                .build(),
+        ));
+        let bodies = [
+            ("Report", "node_mac", to("Mac")),
+            ("ReportedProbeRequest", "mac", to("Mac")),
+            ("NewOptOut", "mac", to("Mac")),
+            ("NodeSettings", "name", nullable_label.clone()),
+            ("NodeSettings", "zone", nullable_label.clone()),
+            ("NetworkSettings", "name", nullable_label),
+        ];
+        for (schema, property, value) in bodies {
+            if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(schema) {
+                // The property's own words stay beside the shared schema.
+                let description = match object.properties.get(property) {
+                    Some(RefOr::T(Schema::Object(old))) => old.description.clone(),
+                    _ => None,
+                };
+                let value = match value {
+                    RefOr::Ref(mut shared) => {
+                        shared.description = description.unwrap_or_default();
+                        RefOr::Ref(shared)
+                    }
+                    RefOr::T(Schema::OneOf(mut either)) => {
+                        either.description = description;
+                        RefOr::T(Schema::OneOf(either))
+                    }
+                    other => other,
+                };
+                object.properties.insert(property.to_string(), value);
+            }
+        }
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                // A query parameter a path parameter of the same name overrides (the
+                // device visits' `network_id`) is not one a client can set.
+                if let Some(parameters) = operation.parameters.as_mut() {
+                    let in_path: Vec<String> = parameters
+                        .iter()
+                        .filter(|p| p.parameter_in == ParameterIn::Path)
+                        .map(|p| p.name.clone())
+                        .collect();
+                    parameters.retain(|p| {
+                        p.parameter_in == ParameterIn::Path || !in_path.contains(&p.name)
+                    });
+                }
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    let schema = match parameter.name.as_str() {
+                        "mac" | "node_mac" => "Mac",
+                        "zone" => "Label",
+                        "cursor" => "Cursor",
+                        _ => continue,
+                    };
+                    parameter.schema = Some(to(schema));
+                }
             }
         }
     }

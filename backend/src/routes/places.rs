@@ -11,7 +11,7 @@ use crate::error::AppError;
 /// Largest body of a PUT here.
 const MAX_SETTINGS_BODY: usize = 4 * 1024;
 /// Longest name or zone, in characters.
-const MAX_LABEL_CHARS: usize = 100;
+pub(crate) const MAX_LABEL_CHARS: usize = 100;
 
 /// List networks
 ///
@@ -185,11 +185,18 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     state: &AppState,
 ) -> Result<T, AppError> {
     let body = super::read_body(request, payload, MAX_SETTINGS_BODY, state.body_timeout).await?;
-    serde_json::from_slice(&body).map_err(|error| {
+    let malformed = |error: &dyn std::fmt::Display| {
         AppError::MalformedBody(format!(
             "the body must be a JSON object with only the fields documented: {error}"
         ))
-    })
+    };
+    // An object, and only an object: serde would also fill a struct of optional fields
+    // from an empty array.
+    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| malformed(&e))?;
+    if !value.is_object() {
+        return Err(malformed(&"it is not an object"));
+    }
+    serde_json::from_value(value).map_err(|e| malformed(&e))
 }
 
 /// The canonical IANA name of `text` (any case), if it names a time zone.

@@ -20,6 +20,12 @@ use crate::error::AppError;
 
 /// The longest range one request may ask for.
 const MAX_RANGE_S: i64 = 31 * 86_400;
+/// The latest `since` or `until`: 9999-12-28, so the range with a day around it stays
+/// within the calendar (year 9999) in any time zone. Written out in the parameters'
+/// `maximum`.
+const MAX_TIME: i64 = 253_401_948_000;
+/// The longest `visit_gap_s`: visits are assembled from a day around the range.
+const MAX_VISIT_GAP_S: i64 = 86_400;
 /// The most presence segments (or, for a visit gap under [`SEGMENT_GAP_S`], probe
 /// requests) one request may compute over: a bound on its memory (about 200 bytes each)
 /// and time. Larger ranges are refused with a way to narrow them.
@@ -29,10 +35,11 @@ pub const MAX_OBSERVATIONS: i64 = 1_000_000;
 #[into_params(parameter_in = Query)]
 pub struct SummaryQuery {
     /// Start of the range, Unix seconds (default: 24 hours before `until`).
-    #[param(minimum = 0)]
+    #[param(minimum = 0, maximum = 253401948000_i64)]
     since: Option<i64>,
-    /// End of the range, Unix seconds, inclusive (default: now). At most 31 days after `since`.
-    #[param(minimum = 0)]
+    /// End of the range, Unix seconds, inclusive (default: now). Not before `since`, and
+    /// at most 31 days (2678400 s) after it.
+    #[param(minimum = 0, maximum = 253401948000_i64)]
     until: Option<i64>,
     /// Only this network.
     #[param(minimum = 0)]
@@ -42,10 +49,10 @@ pub struct SummaryQuery {
     /// Only visits heard by the access points now in this zone (exact name).
     zone: Option<String>,
     /// Longest gap inside a visit, seconds.
-    #[param(minimum = 0, default = 600)]
+    #[param(minimum = 0, maximum = 86400, default = 600)]
     visit_gap_s: Option<i64>,
     /// Shortest dwell of a visitor, seconds.
-    #[param(minimum = 0, default = 300)]
+    #[param(minimum = 0, maximum = 2678400, default = 300)]
     visitor_dwell_s: Option<i64>,
     /// Weakest strongest-signal of a visitor, dBm.
     #[param(minimum = -128, maximum = 0, default = -75)]
@@ -154,10 +161,25 @@ async fn scope(
     Ok((scope, directory))
 }
 
+/// `value`, when given, is at most `most`.
+fn at_most(name: &str, value: Option<i64>, most: i64) -> Result<(), AppError> {
+    match value {
+        Some(value) if value > most => Err(AppError::parameter(
+            name,
+            format!("must be at most {most}, got {value}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The checks that need no database.
 fn validate(query: SummaryQuery) -> Result<Scope, AppError> {
     non_negative("since", query.since)?;
     non_negative("until", query.until)?;
+    at_most("since", query.since, MAX_TIME)?;
+    at_most("until", query.until, MAX_TIME)?;
+    at_most("visit_gap_s", query.visit_gap_s, MAX_VISIT_GAP_S)?;
+    at_most("visitor_dwell_s", query.visitor_dwell_s, MAX_RANGE_S)?;
     let until = query.until.unwrap_or_else(crate::unix_now);
     let since = query.since.unwrap_or(until.saturating_sub(86_400)).max(0);
     if until < since {
@@ -480,7 +502,7 @@ pub async fn nodes(
     tag = "analytics",
     operation_id = "device_visits",
     params(
-        ("network_id" = i64, Path, description = "The device's network"),
+        ("network_id" = i64, Path, minimum = 0, description = "The device's network"),
         ("mac" = String, Path, description = "The client MAC, any case, `:` or `-`", example = "48:5a:3f:37:de:f7"),
         SummaryQuery,
     ),

@@ -13,6 +13,60 @@ use crate::error::AppError;
 use crate::metrics::RejectReason;
 use crate::privacy::MacPrivacy;
 
+/// A CloudTrax presence report, as the webhook takes it (`cloudtrax::parse_report`;
+/// this type only documents it). Fields it does not know are ignored.
+///
+/// Besides each field's rules, every probe request has `first_seen <= last_seen`,
+/// `last_seen - first_seen` at most the server's `--max-span` (default 3600 s), and
+/// `last_seen` at most 86400 s after the report is received (a clock ahead); there is no
+/// lower bound, so old data can be imported. A report breaking any rule is refused whole
+/// (422).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct Report {
+    /// The CloudTrax network.
+    #[schema(minimum = 0)]
+    network_id: i64,
+    /// The reporting access point's MAC.
+    node_mac: String,
+    /// The report format: only 1 exists.
+    #[schema(minimum = 1, maximum = 1)]
+    version: i64,
+    /// What the access point heard since its last report (may be empty).
+    probe_requests: Vec<ReportedProbeRequest>,
+}
+
+/// One client an access point heard, as reported.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ReportedProbeRequest {
+    /// The client's MAC.
+    mac: String,
+    /// Probe requests heard from it.
+    #[schema(minimum = 0)]
+    count: i64,
+    /// Weakest signal, dBm.
+    #[schema(minimum = -128, maximum = 0)]
+    min_signal: i32,
+    /// Strongest signal, dBm.
+    #[schema(minimum = -128, maximum = 0)]
+    max_signal: i32,
+    /// Average signal, dBm.
+    #[schema(minimum = -128, maximum = 0)]
+    avg_signal: i32,
+    /// Signal of the last probe request, dBm (newer firmware only).
+    #[schema(minimum = -128, maximum = 0)]
+    last_seen_signal: Option<i32>,
+    /// First heard, Unix seconds; not after `last_seen`.
+    #[schema(minimum = 0)]
+    first_seen: i64,
+    /// Last heard, Unix seconds.
+    #[schema(minimum = 0)]
+    last_seen: i64,
+    /// Whether the client was connected to the network.
+    associated: bool,
+}
+
 /// Receive a CloudTrax report
 ///
 /// The URL to configure in CloudTrax's Presence Reporting. The body is read as JSON
@@ -35,7 +89,7 @@ use crate::privacy::MacPrivacy;
     request_body(
         description = "A CloudTrax presence report (version 1)",
         content_type = "application/json",
-        content = Object,
+        content = Report,
         example = json!({
             "network_id": 179283,
             "node_mac": "AC:86:74:61:4F:C0",
@@ -193,7 +247,7 @@ impl NodeHint {
     params(
         ("Signature" = Option<String>, Header, description = "As for `POST /receive`"),
     ),
-    request_body(description = "As for `POST /receive`", content_type = "application/json", content = Object),
+    request_body(description = "As for `POST /receive`", content_type = "application/json", content = Report),
     responses(
         (status = 200, description = "The report is stored", body = IngestResult),
         (status = 400, description = "The body is not JSON", body = api_types::Problem, content_type = "application/problem+json"),
