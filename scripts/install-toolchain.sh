@@ -4,7 +4,8 @@
 # costs about a second once everything is there. Versions are pinned (see
 # ../shared/TOOLCHAIN.md for what works on these machines and why).
 #
-#   scripts/install-toolchain.sh            wasm target, trunk, wasm-bindgen-cli, wasm-opt
+#   scripts/install-toolchain.sh            wasm target, trunk, wasm-bindgen-cli, wasm-opt,
+#                                           swagger-ui-dist (the API reference page)
 #   scripts/install-toolchain.sh --browser  ... and what the tests need: Chromium with
 #                                           ChromeDriver, iproute2 and curl
 set -euo pipefail
@@ -13,6 +14,9 @@ cd "$(dirname "$0")/.."
 TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132
 AXE_VERSION=4.10.3   # axe-core: the browser tests' accessibility checks
+# swagger-ui-dist: the API reference at /api/docs. Its version is also in the paths of
+# frontend/index.html and frontend/api-docs/index.html (a browser test loads the page).
+SWAGGER_UI_VERSION=5.35.0
 TOOLS_DIR=.tools   # project-local npm packages (wasm-opt), ignored by git
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -50,6 +54,12 @@ if [ "$("$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{pr
     say "installing wasm-opt (binaryen $BINARYEN_VERSION from npm) into $TOOLS_DIR"
     mkdir -p "$TOOLS_DIR"
     npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION"
+fi
+
+if [ "$(node -p "require('./$TOOLS_DIR/node_modules/swagger-ui-dist/package.json').version" 2>/dev/null)" != "$SWAGGER_UI_VERSION" ]; then
+    say "installing swagger-ui-dist $SWAGGER_UI_VERSION from npm into $TOOLS_DIR"
+    mkdir -p "$TOOLS_DIR"
+    npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --silent "swagger-ui-dist@$SWAGGER_UI_VERSION"
 fi
 
 # libpq (PostgreSQL's client library) is linked into ncompass, for --database

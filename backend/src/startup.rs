@@ -115,8 +115,6 @@ impl Application {
             );
         }
         let openapi_json = openapi::json()?;
-        let api_reference_html =
-            routes::docs::render_reference(&serde_json::from_str(&openapi_json)?);
         let dashboard =
             Dashboard::load(&settings.static_dir).map_err(|source| StartupError::Dashboard {
                 dir: settings.static_dir.display().to_string(),
@@ -159,7 +157,6 @@ impl Application {
             max_span_s: i64::try_from(settings.max_span.as_secs()).unwrap_or(i64::MAX),
             analytics: Arc::new(tokio::sync::Semaphore::new(settings.analytics_slots())),
             openapi_json,
-            api_reference_html,
             dashboard,
             privacy: Arc::clone(&privacy),
             auth: Auth::new(

@@ -1036,3 +1036,63 @@ async fn people_sign_in_see_what_their_role_allows_and_sign_out() {
     })
     .await;
 }
+
+/// `/api/docs` is Swagger UI served by this server: every operation listed, an
+/// "Authorize" for API tokens, "Try it out" answered by this server, and no file
+/// fetched from anywhere else.
+#[actix_web::test]
+async fn the_api_reference_lists_every_operation_and_tries_them_here() {
+    browser_test("api_reference", async |h: &Harness| {
+        let spec: Value = reqwest::get(h.url("/api/v1/openapi.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let operations: usize = spec["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|item| item.as_object().unwrap().len())
+            .sum();
+        h.open("/api/docs").await;
+        let shown = h
+            .eventually("every operation listed", || async {
+                let shown = h.texts(".opblock").await.len();
+                (shown == operations).then_some(shown)
+            })
+            .await;
+        assert_eq!(shown, operations);
+        h.element(".auth-wrapper .authorize").await;
+
+        // Try GET /api/v1/health from the page.
+        h.click("#operations-service-health .opblock-summary-control")
+            .await;
+        h.click("#operations-service-health .try-out__btn").await;
+        h.click("#operations-service-health .execute").await;
+        let status = h
+            .eventually("the answer shown", || async {
+                let statuses = h
+                    .texts("#operations-service-health .live-responses-table .response-col_status")
+                    .await;
+                // The table's header reads "Code"; the answer's row, its status.
+                statuses
+                    .iter()
+                    .map(|status| status.trim().to_string())
+                    .find(|status| status.parse::<u16>().is_ok())
+            })
+            .await;
+        assert_eq!(status, "200");
+
+        let origin = h.url("");
+        let elsewhere = h
+            .js(&format!(
+                "return performance.getEntriesByType('resource').map(e => e.name)\
+                 .filter(n => !n.startsWith({}) && !n.startsWith('data:'))",
+                serde_json::json!(origin)
+            ))
+            .await;
+        assert_eq!(elsewhere, serde_json::json!([]), "fetched from elsewhere");
+    })
+    .await;
+}

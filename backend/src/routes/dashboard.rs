@@ -75,6 +75,16 @@ impl Dashboard {
     }
 }
 
+impl Dashboard {
+    /// The built file at URL `path` (e.g. `/api-docs/index.html`), as a response that
+    /// must be revalidated, if the build has it.
+    pub fn page(&self, request: &HttpRequest, path: &str) -> Option<HttpResponse> {
+        self.assets
+            .get(path)
+            .map(|asset| respond(request, asset, "no-cache"))
+    }
+}
+
 /// Every GET that no other route takes: a dashboard file, the dashboard's page, or 404.
 pub async fn serve(request: HttpRequest, state: Data<AppState>) -> Result<HttpResponse, AppError> {
     let path = request.path();
@@ -93,12 +103,14 @@ pub async fn serve(request: HttpRequest, state: Data<AppState>) -> Result<HttpRe
         };
     };
     if let Some(asset) = dashboard.assets.get(path).filter(|_| path != "/index.html") {
-        // Trunk puts a content hash in every file name but index.html's.
-        return Ok(respond(
-            &request,
-            asset,
-            "public, max-age=31536000, immutable",
-        ));
+        // Trunk puts a content hash in every file name but index.html's; the API
+        // reference's files (copied as they are) are kept an hour.
+        let cache_control = if path.starts_with("/api-docs/") {
+            "public, max-age=3600"
+        } else {
+            "public, max-age=31536000, immutable"
+        };
+        return Ok(respond(&request, asset, cache_control));
     }
     // A path with a file extension asks for a file; anything else is a page of the app.
     let last_segment = path.rsplit('/').next().unwrap_or_default();

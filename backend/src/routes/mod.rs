@@ -50,8 +50,6 @@ pub struct AppState {
     pub analytics: Arc<tokio::sync::Semaphore>,
     /// The OpenAPI document as JSON, rendered once at start-up.
     pub openapi_json: String,
-    /// The API reference page, rendered once at start-up from the same document.
-    pub api_reference_html: String,
     /// The built dashboard; `None` when it was not built.
     pub dashboard: Option<dashboard::Dashboard>,
     /// MAC privacy mode, key and retention periods.
