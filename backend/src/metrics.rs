@@ -1,8 +1,16 @@
-//! Counters of the ingestion path, rendered in the Prometheus text format at `/metrics`.
+//! The instance's metrics, exposed at `/metrics` in the OpenMetrics text format by the
+//! Prometheus project's client library.
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
 
 use crate::db::FailureKind;
 
@@ -55,22 +63,26 @@ impl RejectReason {
     }
 }
 
-#[derive(Default)]
+/// A label set of one label.
+type Label = [(&'static str, &'static str); 1];
+
+/// The instance's metrics. Counters and the latency histogram are the Prometheus
+/// project's own types (`prometheus-client`): the exposition format, label escaping and
+/// histogram semantics are the library's. The gauges other modules keep up to date are
+/// plain atomics, read into the exposition at each scrape ([`Metrics::render`]).
 pub struct Metrics {
-    reports_accepted: AtomicU64,
-    rejected: [AtomicU64; 9],
-    probe_requests_stored: AtomicU64,
-    probe_requests_duplicate: AtomicU64,
-    /// Per bucket of LATENCY_BUCKETS, then +Inf.
-    latency_buckets: [AtomicU64; 13],
-    latency_micros_sum: AtomicU64,
-    latency_count: AtomicU64,
-    batches: AtomicU64,
-    /// Failed store transactions, by [`FailureKind::ALL`].
-    store_failures: [AtomicU64; 5],
-    writer_restarts: AtomicU64,
+    reports_accepted: Counter,
+    /// By `reason` ([`RejectReason::as_str`]).
+    rejected: Family<Label, Counter>,
+    probe_requests_stored: Counter,
+    probe_requests_duplicate: Counter,
+    ingest_latency: Histogram,
+    batches: Counter,
+    /// Failed store transactions, by `kind` ([`FailureKind::as_str`]).
+    store_failures: Family<Label, Counter>,
+    writer_restarts: Counter,
     /// Analytics requests refused because every slot was taken.
-    analytics_refused: AtomicU64,
+    analytics_refused: Counter,
     /// Probe requests (at least 1 per report) admitted and not yet committed.
     pub queued_probe_requests: AtomicU64,
     /// Reports admitted and not yet committed.
@@ -82,91 +94,129 @@ pub struct Metrics {
     /// measured yet): how an analytics refusal tells when its figures will be there.
     pub presence_merge_rows_per_s: AtomicU64,
     /// Probe requests of opted-out devices dropped at ingest.
-    opted_out: AtomicU64,
-    /// Rows deleted by retention: probe requests, presence segments, reports, rejections.
-    retention_deleted: [AtomicU64; 4],
+    opted_out: Counter,
+    /// Rows deleted by retention, by `table`.
+    retention_deleted: Family<Label, Counter>,
     /// `last_seen` of the oldest probe request kept, and the start of the oldest
     /// presence segment's day (Unix seconds; 0: none, or not looked at yet).
     oldest_probe_request: AtomicU64,
     oldest_presence_segment: AtomicU64,
-    /// Alert events queued: node_silent, node_back.
-    alert_events: [AtomicU64; 2],
-    alert_delivered: AtomicU64,
-    alert_delivery_failures: AtomicU64,
-    alert_abandoned: AtomicU64,
+    /// Alert events queued, by `event`: node_silent, node_back.
+    alert_events: Family<Label, Counter>,
+    alert_delivered: Counter,
+    alert_delivery_failures: Counter,
+    alert_abandoned: Counter,
     alerts_pending: AtomicU64,
     /// The idle merge failed last time it ran (so its failure is logged once).
     pub merge_failing: std::sync::atomic::AtomicBool,
 }
 
+/// The tables retention deletes from, in [`crate::db::retention::Deleted`]'s order.
+const RETENTION_TABLES: [&str; 4] = [
+    "probe_requests",
+    "presence_segments",
+    "reports",
+    "rejections",
+];
+const ALERT_EVENTS: [&str; 2] = ["node_silent", "node_back"];
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let family = |label: &'static str, values: &[&'static str]| {
+            let family = Family::<Label, Counter>::default();
+            // Every value from the start, at 0: a rate over a series that appears late
+            // misses its first increase.
+            for value in values {
+                let _ = family.get_or_create(&[(label, *value)]);
+            }
+            family
+        };
+        let reasons: Vec<&'static str> = RejectReason::ALL.iter().map(|r| r.as_str()).collect();
+        let kinds: Vec<&'static str> = FailureKind::ALL.iter().map(|k| k.as_str()).collect();
+        Metrics {
+            reports_accepted: Counter::default(),
+            rejected: family("reason", &reasons),
+            probe_requests_stored: Counter::default(),
+            probe_requests_duplicate: Counter::default(),
+            ingest_latency: Histogram::new(LATENCY_BUCKETS),
+            batches: Counter::default(),
+            store_failures: family("kind", &kinds),
+            writer_restarts: Counter::default(),
+            analytics_refused: Counter::default(),
+            queued_probe_requests: AtomicU64::default(),
+            queued_reports: AtomicU64::default(),
+            presence_backlog: AtomicU64::default(),
+            presence_merge_rows_per_s: AtomicU64::default(),
+            opted_out: Counter::default(),
+            retention_deleted: family("table", &RETENTION_TABLES),
+            oldest_probe_request: AtomicU64::default(),
+            oldest_presence_segment: AtomicU64::default(),
+            alert_events: family("event", &ALERT_EVENTS),
+            alert_delivered: Counter::default(),
+            alert_delivery_failures: Counter::default(),
+            alert_abandoned: Counter::default(),
+            alerts_pending: AtomicU64::default(),
+            merge_failing: std::sync::atomic::AtomicBool::default(),
+        }
+    }
+}
+
 impl Metrics {
     pub fn accepted(&self, stored: i64, duplicates: i64) {
-        self.reports_accepted.fetch_add(1, Ordering::Relaxed);
+        self.reports_accepted.inc();
         self.probe_requests_stored
-            .fetch_add(u64::try_from(stored).unwrap_or(0), Ordering::Relaxed);
+            .inc_by(u64::try_from(stored).unwrap_or(0));
         self.probe_requests_duplicate
-            .fetch_add(u64::try_from(duplicates).unwrap_or(0), Ordering::Relaxed);
+            .inc_by(u64::try_from(duplicates).unwrap_or(0));
     }
 
     pub fn rejected(&self, reason: RejectReason) {
-        let index = RejectReason::ALL
-            .iter()
-            .position(|r| *r == reason)
-            .unwrap_or(0);
-        self.rejected[index].fetch_add(1, Ordering::Relaxed);
+        self.rejected
+            .get_or_create(&[("reason", reason.as_str())])
+            .inc();
     }
 
     /// Time from a report's arrival to its answer.
     pub fn observe_latency(&self, elapsed: Duration) {
-        let seconds = elapsed.as_secs_f64();
-        let bucket = LATENCY_BUCKETS
-            .iter()
-            .position(|bound| seconds <= *bound)
-            .unwrap_or(LATENCY_BUCKETS.len());
-        self.latency_buckets[bucket].fetch_add(1, Ordering::Relaxed);
-        self.latency_micros_sum.fetch_add(
-            u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
-        self.latency_count.fetch_add(1, Ordering::Relaxed);
+        self.ingest_latency.observe(elapsed.as_secs_f64());
     }
 
     /// A store transaction committed.
     pub fn batch_committed(&self) {
-        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.batches.inc();
     }
 
     /// A store transaction failed.
     pub fn store_failed(&self, kind: FailureKind) {
-        let index = FailureKind::ALL
-            .iter()
-            .position(|k| *k == kind)
-            .unwrap_or(FailureKind::ALL.len() - 1);
-        self.store_failures[index].fetch_add(1, Ordering::Relaxed);
+        self.store_failures
+            .get_or_create(&[("kind", kind.as_str())])
+            .inc();
     }
 
     /// A new writer run started, after a panic or on a fresh connection.
     pub fn writer_restarted(&self) {
-        self.writer_restarts.fetch_add(1, Ordering::Relaxed);
+        self.writer_restarts.inc();
     }
 
     pub fn writer_restarts(&self) -> u64 {
-        self.writer_restarts.load(Ordering::Relaxed)
+        self.writer_restarts.get()
     }
 
     /// Observations of opted-out devices were dropped at ingest.
     pub fn opted_out(&self, probe_requests: u64) {
-        self.opted_out.fetch_add(probe_requests, Ordering::Relaxed);
+        self.opted_out.inc_by(probe_requests);
     }
 
     pub fn retention_deleted(&self, deleted: crate::db::retention::Deleted) {
-        for (counter, rows) in self.retention_deleted.iter().zip([
+        for (table, rows) in RETENTION_TABLES.iter().zip([
             deleted.probe_requests,
             deleted.presence_segments,
             deleted.reports,
             deleted.rejections,
         ]) {
-            counter.fetch_add(rows, Ordering::Relaxed);
+            self.retention_deleted
+                .get_or_create(&[("table", *table)])
+                .inc_by(rows);
         }
     }
 
@@ -178,23 +228,26 @@ impl Metrics {
             .store(seconds(presence_segment), Ordering::Relaxed);
     }
 
-    /// An analytics request was refused: every slot was taken.
     /// An alert event queued: `node_silent` or `node_back`.
     pub fn alert_event(&self, event: &str) {
-        let index = usize::from(event == "node_back");
-        self.alert_events[index].fetch_add(1, Ordering::Relaxed);
+        let event = if event == "node_back" {
+            ALERT_EVENTS[1]
+        } else {
+            ALERT_EVENTS[0]
+        };
+        self.alert_events.get_or_create(&[("event", event)]).inc();
     }
 
     pub fn alert_delivered(&self) {
-        self.alert_delivered.fetch_add(1, Ordering::Relaxed);
+        self.alert_delivered.inc();
     }
 
     pub fn alert_delivery_failed(&self) {
-        self.alert_delivery_failures.fetch_add(1, Ordering::Relaxed);
+        self.alert_delivery_failures.inc();
     }
 
     pub fn alert_abandoned(&self) {
-        self.alert_abandoned.fetch_add(1, Ordering::Relaxed);
+        self.alert_abandoned.inc();
     }
 
     pub fn set_alerts_pending(&self, pending: i64) {
@@ -202,195 +255,145 @@ impl Metrics {
             .store(u64::try_from(pending).unwrap_or(0), Ordering::Relaxed);
     }
 
+    /// An analytics request was refused: every slot was taken.
     pub fn analytics_refused(&self) {
-        self.analytics_refused.fetch_add(1, Ordering::Relaxed);
+        self.analytics_refused.inc();
     }
 
-    /// The Prometheus text exposition format, version 0.0.4.
-    pub fn render(&self) -> String {
-        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        let mut out = String::new();
-        let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, u64)]| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (labels, value) in samples {
-                let _ = writeln!(out, "{name}{labels} {value}");
-            }
-        };
-        metric(
-            "ncompass_reports_accepted_total",
-            "counter",
-            "Reports stored (including those whose probe requests were all duplicates).",
-            &[(String::new(), load(&self.reports_accepted))],
-        );
-        let rejected: Vec<(String, u64)> = RejectReason::ALL
-            .iter()
-            .zip(&self.rejected)
-            .map(|(reason, count)| (format!("{{reason=\"{}\"}}", reason.as_str()), load(count)))
-            .collect();
-        metric(
-            "ncompass_reports_rejected_total",
-            "counter",
-            "Reports refused, by reason.",
-            &rejected,
-        );
-        metric(
-            "ncompass_probe_requests_stored_total",
-            "counter",
-            "Probe requests stored as new rows.",
-            &[(String::new(), load(&self.probe_requests_stored))],
-        );
-        metric(
-            "ncompass_probe_requests_duplicate_total",
-            "counter",
-            "Probe requests received again and not stored twice.",
-            &[(String::new(), load(&self.probe_requests_duplicate))],
-        );
-        metric(
-            "ncompass_writer_batches_total",
-            "counter",
-            "Transactions committed by the writer (each holds one or more reports).",
-            &[(String::new(), load(&self.batches))],
-        );
-        let failures: Vec<(String, u64)> = FailureKind::ALL
-            .iter()
-            .zip(&self.store_failures)
-            .map(|(kind, count)| (format!("{{kind=\"{}\"}}", kind.as_str()), load(count)))
-            .collect();
-        metric(
-            "ncompass_store_failures_total",
-            "counter",
-            "Store transactions that failed, by kind: full (disk or page limit), busy (another process held the write lock past the busy timeout), io, report (one report's rows), other.",
-            &failures,
-        );
-        metric(
-            "ncompass_writer_restarts_total",
-            "counter",
-            "Times the writer started anew, after a panic or on a fresh connection after its connection broke.",
-            &[(String::new(), load(&self.writer_restarts))],
-        );
-        metric(
-            "ncompass_analytics_refused_total",
-            "counter",
-            "Analytics requests refused with 503 because --analytics-concurrency computations were running.",
-            &[(String::new(), load(&self.analytics_refused))],
-        );
-        metric(
-            "ncompass_writer_queue_reports",
-            "gauge",
-            "Reports waiting for the writer.",
-            &[(String::new(), load(&self.queued_reports))],
-        );
-        metric(
-            "ncompass_writer_queue_probe_requests",
-            "gauge",
-            "Probe requests waiting for the writer.",
-            &[(String::new(), load(&self.queued_probe_requests))],
-        );
-        metric(
-            "ncompass_presence_backlog_probe_requests",
-            "gauge",
-            "Stored probe requests the idle writer has not merged into the presence segments yet (the figures read them from the rows meanwhile).",
-            &[(String::new(), load(&self.presence_backlog))],
-        );
-        metric(
-            "ncompass_probe_requests_opted_out_total",
-            "counter",
-            "Probe requests of devices on the opt-out list, dropped at ingest and never stored.",
-            &[(String::new(), load(&self.opted_out))],
-        );
-        let deleted: Vec<(String, u64)> = [
-            "probe_requests",
-            "presence_segments",
-            "reports",
-            "rejections",
-        ]
-        .iter()
-        .zip(&self.retention_deleted)
-        .map(|(table, count)| (format!("{{table=\"{table}\"}}"), load(count)))
-        .collect();
-        metric(
-            "ncompass_retention_deleted_rows_total",
-            "counter",
-            "Rows deleted because they were older than --keep-probe-requests or --keep-presence, by table.",
-            &deleted,
-        );
-        let oldest = |gauge: &AtomicU64| match load(gauge) {
-            0 => Vec::new(),
-            at => vec![(String::new(), at)],
-        };
-        metric(
-            "ncompass_oldest_probe_request_timestamp_seconds",
-            "gauge",
-            "last_seen of the oldest probe request kept, as the writer last saw after a retention pass (absent without retention, or with no rows).",
-            &oldest(&self.oldest_probe_request),
-        );
-        metric(
-            "ncompass_oldest_presence_segment_timestamp_seconds",
-            "gauge",
-            "UTC midnight of the day of the oldest presence segment kept, as the writer last saw after a retention pass.",
-            &oldest(&self.oldest_presence_segment),
-        );
-        let events: Vec<(String, u64)> = ["node_silent", "node_back"]
-            .iter()
-            .zip(&self.alert_events)
-            .map(|(event, count)| (format!("{{event=\"{event}\"}}"), load(count)))
-            .collect();
-        metric(
-            "ncompass_alert_events_total",
-            "counter",
-            "Access points this instance found gone silent or back (each change is found by one instance).",
-            &events,
-        );
-        metric(
-            "ncompass_alert_deliveries_total",
-            "counter",
-            "Alert events delivered to a receiver (2xx answer), by this instance.",
-            &[(String::new(), load(&self.alert_delivered))],
-        );
-        metric(
-            "ncompass_alert_delivery_failures_total",
-            "counter",
-            "Alert delivery attempts that failed (no 2xx answer in 10 s); each is retried with backoff for up to an hour.",
-            &[(String::new(), load(&self.alert_delivery_failures))],
-        );
-        metric(
-            "ncompass_alert_deliveries_abandoned_total",
-            "counter",
-            "Alert events given up on after an hour of failed attempts.",
-            &[(String::new(), load(&self.alert_abandoned))],
-        );
-        metric(
-            "ncompass_alert_deliveries_pending",
-            "gauge",
-            "Alert deliveries not made yet (all instances), as this instance last counted.",
-            &[(String::new(), load(&self.alerts_pending))],
-        );
-        let mut cumulative = 0;
-        let mut histogram: Vec<(String, u64)> = LATENCY_BUCKETS
-            .iter()
-            .zip(&self.latency_buckets)
-            .map(|(bound, count)| {
-                cumulative += load(count);
-                (format!("_bucket{{le=\"{bound}\"}}"), cumulative)
-            })
-            .collect();
-        cumulative += load(&self.latency_buckets[LATENCY_BUCKETS.len()]);
-        histogram.push(("_bucket{le=\"+Inf\"}".to_string(), cumulative));
-        let _ = writeln!(
-            out,
-            "# HELP ncompass_ingest_latency_seconds Time from a report's arrival to its answer.\n\
-             # TYPE ncompass_ingest_latency_seconds histogram"
-        );
-        for (suffix, value) in histogram {
-            let _ = writeln!(out, "ncompass_ingest_latency_seconds{suffix} {value}");
+    /// The OpenMetrics text exposition of this instance's metrics, and of each access
+    /// point's last report when `nodes` could be read (`ncompass_database_up` says
+    /// whether they could).
+    pub fn render(&self, nodes: Option<&[NodeReport]>) -> String {
+        let mut registry = Registry::default();
+        // The library adds the final full stop to each help text.
+        macro_rules! add {
+            ($name:expr, $help:expr, $metric:expr) => {
+                registry.register($name, $help.trim_end_matches('.'), $metric)
+            };
         }
-        let _ = writeln!(
-            out,
-            "ncompass_ingest_latency_seconds_sum {}\nncompass_ingest_latency_seconds_count {}",
-            load(&self.latency_micros_sum) as f64 / 1e6,
-            load(&self.latency_count)
+        let load =
+            |gauge: &AtomicU64| i64::try_from(gauge.load(Ordering::Relaxed)).unwrap_or(i64::MAX);
+        add!(
+            "ncompass_reports_accepted",
+            "Reports stored (including those whose probe requests were all duplicates).",
+            self.reports_accepted.clone()
         );
+        add!(
+            "ncompass_reports_rejected",
+            "Reports refused, by reason.",
+            self.rejected.clone()
+        );
+        add!(
+            "ncompass_probe_requests_stored",
+            "Probe requests stored as new rows.",
+            self.probe_requests_stored.clone()
+        );
+        add!(
+            "ncompass_probe_requests_duplicate",
+            "Probe requests received again and not stored twice.",
+            self.probe_requests_duplicate.clone()
+        );
+        add!(
+            "ncompass_writer_batches",
+            "Transactions committed by the writer (each holds one or more reports).",
+            self.batches.clone()
+        );
+        add!("ncompass_store_failures", "Store transactions that failed, by kind: full (disk or page limit), busy (another process held the write lock past the busy timeout), io, report (one report's rows), other.", self.store_failures.clone());
+        add!("ncompass_writer_restarts", "Times the writer started anew, after a panic or on a fresh connection after its connection broke.", self.writer_restarts.clone());
+        add!("ncompass_analytics_refused", "Analytics requests refused with 503 because --analytics-concurrency computations were running.", self.analytics_refused.clone());
+        add!(
+            "ncompass_writer_queue_reports",
+            "Reports waiting for the writer.",
+            ConstGauge::new(load(&self.queued_reports))
+        );
+        add!(
+            "ncompass_writer_queue_probe_requests",
+            "Probe requests waiting for the writer.",
+            ConstGauge::new(load(&self.queued_probe_requests))
+        );
+        add!("ncompass_presence_backlog_probe_requests", "Stored probe requests the idle writer has not merged into the presence segments yet (the figures read them from the rows meanwhile).", ConstGauge::new(load(&self.presence_backlog)));
+        add!(
+            "ncompass_probe_requests_opted_out",
+            "Probe requests of devices on the opt-out list, dropped at ingest and never stored.",
+            self.opted_out.clone()
+        );
+        add!("ncompass_retention_deleted_rows", "Rows deleted because they were older than --keep-probe-requests or --keep-presence, by table.", self.retention_deleted.clone());
+        // Absent (a family with no sample) until known.
+        let oldest = |gauge: &AtomicU64| {
+            let family = Family::<[(&'static str, &'static str); 0], Gauge>::default();
+            if let at @ 1.. = load(gauge) {
+                family.get_or_create(&[]).set(at);
+            }
+            Declared(family)
+        };
+        add!("ncompass_oldest_probe_request_timestamp_seconds", "last_seen of the oldest probe request kept, as the writer last saw after a retention pass (absent without retention, or with no rows).", oldest(&self.oldest_probe_request));
+        add!("ncompass_oldest_presence_segment_timestamp_seconds", "UTC midnight of the day of the oldest presence segment kept, as the writer last saw after a retention pass.", oldest(&self.oldest_presence_segment));
+        add!("ncompass_alert_events", "Access points this instance found gone silent or back (each change is found by one instance).", self.alert_events.clone());
+        add!(
+            "ncompass_alert_deliveries",
+            "Alert events delivered to a receiver (2xx answer), by this instance.",
+            self.alert_delivered.clone()
+        );
+        add!("ncompass_alert_delivery_failures", "Alert delivery attempts that failed (no 2xx answer in 10 s); each is retried with backoff for up to an hour.", self.alert_delivery_failures.clone());
+        add!(
+            "ncompass_alert_deliveries_abandoned",
+            "Alert events given up on after an hour of failed attempts.",
+            self.alert_abandoned.clone()
+        );
+        add!(
+            "ncompass_alert_deliveries_pending",
+            "Alert deliveries not made yet (all instances), as this instance last counted.",
+            ConstGauge::new(load(&self.alerts_pending))
+        );
+        add!(
+            "ncompass_ingest_latency_seconds",
+            "Time from a report's arrival to its answer.",
+            self.ingest_latency.clone()
+        );
+        // Left out when the database could not be read (ncompass_database_up says so).
+        if let Some(nodes) = nodes {
+            let last_reports = Family::<[(&'static str, String); 4], Gauge>::default();
+            for node in nodes {
+                last_reports
+                    .get_or_create(&[
+                        ("network", node.network.to_string()),
+                        ("node", node.node.clone()),
+                        ("name", node.name.clone().unwrap_or_default()),
+                        ("zone", node.zone.clone().unwrap_or_default()),
+                    ])
+                    .set(node.at);
+            }
+            add!(
+                "ncompass_node_last_report_timestamp_seconds",
+                "When the access point's latest report arrived (server clock).",
+                Declared(last_reports)
+            );
+        }
+        add!(
+            "ncompass_database_up",
+            "1 when this scrape could read the database, else 0.",
+            ConstGauge::new(i64::from(nodes.is_some()))
+        );
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
         out
+    }
+}
+
+/// A metric family declared (HELP and TYPE) even while it has no sample, as OpenMetrics
+/// allows and the library otherwise skips: dashboards and alert rules find the name
+/// before the first sample (the oldest row kept, the first access point).
+#[derive(Debug)]
+struct Declared<M>(M);
+
+impl<M: EncodeMetric> EncodeMetric for Declared<M> {
+    fn encode(&self, encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        self.0.encode(encoder)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        self.0.metric_type()
     }
 }
 
@@ -405,62 +408,32 @@ pub struct NodeReport {
     pub at: i64,
 }
 
-/// `ncompass_node_last_report_timestamp_seconds`, one sample per access point.
-pub fn render_nodes(nodes: &[NodeReport]) -> String {
-    let mut out = String::from(
-        "# HELP ncompass_node_last_report_timestamp_seconds When the access point's latest report arrived (server clock).\n\
-         # TYPE ncompass_node_last_report_timestamp_seconds gauge\n",
-    );
-    for NodeReport {
-        network,
-        node,
-        name,
-        zone,
-        at,
-    } in nodes
-    {
-        let _ = writeln!(
-            out,
-            "ncompass_node_last_report_timestamp_seconds{{network=\"{network}\",node=\"{}\",name=\"{}\",zone=\"{}\"}} {at}",
-            label_value(node),
-            label_value(name.as_deref().unwrap_or("")),
-            label_value(zone.as_deref().unwrap_or(""))
-        );
-    }
-    out
-}
-
-/// A label value in the text format: backslash, double quote and line feed escaped.
-fn label_value(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn node_labels_are_escaped() {
-        let out = render_nodes(&[NodeReport {
+        let out = Metrics::default().render(Some(&[NodeReport {
             network: 7,
             node: "ac:00:00:00:00:01".to_string(),
             name: Some("Café \"Nord\"\\1\nx".to_string()),
             zone: None,
             at: 1_764_201_600,
-        }]);
+        }]));
         assert!(out.contains(
             "ncompass_node_last_report_timestamp_seconds{network=\"7\",node=\"ac:00:00:00:00:01\",name=\"Café \\\"Nord\\\"\\\\1\\nx\",zone=\"\"} 1764201600\n"
         ), "{out}");
-        assert_eq!(out.lines().count(), 3);
+        assert!(out.contains("ncompass_database_up 1\n"), "{out}");
+        assert!(out.ends_with("# EOF\n"), "{out}");
+        let without = Metrics::default().render(None);
+        assert!(without.contains("ncompass_database_up 0\n"), "{without}");
+        assert!(!without.contains("ncompass_node_last_report_timestamp_seconds"));
+        // Declared with no sample yet.
+        let none = Metrics::default().render(Some(&[]));
+        assert!(none.contains("# TYPE ncompass_node_last_report_timestamp_seconds gauge\n"));
+        assert!(none.contains("# TYPE ncompass_oldest_probe_request_timestamp_seconds gauge\n"));
+        assert!(!none.contains("\nncompass_oldest_probe_request_timestamp_seconds "));
     }
 
     #[test]
@@ -477,7 +450,7 @@ mod tests {
         metrics.store_failed(FailureKind::Full);
         metrics.store_failed(FailureKind::Busy);
         metrics.writer_restarted();
-        let text = metrics.render();
+        let text = metrics.render(Some(&[]));
         for line in [
             "ncompass_reports_accepted_total 2",
             "ncompass_reports_rejected_total{reason=\"bad_signature\"} 1",
@@ -487,7 +460,7 @@ mod tests {
             "ncompass_ingest_latency_seconds_bucket{le=\"0.001\"} 1",
             "ncompass_ingest_latency_seconds_bucket{le=\"0.025\"} 1",
             "ncompass_ingest_latency_seconds_bucket{le=\"0.05\"} 2",
-            "ncompass_ingest_latency_seconds_bucket{le=\"5\"} 2",
+            "ncompass_ingest_latency_seconds_bucket{le=\"5.0\"} 2",
             "ncompass_ingest_latency_seconds_bucket{le=\"+Inf\"} 3",
             "ncompass_ingest_latency_seconds_count 3",
             "ncompass_presence_backlog_probe_requests 12",

@@ -9,16 +9,15 @@ use super::AppState;
 /// duplicate, the ingest latency histogram, the writer's queue depth, alert deliveries
 /// and each access point's last report
 /// (`ncompass_node_last_report_timestamp_seconds{network,node,name,zone}`), in the
-/// Prometheus text format.
+/// OpenMetrics text format (written by the Prometheus project's `prometheus-client`).
 #[utoipa::path(
     get,
     path = "/metrics",
     tag = "service",
     operation_id = "metrics",
-    responses((status = 200, description = "Prometheus text exposition format 0.0.4", content_type = "text/plain; version=0.0.4", body = String)),
+    responses((status = 200, description = "OpenMetrics 1.0 text exposition", content_type = "application/openmetrics-text; version=1.0.0", body = String)),
 )]
 pub async fn metrics(state: Data<AppState>) -> HttpResponse {
-    let mut body = state.metrics.render();
     let nodes = state
         .db
         .run(|conn| {
@@ -38,21 +37,15 @@ pub async fn metrics(state: Data<AppState>) -> HttpResponse {
     // Without the database the instance's own counters still tell what is wrong, and
     // ncompass_database_up says why the access points' series are missing (so an alert
     // on their age does not quietly resolve during an outage).
-    let up = match nodes {
-        Ok(nodes) => {
-            body.push_str(&crate::metrics::render_nodes(&nodes));
-            1
-        }
-        Err(error) => {
-            tracing::warn!(%error, "/metrics without the access points' last reports");
-            0
-        }
-    };
-    body.push_str(&format!(
-        "# HELP ncompass_database_up 1 when this scrape could read the database, else 0.\n\
-         # TYPE ncompass_database_up gauge\nncompass_database_up {up}\n"
-    ));
+    let nodes = nodes
+        .inspect_err(
+            |error| tracing::warn!(%error, "/metrics without the access points' last reports"),
+        )
+        .ok();
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(body)
+        .content_type(CONTENT_TYPE)
+        .body(state.metrics.render(nodes.as_deref()))
 }
+
+/// OpenMetrics 1.0, which Prometheus asks for first.
+const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
