@@ -23,7 +23,9 @@ All times are Unix seconds (UTC). MACs are returned in canonical form (lower cas
 separated) and accepted in any case with `:` or `-` separators. A *randomized* MAC is a \
 locally administered one (bit 0x02 of the first octet set), as phones use while scanning.\n\n\
 Every error response is an RFC 9457 `application/problem+json` document; `field` names the \
-offending JSON path of a request body, `parameter` the offending query or path parameter.\n\n\
+offending JSON path of a request body, `parameter` the offending query or path parameter. \
+A method a path does not list is answered 405 with an `Allow` header; every `GET` also \
+answers `HEAD`. Query parameters an operation does not name are ignored.\n\n\
 **Authentication.** Programs send an API token, created on the server with `ncompass token \
 create --name NAME --role viewer`, in the `Authorization` header: `curl -H \"Authorization: \
 Bearer $TOKEN\" \"$NCOMPASS_URL/api/v1/probe-requests?limit=10\"`. The dashboard \

@@ -59,6 +59,7 @@ pub struct ExportQuery {
         (status = 200, description = "The rows, streamed", content_type = "text/csv", body = String,
          example = "id,network_id,node_mac,mac,count,min_signal,max_signal,avg_signal,last_seen_signal,first_seen,last_seen,associated,randomized,network_name,node_name,zone\r\n42,179283,ac:86:74:61:4f:c0,48:5a:3f:37:de:f7,10,-37,-26,-30,,1455845791,1455845811,true,false,Main street store,Entrance,Ground floor\r\n"),
         (status = 400, description = "`format` or a filter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable (before the first row; later, the body ends early)", body = api_types::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn export(request: HttpRequest, state: Data<AppState>) -> Result<HttpResponse, AppError> {

@@ -59,7 +59,8 @@ pub struct SummaryQuery {
     nearby_signal_dbm: Option<i32>,
     /// IANA time zone whose local days count for `returning_devices` and bound the
     /// series' buckets. Default: the network's (`PUT /api/v1/networks/{network_id}`);
-    /// over several networks, theirs if they share one, else `UTC`.
+    /// over several networks, theirs if they share one, else `UTC`. A name the server's
+    /// time zone database does not know is refused (400).
     #[param(example = "Europe/Berlin")]
     tz: Option<String>,
 }
