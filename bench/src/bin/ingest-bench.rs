@@ -230,7 +230,18 @@ struct Count {
 /// has fewer rows), read from the file directly, as the cursor a client would hold after
 /// walking there; and the page number it is.
 fn cursor_at(database: &Path, filter_sql: &str, depth: u64) -> Option<(String, u64)> {
-    let mut conn = ncompass::db::connect(database.to_str().unwrap()).unwrap();
+    // The server's idle writer may hold the write lock a while (merging 10M rows into
+    // the presence segments): wait for a connection rather than fail the run.
+    let mut conn = (0..30)
+        .find_map(|attempt| {
+            if attempt > 0 {
+                std::thread::sleep(std::time::Duration::from_secs(2));
+            }
+            ncompass::db::connect(database.to_str().unwrap())
+                .inspect_err(|error| eprintln!("cursor_at: {error}; retrying"))
+                .ok()
+        })
+        .expect("a connection to the benchmark's database within a minute");
     let rows = diesel::sql_query(format!(
         "SELECT count(*) AS count FROM probe_requests {filter_sql}"
     ))
