@@ -46,8 +46,7 @@ pub async fn list(
         ));
     }
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
-    let filter = super::stored_filter(&state, filter(&query)?).await?;
-    let filter = super::zone_filter(&state, filter, query.zone.as_deref()).await?;
+    let filter = resolved_filter(&state, &query).await?;
     let page = state
         .db
         .run(move |conn| {
@@ -92,19 +91,26 @@ impl FilterQuery {
     /// The validated filter, with the client MAC as stored and the zone as its access
     /// points.
     pub(super) async fn resolve(self, state: &AppState) -> Result<Filter, AppError> {
-        let filter = filter(&ProbeRequestQuery {
+        let query = ProbeRequestQuery {
             mac: self.mac,
             node_mac: self.node_mac,
+            zone: self.zone,
             network_id: self.network_id,
             associated: self.associated,
             randomized: self.randomized,
             since: self.since,
             until: self.until,
             ..ProbeRequestQuery::default()
-        })?;
-        let filter = super::stored_filter(state, filter).await?;
-        super::zone_filter(state, filter, self.zone.as_deref()).await
+        };
+        resolved_filter(state, &query).await
     }
+}
+
+/// The validated filter of `query`, with the client MAC as stored and the zone as its
+/// access points (the list's, the export's and the count's).
+async fn resolved_filter(state: &AppState, query: &ProbeRequestQuery) -> Result<Filter, AppError> {
+    let filter = super::stored_filter(state, filter(query)?).await?;
+    super::zone_filter(state, filter, query.zone.as_deref()).await
 }
 
 /// Count probe requests
