@@ -503,13 +503,12 @@ async fn requests_the_document_calls_valid_are_accepted() {
             let refused = matches!(outcome.status, 400 | 422)
                 || outcome.status >= 500 && outcome.status != 503;
             if refused || !operation.documents(outcome.status) {
-                failures.push(format!(
-                    "{} {} {:?}: {} {}",
-                    operation.name(),
-                    request.url(&path_parameters),
-                    request.body.as_ref().map(Value::to_string),
-                    outcome.status,
-                    outcome.body
+                failures.push(describe(
+                    &operation,
+                    "",
+                    &path_parameters,
+                    &request,
+                    &outcome,
                 ));
             }
         }
@@ -617,13 +616,12 @@ async fn requests_breaking_one_rule_of_the_document_are_refused() {
             checked += 1;
             let outcome = send(&app, &operation, &path_parameters, &request).await;
             if !matches!(outcome.status, 400 | 422) || !operation.documents(outcome.status) {
-                failures.push(format!(
-                    "{} ({rule}) {} {:?}: {} {}",
-                    operation.name(),
-                    request.url(&path_parameters),
-                    request.body.as_ref().map(Value::to_string),
-                    outcome.status,
-                    outcome.body
+                failures.push(describe(
+                    &operation,
+                    &format!(" ({rule})"),
+                    &path_parameters,
+                    &request,
+                    &outcome,
                 ));
             }
         }
@@ -635,6 +633,32 @@ async fn requests_breaking_one_rule_of_the_document_are_refused() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Sets `key` of `object` to `value`, or removes it (`None`: the value left out).
+fn put(object: &mut Map<String, Value>, key: &str, value: Option<Value>) {
+    match value {
+        Some(value) => object.insert(key.to_string(), value),
+        None => object.remove(key),
+    };
+}
+
+/// One request and its answer, for a failure message.
+fn describe(
+    operation: &Operation,
+    rule: &str,
+    path_parameters: &Map<String, Value>,
+    request: &Request,
+    outcome: &Outcome,
+) -> String {
+    format!(
+        "{}{rule} {} {:?}: {} {}",
+        operation.name(),
+        request.url(path_parameters),
+        request.body.as_ref().map(Value::to_string),
+        outcome.status,
+        outcome.body
+    )
 }
 
 /// Where a broken value goes.
@@ -664,10 +688,7 @@ impl Target {
                 } else {
                     &mut request.query
                 };
-                match value {
-                    Some(value) => place.insert(name.clone(), value),
-                    None => place.remove(name),
-                };
+                put(place, name, value);
                 true
             }
             Target::Body(path) => {
@@ -683,10 +704,7 @@ impl Target {
                         let Some(object) = body.as_object_mut() else {
                             return false;
                         };
-                        match value {
-                            Some(value) => object.insert(field.clone(), value),
-                            None => object.remove(field),
-                        };
+                        put(object, field, value);
                         true
                     }
                 }
@@ -702,10 +720,7 @@ impl Target {
                 else {
                     return false;
                 };
-                match value {
-                    Some(value) => item.insert(field.clone(), value),
-                    None => item.remove(field),
-                };
+                put(item, field, value);
                 true
             }
         }
