@@ -143,15 +143,15 @@ pub const JOURNAL_SIZE_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 ///   power loss or OS crash can take back the last commits (never corrupts the file).
 /// - foreign_keys: `probe_requests.report_id` must name a report.
 /// - journal_size_limit: the WAL shrinks back after a burst ([`JOURNAL_SIZE_LIMIT_BYTES`]).
-/// - auto_vacuum: pages freed by retention and erasure go back to the file system
-///   (`PRAGMA incremental_vacuum`); takes effect on a new file, [`migrate`] converts an
-///   existing one.
 /// - secure_delete: deleted content is overwritten with zeros, so an erased MAC is gone
 ///   from the file, not just unlinked.
+///
+/// None of them takes the write lock on an existing file, so a connection opens at once
+/// beside a writer in a long transaction. (`auto_vacuum = INCREMENTAL` would: it is set
+/// once, by [`migrate`].)
 pub(crate) fn connection_pragmas() -> String {
     format!(
         "PRAGMA busy_timeout = {};\
-         PRAGMA auto_vacuum = INCREMENTAL;\
          PRAGMA secure_delete = ON;\
          PRAGMA journal_mode = WAL;\
          PRAGMA synchronous = NORMAL;\
@@ -233,6 +233,14 @@ pub fn migrate(url: &str) -> Result<Vec<String>, OpenError> {
         path: redacted(url),
         source,
     };
+    if let Conn::Sqlite(_) = &mut conn {
+        // Before the migrations: on a new file the tables are then created in this mode,
+        // with no rewrite.
+        incremental_auto_vacuum(&mut conn).map_err(|source| OpenError::Setup {
+            path: redacted(url),
+            source,
+        })?;
+    }
     let applied = match &mut conn {
         Conn::Sqlite(conn) => conn
             .run_pending_migrations(SQLITE_MIGRATIONS)
@@ -255,12 +263,6 @@ pub fn migrate(url: &str) -> Result<Vec<String>, OpenError> {
             applied.map_err(migrate_error)?
         }
     };
-    if let Conn::Sqlite(_) = &mut conn {
-        incremental_auto_vacuum(&mut conn).map_err(|source| OpenError::Setup {
-            path: redacted(url),
-            source,
-        })?;
-    }
     // Not a reason to refuse to start: rows go to the default partition meanwhile, and
     // the writer tries again hourly.
     if let Err(error) = partitions::ensure(&mut conn, crate::unix_now()) {
@@ -269,9 +271,11 @@ pub fn migrate(url: &str) -> Result<Vec<String>, OpenError> {
     Ok(applied)
 }
 
-/// A file created before NCompass set `auto_vacuum = INCREMENTAL` keeps the pages
-/// retention frees inside it: converting it takes one `VACUUM` (a rewrite of the file,
-/// once, at start-up).
+/// Pages freed by retention and erasure go back to the file system
+/// (`PRAGMA incremental_vacuum`) only in `auto_vacuum = INCREMENTAL` mode. Setting it
+/// takes the write lock, so it is done here, once at start-up, not per connection: on a
+/// new, empty file it costs nothing; a file created before NCompass set it is converted
+/// by one `VACUUM` (a rewrite of the file, once).
 fn incremental_auto_vacuum(conn: &mut Conn) -> QueryResult<()> {
     #[derive(diesel::QueryableByName)]
     struct Mode {
@@ -866,6 +870,28 @@ pub(crate) mod tests {
             limit.journal_size_limit,
             i64::try_from(JOURNAL_SIZE_LIMIT_BYTES).unwrap()
         );
+    }
+
+    #[test]
+    fn a_connection_opens_beside_a_writer_holding_the_lock() {
+        #[derive(QueryableByName)]
+        struct Mode {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            auto_vacuum: i32,
+        }
+        let (dir, _conn) = migrated();
+        let path = dir.path().join("test.db");
+        let path = path.to_str().unwrap();
+        // A long transaction of the writer (a merge, a retention chunk, a migration).
+        let mut holder = SqliteConnection::establish(path).unwrap();
+        holder.batch_execute("BEGIN IMMEDIATE").unwrap();
+        let mut conn = connect(path).expect("opening needs no write lock");
+        // ...and the file is still in incremental mode, set once by migrate.
+        let mode = diesel::sql_query("PRAGMA auto_vacuum")
+            .get_result::<Mode>(&mut conn)
+            .unwrap();
+        assert_eq!(mode.auto_vacuum, 2);
+        holder.batch_execute("COMMIT").unwrap();
     }
 
     #[test]
