@@ -220,7 +220,59 @@ impl Server {
         format!("http://127.0.0.1:{}{}", self.port, path)
     }
 
-    pub fn stop(mut self) {
+    /// Waits until the server's idle writer has merged every stored row into the presence
+    /// segments (`ncompass_presence_backlog_probe_requests` is 0), so the analytics
+    /// measured next read what a server at rest reads. Says how far it is every 10 s.
+    pub async fn wait_for_merge(&self, client: &reqwest::Client, limit: Duration) {
+        let started = Instant::now();
+        let mut said = Instant::now();
+        loop {
+            let backlog = self.presence_backlog(client).await;
+            if backlog == Some(0) {
+                eprintln!(
+                    "presence merged after {:.0} s",
+                    started.elapsed().as_secs_f64()
+                );
+                return;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "the presence merge did not catch up within {limit:?} (backlog {backlog:?})"
+            );
+            if said.elapsed() >= Duration::from_secs(10) {
+                eprintln!(
+                    "waiting for the presence merge: {} rows left",
+                    backlog.map_or("?".to_string(), |rows| rows.to_string())
+                );
+                said = Instant::now();
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// The server's `ncompass_presence_backlog_probe_requests`, if it answers.
+    async fn presence_backlog(&self, client: &reqwest::Client) -> Option<u64> {
+        let text = client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        text.lines()
+            .find_map(|line| line.strip_prefix("ncompass_presence_backlog_probe_requests "))
+            .and_then(|value| value.trim().parse().ok())
+    }
+
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+/// A benchmark that panics half-way does not leave its server running.
+impl Drop for Server {
+    fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
