@@ -933,12 +933,16 @@ async fn operators_see_names_zones_occupancy_now_and_silent_access_points() {
         .await;
         assert_eq!(h.js("return document.title").await, json!("Overview · NCompass"));
 
-        // The café falls silent: the header names it.
+        // While every access point reports, the header names none.
+        assert_eq!(h.js("return document.querySelectorAll('[data-testid=silent-nodes]').length").await, json!(0));
+        // The café falls silent: the header names it, on every page.
         h.sql(&format!("UPDATE nodes SET last_report_at = last_report_at - 3600 WHERE node_mac = '{cafe}'"));
-        h.open("/").await;
-        let silent = h.wait_for_text("[data-testid=silent-nodes]").await;
-        assert!(silent.contains("1 silent") && silent.contains("Café"), "{silent}");
-        assert!(!silent.contains("Entrance"), "{silent}");
+        for page in ["/overview", &format!("/device/41/{}", client_mac(1)), "/"] {
+            h.open(page).await;
+            let silent = h.wait_for_text("header [data-testid=silent-nodes]").await;
+            assert!(silent.contains("1 silent") && silent.contains("Café"), "{page}: {silent}");
+            assert!(!silent.contains("Entrance"), "{page}: {silent}");
+        }
 
         // The header marks the current section; moving to another puts the focus on its
         // heading; the current range is marked too; each chart's numbers are in a table.

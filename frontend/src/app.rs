@@ -6,6 +6,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api::{self, ApiError};
+use crate::components::node_health::SilentNodes;
 use crate::components::privacy_note::PrivacyNote;
 use crate::pages::device::Device;
 use crate::pages::overview::Overview;
@@ -42,6 +43,25 @@ fn switch(route: Route) -> Html {
                 <p><Link<Route> to={Route::Home}>{ "Back to the probe requests" }</Link<Route>></p>
             </main>
         },
+    }
+}
+
+/// How often the header asks which access points are silent.
+const SILENT_REFRESH_MILLIS: u32 = 30_000;
+
+/// The header's list of silent access points, on every page; refreshed every 30 s
+/// (resting while the tab is hidden). A failed refresh keeps the last known list.
+#[function_component]
+fn HeaderSilentNodes() -> Html {
+    let fetched = crate::hooks::fetch::use_fetch((), |(), signal| async move {
+        api::list_nodes(signal.as_ref()).await
+    });
+    crate::hooks::refresh::use_auto_refresh(SILENT_REFRESH_MILLIS, true, fetched.reload.clone());
+    match fetched.answer_to(&()) {
+        Some(list) => html! {
+            <SilentNodes nodes={Rc::new(list.items.clone())} now={crate::components::clock::now()} />
+        },
+        None => html! {},
     }
 }
 
@@ -188,6 +208,9 @@ pub fn App() -> Html {
                     <h1>{ "NCompass" }</h1>
                     <span class="tagline">{ "Wi-Fi presence from CloudTrax" }</span>
                     <crate::components::nav_link::SectionNav />
+                    if matches!(&*access, Access::Granted(_)) {
+                        <HeaderSilentNodes />
+                    }
                     { user }
                 </header>
                 { content }

@@ -46,7 +46,6 @@ pub fn NodeHealth(props: &NodeHealthProps) -> Html {
         .filter(|node| now - node.last_report_at <= LATE_AFTER_SECS)
         .count();
     let reports_last_hour: i64 = nodes.iter().map(|node| node.reports_last_hour).sum();
-    let silent: Vec<&Node> = nodes.iter().filter(|node| node.silent).collect();
     html! {
         <section class="feed" aria-labelledby="feed-title" data-testid="feed">
             <h2 id="feed-title" class="visually-hidden">{ "Feed health" }</h2>
@@ -58,20 +57,6 @@ pub fn NodeHealth(props: &NodeHealthProps) -> Html {
                 <strong data-testid="last-report">
                     { last_report.map(|at| format::relative_time(now, at)).unwrap_or_else(|| "never".to_string()) }
                 </strong>
-                if !silent.is_empty() {
-                    <span class="silent-nodes" data-testid="silent-nodes" role="alert">
-                        { format!(" · {} silent: ", silent.len()) }
-                        { for silent.iter().enumerate().map(|(i, node)| html! {
-                            <>
-                                if i > 0 { { ", " } }
-                                <strong title={format!("{} · no report since {}", node.node_mac,
-                                    format::relative_time(now, node.silent_since.unwrap_or(node.last_report_at)))}>
-                                    { label(node) }
-                                </strong>
-                            </>
-                        }) }
-                    </span>
-                }
                 if props.failed {
                     <span class="muted" data-testid="feed-stale">
                         { " · could not refresh (showing the last known)" }
@@ -117,6 +102,38 @@ fn node_item(node: &Node, now: i64, on_select: &Callback<String>) -> Html {
             <span>{ format!(" · last report {}", format::relative_time(now, node.last_report_at)) }</span>
             <span>{ format!(" · {} reports in the last hour", format::count(node.reports_last_hour)) }</span>
         </li>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct SilentNodesProps {
+    pub nodes: Rc<Vec<Node>>,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+/// The access points the server calls silent (`--silence-after`), by name: nothing
+/// while every one reports. The MAC and how long it has been silent are in the tooltip.
+#[function_component]
+pub fn SilentNodes(props: &SilentNodesProps) -> Html {
+    let silent: Vec<&Node> = props.nodes.iter().filter(|node| node.silent).collect();
+    if silent.is_empty() {
+        return html! {};
+    }
+    let now = props.now;
+    html! {
+        <span class="silent-nodes" data-testid="silent-nodes" role="status">
+            { format!("{} silent: ", silent.len()) }
+            { for silent.iter().enumerate().map(|(i, node)| html! {
+                <>
+                    if i > 0 { { ", " } }
+                    <strong title={format!("{} · no report since {}", node.node_mac,
+                        format::relative_time(now, node.silent_since.unwrap_or(node.last_report_at)))}>
+                        { label(node) }
+                    </strong>
+                </>
+            }) }
+        </span>
     }
 }
 
