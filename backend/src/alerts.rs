@@ -6,7 +6,9 @@
 //! ingestion:
 //! - the monitor marks changes in the database (`db::nodes::mark_silent`/`mark_back`)
 //!   and queues their events in the outbox (`db::alerts`) in the same transaction: an
-//!   event is queued exactly when its change is recorded, by whichever instance saw it;
+//!   event is queued exactly when its change is recorded, by whichever instance saw it,
+//!   for the receivers of every running instance (each announces its own, so one
+//!   started with other or no `--alert-webhook` still queues what the others deliver);
 //! - the deliverer claims due events (a lease), POSTs them, and on failure tries again
 //!   with exponential backoff for up to an hour: every event is delivered at least once
 //!   (receivers deduplicate by its `id`).
@@ -35,6 +37,10 @@ const GIVE_UP_S: i64 = 3_600;
 const CONCURRENT_DELIVERIES: usize = 16;
 /// Delivered and abandoned events are forgotten after a week.
 const KEEP_DONE_S: i64 = 7 * 86_400;
+/// Each instance announces its receivers every minute; an event is queued for every
+/// receiver announced within this long (an instance stopped a while ago, or a receiver
+/// taken out of the settings, gets no new events after it).
+const RECEIVER_SEEN_S: i64 = 600;
 
 /// What the alerts need from the settings.
 #[derive(Debug, Clone)]
@@ -192,13 +198,21 @@ async fn run(
             }
             Err(_) => {}
         }
-        // Housekeeping at start and then hourly (prune) or every minute (give up).
+        // Housekeeping at start and then hourly (prune) or every minute (give up, and
+        // say again which receivers this instance delivers to).
         let now = clock.now();
         if passes % 3_600 == 0 {
-            let _ = db.run_blocking(|conn| db::alerts::prune(conn, now - KEEP_DONE_S));
+            let _ = db.run_blocking(|conn| {
+                db::alerts::prune(conn, now - KEEP_DONE_S)?;
+                db::alerts::forget_receivers(conn, now - KEEP_DONE_S)
+            });
         }
         if passes % 60 == 0 {
             let _ = db.run_blocking(|conn| db::alerts::abandon_expired(conn, now - GIVE_UP_S, now));
+            if !settings.keys.is_empty() {
+                let _ = db
+                    .run_blocking(|conn| db::alerts::announce_receivers(conn, &settings.keys, now));
+            }
         }
         passes += 1;
     }
@@ -232,10 +246,15 @@ fn monitor(
                         .map(|change| Event::of("node_silent", change, &directory)),
                 )
                 .collect();
+            let receivers = if events.is_empty() {
+                Vec::new()
+            } else {
+                db::alerts::receivers(conn, &settings.keys, now - RECEIVER_SEEN_S)?
+            };
             for event in &events {
                 let body = serde_json::to_string(event)
                     .map_err(|error| diesel::result::Error::SerializationError(error.into()))?;
-                db::alerts::enqueue(conn, &settings.keys, &body, now_ms)?;
+                db::alerts::enqueue(conn, &receivers, &body, now_ms)?;
             }
             Ok(events)
         })

@@ -15,14 +15,21 @@ use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 
 mod support;
 
+use support::receiver::receiver_on;
 use support::{assert_whole, body, free_port, node_mac};
 
 const POSTERS: u32 = 8;
 
 /// Starts `ncompass serve` on `database` and waits until it answers. The caller kills
-/// and waits for the child it gets back (clippy cannot follow it out of this function).
-#[allow(clippy::zombie_processes)]
+/// and waits for the child it gets back.
 async fn start(database: &Path, port: u16) -> Child {
+    start_with(database, port, &[]).await
+}
+
+/// [`start`] with more flags of `ncompass serve`. The caller kills and waits for the
+/// child it gets back (clippy cannot follow it out of this function).
+#[allow(clippy::zombie_processes)]
+async fn start_with(database: &Path, port: u16, flags: &[&str]) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ncompass"))
         .args([
             "serve",
@@ -35,6 +42,7 @@ async fn start(database: &Path, port: u16) -> Child {
         .arg(database)
         .arg("--static-dir")
         .arg(database.with_extension("no-dashboard"))
+        .args(flags)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -62,6 +70,12 @@ async fn start(database: &Path, port: u16) -> Child {
 struct Mismatch {
     #[diesel(sql_type = BigInt)]
     mismatched: i64,
+}
+
+#[derive(QueryableByName)]
+struct Pending {
+    #[diesel(sql_type = BigInt)]
+    pending: i64,
 }
 
 #[derive(QueryableByName)]
@@ -152,6 +166,62 @@ async fn sigkill_during_ingestion_loses_no_acknowledged_report_and_stores_none_i
         acknowledged.len(),
         stored
     );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+/// An alert not yet delivered when the server is SIGKILLed is delivered after the
+/// restart: the outbox is in the database, not in the process (at least once).
+#[actix_web::test]
+async fn an_alert_pending_at_sigkill_is_delivered_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("alerts.db");
+    // Nobody listens there yet: every attempt fails (connection refused).
+    let receiver_port = free_port();
+    let hook = format!("http://127.0.0.1:{receiver_port}/hook");
+    let flags = ["--silence-after", "1s", "--alert-webhook", &hook];
+    let port = free_port();
+    let mut server = start_with(&database, port, &flags).await;
+    let response = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/receive"))
+        .body(body(0, 1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    // A second later the access point is silent; its event is tried and fails.
+    let pending = || {
+        let mut conn = SqliteConnection::establish(database.to_str().unwrap()).unwrap();
+        diesel::sql_query(
+            "SELECT count(*) AS pending FROM alert_deliveries \
+             WHERE attempts >= 1 AND delivered_at IS NULL AND abandoned_at IS NULL",
+        )
+        .get_result::<Pending>(&mut conn)
+        .unwrap()
+        .pending
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while pending() == 0 {
+        assert!(Instant::now() < deadline, "no failed delivery attempt");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.kill().unwrap(); // SIGKILL
+    server.wait().unwrap();
+
+    // The receiver is up now; the restarted server delivers what was pending (after its
+    // backoff, or the lease of an attempt the kill cut short: 30 s at most).
+    let receiver = receiver_on(receiver_port, 0, false).await;
+    let mut server = start_with(&database, port, &flags).await;
+    let seen = receiver.wait_for_within(1, Duration::from_secs(60)).await;
+    let event: serde_json::Value = serde_json::from_str(&seen[0].1).unwrap();
+    assert_eq!(event["event"], "node_silent");
+    assert_eq!(event["node"], node_mac(0, 1));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while pending() != 0 {
+        assert!(Instant::now() < deadline, "the delivery is not recorded");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
     server.kill().unwrap();
     server.wait().unwrap();
 }

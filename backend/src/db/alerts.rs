@@ -19,6 +19,42 @@ pub struct Due {
     pub attempts: i32,
 }
 
+/// Says that this instance delivers to `receivers` (keys), as of `now` (Unix seconds).
+pub fn announce_receivers(conn: &mut Conn, receivers: &[String], now: i64) -> QueryResult<()> {
+    use super::schema::alert_receivers as announced;
+    use diesel::upsert::excluded;
+    for receiver in receivers {
+        let row = (announced::receiver.eq(receiver), announced::seen_at.eq(now));
+        on_each_backend!(conn, |conn| diesel::insert_into(announced::table)
+            .values(row)
+            .on_conflict(announced::receiver)
+            .do_update()
+            .set(announced::seen_at.eq(excluded(announced::seen_at)))
+            .execute(conn))?;
+    }
+    Ok(())
+}
+
+/// The receivers some instance announced at or after `since`, with `own` (which may not
+/// have been announced yet): those an event is queued for.
+pub fn receivers(conn: &mut Conn, own: &[String], since: i64) -> QueryResult<Vec<String>> {
+    use super::schema::alert_receivers as announced;
+    let mut all: Vec<String> = announced::table
+        .filter(announced::seen_at.ge(since))
+        .select(announced::receiver)
+        .load(conn)?;
+    all.extend(own.iter().cloned());
+    all.sort();
+    all.dedup();
+    Ok(all)
+}
+
+/// Forgets receivers no instance has announced since `before`.
+pub fn forget_receivers(conn: &mut Conn, before: i64) -> QueryResult<usize> {
+    use super::schema::alert_receivers as announced;
+    diesel::delete(announced::table.filter(announced::seen_at.lt(before))).execute(conn)
+}
+
 /// Queues `body` for each of `receivers` (keys).
 pub fn enqueue(conn: &mut Conn, receivers: &[String], body: &str, now_ms: i64) -> QueryResult<()> {
     for receiver in receivers {
@@ -210,5 +246,25 @@ mod tests {
         assert_eq!(abandon_expired(&mut conn, 20, 3_620).unwrap(), 0);
         assert_eq!(abandon_expired(&mut conn, 21, 3_621).unwrap(), 1);
         assert_eq!(pending_count(&mut conn).unwrap(), 0);
+    }
+
+    #[test]
+    fn events_go_to_every_receiver_announced_lately() {
+        let (_dir, mut conn) = migrated();
+        let (a, b, c) = ("a".to_string(), "b".to_string(), "c".to_string());
+        announce_receivers(&mut conn, &[a.clone(), b.clone()], 1_000).unwrap();
+        // Announced again later: its time moves on, no second row.
+        announce_receivers(&mut conn, std::slice::from_ref(&b), 1_500).unwrap();
+        assert_eq!(
+            receivers(&mut conn, &[], 900).unwrap(),
+            [a.clone(), b.clone()]
+        );
+        // An instance's own receivers count even before it announced them.
+        assert_eq!(
+            receivers(&mut conn, std::slice::from_ref(&c), 1_200).unwrap(),
+            [b.clone(), c.clone()]
+        );
+        assert_eq!(forget_receivers(&mut conn, 1_200).unwrap(), 1);
+        assert_eq!(receivers(&mut conn, &[], 0).unwrap(), [b]);
     }
 }

@@ -153,6 +153,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    alert_receivers (receiver) {
+        receiver -> Text,
+        seen_at -> BigInt,
+    }
+}
+
+diesel::table! {
     alert_deliveries (id) {
         id -> BigInt,
         receiver -> Text,

@@ -20,6 +20,8 @@ pub struct TestApp {
     pub database: String,
     /// The app's clock: tests move it forward instead of waiting.
     pub clock: Clock,
+    /// Its `--mac-key-file` (a second instance on the same database needs the same).
+    pub mac_key_file: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -90,6 +92,7 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, mut settings: Settings) -> Tes
     if settings.mac_key_file.is_none() {
         settings.mac_key_file = Some(dir.path().join("ncompass.key"));
     }
+    let mac_key_file = settings.mac_key_file.clone().unwrap_or_default();
     let clock = Clock::system();
     let app = Application::build_with_clock(&settings, clock.clone()).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -99,6 +102,7 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, mut settings: Settings) -> Tes
         client: reqwest::Client::new(),
         database,
         clock,
+        mac_key_file,
         _dir: dir,
     }
 }

@@ -1,16 +1,14 @@
 //! The operator's view: names, zones and time zones; occupancy now; silence alerts.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use hmac::{Hmac, Mac as _};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::helpers::*;
+use crate::support::receiver::{receiver, Receiver};
 
 const ENTRANCE: &str = "ac:86:74:00:00:01";
 const CAFE: &str = "ac:86:74:00:00:02";
@@ -641,72 +639,6 @@ async fn occupancy_now_counts_the_windows_devices() {
     }
 }
 
-/// A request a receiver got: its `Signature` header and its body.
-type Delivery = (Option<String>, String);
-
-/// A local alert receiver: records each request (Signature header, body); answers 500
-/// to the first `fail_first`, and never answers at all when `hang`.
-struct Receiver {
-    url: String,
-    seen: Arc<Mutex<Vec<Delivery>>>,
-}
-
-async fn receiver(fail_first: usize, hang: bool) -> Receiver {
-    let seen: Arc<Mutex<Vec<Delivery>>> = Arc::default();
-    let calls = Arc::new(AtomicUsize::new(0));
-    let recorded = Arc::clone(&seen);
-    let server = HttpServer::new(move || {
-        let (seen, calls) = (Arc::clone(&recorded), Arc::clone(&calls));
-        App::new().default_service(web::to(move |request: HttpRequest, body: web::Bytes| {
-            let (seen, calls) = (Arc::clone(&seen), Arc::clone(&calls));
-            async move {
-                let signature = request
-                    .headers()
-                    .get("Signature")
-                    .map(|value| value.to_str().unwrap().to_string());
-                seen.lock()
-                    .unwrap()
-                    .push((signature, String::from_utf8(body.to_vec()).unwrap()));
-                if hang {
-                    tokio::time::sleep(Duration::from_secs(3_600)).await;
-                }
-                if calls.fetch_add(1, Ordering::SeqCst) < fail_first {
-                    HttpResponse::ServiceUnavailable().finish()
-                } else {
-                    HttpResponse::NoContent().finish()
-                }
-            }
-        }))
-    })
-    .workers(1)
-    .bind("127.0.0.1:0")
-    .unwrap();
-    let port = server.addrs()[0].port();
-    actix_web::rt::spawn(server.run());
-    Receiver {
-        url: format!("http://127.0.0.1:{port}/hooks/ncompass?token=abc"),
-        seen,
-    }
-}
-
-impl Receiver {
-    fn bodies(&self) -> Vec<Delivery> {
-        self.seen.lock().unwrap().clone()
-    }
-
-    /// Waits (up to 20 s) until `count` requests have arrived.
-    async fn wait_for(&self, count: usize) -> Vec<Delivery> {
-        for _ in 0..200 {
-            let seen = self.bodies();
-            if seen.len() >= count {
-                return seen;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the receiver got {:?}, not {count} requests", self.bodies());
-    }
-}
-
 const ALERT_SECRET: &str = "alert-secret";
 
 fn signed(body: &str) -> String {
@@ -808,6 +740,53 @@ async fn an_access_point_goes_silent_and_comes_back_and_receivers_are_told() {
     // Each event once per receiver.
     assert_eq!(receiver.bodies().len(), 2);
     assert_eq!(flaky.bodies().len(), 4);
+}
+
+/// Two instances on one database, one of them started without `--alert-webhook`: when
+/// that one records an access point's silence, the event is still queued for the other
+/// instance's receiver (announced in the database) and delivered by it.
+#[actix_web::test]
+async fn an_instance_without_receivers_queues_events_for_the_others() {
+    let receiver = receiver(0, false).await;
+    let delivering = alerting_app(&[&receiver]).await;
+    // It announces its receivers as it starts.
+    for _ in 0..100 {
+        if delivering.count("alert_receivers") == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(delivering.count("alert_receivers"), 1);
+    // The other instance calls an access point silent after a second, the first after
+    // five minutes: the other records the change.
+    let mut quiet = settings();
+    quiet.database = delivering.database.clone();
+    quiet.mac_key_file = Some(delivering.mac_key_file.clone());
+    quiet.silence_after = Duration::from_secs(1);
+    let recording = spawn_app_with(quiet).await;
+    let now = recording.clock.now();
+    recording
+        .ingest(&report(
+            7,
+            ENTRANCE,
+            vec![probe(&client_mac(1), now - 30, now - 5, false)],
+        ))
+        .await;
+    let seen = receiver.wait_for(1).await;
+    let event: Value = serde_json::from_str(&seen[0].1).unwrap();
+    assert_eq!(
+        (event["event"].clone(), event["node"].clone()),
+        (json!("node_silent"), json!(ENTRANCE))
+    );
+    assert_eq!(seen[0].0.as_deref(), Some(signed(&seen[0].1).as_str()));
+    // Queued once, for the one receiver, delivered by the instance that has it.
+    wait_for_metric(&delivering, "ncompass_alert_deliveries_total 1\n").await;
+    assert_eq!(delivering.count("alert_deliveries"), 1);
+    wait_for_metric(
+        &recording,
+        "ncompass_alert_events_total{event=\"node_silent\"} 1\n",
+    )
+    .await;
 }
 
 async fn receiver_failing_twice() -> Receiver {

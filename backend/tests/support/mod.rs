@@ -10,6 +10,8 @@ use diesel::sql_types::{BigInt, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 use serde_json::json;
 
+pub mod receiver;
+
 /// The PostgreSQL server the tests run against, when `NCOMPASS_TEST_POSTGRES` names
 /// one (a URL of its maintenance database, e.g.
 /// `postgres://postgres:pw@localhost:5433/postgres`; `make test` sets it on a
