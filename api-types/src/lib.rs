@@ -337,6 +337,15 @@ pub struct Rejection {
     pub network_id: Option<i64>,
     /// The access point the body names, canonical, when it names a valid one.
     pub node_mac: Option<String>,
+    /// The network's name, when it names one that has a name.
+    #[serde(default)]
+    pub network_name: Option<String>,
+    /// The access point's name, when it names one that has a name.
+    #[serde(default)]
+    pub node_name: Option<String>,
+    /// The access point's current zone, when it has one.
+    #[serde(default)]
+    pub zone: Option<String>,
     /// The first bytes of the body (lossy UTF-8).
     pub body_prefix: String,
 }
@@ -477,6 +486,9 @@ pub struct DeviceVisit {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceVisits {
     pub network_id: i64,
+    /// The network's name, when an administrator gave it one.
+    #[serde(default)]
+    pub network_name: Option<String>,
     /// Canonical client MAC.
     pub mac: String,
     pub randomized: bool,

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use api_types::{Network, NodeLabel, ProbeRequest};
+use api_types::{Network, NodeLabel, ProbeRequest, Rejection};
 use diesel::dsl::{count_star, max};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
@@ -59,6 +59,16 @@ impl Directory {
         row.network_name = self.network_name(row.network_id);
         row.node_name = self.node_name(&row.node_mac);
         row.zone = self.zone(&row.node_mac);
+    }
+
+    /// Fills in the names of the network and access point a refused body named.
+    pub fn label_rejection(&self, rejection: &mut Rejection) {
+        rejection.network_name = rejection.network_id.and_then(|id| self.network_name(id));
+        rejection.node_name = rejection
+            .node_mac
+            .as_deref()
+            .and_then(|mac| self.node_name(mac));
+        rejection.zone = rejection.node_mac.as_deref().and_then(|mac| self.zone(mac));
     }
 }
 

@@ -44,6 +44,7 @@ pub fn record(conn: &mut Conn, new: &[NewRejection]) -> QueryResult<()> {
 }
 
 /// The newest `limit` rejections, newest first.
+/// The newest `limit` rejections, newest first (names left for [`super::places::Directory::label_rejection`]).
 pub fn list(conn: &mut Conn, limit: i64) -> QueryResult<Vec<Rejection>> {
     #[allow(clippy::type_complexity)]
     let rows: Vec<(
@@ -94,6 +95,9 @@ pub fn list(conn: &mut Conn, limit: i64) -> QueryResult<Vec<Rejection>> {
                     field,
                     network_id,
                     node_mac,
+                    network_name: None,
+                    node_name: None,
+                    zone: None,
                     body_prefix,
                 }
             },

@@ -148,8 +148,12 @@ pub async fn device_data(
             let stored = db::probe_requests::stored_mac(conn, &candidates)?;
             let hash = privacy.opt_out_entry_of_device(mac, stored.map(|(stored, _)| stored));
             let opted_out = db::opt_outs::contains(conn, hash)?;
-            let (probe_requests, truncated, presence_segments) =
+            let (mut probe_requests, truncated, presence_segments) =
                 db::opt_outs::data(conn, &candidates, DATA_LIMIT)?;
+            let directory = db::places::directory(conn)?;
+            probe_requests
+                .iter_mut()
+                .for_each(|row| directory.label(row));
             Ok(DeviceData {
                 mac: mac.to_string(),
                 mac_privacy: privacy.mode.as_str().to_string(),

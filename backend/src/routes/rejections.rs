@@ -50,7 +50,14 @@ pub async fn list(
     }
     let items = state
         .db
-        .run(move |conn| db::rejections::list(conn, limit))
+        .run(move |conn| {
+            let mut items = db::rejections::list(conn, limit)?;
+            let directory = db::places::directory(conn)?;
+            items
+                .iter_mut()
+                .for_each(|item| directory.label_rejection(item));
+            Ok(items)
+        })
         .await?;
     Ok(Json(RejectionList { items }))
 }

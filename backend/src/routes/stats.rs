@@ -548,6 +548,7 @@ pub async fn device_visits(
         .collect();
     Ok(Json(DeviceVisits {
         network_id,
+        network_name: directory.network_name(network_id),
         mac: mac.to_string(),
         randomized: stored_randomized.unwrap_or_else(|| given.is_randomized()),
         since: scope.since,

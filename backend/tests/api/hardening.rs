@@ -7,23 +7,9 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::helpers::*;
-
-/// The newest rejection, once the writer has recorded it.
-async fn newest_rejection(app: &TestApp, count: usize) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let list = app.get_json("/api/v1/rejections").await;
-        let items = list["items"].as_array().unwrap();
-        if items.len() >= count {
-            return items[0].clone();
-        }
-        assert!(Instant::now() < deadline, "no rejection recorded");
-        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 #[actix_web::test]
 async fn each_time_rule_is_a_422_naming_the_field_and_stores_nothing() {

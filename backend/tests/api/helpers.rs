@@ -294,3 +294,20 @@ pub fn client_mac(n: u32) -> String {
     let [_, b, c, d] = n.to_be_bytes();
     format!("00:11:22:{b:02x}:{c:02x}:{d:02x}")
 }
+
+/// The newest rejection, once the writer has recorded it.
+pub async fn newest_rejection(app: &TestApp, count: usize) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let list = app.get_json("/api/v1/rejections").await;
+        let items = list["items"].as_array().unwrap();
+        if items.len() >= count {
+            return items[0].clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no rejection recorded"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

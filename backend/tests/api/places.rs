@@ -387,6 +387,43 @@ async fn names_show_wherever_macs_do_and_zones_filter() {
         ))
         .await;
     assert_eq!(visits["visits"][0]["strongest_node_name"], "Entrance");
+    assert_eq!(visits["network_name"], "Main street");
+    // What is kept of a device, for its owner: named rows too.
+    let data = app
+        .get_json(&format!("/api/v1/devices/{}/data", client_mac(1)))
+        .await;
+    assert_eq!(
+        (
+            data["probe_requests"][0]["node_name"].clone(),
+            data["probe_requests"][0]["zone"].clone(),
+            data["probe_requests"][0]["network_name"].clone()
+        ),
+        (json!("Entrance"), json!("Ground"), json!("Main street"))
+    );
+    // A refused report of a named access point names it.
+    let mut broken = report(
+        7,
+        ENTRANCE,
+        vec![probe(&client_mac(4), t + 300, t + 360, false)],
+    );
+    broken["probe_requests"][0]["count"] = json!(-1);
+    let response = app.post_report("/receive", broken.to_string(), None).await;
+    assert_eq!(response.status(), 422);
+    let rejection = newest_rejection(&app, 1).await;
+    assert_eq!(
+        (
+            rejection["node_mac"].clone(),
+            rejection["node_name"].clone(),
+            rejection["zone"].clone(),
+            rejection["network_name"].clone()
+        ),
+        (
+            json!(ENTRANCE),
+            json!("Entrance"),
+            json!("Ground"),
+            json!("Main street")
+        )
+    );
 
     // /metrics: every access point's last report, with its name and zone.
     let metrics = app.get("/metrics").await.text().await.unwrap();

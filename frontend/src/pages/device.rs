@@ -117,8 +117,7 @@ pub fn Device(props: &DeviceProps) -> Html {
                     .data
                     .as_ref()
                     .filter(|data| data.0.device == view.device)
-                    .and_then(|data| data.1.probes.items.first())
-                    .and_then(|row| row.network_name.clone())
+                    .and_then(|data| data.1.visits.network_name.clone())
                     .map(|name| format!(" ({name})")) }
             </h2>
             if let Some(problem) = error {
