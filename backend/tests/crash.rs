@@ -1,17 +1,17 @@
 //! Crash safety: the real binary is killed with SIGKILL in the middle of sustained
-//! ingestion, then restarted on the same file. Every report answered 2xx must be there
-//! whole, and no report may be there in part.
+//! ingestion, then restarted on the same database. Every report answered 2xx must be
+//! there whole, and no report may be there in part. On SQLite (a file) and, when the
+//! run has one (`NCOMPASS_TEST_POSTGRES`, see scripts/test-postgres.sh), on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use diesel::sql_types::{BigInt, Text};
-use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+use diesel::{QueryableByName, RunQueryDsl};
 
 mod support;
 
@@ -22,14 +22,14 @@ const POSTERS: u32 = 8;
 
 /// Starts `ncompass serve` on `database` and waits until it answers. The caller kills
 /// and waits for the child it gets back.
-async fn start(database: &Path, port: u16) -> Child {
+async fn start(database: &str, port: u16) -> Child {
     start_with(database, port, &[]).await
 }
 
 /// [`start`] with more flags of `ncompass serve`. The caller kills and waits for the
 /// child it gets back (clippy cannot follow it out of this function).
 #[allow(clippy::zombie_processes)]
-async fn start_with(database: &Path, port: u16, flags: &[&str]) -> Child {
+async fn start_with(database: &str, port: u16, flags: &[&str]) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ncompass"))
         .args([
             "serve",
@@ -41,7 +41,7 @@ async fn start_with(database: &Path, port: u16, flags: &[&str]) -> Child {
         .arg("--database")
         .arg(database)
         .arg("--static-dir")
-        .arg(database.with_extension("no-dashboard"))
+        .arg("/nonexistent/no-dashboard")
         .args(flags)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -66,6 +66,23 @@ async fn start_with(database: &Path, port: u16, flags: &[&str]) -> Child {
     }
 }
 
+/// The test's database: one of its own on the run's PostgreSQL server when there is
+/// one, else a file in `dir`.
+fn new_database(dir: &tempfile::TempDir, test: &str) -> String {
+    match support::postgres() {
+        Some(server) => support::create_database(
+            &server,
+            &format!("ncompass_crash_{}_{test}", std::process::id()),
+        ),
+        None => dir
+            .path()
+            .join(format!("{test}.db"))
+            .to_str()
+            .unwrap()
+            .to_string(),
+    }
+}
+
 #[derive(QueryableByName)]
 struct Mismatch {
     #[diesel(sql_type = BigInt)]
@@ -87,7 +104,7 @@ struct Integrity {
 #[actix_web::test]
 async fn sigkill_during_ingestion_loses_no_acknowledged_report_and_stores_none_in_part() {
     let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("crash.db");
+    let database = new_database(&dir, "sigkill");
     let port = free_port();
     let mut server = start(&database, port).await;
 
@@ -143,11 +160,13 @@ async fn sigkill_during_ingestion_loses_no_acknowledged_report_and_stores_none_i
     // Restart on the same file: it opens, recovers the WAL and serves.
     let mut server = start(&database, port).await;
     {
-        let mut conn = SqliteConnection::establish(database.to_str().unwrap()).unwrap();
-        let integrity = diesel::sql_query("PRAGMA integrity_check")
-            .get_result::<Integrity>(&mut conn)
-            .unwrap();
-        assert_eq!(integrity.integrity_check, "ok");
+        let mut conn = ncompass::db::connect(&database).unwrap();
+        if support::postgres().is_none() {
+            let integrity = diesel::sql_query("PRAGMA integrity_check")
+                .get_result::<Integrity>(&mut conn)
+                .unwrap();
+            assert_eq!(integrity.integrity_check, "ok");
+        }
         // Every report record matches the rows it stored.
         let mismatched = diesel::sql_query(
             "SELECT count(*) AS mismatched FROM reports r WHERE r.stored_count != \
@@ -160,7 +179,7 @@ async fn sigkill_during_ingestion_loses_no_acknowledged_report_and_stores_none_i
             "a report record disagrees with its rows"
         );
     }
-    let stored = assert_whole(database.to_str().unwrap(), &acknowledged);
+    let stored = assert_whole(&database, &acknowledged);
     eprintln!(
         "{} reports acknowledged before SIGKILL, {} stored (the rest were in flight)",
         acknowledged.len(),
@@ -175,7 +194,7 @@ async fn sigkill_during_ingestion_loses_no_acknowledged_report_and_stores_none_i
 #[actix_web::test]
 async fn an_alert_pending_at_sigkill_is_delivered_after_the_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("alerts.db");
+    let database = new_database(&dir, "alert");
     // Nobody listens there yet: every attempt fails (connection refused).
     let receiver_port = free_port();
     let hook = format!("http://127.0.0.1:{receiver_port}/hook");
@@ -192,7 +211,7 @@ async fn an_alert_pending_at_sigkill_is_delivered_after_the_restart() {
 
     // A second later the access point is silent; its event is tried and fails.
     let pending = || {
-        let mut conn = SqliteConnection::establish(database.to_str().unwrap()).unwrap();
+        let mut conn = ncompass::db::connect(&database).unwrap();
         diesel::sql_query(
             "SELECT count(*) AS pending FROM alert_deliveries \
              WHERE attempts >= 1 AND delivered_at IS NULL AND abandoned_at IS NULL",

@@ -1,5 +1,6 @@
 //! Property: any valid report posted to the webhook comes back from the API unchanged
-//! (in canonical form), one row per distinct observation.
+//! (in canonical form), one row per distinct observation. On SQLite and, when the run
+//! has one (`NCOMPASS_TEST_POSTGRES`), on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
@@ -12,15 +13,25 @@ use ncompass::startup::Application;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
+mod support;
+
 /// The real app on its own thread (its own actix runtime), for proptest's sync cases.
 fn spawn_app(dir: &tempfile::TempDir) -> String {
     let settings = Settings {
-        database: dir
-            .path()
-            .join("roundtrip.db")
-            .to_str()
-            .unwrap()
-            .to_string(),
+        // Its own database on the run's PostgreSQL server when there is one
+        // (scripts/test-postgres.sh), else a file.
+        database: match support::postgres() {
+            Some(server) => support::create_database(
+                &server,
+                &format!("ncompass_roundtrip_{}", std::process::id()),
+            ),
+            None => dir
+                .path()
+                .join("roundtrip.db")
+                .to_str()
+                .unwrap()
+                .to_string(),
+        },
         bind: "127.0.0.1:0".to_string(),
         secret: Vec::new(),
         max_body: 1024 * 1024,
