@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The HTTP integration suite (backend/tests/api), the crash and round-trip tests once
-# more, on PostgreSQL, and the multi-instance tests (backend/tests/cluster.rs), which need it: a throwaway
+# The HTTP integration suite (backend/tests/api), the crash, round-trip and browser
+# tests once more, on PostgreSQL, and the multi-instance tests (backend/tests/cluster.rs), which need it: a throwaway
 # cluster made by Debian's pg_virtualenv (postgresql-common), which exports PGHOST,
 # PGPORT, PGUSER and PGPASSWORD, runs the tests and drops the cluster. Works as root.
 # Each test creates a database of its own in that cluster (tests/api/helpers.rs).
@@ -32,6 +32,8 @@ exec pg_virtualenv -t sh -c '
     "$CARGO" test --locked -p ncompass --test api
     # The real binary killed mid-load and restarted, and the report round trip.
     "$CARGO" test --locked -p ncompass --test crash --test roundtrip
+    # The dashboard in headless Chromium, on PostgreSQL.
+    "$CARGO" test --locked -p e2e --test dashboard
     # Several instances on one database (one test at a time: each starts many servers).
     "$CARGO" test --locked -p ncompass --test cluster -- --test-threads=1
 '

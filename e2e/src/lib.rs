@@ -51,12 +51,42 @@ pub struct Harness {
     /// `http://127.0.0.1:PORT` of the backend (or of the slow proxy in front of it).
     pub base: String,
     proxy: Option<ServerHandle>,
-    pub database: PathBuf,
+    /// The SQLite file's path, or the PostgreSQL URL, as `--database` takes it.
+    pub database: String,
     pub http: reqwest::Client,
     pub browser: Client,
     server: ServerHandle,
     driver: Child,
     _dir: tempfile::TempDir,
+}
+
+/// A fresh database for one test: its own on the run's PostgreSQL server when
+/// `NCOMPASS_TEST_POSTGRES` names one (scripts/test-postgres.sh), else a file in `dir`.
+fn new_database(dir: &tempfile::TempDir) -> String {
+    use diesel::connection::SimpleConnection;
+    let Some(server) = std::env::var("NCOMPASS_TEST_POSTGRES")
+        .ok()
+        .filter(|url| !url.is_empty())
+    else {
+        return dir.path().join("ncompass.db").to_str().unwrap().to_string();
+    };
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let name = format!(
+        "ncompass_e2e_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let mut conn = ncompass::db::connect(&server).unwrap();
+    conn.batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    // The server's URL naming the new database, its parameters (sslmode) kept, as
+    // backend/tests/support does.
+    let (address, parameters) = match server.split_once('?') {
+        Some((address, parameters)) => (address, format!("?{parameters}")),
+        None => (server.as_str(), String::new()),
+    };
+    let (base, _) = address.rsplit_once('/').unwrap();
+    format!("{base}/{name}{parameters}")
 }
 
 fn free_port() -> u16 {
@@ -84,9 +114,9 @@ impl Harness {
     /// `slow.1` (an old answer arriving after a newer one).
     pub async fn start_with(zone: &str, slow: Option<(&str, Duration)>) -> Harness {
         let dir = tempfile::tempdir().unwrap();
-        let database = dir.path().join("ncompass.db");
+        let database = new_database(&dir);
         let settings = Settings {
-            database: database.to_str().unwrap().to_string(),
+            database: database.clone(),
             bind: "127.0.0.1:0".to_string(),
             secret: Vec::new(),
             max_body: 1024 * 1024,
@@ -316,21 +346,18 @@ impl Harness {
         serde_json::from_value(found).unwrap()
     }
 
-    /// Runs SQL on the database file directly, as an operator's sqlite3 would.
+    /// Runs SQL on the database directly, as an operator's sqlite3 or psql would.
     pub fn sql(&self, statement: &str) {
         use diesel::connection::SimpleConnection;
-        use diesel::Connection;
-        let mut conn =
-            diesel::SqliteConnection::establish(self.database.to_str().unwrap()).unwrap();
-        conn.batch_execute(&format!("PRAGMA busy_timeout = 5000; {statement}"))
-            .unwrap();
+        let mut conn = ncompass::db::connect(&self.database).unwrap();
+        conn.batch_execute(statement).unwrap();
     }
 
     /// Adds a user as `ncompass user add` does, and waits until the server has left
     /// protected mode (it looks once a second).
     pub async fn add_user(&self, name: &str, role: api_types::Role, password: &str) {
         let hash = ncompass::auth::credentials::hash_password(password).unwrap();
-        let db = ncompass::db::Database::open(self.database.to_str().unwrap(), 1).unwrap();
+        let db = ncompass::db::Database::open(&self.database, 1).unwrap();
         assert!(db
             .run_blocking(|conn| ncompass::db::users::add(conn, name, role, &hash, 0))
             .unwrap());

@@ -541,13 +541,13 @@ async fn pages_forward_and_back_with_no_row_missed_or_repeated() {
 async fn stored_markup_renders_as_text() {
     browser_test("markup_as_text", async |h: &Harness| {
         h.post_report(&sample()).await;
-        // Stored by someone writing to the database file directly: the API returns it
+        // Stored by someone writing to the database directly: the API returns it
         // as is, and the page must show it as text.
         h.sql(
             "INSERT INTO probe_requests (report_id, network_id, node_mac, mac, count, min_signal, \
              max_signal, avg_signal, first_seen, last_seen, associated, randomized) VALUES \
              (1, 1, '<img src=x onerror=\"window.__pwned=1\">', '<script>window.__pwned=2</script>', \
-              1, -60, -50, -55, 2000000000, 2000000000, 0, 0)",
+              1, -60, -50, -55, 2000000000, 2000000000, false, false)",
         );
         h.open("/").await;
         h.wait_for_rows(6).await;
