@@ -30,6 +30,8 @@ exec pg_virtualenv -t sh -c '
     export NCOMPASS_TEST_POSTGRES="postgres://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/postgres?sslmode=disable"
     echo "test-postgres: the integration suite on PostgreSQL at $PGHOST:$PGPORT" >&2
     "$CARGO" test --locked -p ncompass --test api
+    # PostgreSQL'"'"'s plans of the page queries (unit tests that skip on SQLite).
+    "$CARGO" test --locked -p ncompass --lib postgres_
     # The real binary killed mid-load and restarted, and the report round trip.
     "$CARGO" test --locked -p ncompass --test crash --test roundtrip
     # The dashboard in headless Chromium, on PostgreSQL.

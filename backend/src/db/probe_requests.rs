@@ -161,6 +161,8 @@ macro_rules! page_query_builders {
 page_query_builders!(filtered, page_queries, MultiBackend);
 #[cfg(test)]
 page_query_builders!(sqlite_filtered, sqlite_page_queries, diesel::sqlite::Sqlite);
+#[cfg(test)]
+page_query_builders!(pg_filtered, pg_page_queries, diesel::pg::Pg);
 
 /// The most access points a filter by several (a zone's) may name: each is one keyset
 /// walk of its own, merged (see [`list`]).
@@ -679,5 +681,172 @@ mod tests {
     fn find_returns_none_when_absent() {
         let (_dir, mut conn) = migrated();
         assert_eq!(find(&mut conn, 1).unwrap(), None);
+    }
+
+    /// PostgreSQL's plan of a page query, run (`EXPLAIN ANALYZE`, JSON) with its binds
+    /// written in: the plan's nodes, and the rows its scans read.
+    fn postgres_plan(conn: &mut Conn, query: String) -> (Vec<String>, f64) {
+        #[derive(QueryableByName)]
+        struct Plan {
+            #[diesel(sql_type = Text)]
+            plan: String,
+        }
+        fn walk(node: &serde_json::Value, kinds: &mut Vec<String>, read: &mut f64) {
+            let kind = node["Node Type"].as_str().unwrap_or_default().to_string();
+            if kind.contains("Scan") {
+                *read += node["Actual Rows"].as_f64().unwrap_or(0.0)
+                    * node["Actual Loops"].as_f64().unwrap_or(1.0);
+            }
+            kinds.push(kind);
+            for child in node["Plans"].as_array().into_iter().flatten() {
+                walk(child, kinds, read);
+            }
+        }
+        let plan = diesel::sql_query("SELECT plan_of($1)::text AS plan")
+            .bind::<Text, _>(&query)
+            .get_result::<Plan>(conn)
+            .unwrap();
+        let plan: serde_json::Value = serde_json::from_str(&plan.plan).unwrap();
+        let (mut kinds, mut read) = (Vec::new(), 0.0);
+        walk(&plan[0]["Plan"], &mut kinds, &mut read);
+        (kinds, read)
+    }
+
+    /// `debug_query`'s SQL with its binds in place of `$1`, `$2`, ... (integers, booleans
+    /// and strings without quotes or commas: what this test binds).
+    fn with_binds(debug: &str) -> String {
+        let (sql, binds) = debug.split_once(" -- binds: [").unwrap();
+        let binds: Vec<String> = binds
+            .trim_end_matches(']')
+            .split(", ")
+            .map(|bind| bind.replace('"', "'"))
+            .collect();
+        let mut sql = sql.to_string();
+        for (n, bind) in binds.iter().enumerate().rev() {
+            sql = sql.replace(&format!("${}", n + 1), bind);
+        }
+        sql
+    }
+
+    /// On PostgreSQL (when the run has one: `NCOMPASS_TEST_POSTGRES`, see
+    /// scripts/test-postgres.sh), the page queries the server runs are index scans into
+    /// the day partitions and read about a page of rows, whether the page is the first
+    /// or 1,500 pages deep in 200,000 rows.
+    #[test]
+    fn postgres_pages_are_index_seeks_at_any_depth() {
+        use diesel::connection::SimpleConnection;
+        let Some(server) = std::env::var("NCOMPASS_TEST_POSTGRES")
+            .ok()
+            .filter(|url| !url.is_empty())
+        else {
+            eprintln!("SKIPPED: PostgreSQL only (make test runs it on a throwaway cluster)");
+            return;
+        };
+        let name = format!("ncompass_plans_{}", std::process::id());
+        crate::db::connect(&server)
+            .unwrap()
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let (address, parameters) = server.split_once('?').unwrap_or((&server, ""));
+        let url = format!(
+            "{}/{name}?{parameters}",
+            address.rsplit_once('/').unwrap().0
+        );
+        crate::db::migrate(&url).unwrap();
+        let mut conn = crate::db::connect(&url).unwrap();
+        // 200,000 rows, one every 4 s over nine days, in their day partitions.
+        let start = 1_764_000_000_i64;
+        for day in 0..10 {
+            crate::db::partitions::ensure(&mut conn, start + day * 86_400).unwrap();
+        }
+        conn.batch_execute(&format!(
+            "INSERT INTO reports (network_id, node_mac, version, received_at, \
+               probe_request_count, stored_count, duplicate_count) \
+             VALUES (1, 'ac:00:00:00:00:01', 1, {start}, 0, 0, 0);
+             INSERT INTO probe_requests (report_id, network_id, node_mac, mac, count, \
+               min_signal, max_signal, avg_signal, first_seen, last_seen, associated, randomized) \
+             SELECT (SELECT min(id) FROM reports), 1 + g % 3, 'ac:00:00:00:00:0' || (g % 8), \
+               CASE WHEN g % 10 = 0 THEN '00:11:22:aa:aa:aa' ELSE \
+               '00:11:22:' || lpad(to_hex(g / 65536), 2, '0') || ':' || \
+               lpad(to_hex((g / 256) % 256), 2, '0') || ':' || lpad(to_hex(g % 256), 2, '0') END, \
+               1, -70, -60, -65, {start} + g * 4, {start} + g * 4, g % 2 = 0, g % 5 = 0 \
+             FROM generate_series(1, 200000) g;
+             ANALYZE probe_requests;
+             CREATE FUNCTION plan_of(q text) RETURNS json LANGUAGE plpgsql AS $$
+               DECLARE p json;
+               BEGIN EXECUTE 'EXPLAIN (ANALYZE, FORMAT JSON) ' || q INTO p; RETURN p; END $$;"
+        ))
+        .unwrap();
+        let filters = [
+            Filter::default(),
+            Filter {
+                node_mac: Some("ac:00:00:00:00:03".into()),
+                ..Filter::default()
+            },
+            Filter {
+                network_id: Some(2),
+                ..Filter::default()
+            },
+            Filter {
+                associated: Some(true),
+                ..Filter::default()
+            },
+            Filter {
+                randomized: Some(false),
+                ..Filter::default()
+            },
+            // A resident device: a row in ten.
+            Filter {
+                mac: Some("00:11:22:aa:aa:aa".into()),
+                ..Filter::default()
+            },
+            // A passer-by: one row.
+            Filter {
+                mac: Some("00:11:22:00:10:01".into()),
+                ..Filter::default()
+            },
+            Filter {
+                since: Some(start + 100_000),
+                until: Some(start + 700_000),
+                ..Filter::default()
+            },
+        ];
+        for filter in filters {
+            // The first page, and one 150,000 rows in (or the filter's last).
+            let first = list(&mut conn, &filter, None, 100).unwrap();
+            let mut deep = None;
+            if first.next.is_some() {
+                let rows = count(&mut conn, &filter, 1_000_000).unwrap().0;
+                let depth = rows.saturating_sub(200).min(150_000);
+                let row: (i64, i64) = filtered(&filter)
+                    .select((probe_requests::last_seen, probe_requests::id))
+                    .order((probe_requests::last_seen.desc(), probe_requests::id.desc()))
+                    .offset(i64::try_from(depth).unwrap())
+                    .first(&mut conn)
+                    .unwrap();
+                deep = Some(Position {
+                    last_seen: row.0,
+                    id: row.1,
+                });
+            }
+            for after in [None, deep].into_iter().flatten().map(Some).chain([None]) {
+                let page = list(&mut conn, &filter, after, 100).unwrap();
+                assert!(!page.items.is_empty() || filter.mac.is_some(), "{filter:?}");
+                for query in pg_page_queries(&filter, after) {
+                    let query = query.select(Row::as_select()).limit(101);
+                    let sql =
+                        with_binds(&diesel::debug_query::<diesel::pg::Pg, _>(&query).to_string());
+                    // A page, plus the first row of each partition a merge looks at:
+                    // an OFFSET, a sort of the filter's rows or a scan of a partition
+                    // would read thousands. (PostgreSQL may sort a handful of rows, a
+                    // passer-by's, and scans the empty partitions ahead sequentially.)
+                    let (kinds, read) = postgres_plan(&mut conn, sql.clone());
+                    assert!(
+                        read <= 400.0,
+                        "{filter:?} after {after:?}: {read} rows read ({kinds:?})\n{sql}"
+                    );
+                }
+            }
+        }
     }
 }
