@@ -94,7 +94,23 @@ pub fn find(conn: &mut Conn, id: i64) -> QueryResult<Option<ProbeRequest>> {
 /// The page's query builders for backend `$db`: [`MultiBackend`] for serving, and
 /// SQLite's own for the tests that read SQLite's plans.
 macro_rules! page_query_builders {
-    ($filtered:ident, $page_queries:ident, $db:ty) => {
+    ($filtered:ident, $page_queries:ident, $zone_page_queries:ident, $db:ty) => {
+        /// [`page_queries`] of the rows of any of `zone`'s access points, for a range scan
+        /// of the keyset index: `|| ''` makes the IN list a filter on the rows scanned,
+        /// never a reason to seek the access points' index and sort what it finds.
+        fn $zone_page_queries(
+            filter: &Filter,
+            zone: &[String],
+            after: Option<Position>,
+        ) -> Vec<probe_requests::BoxedQuery<'static, $db>> {
+            $page_queries(filter, after)
+                .into_iter()
+                .map(|query| {
+                    query.filter(probe_requests::node_mac.concat("").eq_any(zone.to_vec()))
+                })
+                .collect()
+        }
+
         /// The filters, without position or order.
         fn $filtered(filter: &Filter) -> probe_requests::BoxedQuery<'static, $db> {
             let mut query = probe_requests::table.into_boxed();
@@ -158,27 +174,53 @@ macro_rules! page_query_builders {
     };
 }
 
-page_query_builders!(filtered, page_queries, MultiBackend);
+page_query_builders!(filtered, page_queries, zone_page_queries, MultiBackend);
 #[cfg(test)]
-page_query_builders!(sqlite_filtered, sqlite_page_queries, diesel::sqlite::Sqlite);
+page_query_builders!(
+    sqlite_filtered,
+    sqlite_page_queries,
+    sqlite_zone_page_queries,
+    diesel::sqlite::Sqlite
+);
 #[cfg(test)]
-page_query_builders!(pg_filtered, pg_page_queries, diesel::pg::Pg);
+page_query_builders!(
+    pg_filtered,
+    pg_page_queries,
+    pg_zone_page_queries,
+    diesel::pg::Pg
+);
 
-/// The most access points a filter by several (a zone's) may name: each is one keyset
-/// walk of its own, merged (see [`list`]).
-pub const MAX_NODES_PER_FILTER: usize = 64;
+/// The most access points a filter by several (a zone's) may name (the list, the export,
+/// the count): a page of a quiet zone costs an index seek per access point.
+pub const MAX_NODES_PER_FILTER: usize = 1024;
+
+/// A page of a zone of more access points than this first looks through a window of the
+/// newest rows (see [`zone_rows`]); a smaller zone is walked access point by access point.
+const ZONE_WALKS_UP_TO: usize = 16;
+
+/// How many of the newest rows (after the cursor, other filters applied) a large zone's
+/// page looks through in one index range scan before walking its access points.
+const ZONE_SCAN_WINDOW: i64 = 4096;
 
 /// Up to `limit` rows matching `filter`, newest `last_seen` first, starting after
 /// `after`. Costs the same at any depth: no OFFSET, the cursor seeks into an index.
-/// A filter by several access points (`node_macs`, a zone's) walks each one's index
-/// (`probe_requests_by_node`, in keyset order) and merges the walks: no index serves
-/// `node_mac IN (..)` in keyset order, and a sort or a scan of the zone's rows would
-/// grow with the table. At most [`MAX_NODES_PER_FILTER`] walks.
+/// A filter by several access points (`node_macs`, a zone's): see [`zone_rows`].
 pub fn list(
     conn: &mut Conn,
     filter: &Filter,
     after: Option<Position>,
     limit: u32,
+) -> QueryResult<Page> {
+    list_in(conn, filter, after, limit, ZONE_SCAN_WINDOW)
+}
+
+/// [`list`] with a large zone's scan window given.
+fn list_in(
+    conn: &mut Conn,
+    filter: &Filter,
+    after: Option<Position>,
+    limit: u32,
+    window: i64,
 ) -> QueryResult<Page> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     // One row more than asked tells whether another page follows.
@@ -190,18 +232,13 @@ pub fn list(
                 Some(node) => nodes.iter().filter(|n| *n == node).collect(),
                 None => nodes.iter().collect(),
             };
-            let mut merged = Vec::new();
-            for node in nodes.into_iter().take(MAX_NODES_PER_FILTER) {
-                let one = Filter {
-                    node_mac: Some(node.clone()),
-                    node_macs: None,
-                    ..filter.clone()
-                };
-                merged.extend(rows(conn, &one, after, wanted)?);
-            }
-            merged.sort_unstable_by_key(|row| std::cmp::Reverse((row.last_seen, row.id)));
-            merged.truncate(wanted);
-            merged
+            let nodes = &nodes[..nodes.len().min(MAX_NODES_PER_FILTER)];
+            let filter = Filter {
+                node_mac: None,
+                node_macs: None,
+                ..filter.clone()
+            };
+            zone_rows(conn, &filter, nodes, after, wanted, window)?
         }
     };
     let next = if rows.len() > limit {
@@ -217,6 +254,129 @@ pub fn list(
         items: rows.into_iter().map(ProbeRequest::from).collect(),
         next,
     })
+}
+
+/// Up to `wanted` rows of any of `nodes` (a zone's access points) matching `filter`, in
+/// keyset order after `after`. No index serves `node_mac IN (..)` in keyset order, and a
+/// sort or a scan of the zone's rows would grow with the table, so:
+/// - a zone of many access points is usually a good share of the traffic: its newest
+///   rows are looked for among the newest `window` rows of the other filters (one range
+///   scan of the keyset index, bounded);
+/// - what that window did not hold (a quiet zone, a small one) comes from a walk of each
+///   access point's index (`probe_requests_by_node`), keys only, merged; each walk stops
+///   at the oldest key the page can still use.
+fn zone_rows(
+    conn: &mut Conn,
+    filter: &Filter,
+    nodes: &[&String],
+    after: Option<Position>,
+    wanted: usize,
+    window: i64,
+) -> QueryResult<Vec<Row>> {
+    if nodes.len() <= ZONE_WALKS_UP_TO {
+        return walks(conn, filter, nodes, after, wanted);
+    }
+    // The last_seen `window` rows into the walk of the other filters: newer rows are
+    // found by one range scan. None: fewer rows remain, the scan holds them all.
+    let mut ahead = filtered(filter);
+    if let Some(position) = after {
+        ahead = ahead.filter(probe_requests::last_seen.le(position.last_seen));
+    }
+    let bound: Option<i64> = ahead
+        .order((probe_requests::last_seen.desc(), probe_requests::id.desc()))
+        .select(probe_requests::last_seen)
+        .offset(window)
+        .first(conn)
+        .optional()?;
+    let window_filter = Filter {
+        since: match (filter.since, bound) {
+            (Some(since), Some(bound)) => Some(since.max(bound.saturating_add(1))),
+            (since, bound) => since.or(bound.map(|bound| bound.saturating_add(1))),
+        },
+        ..filter.clone()
+    };
+    let zone: Vec<String> = nodes.iter().map(|node| (*node).clone()).collect();
+    let mut found: Vec<Row> = Vec::new();
+    for query in zone_page_queries(&window_filter, &zone, after) {
+        let missing = wanted - found.len();
+        if missing == 0 {
+            break;
+        }
+        found.extend(
+            query
+                .select(Row::as_select())
+                .limit(i64::try_from(missing).unwrap_or(i64::MAX))
+                .load::<Row>(conn)?,
+        );
+    }
+    let Some(bound) = bound else {
+        return Ok(found);
+    };
+    if found.len() == wanted {
+        return Ok(found);
+    }
+    // The rest is at or before the bound.
+    let rest = Filter {
+        until: Some(filter.until.map_or(bound, |until| until.min(bound))),
+        ..filter.clone()
+    };
+    let missing = wanted - found.len();
+    found.extend(walks(conn, &rest, nodes, after, missing)?);
+    Ok(found)
+}
+
+/// Up to `wanted` rows of any of `nodes` matching `filter`, in keyset order after
+/// `after`: each access point's index walked for keys only, merged, then the page's
+/// rows read by id.
+fn walks(
+    conn: &mut Conn,
+    filter: &Filter,
+    nodes: &[&String],
+    after: Option<Position>,
+    wanted: usize,
+) -> QueryResult<Vec<Row>> {
+    let newest_first = |keys: &mut Vec<(i64, i64)>| {
+        keys.sort_unstable_by_key(|key| std::cmp::Reverse(*key));
+        keys.truncate(wanted);
+    };
+    let mut keys: Vec<(i64, i64)> = Vec::new();
+    for node in nodes {
+        // Once the page is full, rows older than its oldest cannot make it.
+        let since = match keys.last() {
+            Some(&(oldest, _)) if keys.len() >= wanted => {
+                Some(filter.since.map_or(oldest, |since| since.max(oldest)))
+            }
+            _ => filter.since,
+        };
+        let one = Filter {
+            node_mac: Some((*node).clone()),
+            since,
+            ..filter.clone()
+        };
+        for query in page_queries(&one, after) {
+            let found: Vec<(i64, i64)> = query
+                .select((probe_requests::last_seen, probe_requests::id))
+                .limit(i64::try_from(wanted).unwrap_or(i64::MAX))
+                .load(conn)?;
+            let full = found.len() >= wanted;
+            keys.extend(found);
+            if full {
+                break;
+            }
+        }
+        newest_first(&mut keys);
+    }
+    let (Some(&(newest, _)), Some(&(oldest, _))) = (keys.first(), keys.last()) else {
+        return Ok(Vec::new());
+    };
+    // By id, within the keys' seconds (on PostgreSQL: only their day partitions).
+    let mut rows: Vec<Row> = probe_requests::table
+        .filter(probe_requests::last_seen.between(oldest, newest))
+        .filter(probe_requests::id.eq_any(keys.iter().map(|key| key.1).collect::<Vec<_>>()))
+        .select(Row::as_select())
+        .load(conn)?;
+    rows.sort_unstable_by_key(|row| std::cmp::Reverse((row.last_seen, row.id)));
+    Ok(rows)
 }
 
 /// How many rows match `filter`, counting no further than `cap`: `(count, exact)`, where
@@ -374,7 +534,15 @@ mod tests {
 
     /// SQLite's plans for the page queries with `filter`, one per query.
     fn plans(conn: &mut Conn, filter: &Filter, after: Option<Position>) -> Vec<String> {
-        sqlite_page_queries(filter, after)
+        plans_of(conn, sqlite_page_queries(filter, after))
+    }
+
+    /// SQLite's plans for `queries`, one each.
+    fn plans_of(
+        conn: &mut Conn,
+        queries: Vec<probe_requests::BoxedQuery<'static, diesel::sqlite::Sqlite>>,
+    ) -> Vec<String> {
+        queries
             .into_iter()
             .map(|query| {
                 let query = query.select(Row::as_select()).limit(101);
@@ -446,6 +614,88 @@ mod tests {
             ..Filter::default()
         };
         assert_eq!(count(&mut conn, &empty, 100).unwrap(), (0, true));
+    }
+
+    /// A zone of more access points than are walked one by one: its pages are the rows
+    /// of its access points in keyset order, whether found in the window of the newest
+    /// rows, in the walks after it, or both in one page.
+    #[test]
+    fn a_large_zone_pages_like_a_filter_on_its_access_points() {
+        let (_dir, mut conn) = migrated();
+        let node = |n: usize| format!("ac:00:00:00:01:{n:02x}");
+        // 30 access points: the first 10 busy (a row a second for 200 s, at the end),
+        // the others quiet (a few rows, long before).
+        for n in 0..30 {
+            let (first, rows, step) = if n < 10 {
+                (1_700_001_000, 200, 1)
+            } else {
+                (1_700_000_000 + n as i64, 5, 7)
+            };
+            for chunk in 0..rows / 5 {
+                let probes: Vec<serde_json::Value> = (0..5)
+                    .map(|i| {
+                        let at = first + (chunk * 5 + i) * step;
+                        serde_json::json!({"mac": format!("00:11:22:{n:02x}:{chunk:02x}:{i:02x}"),
+                        "count": 1, "min_signal": -70, "max_signal": -60, "avg_signal": -65,
+                        "first_seen": at, "last_seen": at, "associated": false})
+                    })
+                    .collect();
+                let body = serde_json::json!({"network_id": 1, "node_mac": node(n),
+                    "version": 1, "probe_requests": probes});
+                let report = crate::cloudtrax::parse_report(
+                    body.to_string().as_bytes(),
+                    &crate::cloudtrax::TimeRules::at(1_700_001_300),
+                )
+                .unwrap();
+                crate::db::reports::store(&mut conn, &report, 1_700_001_300).unwrap();
+            }
+        }
+        // Every other access point: 5 busy ones and 10 quiet ones, plus two that never
+        // reported.
+        let mut zone: Vec<String> = (0..30).step_by(2).map(node).collect();
+        zone.extend([
+            "ac:00:00:00:02:01".to_string(),
+            "ac:00:00:00:02:02".to_string(),
+        ]);
+        assert!(zone.len() > ZONE_WALKS_UP_TO);
+        let all = list(&mut conn, &Filter::default(), None, 10_000)
+            .unwrap()
+            .items;
+        for since in [None, Some(1_700_000_050)] {
+            let filter = Filter {
+                node_macs: Some(zone.clone()),
+                since,
+                ..Filter::default()
+            };
+            let expected: Vec<(i64, i64)> = all
+                .iter()
+                .filter(|row| zone.contains(&row.node_mac))
+                .filter(|row| since.is_none_or(|since| row.last_seen >= since))
+                .map(|row| (row.last_seen, row.id))
+                .collect();
+            assert!(expected.len() > 1_000);
+            // No window, a small one (pages from the window, from the walks, and from
+            // both), one larger than the table.
+            for window in [0, 150, 100_000] {
+                for limit in [7, 100] {
+                    let mut walked = Vec::new();
+                    let mut after = None;
+                    loop {
+                        let page = list_in(&mut conn, &filter, after, limit, window).unwrap();
+                        assert!(page.items.len() <= limit as usize);
+                        walked.extend(page.items.iter().map(|row| (row.last_seen, row.id)));
+                        match page.next {
+                            Some(next) => after = Some(next),
+                            None => break,
+                        }
+                    }
+                    assert_eq!(
+                        walked, expected,
+                        "window {window}, limit {limit}, since {since:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
@@ -594,6 +844,31 @@ mod tests {
         }
     }
 
+    /// A large zone's window is one range scan of the keyset index, filtered by the zone:
+    /// no seek into the access points' index, no sort.
+    #[test]
+    fn a_large_zones_window_is_a_range_scan_without_a_sort() {
+        let (_dir, mut conn) = migrated();
+        store_rows(&mut conn, 500);
+        let zone: Vec<String> = (0..20).map(|n| format!("ac:00:00:00:01:{n:02x}")).collect();
+        let filter = Filter {
+            since: Some(40),
+            ..Filter::default()
+        };
+        for after in [
+            None,
+            Some(Position {
+                last_seen: 60,
+                id: 9,
+            }),
+        ] {
+            for plan in plans_of(&mut conn, sqlite_zone_page_queries(&filter, &zone, after)) {
+                assert!(plan.contains("probe_requests_by_last_seen"), "{plan}");
+                assert!(!plan.contains("TEMP B-TREE"), "sorts:\n{plan}");
+            }
+        }
+    }
+
     /// `count` rows with last_seen = i / 7: seven rows per second, so that pages end in
     /// the middle of a second.
     fn store_rows(conn: &mut Conn, count: u32) {
@@ -712,14 +987,35 @@ mod tests {
         (kinds, read)
     }
 
-    /// `debug_query`'s SQL with its binds in place of `$1`, `$2`, ... (integers, booleans
-    /// and strings without quotes or commas: what this test binds).
+    /// `debug_query`'s SQL with its binds in place of `$1`, `$2`, ... (integers, booleans,
+    /// strings without quotes or commas, and arrays of those: what this test binds).
     fn with_binds(debug: &str) -> String {
         let (sql, binds) = debug.split_once(" -- binds: [").unwrap();
-        let binds: Vec<String> = binds
-            .trim_end_matches(']')
-            .split(", ")
-            .map(|bind| bind.replace('"', "'"))
+        let binds = binds.strip_suffix(']').unwrap();
+        // Split at the top level only: an array bind is one bind.
+        let (mut parts, mut depth, mut current) = (Vec::new(), 0, String::new());
+        for c in binds.chars() {
+            match c {
+                '[' => depth += 1,
+                ']' => depth -= 1,
+                ',' if depth == 0 => {
+                    parts.push(std::mem::take(&mut current));
+                    continue;
+                }
+                _ => {}
+            }
+            current.push(c);
+        }
+        parts.push(current);
+        let binds: Vec<String> = parts
+            .iter()
+            .map(|bind| {
+                let bind = bind.trim().replace('"', "'");
+                match bind.strip_prefix('[') {
+                    Some(array) => format!("ARRAY[{array}"),
+                    None => bind,
+                }
+            })
             .collect();
         let mut sql = sql.to_string();
         for (n, bind) in binds.iter().enumerate().rev() {
@@ -846,6 +1142,24 @@ mod tests {
                         "{filter:?} after {after:?}: {read} rows read ({kinds:?})\n{sql}"
                     );
                 }
+            }
+        }
+        // A large zone's window (five of the eight access points): a range scan of the
+        // keyset index reading about a page and a half, at any depth.
+        let zone: Vec<String> = (0..5).map(|n| format!("ac:00:00:00:00:0{n}")).collect();
+        let deep = Position {
+            last_seen: start + 200_000,
+            id: 50_000,
+        };
+        for after in [None, Some(deep)] {
+            for query in pg_zone_page_queries(&Filter::default(), &zone, after) {
+                let query = query.select(Row::as_select()).limit(101);
+                let sql = with_binds(&diesel::debug_query::<diesel::pg::Pg, _>(&query).to_string());
+                let (kinds, read) = postgres_plan(&mut conn, sql.clone());
+                assert!(
+                    read <= 400.0,
+                    "zone after {after:?}: {read} rows read ({kinds:?})\n{sql}"
+                );
             }
         }
     }

@@ -231,8 +231,8 @@ pub(crate) async fn zone_filter(
             return Err(AppError::parameter(
                 "zone",
                 format!(
-                    "the zone has {} access points; the list and the export take zones of at \
-                     most {most} (filter by node_mac or network_id instead)",
+                    "the zone has {} access points; the list, the count and the export take \
+                     zones of at most {most} (filter by node_mac or network_id instead)",
                     nodes.len()
                 ),
             ));

@@ -158,6 +158,15 @@ impl TestApp {
             .count
     }
 
+    /// Runs SQL straight on the database, as an operator's sqlite3 or psql would.
+    pub fn execute(&self, sql: &str) {
+        use diesel::connection::SimpleConnection;
+        ncompass::db::connect(&self.database)
+            .unwrap()
+            .batch_execute(sql)
+            .unwrap();
+    }
+
     pub fn stored(&self) -> (i64, i64) {
         (self.count("probe_requests"), self.count("reports"))
     }
