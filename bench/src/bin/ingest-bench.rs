@@ -263,6 +263,15 @@ fn cursor_at(database: &Path, filter_sql: &str, depth: u64) -> Option<(String, u
     Some((cursor, depth / 100 + 1))
 }
 
+/// The access point `n` of [`Workload`], as stored (canonical).
+fn node_mac(n: u64) -> String {
+    let b = n.to_be_bytes();
+    format!(
+        "ac:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        b[3], b[4], b[5], b[6], b[7]
+    )
+}
+
 async fn latencies(client: &reqwest::Client, url: &str, requests: usize) -> (f64, f64) {
     let mut result = LoadResult::default();
     for _ in 0..requests {
@@ -283,6 +292,33 @@ async fn queries(options: &Options) {
     )
     .await;
     let client = reqwest::Client::new();
+    // Zones: a small one (walked access point by access point), a large one (5% of the
+    // traffic: found in the window of the newest rows) and a large one with no rows.
+    let zones: [(&str, Vec<String>); 3] = [
+        ("Lobby", (7..10).map(node_mac).collect()),
+        ("Floor", (100..200).map(node_mac).collect()),
+        ("Annex", (5_000..5_040).map(node_mac).collect()),
+    ];
+    for (zone, nodes) in &zones {
+        for node in nodes {
+            let response = client
+                .put(server.url(&format!("/api/v1/nodes/{node}")))
+                .header("Content-Type", "application/json")
+                .body(serde_json::json!({ "zone": zone }).to_string())
+                .send()
+                .await
+                .unwrap();
+            assert!(response.status().is_success(), "{}", response.status());
+        }
+    }
+    let zone_sql = |zone: usize| {
+        let nodes: Vec<String> = zones[zone]
+            .1
+            .iter()
+            .map(|node| format!("'{node}'"))
+            .collect();
+        format!("WHERE node_mac IN ({})", nodes.join(", "))
+    };
     let mut stored = 0u64;
     let mut seed = 1000;
     println!(
@@ -313,6 +349,23 @@ async fn queries(options: &Options) {
             }
         }
         let node = "ac:00:00:00:00:07";
+        let zone_shapes = [
+            (
+                "zone of 3 access points",
+                "zone=Lobby".to_string(),
+                zone_sql(0),
+            ),
+            (
+                "zone of 100 access points (5% of rows)",
+                "zone=Floor".to_string(),
+                zone_sql(1),
+            ),
+            (
+                "zone of 40 access points, no rows",
+                "zone=Annex".to_string(),
+                zone_sql(2),
+            ),
+        ];
         let shapes: [(&str, &str, &str); 7] = [
             ("none", "", ""),
             (
@@ -342,6 +395,14 @@ async fn queries(options: &Options) {
                 "WHERE last_seen BETWEEN 1764000000 AND 1764003600",
             ),
         ];
+        let shapes = shapes
+            .iter()
+            .map(|(name, query, filter_sql)| (*name, *query, *filter_sql))
+            .chain(
+                zone_shapes
+                    .iter()
+                    .map(|(name, query, filter_sql)| (*name, query.as_str(), filter_sql.as_str())),
+            );
         for (name, query, filter_sql) in shapes {
             let first = latencies(
                 &client,
