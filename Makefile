@@ -65,9 +65,11 @@ bench-ingest: build
 bench-privacy: build
 	$(CARGO) run --release --locked -p bench --bin privacy-bench -- --server $(TARGET_DIR)/release/ncompass
 
-## bench-now: occupancy now (GET /api/v1/stats/now) at 10M stored rows beside the HTTP floor (BENCHMARKS.md; about 10 minutes)
+## bench-now: occupancy now (GET /api/v1/stats/now) at 10M stored rows beside the HTTP floor, on SQLite then PostgreSQL (BENCHMARKS.md; about 20 minutes)
 bench-now: build
-	$(CARGO) run --release --locked -p bench --bin now-bench -- --server $(TARGET_DIR)/release/ncompass
+	$(CARGO) build --release --locked -p bench --bin now-bench
+	$(TARGET_DIR)/release/now-bench --server $(TARGET_DIR)/release/ncompass
+	for history in 604800 86400; do pg_virtualenv -t sh -c "set -e; psql -q -c 'CREATE DATABASE bench_now'; $(TARGET_DIR)/release/now-bench --server $(TARGET_DIR)/release/ncompass --history $$history --database \"postgres://\$$PGUSER:\$$PGPASSWORD@\$$PGHOST:\$$PGPORT/bench_now?sslmode=disable\""; done
 
 ## bench-presence: the presence analytics over a day of 1M and 10M rows (BENCHMARKS.md; about 25 minutes, mostly filling 10M rows)
 bench-presence: build

@@ -26,10 +26,11 @@ async fn start(database: &str, port: u16) -> Child {
     start_with(database, port, &[]).await
 }
 
-/// [`start`] with more flags of `ncompass serve`. The caller kills and waits for the
-/// child it gets back (clippy cannot follow it out of this function).
+/// [`start`] with more settings in its environment (`NCOMPASS_*`, as a systemd unit
+/// gives them). The caller kills and waits for the child it gets back (clippy cannot
+/// follow it out of this function).
 #[allow(clippy::zombie_processes)]
-async fn start_with(database: &str, port: u16, flags: &[&str]) -> Child {
+async fn start_with(database: &str, port: u16, env: &[(&str, &str)]) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ncompass"))
         .args([
             "serve",
@@ -42,7 +43,7 @@ async fn start_with(database: &str, port: u16, flags: &[&str]) -> Child {
         .arg(database)
         .arg("--static-dir")
         .arg("/nonexistent/no-dashboard")
-        .args(flags)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -189,18 +190,35 @@ async fn sigkill_during_ingestion_loses_no_acknowledged_report_and_stores_none_i
     server.wait().unwrap();
 }
 
+/// The lower-case hex HMAC-SHA256 of `body` under `secret`, computed here rather than
+/// by the server's own function.
+fn signed(secret: &str, body: &str) -> String {
+    use hmac::Mac as _;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
 /// An alert not yet delivered when the server is SIGKILLed is delivered after the
-/// restart: the outbox is in the database, not in the process (at least once).
+/// restart: the outbox is in the database, not in the process (at least once). The
+/// server is set up through its environment: two receivers in NCOMPASS_ALERT_WEBHOOK
+/// (comma separated), NCOMPASS_SILENCE_AFTER, NCOMPASS_ALERT_SECRET.
 #[actix_web::test]
 async fn an_alert_pending_at_sigkill_is_delivered_after_the_restart() {
     let dir = tempfile::tempdir().unwrap();
     let database = new_database(&dir, "alert");
-    // Nobody listens there yet: every attempt fails (connection refused).
+    // Nobody listens on the first yet: every attempt fails (connection refused).
     let receiver_port = free_port();
-    let hook = format!("http://127.0.0.1:{receiver_port}/hook");
-    let flags = ["--silence-after", "1s", "--alert-webhook", &hook];
+    let up = receiver_on(0, 0, false).await;
+    let hooks = format!("http://127.0.0.1:{receiver_port}/hook,{}", up.url);
+    let secret = "alert-secret";
+    let env = [
+        ("NCOMPASS_SILENCE_AFTER", "1s"),
+        ("NCOMPASS_ALERT_WEBHOOK", hooks.as_str()),
+        ("NCOMPASS_ALERT_SECRET", secret),
+    ];
     let port = free_port();
-    let mut server = start_with(&database, port, &flags).await;
+    let mut server = start_with(&database, port, &env).await;
     let response = reqwest::Client::new()
         .post(format!("http://127.0.0.1:{port}/receive"))
         .body(body(0, 1))
@@ -225,14 +243,22 @@ async fn an_alert_pending_at_sigkill_is_delivered_after_the_restart() {
         assert!(Instant::now() < deadline, "no failed delivery attempt");
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
+    // The receiver that is up has it already, signed.
+    let first = up.wait_for(1).await;
+    assert_eq!(
+        first[0].0.as_deref(),
+        Some(signed(secret, &first[0].1).as_str())
+    );
     server.kill().unwrap(); // SIGKILL
     server.wait().unwrap();
 
     // The receiver is up now; the restarted server delivers what was pending (after its
     // backoff, or the lease of an attempt the kill cut short: 30 s at most).
     let receiver = receiver_on(receiver_port, 0, false).await;
-    let mut server = start_with(&database, port, &flags).await;
+    let mut server = start_with(&database, port, &env).await;
     let seen = receiver.wait_for_within(1, Duration::from_secs(60)).await;
+    // The same event, byte for byte, and signed.
+    assert_eq!(seen[0], first[0]);
     let event: serde_json::Value = serde_json::from_str(&seen[0].1).unwrap();
     assert_eq!(event["event"], "node_silent");
     assert_eq!(event["node"], node_mac(0, 1));
@@ -241,6 +267,8 @@ async fn an_alert_pending_at_sigkill_is_delivered_after_the_restart() {
         assert!(Instant::now() < deadline, "the delivery is not recorded");
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
+    // Each receiver got it once.
+    assert_eq!((up.bodies().len(), receiver.bodies().len()), (1, 1));
     server.kill().unwrap();
     server.wait().unwrap();
 }

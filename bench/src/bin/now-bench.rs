@@ -1,5 +1,5 @@
 //! Occupancy now at 10M stored rows (`make bench-now`, BENCHMARKS.md): a migrated
-//! SQLite file filled straight with SQL (10M probe requests whose `last_seen` spans the
+//! SQLite file (or, with `--database`, a PostgreSQL database) filled straight with SQL (10M probe requests whose `last_seen` spans the
 //! `--history` seconds before now, 40% randomized, across 40 access points in 4 zones),
 //! then the release `ncompass` binary serving it, and `GET /api/v1/stats/now` (all, one
 //! zone, one network, a 1-hour window) beside the HTTP floor (`/api/v1/health`), as
@@ -28,6 +28,10 @@ struct Options {
     /// Sequential requests per measurement.
     #[arg(long, default_value_t = 200)]
     requests: usize,
+    /// A new, empty PostgreSQL database's URL to fill and serve instead of a temp SQLite
+    /// file (one `--history` only: the database is filled once).
+    #[arg(long)]
+    database: Option<String>,
 }
 
 /// Median and 95th percentile, ms.
@@ -42,6 +46,58 @@ async fn timed(client: &reqwest::Client, url: &str, requests: usize) -> (f64, f6
     }
     times.sort_by(f64::total_cmp);
     (times[times.len() / 2], times[times.len() * 95 / 100])
+}
+
+/// The same rows as [`fill`], in PostgreSQL's dialect, in their day partitions.
+fn fill_postgres(url: &str, rows: u64, history: u64, now: i64) {
+    ncompass::db::migrate(url).unwrap();
+    let mut conn = ncompass::db::connect(url).unwrap();
+    let history_i = i64::try_from(history).unwrap();
+    for days_ago in 0..=history_i / 86_400 + 1 {
+        ncompass::db::partitions::ensure(&mut conn, now - days_ago * 86_400).unwrap();
+    }
+    let reports = rows / 50;
+    let hex = |expression: &str| format!("lpad(to_hex(({expression})::bigint), 2, '0')");
+    conn.batch_execute(&format!(
+        "SET statement_timeout = 0;
+         INSERT INTO reports (id, network_id, node_mac, version, received_at, probe_request_count, stored_count, duplicate_count)
+         SELECT i, 1 + i % 2, 'ac:86:74:00:00:' || {node_of_report}, 1, {now} - {history} + i * {history} / {reports}, 50, 50, 0
+         FROM generate_series(1::bigint, {reports}) i;
+         INSERT INTO probe_requests (id, report_id, network_id, node_mac, mac, count, min_signal, max_signal, avg_signal,
+                                     last_seen_signal, first_seen, last_seen, associated, randomized)
+         SELECT i + 1, 1 + i / 50, 1 + (i / 50 + 1) % 2, 'ac:86:74:00:00:' || {node_of_row},
+                CASE WHEN (i * 7) % 10 < 4 THEN '02' ELSE '00' END || ':11:22:' || {a} || ':' || {b} || ':' || {c},
+                3, -80, -60, -70, NULL,
+                {now} - {history} + i * {history} / {rows} - 20, {now} - {history} + i * {history} / {rows},
+                (i % 9) = 0, (i * 7) % 10 < 4
+         FROM generate_series(0::bigint, {rows} - 1) i;
+         SELECT setval(pg_get_serial_sequence('reports', 'id'), {reports});
+         SELECT setval(pg_get_serial_sequence('probe_requests', 'id'), {rows});
+         INSERT INTO nodes (network_id, node_mac, first_report_at, last_report_at, reports, probe_requests)
+         SELECT network_id, node_mac, min(received_at), max(received_at), count(*), 50 * count(*) FROM reports GROUP BY 1, 2;
+         UPDATE presence_progress SET through_id = {rows};
+         ANALYZE;",
+        node_of_report = hex("i % 40"),
+        node_of_row = hex("(i / 50 + 1) % 40"),
+        a = hex("((i * 2654435761) % 60000) / 65536"),
+        b = hex("(((i * 2654435761) % 60000) / 256) % 256"),
+        c = hex("((i * 2654435761) % 60000) % 256"),
+    ))
+    .unwrap();
+    label_nodes(&mut conn);
+}
+
+/// 40 access points named, in 4 zones.
+fn label_nodes(conn: &mut ncompass::db::Conn) {
+    for node in 0..40 {
+        ncompass::db::places::put_node(
+            conn,
+            &format!("ac:86:74:00:00:{node:02x}"),
+            Some(&format!("AP {node}")),
+            Some(&format!("Zone {}", node % 4)),
+        )
+        .unwrap();
+    }
 }
 
 fn fill(path: &std::path::Path, rows: u64, history: u64, now: i64) {
@@ -72,15 +128,7 @@ fn fill(path: &std::path::Path, rows: u64, history: u64, now: i64) {
          PRAGMA journal_mode = WAL;"
     ))
     .unwrap();
-    for node in 0..40 {
-        ncompass::db::places::put_node(
-            &mut conn,
-            &format!("ac:86:74:00:00:{node:02x}"),
-            Some(&format!("AP {node}")),
-            Some(&format!("Zone {}", node % 4)),
-        )
-        .unwrap();
-    }
+    label_nodes(&mut conn);
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -95,10 +143,16 @@ async fn main() {
     println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for history in &options.history {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("now.db");
+        let path = match &options.database {
+            Some(url) => PathBuf::from(url),
+            None => dir.path().join("now.db"),
+        };
         let now = ncompass::unix_now();
         let started = Instant::now();
-        fill(&path, options.rows, *history, now);
+        match &options.database {
+            Some(url) => fill_postgres(url, options.rows, *history, now),
+            None => fill(&path, options.rows, *history, now),
+        }
         eprintln!(
             "filled {} rows over {history} s in {:.0} s",
             options.rows,

@@ -34,6 +34,10 @@ struct Options {
     /// Measure on this database (one kept by `--keep`) instead of filling new ones.
     #[arg(long)]
     database: Option<PathBuf>,
+    /// Fill this new, empty PostgreSQL database (its URL) instead of a temp SQLite file
+    /// (one `--rows` only: the database is filled once).
+    #[arg(long)]
+    postgres: Option<String>,
 }
 
 #[derive(QueryableByName)]
@@ -86,7 +90,11 @@ async fn main() {
         options.rows.clone()
     };
     for target in targets {
-        let server = Server::start_on(&options.server, "normal", options.database.clone()).await;
+        let database = options
+            .database
+            .clone()
+            .or_else(|| options.postgres.as_ref().map(PathBuf::from));
+        let server = Server::start_on(&options.server, "normal", database).await;
         let day = PresenceDay::with_rows(target, 7);
         let started = Instant::now();
         let mut hour = Vec::new();
@@ -132,10 +140,12 @@ async fn main() {
             &mut conn,
             &format!("SELECT count(*) AS n FROM presence_segments WHERE day BETWEEN {first_day} AND {last_day}"),
         );
-        plans.push((
-            rows,
-            ncompass::db::presence::segments_plan(&mut conn, None, None).unwrap(),
-        ));
+        if options.postgres.is_none() {
+            plans.push((
+                rows,
+                ncompass::db::presence::segments_plan(&mut conn, None, None).unwrap(),
+            ));
+        }
         let range = format!("since={}&until={}", day.day_start, day.day_start + 86_399);
         let health = timed(&client, &server.url("/api/v1/health"), options.requests).await;
         let summary = timed(
