@@ -296,19 +296,11 @@ fn zone_rows(
         ..filter.clone()
     };
     let zone: Vec<String> = nodes.iter().map(|node| (*node).clone()).collect();
-    let mut found: Vec<Row> = Vec::new();
-    for query in zone_page_queries(&window_filter, &zone, after) {
-        let missing = wanted - found.len();
-        if missing == 0 {
-            break;
-        }
-        found.extend(
-            query
-                .select(Row::as_select())
-                .limit(i64::try_from(missing).unwrap_or(i64::MAX))
-                .load::<Row>(conn)?,
-        );
-    }
+    let mut found = first_rows(
+        conn,
+        zone_page_queries(&window_filter, &zone, after),
+        wanted,
+    )?;
     let Some(bound) = bound else {
         return Ok(found);
     };
@@ -420,8 +412,18 @@ fn rows(
     after: Option<Position>,
     wanted: usize,
 ) -> QueryResult<Vec<Row>> {
+    first_rows(conn, page_queries(filter, after), wanted)
+}
+
+/// Up to `wanted` rows of `queries` (a page's, in keyset order), each asked only for
+/// what the ones before it left missing.
+fn first_rows(
+    conn: &mut Conn,
+    queries: Vec<probe_requests::BoxedQuery<'static, MultiBackend>>,
+    wanted: usize,
+) -> QueryResult<Vec<Row>> {
     let mut rows: Vec<Row> = Vec::with_capacity(wanted.min(1001));
-    for query in page_queries(filter, after) {
+    for query in queries {
         let missing = wanted - rows.len();
         if missing == 0 {
             break;
