@@ -25,17 +25,4 @@ export CARGO
 # sslmode=disable: no TLS on loopback. With it, OpenSSL (inside libpq) was torn down by
 # exit handlers while the test servers' threads still held TLS connections, and the
 # test binary died of SIGSEGV after every test had passed (about one run in two).
-exec pg_virtualenv -t sh -c '
-    set -e
-    export NCOMPASS_TEST_POSTGRES="postgres://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/postgres?sslmode=disable"
-    echo "test-postgres: the integration suite on PostgreSQL at $PGHOST:$PGPORT" >&2
-    "$CARGO" test --locked -p ncompass --test api
-    # PostgreSQL'"'"'s plans of the page queries (unit tests that skip on SQLite).
-    "$CARGO" test --locked -p ncompass --lib postgres_
-    # The real binary killed mid-load and restarted, and the report round trip.
-    "$CARGO" test --locked -p ncompass --test crash --test roundtrip
-    # The dashboard in headless Chromium, on PostgreSQL.
-    "$CARGO" test --locked -p e2e --test dashboard
-    # Several instances on one database (one test at a time: each starts many servers).
-    "$CARGO" test --locked -p ncompass --test cluster -- --test-threads=1
-'
+exec pg_virtualenv -t bash scripts/postgres-tests.sh
