@@ -215,7 +215,7 @@ pub struct Settings {
     /// --mac-key-file, shown as a locally administered MAC), so the database never holds
     /// a real client MAC. A database keeps the mode it was first served in: convert an
     /// existing one with `ncompass pseudonymize`.
-    #[arg(long, env = "NCOMPASS_MAC_PRIVACY", value_enum, default_value_t = crate::privacy::MacPrivacy::Raw, global = true)]
+    #[arg(long, env = "NCOMPASS_MAC_PRIVACY", value_parser = mac_privacy_parser(), default_value_t = crate::privacy::MacPrivacy::Raw, global = true)]
     pub mac_privacy: crate::privacy::MacPrivacy,
 
     /// The secret key of the MAC pseudonyms and of the opt-out list (64 hex digits),
@@ -310,6 +310,18 @@ impl Settings {
             .map(|(i, _)| i + 1)
             .collect()
     }
+}
+
+/// `--mac-privacy`: its values listed in `--help`, parsed by the domain's own type.
+fn mac_privacy_parser() -> impl clap::builder::TypedValueParser<Value = crate::privacy::MacPrivacy>
+{
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser as _};
+    PossibleValuesParser::new([
+        PossibleValue::new("raw").help("As the access point heard them"),
+        PossibleValue::new("keyed")
+            .help("Replaced by a keyed pseudonym before anything is stored or logged"),
+    ])
+    .try_map(|text| text.parse::<crate::privacy::MacPrivacy>())
 }
 
 /// An http or https URL with a host.

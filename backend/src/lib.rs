@@ -6,11 +6,8 @@
 
 pub mod accounts;
 pub mod alerts;
-pub mod analytics;
 pub mod auth;
 pub mod backup;
-pub mod clock;
-pub mod cloudtrax;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -24,11 +21,6 @@ pub mod startup;
 #[cfg(test)]
 mod fault_tests;
 
-/// The server's clock as Unix seconds: when a report was received.
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
-        })
-}
+// The domain crate, at the paths the rest of the project has always used.
+pub use ncompass_core::clock::unix_now;
+pub use ncompass_core::{analytics, clock, cloudtrax, mac};

@@ -586,6 +586,6 @@ pub fn client_mac(n: u32) -> String {
     format!("00:11:22:{b:02x}:{c:02x}:{d:02x}")
 }
 
-pub const SAMPLE: &[u8] = include_bytes!("../../backend/samples/sample-v1.json");
+pub const SAMPLE: &[u8] = include_bytes!("../../core/samples/sample-v1.json");
 pub const SAMPLE_LAST_SEEN_SIGNAL: &[u8] =
-    include_bytes!("../../backend/samples/sample-last-seen-signal.json");
+    include_bytes!("../../core/samples/sample-last-seen-signal.json");

@@ -12,25 +12,7 @@ use crate::pages::device::Device;
 use crate::pages::overview::Overview;
 use crate::pages::probe_requests::ProbeRequests;
 use crate::pages::sign_in::SignIn;
-
-#[derive(Debug, Clone, PartialEq, Routable)]
-pub enum Route {
-    /// The probe-request table; its filters live in the query string.
-    #[at("/")]
-    Home,
-    /// The original receiver's filter page: `/filter?mac=..&node_mac=..`.
-    #[at("/filter")]
-    LegacyFilter,
-    /// Presence figures and charts; `?range=hour|today|7d`.
-    #[at("/overview")]
-    Overview,
-    /// One device: a client MAC within a network.
-    #[at("/device/:network_id/:mac")]
-    Device { network_id: i64, mac: String },
-    #[not_found]
-    #[at("/404")]
-    NotFound,
-}
+use crate::route::Route;
 
 fn switch(route: Route) -> Html {
     match route {

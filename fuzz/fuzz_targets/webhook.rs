@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ncompass::cloudtrax::{parse_report, verify_signature, Mac, TimeRules, SIGNAL_RANGE};
+use ncompass_core::cloudtrax::{parse_report, verify_signature, Mac, TimeRules, SIGNAL_RANGE};
 
 fuzz_target!(|data: &[u8]| {
     // The parser never panics, and what it accepts obeys the contract.

@@ -174,7 +174,7 @@ mod tests {
     fn counts_the_last_hours_reports_per_node() {
         let (_dir, mut conn) = migrated();
         let report = parse_report(
-            include_bytes!("../../samples/sample-v1.json"),
+            ncompass_core::cloudtrax::samples::V1,
             &TimeRules::at(crate::unix_now()),
         )
         .unwrap();
@@ -196,7 +196,7 @@ mod tests {
     fn silence_is_marked_and_cleared_once() {
         let (_dir, mut conn) = migrated();
         let report = parse_report(
-            include_bytes!("../../samples/sample-v1.json"),
+            ncompass_core::cloudtrax::samples::V1,
             &TimeRules::at(crate::unix_now()),
         )
         .unwrap();

@@ -875,7 +875,7 @@ mod tests {
     /// the middle of a second.
     fn store_rows(conn: &mut Conn, count: u32) {
         let mut report = parse_report(
-            include_bytes!("../../samples/sample-v1.json"),
+            ncompass_core::cloudtrax::samples::V1,
             &TimeRules::at(crate::unix_now()),
         )
         .unwrap();

@@ -170,7 +170,7 @@ mod tests {
     use crate::cloudtrax::{parse_report, TimeRules};
     use crate::db::tests::migrated;
 
-    const SAMPLE: &[u8] = include_bytes!("../../samples/sample-v1.json");
+    const SAMPLE: &[u8] = ncompass_core::cloudtrax::samples::V1;
 
     fn count(conn: &mut Conn) -> i64 {
         probe_requests::table.count().get_result(conn).unwrap()

@@ -395,7 +395,7 @@ mod tests {
     use crate::db::rejections::NewRejection;
     use crate::db::tests::migrated;
 
-    const SAMPLE: &[u8] = include_bytes!("../../samples/sample-v1.json");
+    const SAMPLE: &[u8] = ncompass_core::cloudtrax::samples::V1;
     /// The sample's probe requests' last_seen lie in 1455845809..=1455845820.
     const RECEIVED: i64 = 1_455_845_900;
 

@@ -216,7 +216,7 @@ mod tests {
     }
 
     fn store_sample(conn: &mut Conn) {
-        let body = include_bytes!("../../samples/sample-v1.json");
+        let body = ncompass_core::cloudtrax::samples::V1;
         let report = parse_report(body, &TimeRules::at(crate::unix_now())).unwrap();
         crate::db::reports::store(conn, &report, 1_455_845_900).unwrap();
         while crate::db::presence::catch_up(conn, 1_000).unwrap() > 0 {}

@@ -6,7 +6,7 @@ use crate::cloudtrax::{parse_report, Report, TimeRules};
 use crate::error::AppError;
 
 /// The sample report of the original receiver's README: one access point, 5 clients.
-pub const SAMPLE_REPORT: &[u8] = include_bytes!("../../samples/sample-v1.json");
+pub const SAMPLE_REPORT: &[u8] = ncompass_core::cloudtrax::samples::V1;
 
 /// The sample report, parsed. It is part of the binary and checked by a unit test.
 pub fn sample_report() -> Result<Report, AppError> {

@@ -8,7 +8,7 @@ pub use ncompass::config::Settings;
 use ncompass::startup::Application;
 use serde_json::{json, Value};
 
-pub const SAMPLE: &[u8] = include_bytes!("../../samples/sample-v1.json");
+pub const SAMPLE: &[u8] = ncompass::cloudtrax::samples::V1;
 pub const SAMPLE_SECRET: &str = "s3cret-presence-key";
 pub const SAMPLE_SIGNATURE: &str =
     "46db2c725c05830ebc9ab2770414c820c5e59b55ef3300b3f0c0380d2f9f2a47";

@@ -132,11 +132,8 @@ async fn limit_defaults_to_100_and_caps_at_1000() {
 async fn every_filter_narrows_the_list() {
     let app = spawn_app().await;
     app.ingest(&sample()).await;
-    app.ingest(
-        &serde_json::from_slice(include_bytes!("../../samples/sample-last-seen-signal.json"))
-            .unwrap(),
-    )
-    .await;
+    app.ingest(&serde_json::from_slice(ncompass::cloudtrax::samples::LAST_SEEN_SIGNAL).unwrap())
+        .await;
     let other_network = report(
         5,
         "00:18:0A:00:00:01",

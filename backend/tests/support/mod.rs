@@ -117,7 +117,7 @@ pub fn assert_whole(database: &str, acknowledged: &HashSet<String>) -> usize {
 }
 
 /// The sample report of the original receiver's README.
-pub const SAMPLE: &str = include_str!("../../samples/sample-v1.json");
+pub const SAMPLE: &str = include_str!("../../../core/samples/sample-v1.json");
 
 /// The sample's client MACs, canonical; the third is randomized (locally administered).
 pub const SAMPLE_MACS: [&str; 5] = [

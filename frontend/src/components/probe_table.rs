@@ -6,8 +6,8 @@ use yew::prelude::*;
 use yew_router::prelude::Link;
 
 use super::clock;
-use crate::app::Route;
 use crate::format;
+use crate::route::Route;
 
 /// A value a click in the table filters by.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,12 +7,12 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api::{self, ApiError};
-use crate::app::Route;
 use crate::components::clock;
 use crate::components::notice::ErrorNotice;
 use crate::components::probe_table::{FilterBy, ProbeTable, Rows};
 use crate::format;
 use crate::hooks::fetch::use_fetch;
+use crate::route::Route;
 
 /// The visit ranges offered, days (the server computes at most 31).
 const RANGES: [i64; 2] = [7, 31];

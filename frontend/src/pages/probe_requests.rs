@@ -11,7 +11,6 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api::{self, ApiError};
-use crate::app::Route;
 use crate::components::clock;
 use crate::components::filter_form::FilterForm;
 use crate::components::node_health::NodeHealth;
@@ -23,6 +22,7 @@ use crate::hooks::fetch::use_fetch;
 use crate::hooks::paging::{self, Place};
 use crate::query;
 use crate::reload::Reload;
+use crate::route::Route;
 
 /// CloudTrax's reporting cadence: refreshing faster shows nothing new.
 const REFRESH_MILLIS: u32 = 30_000;

@@ -4,12 +4,12 @@
 //! Everything here is a pure function of bytes: no I/O, no clock, no database. It is
 //! unit tested rule by rule below and is the target of the parser fuzzer.
 
-use std::fmt;
-
 use base64::Engine as _;
 use hmac::{Hmac, Mac as _};
 use serde::Deserialize;
 use sha2::Sha256;
+
+pub use crate::mac::{CanonicalMac, Mac};
 
 /// The only report format version CloudTrax has ever sent.
 pub const SUPPORTED_VERSION: i64 = 1;
@@ -48,100 +48,13 @@ impl TimeRules {
     }
 }
 
-/// A 6-octet IEEE MAC address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Mac([u8; 6]);
-
-impl Mac {
-    /// Parses `aa:bb:cc:dd:ee:ff` or `aa-bb-cc-dd-ee-ff` in any case. The separator must
-    /// be the same throughout.
-    pub fn parse(text: &str) -> Option<Mac> {
-        let bytes = text.as_bytes();
-        if bytes.len() != 17 {
-            return None;
-        }
-        let separator = bytes[2];
-        if separator != b':' && separator != b'-' {
-            return None;
-        }
-        let mut octets = [0u8; 6];
-        for (i, octet) in octets.iter_mut().enumerate() {
-            let at = i * 3;
-            if i > 0 && bytes[at - 1] != separator {
-                return None;
-            }
-            *octet = (hex_digit(bytes[at])? << 4) | hex_digit(bytes[at + 1])?;
-        }
-        Some(Mac(octets))
-    }
-
-    /// A locally administered address (bit 0x02 of the first octet): phones use such
-    /// randomized addresses while scanning and as per-network private addresses.
-    pub fn is_randomized(&self) -> bool {
-        self.0[0] & 0x02 != 0
-    }
-
-    pub fn octets(&self) -> [u8; 6] {
-        self.0
-    }
-
-    /// The address as a 48-bit number (the presence segments store MACs so).
-    pub fn to_u64(&self) -> u64 {
-        self.0
-            .iter()
-            .fold(0, |value, octet| value << 8 | u64::from(*octet))
-    }
-
-    pub fn from_octets(octets: [u8; 6]) -> Mac {
-        Mac(octets)
-    }
-
-    /// The address of a 48-bit number (the upper 16 bits are ignored).
-    pub fn from_u64(value: u64) -> Mac {
-        let bytes = value.to_be_bytes();
-        Mac([bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7]])
-    }
-}
-
-/// The canonical form: lower case, colon separated.
-impl fmt::Display for Mac {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.canonical().as_str())
-    }
-}
-
-impl Mac {
-    /// The canonical text without allocating or going through `fmt` (the writer
-    /// formats one per stored row).
-    pub fn canonical(&self) -> CanonicalMac {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut text = [b':'; 17];
-        for (i, octet) in self.0.iter().enumerate() {
-            text[i * 3] = HEX[usize::from(octet >> 4)];
-            text[i * 3 + 1] = HEX[usize::from(octet & 0x0f)];
-        }
-        CanonicalMac(text)
-    }
-}
-
-/// A MAC's canonical text, `aa:bb:cc:dd:ee:ff`, on the stack.
-#[derive(Clone, Copy)]
-pub struct CanonicalMac([u8; 17]);
-
-impl CanonicalMac {
-    pub fn as_str(&self) -> &str {
-        // Only ASCII hex digits and colons are ever written into it.
-        std::str::from_utf8(&self.0).unwrap_or_default()
-    }
-}
-
-fn hex_digit(byte: u8) -> Option<u8> {
-    match byte {
-        b'0'..=b'9' => Some(byte - b'0'),
-        b'a'..=b'f' => Some(byte - b'a' + 10),
-        b'A'..=b'F' => Some(byte - b'A' + 10),
-        _ => None,
-    }
+/// The contract's sample reports (`shared/cloudtrax/`): what `ncompass seed` stores and
+/// what the tests of every layer post.
+pub mod samples {
+    /// A version 1 report as CloudTrax documents it (signed in `sample-v1.signature.txt`).
+    pub const V1: &[u8] = include_bytes!("../samples/sample-v1.json");
+    /// A report whose probe requests carry the optional `last_seen_signal`.
+    pub const LAST_SEEN_SIGNAL: &[u8] = include_bytes!("../samples/sample-last-seen-signal.json");
 }
 
 /// A validated report: every rule of the contract holds.
@@ -227,7 +140,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
         struct ObjectVisitor<T>(std::marker::PhantomData<T>);
         impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for ObjectVisitor<T> {
             type Value = T;
-            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
                 formatter.write_str("a JSON object")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
@@ -480,14 +393,14 @@ mod tests {
     use super::*;
     use serde_json::{json, Value};
 
-    const SAMPLE: &[u8] = include_bytes!("../samples/sample-v1.json");
+    const SAMPLE: &[u8] = samples::V1;
     const SAMPLE_SECRET: &[u8] = b"s3cret-presence-key";
     const SAMPLE_SIGNATURE: &str =
         "46db2c725c05830ebc9ab2770414c820c5e59b55ef3300b3f0c0380d2f9f2a47";
 
     /// Received now, with the default span.
     fn parse(body: &[u8]) -> Result<Report, ReportError> {
-        parse_report(body, &TimeRules::at(crate::unix_now()))
+        parse_report(body, &TimeRules::at(crate::clock::unix_now()))
     }
 
     fn sample() -> Value {
@@ -504,78 +417,6 @@ mod tests {
                 field: Some(field), ..
             }) => field,
             other => panic!("expected a field error, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn mac_accepts_both_separators_and_any_case() {
-        let canonical = "ac:86:74:61:4f:c0";
-        for text in [
-            "AC:86:74:61:4F:C0",
-            "ac-86-74-61-4f-c0",
-            "Ac:86:74:61:4f:C0",
-        ] {
-            assert_eq!(Mac::parse(text).unwrap().to_string(), canonical, "{text}");
-        }
-    }
-
-    #[test]
-    fn mac_rejects_anything_but_six_octets() {
-        for text in [
-            "",
-            "ac:86:74:61:4f",
-            "ac:86:74:61:4f:c0:11",
-            "ac8674614fc0",
-            "ac:86-74:61:4f:c0",
-            "ac.86.74.61.4f.c0",
-            "ag:86:74:61:4f:c0",
-            " ac:86:74:61:4f:c",
-            "ac:86:74:61:4f:c0 ",
-            "<script>alert</script>",
-        ] {
-            assert_eq!(Mac::parse(text), None, "{text:?}");
-        }
-    }
-
-    #[test]
-    fn a_mac_is_a_48_bit_number_and_back() {
-        let mac = Mac::parse("48:5A:3F:37:DE:F7").unwrap();
-        assert_eq!(mac.to_u64(), 0x485a_3f37_def7);
-        assert_eq!(Mac::from_u64(0x485a_3f37_def7), mac);
-        assert_eq!(Mac::from_u64(u64::MAX).to_u64(), 0xffff_ffff_ffff);
-    }
-
-    #[test]
-    fn canonical_text_matches_fmt() {
-        for octets in [[0u8; 6], [0xff; 6], [0x0a, 0xb1, 0x2c, 0xd3, 0x4e, 0xf5]] {
-            let mac = Mac(octets);
-            let expected = octets
-                .iter()
-                .map(|o| format!("{o:02x}"))
-                .collect::<Vec<_>>()
-                .join(":");
-            assert_eq!(mac.canonical().as_str(), expected);
-            assert_eq!(mac.to_string(), expected);
-        }
-    }
-
-    #[test]
-    fn randomized_is_the_locally_administered_bit() {
-        for (text, randomized) in [
-            ("00:1a:2b:3c:4d:5e", false),
-            ("02:00:00:00:00:00", true),
-            ("e2:9f:fc:11:22:33", true),
-            ("4e:20:5d:18:d0:ab", true),
-            ("16:00:00:00:00:00", true),
-            ("1a:00:00:00:00:00", true),
-            ("fd:00:00:00:00:00", false),
-            ("48:5a:3f:37:de:f7", false),
-        ] {
-            assert_eq!(
-                Mac::parse(text).unwrap().is_randomized(),
-                randomized,
-                "{text}"
-            );
         }
     }
 
@@ -605,7 +446,7 @@ mod tests {
 
     #[test]
     fn last_seen_signal_is_optional_and_unknown_fields_are_ignored() {
-        let body = include_bytes!("../samples/sample-last-seen-signal.json");
+        let body = samples::LAST_SEEN_SIGNAL;
         let report = parse(body).unwrap();
         assert_eq!(report.probe_requests[0].last_seen_signal, Some(-72));
 

@@ -1,5 +1,6 @@
-//! The server's clock, which tests can move forward (session expiry, sign-in slow-down)
-//! instead of waiting.
+//! The server's clock, which tests can move forward (session expiry, sign-in slow-down,
+//! retention cutoffs, silence) instead of waiting. Everything that decides by the time
+//! takes a [`Clock`]; [`unix_now`] is the system clock for what no test moves.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -17,7 +18,7 @@ impl Clock {
     }
 
     pub fn now(&self) -> i64 {
-        crate::unix_now().saturating_add(self.offset_s.load(Ordering::Relaxed))
+        unix_now().saturating_add(self.offset_s.load(Ordering::Relaxed))
     }
 
     /// Unix milliseconds on the same clock.
@@ -35,4 +36,13 @@ impl Clock {
     pub fn advance(&self, seconds: i64) {
         self.offset_s.fetch_add(seconds, Ordering::Relaxed);
     }
+}
+
+/// The system clock as Unix seconds.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+        })
 }

@@ -1,0 +1,270 @@
+//! Figures: what the summary, series and per-access-point answers count of visits.
+
+use api_types::StatsSummary;
+
+use super::{in_range, MacId, Thresholds, Visit};
+
+/// Upper bounds (exclusive) of the dwell histogram's buckets, seconds; the last bucket
+/// is open.
+pub const DWELL_BUCKETS_S: [i64; 7] = [60, 300, 900, 1_800, 3_600, 7_200, 14_400];
+
+/// Visits (and of them visitors) per dwell bucket: `[0, 60)`, `[60, 300)`, ...,
+/// `[14400, ∞)`.
+pub fn dwell_histogram(
+    visits: &[&Visit],
+    thresholds: &Thresholds,
+) -> Vec<(i64, Option<i64>, i64, i64)> {
+    let mut buckets: Vec<(i64, Option<i64>, i64, i64)> = std::iter::once(0)
+        .chain(DWELL_BUCKETS_S)
+        .zip(
+            DWELL_BUCKETS_S
+                .iter()
+                .copied()
+                .map(Some)
+                .chain(std::iter::once(None)),
+        )
+        .map(|(from, to)| (from, to, 0, 0))
+        .collect();
+    for visit in visits {
+        let index = DWELL_BUCKETS_S
+            .iter()
+            .position(|bound| visit.dwell() < *bound)
+            .unwrap_or(DWELL_BUCKETS_S.len());
+        buckets[index].2 += 1;
+        if visit.is_visitor(thresholds) {
+            buckets[index].3 += 1;
+        }
+    }
+    buckets
+}
+
+/// Per access point: devices and visits it heard, and the devices for which it was the
+/// strongest access point (over their visits in range, the strongest signal wins, ties
+/// as within a visit).
+pub fn per_node(visits: &[&Visit]) -> std::collections::BTreeMap<MacId, (i64, i64, i64)> {
+    use std::collections::{BTreeMap, BTreeSet};
+    /// A device: its network and client MAC.
+    type Device = (i64, MacId);
+    // Per access point: the devices and the number of visits it heard.
+    let mut heard: BTreeMap<MacId, (BTreeSet<Device>, i64)> = BTreeMap::new();
+    // Per device: its strongest visit.
+    let mut strongest: BTreeMap<Device, &Visit> = BTreeMap::new();
+    for visit in visits {
+        for node in &visit.heard.nodes {
+            let entry = heard.entry(*node).or_default();
+            entry.0.insert((visit.network_id, visit.mac));
+            entry.1 += 1;
+        }
+        let best = strongest
+            .entry((visit.network_id, visit.mac))
+            .or_insert(visit);
+        if visit.heard.stronger_than(&best.heard) {
+            *best = visit;
+        }
+    }
+    let mut strongest_for: BTreeMap<MacId, i64> = BTreeMap::new();
+    for visit in strongest.values() {
+        *strongest_for.entry(visit.heard.strongest_node).or_default() += 1;
+    }
+    heard
+        .into_iter()
+        .map(|(node, (devices, visits))| {
+            let devices = i64::try_from(devices.len()).unwrap_or(i64::MAX);
+            (
+                node,
+                (
+                    devices,
+                    visits,
+                    strongest_for.get(&node).copied().unwrap_or(0),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The local days of a time zone around a range, to tell an instant's day by a binary
+/// search rather than a time zone conversion.
+#[derive(Debug, Clone)]
+pub struct Days {
+    starts: Vec<i64>,
+}
+
+impl Days {
+    pub fn new(since: i64, until: i64, tz: &jiff::tz::TimeZone) -> Result<Days, jiff::Error> {
+        Ok(Days {
+            starts: buckets(since, until, Bucket::Day, tz)?
+                .into_iter()
+                .map(|(start, _)| start)
+                .collect(),
+        })
+    }
+
+    /// The day of `at` (within the range given to [`Days::new`]).
+    fn of(&self, at: i64) -> usize {
+        self.starts
+            .partition_point(|start| *start <= at)
+            .saturating_sub(1)
+    }
+}
+
+/// The figures for the visits overlapping `since..=until`, heard by one of `nodes`
+/// (sorted) if given; `days` are the time zone's days over at least the range.
+pub fn summary(
+    visits: &[Visit],
+    since: i64,
+    until: i64,
+    nodes: Option<&[MacId]>,
+    thresholds: &Thresholds,
+    days: &Days,
+) -> StatsSummary {
+    summarize(
+        in_range(visits, since, until, nodes),
+        since,
+        until,
+        thresholds,
+        days,
+    )
+}
+
+/// The summary of each bucket `[start, end)` of `bounds` (contiguous, in order): a visit
+/// counts in every bucket it overlaps. One pass to place the visits, then one summary
+/// per bucket over its own visits.
+pub fn series(
+    visits: &[Visit],
+    bounds: &[(i64, i64)],
+    nodes: Option<&[MacId]>,
+    thresholds: &Thresholds,
+    days: &Days,
+) -> Vec<StatsSummary> {
+    let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
+        return Vec::new();
+    };
+    let mut placed: Vec<Vec<&Visit>> = vec![Vec::new(); bounds.len()];
+    for visit in in_range(visits, first.0, last.1 - 1, nodes) {
+        let from = bounds.partition_point(|(_, end)| *end <= visit.start);
+        for (k, (start, _)) in bounds.iter().enumerate().skip(from) {
+            if *start > visit.end {
+                break;
+            }
+            placed[k].push(visit);
+        }
+    }
+    bounds
+        .iter()
+        .zip(placed)
+        .map(|((start, end), visits)| summarize(visits, *start, end - 1, thresholds, days))
+        .collect()
+}
+
+/// The figures of `visits` (those overlapping `since..=until`).
+fn summarize(
+    mut visits: Vec<&Visit>,
+    since: i64,
+    until: i64,
+    thresholds: &Thresholds,
+    days: &Days,
+) -> StatsSummary {
+    // A device's visits side by side, so each device is one run.
+    if !visits.is_sorted_by_key(|v| (v.network_id, v.mac)) {
+        visits.sort_by_key(|v| (v.network_id, v.mac));
+    }
+    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    let mut devices = [0usize; 6];
+    const ALL: usize = 0;
+    const NON_RANDOMIZED: usize = 1;
+    const ASSOCIATED: usize = 2;
+    const NON_RANDOMIZED_UNASSOCIATED: usize = 3;
+    const RANDOMIZED_UNASSOCIATED: usize = 4;
+    const RETURNING: usize = 5;
+    for device in visits.chunk_by(|a, b| a.same_device(b)) {
+        let randomized = device[0].heard.randomized;
+        let associated = device.iter().any(|v| v.heard.associated);
+        // The first and last local day of the range it was seen on.
+        let (mut first_day, mut last_day) = (usize::MAX, 0);
+        for (start, end) in device.iter().flat_map(|v| v.spans()) {
+            if end >= since && start <= until {
+                first_day = first_day.min(days.of(start.max(since)));
+                last_day = last_day.max(days.of(end.min(until)));
+            }
+        }
+        devices[ALL] += 1;
+        devices[NON_RANDOMIZED] += usize::from(!randomized);
+        devices[ASSOCIATED] += usize::from(associated);
+        devices[NON_RANDOMIZED_UNASSOCIATED] += usize::from(!randomized && !associated);
+        devices[RANDOMIZED_UNASSOCIATED] += usize::from(randomized && !associated);
+        devices[RETURNING] += usize::from(first_day != usize::MAX && last_day > first_day);
+    }
+    let visitors = visits.iter().filter(|v| v.is_visitor(thresholds)).count();
+    let mut dwells: Vec<i64> = visits.iter().map(|v| v.dwell()).collect();
+    dwells.sort_unstable();
+    StatsSummary {
+        since,
+        until,
+        visit_gap_s: thresholds.visit_gap_s,
+        visitor_dwell_s: thresholds.visitor_dwell_s,
+        nearby_signal_dbm: thresholds.nearby_signal_dbm,
+        devices: count(devices[ALL]),
+        devices_non_randomized: count(devices[NON_RANDOMIZED]),
+        devices_associated: count(devices[ASSOCIATED]),
+        devices_non_randomized_unassociated: count(devices[NON_RANDOMIZED_UNASSOCIATED]),
+        devices_randomized_unassociated: count(devices[RANDOMIZED_UNASSOCIATED]),
+        visits: count(visits.len()),
+        visitors: count(visitors),
+        passers_by: count(visits.len() - visitors),
+        capture_rate: (!visits.is_empty()).then(|| visitors as f64 / visits.len() as f64),
+        dwell_p50_s: percentile(&dwells, 50),
+        dwell_p90_s: percentile(&dwells, 90),
+        returning_devices: count(devices[RETURNING]),
+        tz: None,
+    }
+}
+
+/// Time series buckets: local hours or local days of a time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Bucket {
+    Hour,
+    Day,
+}
+
+/// The boundaries `[start, end)` (Unix seconds) of the `bucket`s of `tz` that overlap
+/// `since..=until`, first to last. Days run from local midnight to local midnight, so
+/// a day with a DST change lasts 23 or 25 hours; hours are the local clock's, so the
+/// repeated hour of a DST change comes twice.
+pub fn buckets(
+    since: i64,
+    until: i64,
+    bucket: Bucket,
+    tz: &jiff::tz::TimeZone,
+) -> Result<Vec<(i64, i64)>, jiff::Error> {
+    let first = jiff::Timestamp::from_second(since)?.to_zoned_datetime(tz.clone());
+    let mut start = match bucket {
+        Bucket::Day => first.start_of_day()?,
+        Bucket::Hour => first
+            .with()
+            .minute(0)
+            .second(0)
+            .subsec_nanosecond(0)
+            .build()?,
+    };
+    let mut out = Vec::new();
+    while start.timestamp().as_second() <= until {
+        let end = match bucket {
+            Bucket::Day => start.tomorrow()?.start_of_day()?,
+            Bucket::Hour => start.checked_add(jiff::Span::new().hours(1))?,
+        };
+        out.push((start.timestamp().as_second(), end.timestamp().as_second()));
+        start = end;
+    }
+    Ok(out)
+}
+
+/// Nearest-rank percentile of sorted values.
+pub(crate) fn percentile(sorted: &[i64], percent: usize) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (percent * sorted.len()).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
+}

@@ -1,0 +1,413 @@
+//! Presence at a glance: the summary figures of a range, devices and visits over time,
+//! dwell times, and the access points.
+
+mod access_points;
+mod csv_download;
+mod dwell_histogram;
+mod occupancy_now;
+mod range_picker;
+mod scope_picker;
+mod series;
+mod summary;
+
+use api_types::{DwellHistogram, NetworkList, Node, NodeStatsList, StatsSeries, StatsSummary};
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::api::{self, ApiError};
+use crate::components::clock;
+use crate::components::notice::ErrorNotice;
+use crate::hooks::fetch::use_fetch;
+use occupancy_now::OccupancyNow;
+use range_picker::{range_links, CustomRange};
+use scope_picker::ScopePicker;
+
+/// How often the figures of a range ending now are computed again.
+const REFRESH_MILLIS: u32 = 60_000;
+/// The longest range the server computes figures over (`/api/v1/stats/*`).
+pub const MAX_RANGE_S: i64 = 31 * 86_400;
+
+/// The ranges offered; `?range=` in the URL, or `?since=&until=` (Unix seconds) for a
+/// custom one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Range {
+    LastHour,
+    Today,
+    SevenDays,
+    Custom { since: i64, until: i64 },
+}
+
+impl Range {
+    pub const ALL: [Range; 3] = [Range::LastHour, Range::Today, Range::SevenDays];
+
+    pub fn from_query(query_string: &str) -> Range {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(query_string.trim_start_matches('?')).unwrap_or_default();
+        let number = |key: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == key)
+                .and_then(|(_, v)| v.parse::<i64>().ok())
+                .filter(|v| *v >= 0)
+        };
+        if let (Some(since), Some(until)) = (number("since"), number("until")) {
+            if since <= until {
+                return Range::Custom { since, until };
+            }
+        }
+        match pairs
+            .iter()
+            .find(|(k, _)| k == "range")
+            .map(|(_, v)| v.as_str())
+        {
+            Some("hour") => Range::LastHour,
+            Some("7d") => Range::SevenDays,
+            _ => Range::Today,
+        }
+    }
+
+    /// A custom range longer than the server computes over.
+    pub fn is_too_long(self) -> bool {
+        matches!(self, Range::Custom { since, until } if until - since > MAX_RANGE_S)
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Range::LastHour => "hour",
+            Range::Today => "today",
+            Range::SevenDays => "7d",
+            Range::Custom { .. } => "custom",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Range::LastHour => "Last hour",
+            Range::Today => "Today",
+            Range::SevenDays => "Last 7 days",
+            Range::Custom { .. } => "Custom",
+        }
+    }
+
+    /// `(since, until, bucket)` at `now`, given the local midnight of today and that of
+    /// six days before: the last 7 days are today and the six whole days before it, so
+    /// every bar but today's is a whole local day.
+    pub fn bounds(self, now: i64, today: i64, six_days_before: i64) -> (i64, i64, &'static str) {
+        match self {
+            Range::LastHour => (now - 3_600, now, "hour"),
+            Range::Today => (today, now, "hour"),
+            Range::SevenDays => (six_days_before, now, "day"),
+            // Hours up to two days, days beyond.
+            Range::Custom { since, until } => (
+                since,
+                until,
+                if until - since <= 2 * 86_400 {
+                    "hour"
+                } else {
+                    "day"
+                },
+            ),
+        }
+    }
+}
+
+/// What the Overview is narrowed to: one network, one zone, one access point
+/// (`?network_id=&zone=&node_mac=`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Scope {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_mac: Option<String>,
+}
+
+impl Scope {
+    pub fn from_query(query_string: &str) -> Scope {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(query_string.trim_start_matches('?')).unwrap_or_default();
+        let value = |key: &str| {
+            pairs
+                .iter()
+                .find(|(k, v)| k == key && !v.trim().is_empty())
+                .map(|(_, v)| v.trim().to_string())
+        };
+        Scope {
+            network_id: value("network_id")
+                .and_then(|v| v.parse().ok())
+                .filter(|v: &i64| *v >= 0),
+            zone: value("zone"),
+            node_mac: value("node_mac"),
+        }
+    }
+
+    /// The API's parameters for this scope.
+    fn params(&self) -> Vec<(&'static str, String)> {
+        let mut params = Vec::new();
+        if let Some(network_id) = self.network_id {
+            params.push(("network_id", network_id.to_string()));
+        }
+        if let Some(zone) = &self.zone {
+            params.push(("zone", zone.clone()));
+        }
+        if let Some(node_mac) = &self.node_mac {
+            params.push(("node_mac", node_mac.clone()));
+        }
+        params
+    }
+}
+
+/// The networks and access points, for the scope's menus and its time zone.
+#[derive(Clone, PartialEq)]
+struct Places {
+    networks: NetworkList,
+    nodes: Vec<Node>,
+}
+
+/// [`Places`] as the fetch hook keeps it (with its inputs, none): shared, not copied.
+type PlacesAnswer = std::rc::Rc<((), Places)>;
+
+impl Places {
+    /// The time zone hours and days are shown in: the network's; over several, theirs
+    /// when they share one; else the browser's.
+    fn time_zone(&self, scope: &Scope) -> String {
+        let zone_of = |network_id: i64| {
+            self.networks
+                .items
+                .iter()
+                .find(|n| n.network_id == network_id)
+                .map_or_else(|| "UTC".to_string(), |n| n.time_zone.clone())
+        };
+        let mut networks: Vec<i64> = match scope.network_id {
+            Some(id) => vec![id],
+            None => self
+                .nodes
+                .iter()
+                .filter(|node| scope.zone.is_none() || node.zone == scope.zone)
+                .filter(|node| {
+                    scope.node_mac.as_ref().is_none_or(|mac| {
+                        crate::mac::canonical(mac).as_ref() == Some(&node.node_mac)
+                    })
+                })
+                .map(|node| node.network_id)
+                .collect(),
+        };
+        networks.sort_unstable();
+        networks.dedup();
+        let mut zones: Vec<String> = networks.into_iter().map(zone_of).collect();
+        zones.dedup();
+        match zones.as_slice() {
+            [only] => only.clone(),
+            _ => clock::time_zone(),
+        }
+    }
+
+    fn zones(&self) -> Vec<String> {
+        let mut zones: Vec<String> = self.nodes.iter().filter_map(|n| n.zone.clone()).collect();
+        zones.sort_unstable();
+        zones.dedup();
+        zones
+    }
+}
+
+#[derive(Clone, PartialEq)]
+struct Figures {
+    summary: StatsSummary,
+    series: StatsSeries,
+    histogram: DwellHistogram,
+    nodes: NodeStatsList,
+    /// The range and scope they are of: another's figures are never shown under this one.
+    range: Range,
+    scope: Scope,
+    /// The time zone of their hours and days.
+    tz: String,
+    bucket: &'static str,
+    /// When they were computed, Unix seconds.
+    at: i64,
+}
+
+#[function_component]
+pub fn Overview() -> Html {
+    crate::hooks::title::use_title("Overview".to_string());
+    let location = use_location();
+    let query_str = location.as_ref().map(|l| l.query_str()).unwrap_or_default();
+    let range = Range::from_query(query_str);
+    let scope = Scope::from_query(query_str);
+    // The networks and access points: the scope's menus and time zone. Until they are
+    // known (or if they cannot be), the browser's zone.
+    let places = use_fetch((), |(), signal| async move {
+        let signal = signal.as_ref();
+        Ok(Places {
+            networks: api::list_networks(signal).await?,
+            nodes: api::list_nodes(signal).await?.items,
+        })
+    });
+    let places_tried = places.data.is_some() || places.error.is_some();
+    let places: Option<PlacesAnswer> = places.data;
+    let tz = places
+        .as_ref()
+        .map_or_else(clock::time_zone, |places| places.1.time_zone(&scope));
+    // Only the latest range, scope and zone's request may update the page; a change or
+    // a refresh aborts the one before. Nothing is asked while the time zone is not
+    // known, nor for a range the server would refuse (the page says so).
+    let deps = (range, scope.clone(), tz.clone(), places_tried);
+    let fetched = use_fetch(
+        deps.clone(),
+        |(range, scope, tz, ready): (Range, Scope, String, bool), signal| async move {
+            if range.is_too_long() || !ready {
+                return Ok(None);
+            }
+            let signal = signal.as_ref();
+            let now = clock::now();
+            let (since, until, bucket) = range.bounds(
+                now,
+                clock::midnight_in(now, &tz),
+                clock::midnight_days_before_in(now, 6, &tz),
+            );
+            // The scope's zone: its hours and days for the buckets and "returning".
+            let mut params = vec![
+                ("since", since.to_string()),
+                ("until", until.to_string()),
+                ("tz", tz.clone()),
+            ];
+            params.extend(scope.params());
+            let mut series_params = params.clone();
+            series_params.push(("bucket", bucket.to_string()));
+            Ok::<_, ApiError>(Some(Figures {
+                summary: api::stats_summary(&params, signal).await?,
+                series: api::stats_series(&series_params, signal).await?,
+                histogram: api::dwell_histogram(&params, signal).await?,
+                nodes: api::stats_nodes(&params, signal).await?,
+                range,
+                scope,
+                tz,
+                bucket,
+                at: now,
+            }))
+        },
+    );
+    // A range that ends now moves on: its figures are computed again every minute
+    // (not while the tab is hidden).
+    crate::hooks::refresh::use_auto_refresh(
+        REFRESH_MILLIS,
+        !matches!(range, Range::Custom { .. }),
+        fetched.reload.clone(),
+    );
+    let retry = fetched.reload.clone();
+    let error = &fetched.error;
+    let figures = fetched.answer_to(&deps).and_then(Option::as_ref);
+
+    html! {
+        <main class="page overview" data-testid="overview">
+            <h2>{ "Presence overview" }</h2>
+            <OccupancyNow scope={scope.clone()} />
+            <ScopePicker scope={scope.clone()} range={range} places={places.clone()} />
+            { range_links(range, &scope) }
+            <CustomRange current={range} scope={scope.clone()} />
+            if let Some(figures) = figures {
+                // Not a live region: it changes every minute and would be read out each time.
+                <p class="status-line" data-testid="overview-status">
+                    { format!("Computed {}", clock::local_time(figures.at)) }
+                    <span data-testid="overview-tz">{ format!(" · hours and days in {}", figures.tz) }</span>
+                    if !matches!(range, Range::Custom { .. }) {
+                        { format!(" · refreshes every {} s", REFRESH_MILLIS / 1000) }
+                    }
+                </p>
+            }
+            if range.is_too_long() {
+                <p class="field-error" role="alert" data-testid="range-too-long">
+                    { "A range may span at most 31 days: choose a shorter one." }
+                </p>
+            } else if let Some(problem) = error {
+                <ErrorNotice message={problem.message()} on_retry={retry} />
+            }
+            { match figures {
+                _ if range.is_too_long() => html! {},
+                None if error.is_none() => html! { <p class="status-line" role="status">{ "Computing the figures…" }</p> },
+                None => html! {},
+                Some(figures) => view(figures),
+            } }
+        </main>
+    }
+}
+
+/// The figures of a range, section by section.
+fn view(figures: &Figures) -> Html {
+    html! {
+        <>
+            { summary::cards(&figures.summary) }
+            { csv_download::link(figures) }
+            { series::charts(figures) }
+            { dwell_histogram::chart(&figures.histogram) }
+            { access_points::table(&figures.nodes) }
+        </>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Range;
+
+    #[test]
+    fn ranges_from_the_url_and_their_bounds() {
+        assert_eq!(Range::from_query("?range=hour"), Range::LastHour);
+        assert_eq!(Range::from_query("range=7d"), Range::SevenDays);
+        assert_eq!(Range::from_query(""), Range::Today);
+        assert_eq!(Range::from_query("range=nonsense"), Range::Today);
+        assert_eq!(
+            Range::from_query("since=100&until=200&range=hour"),
+            Range::Custom {
+                since: 100,
+                until: 200
+            },
+            "a custom range wins"
+        );
+        assert_eq!(
+            Range::from_query("since=300&until=200"),
+            Range::Today,
+            "backwards is ignored"
+        );
+        assert_eq!(
+            Range::Custom {
+                since: 0,
+                until: 86_400
+            }
+            .bounds(9, 9, 0),
+            (0, 86_400, "hour")
+        );
+        assert_eq!(
+            Range::Custom {
+                since: 0,
+                until: 3 * 86_400
+            }
+            .bounds(9, 9, 0)
+            .2,
+            "day"
+        );
+        assert_eq!(
+            Range::LastHour.bounds(10_000, 0, 0),
+            (6_400, 10_000, "hour")
+        );
+        assert_eq!(
+            Range::Today.bounds(10_000, 3_600, 0),
+            (3_600, 10_000, "hour")
+        );
+        // From the local midnight six days before today's: whole days, no partial first.
+        assert_eq!(
+            Range::SevenDays.bounds(1_000_000, 950_400, 432_000),
+            (432_000, 1_000_000, "day")
+        );
+    }
+
+    #[test]
+    fn a_custom_range_over_31_days_is_too_long() {
+        let days = |n: i64| Range::Custom {
+            since: 0,
+            until: n * 86_400,
+        };
+        assert!(!days(31).is_too_long());
+        assert!(days(32).is_too_long());
+        assert!(!Range::SevenDays.is_too_long());
+    }
+}

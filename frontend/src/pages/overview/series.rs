@@ -1,0 +1,59 @@
+//! The charts over the range: unique devices, and visitors and passers-by, per hour or
+//! per day.
+
+use api_types::StatsSummary;
+use yew::prelude::*;
+
+use super::Figures;
+use crate::components::chart::{Series, StackedBars};
+use crate::components::clock;
+
+/// The devices and the visits of each hour or day of the range, stacked by kind.
+pub(super) fn charts(figures: &Figures) -> Html {
+    let labels: Vec<String> = figures
+        .series
+        .points
+        .iter()
+        .map(|p| match figures.bucket {
+            "day" => clock::day_month_in(p.since, &figures.tz),
+            _ => clock::hour_minute_in(p.since, &figures.tz),
+        })
+        .collect();
+    let column =
+        |pick: fn(&StatsSummary) -> i64| figures.series.points.iter().map(pick).collect::<Vec<_>>();
+    let devices = vec![
+        Series {
+            name: "Associated".into(),
+            class: "s-associated",
+            values: column(|p| p.devices_associated),
+        },
+        Series {
+            name: "Other non-randomized".into(),
+            class: "s-global",
+            values: column(|p| p.devices_non_randomized_unassociated),
+        },
+        Series {
+            name: "Randomized".into(),
+            class: "s-random",
+            values: column(|p| p.devices_randomized_unassociated),
+        },
+    ];
+    let visits = vec![
+        Series {
+            name: "Visitors".into(),
+            class: "s-visitors",
+            values: column(|p| p.visitors),
+        },
+        Series {
+            name: "Passers-by".into(),
+            class: "s-passers",
+            values: column(|p| p.passers_by),
+        },
+    ];
+    html! {
+        <>
+            <StackedBars title={format!("Unique devices per {}", figures.bucket)} unit="devices" labels={labels.clone()} series={devices} />
+            <StackedBars title={format!("Visitors and passers-by per {}", figures.bucket)} unit="visits" {labels} series={visits} />
+        </>
+    }
+}

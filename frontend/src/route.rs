@@ -1,0 +1,23 @@
+//! The dashboard's pages and their paths: what the router switches on and every link
+//! within the dashboard points to.
+
+use yew_router::Routable;
+
+#[derive(Debug, Clone, PartialEq, Routable)]
+pub enum Route {
+    /// The probe-request table; its filters live in the query string.
+    #[at("/")]
+    Home,
+    /// The original receiver's filter page: `/filter?mac=..&node_mac=..`.
+    #[at("/filter")]
+    LegacyFilter,
+    /// Presence figures and charts; `?range=hour|today|7d`.
+    #[at("/overview")]
+    Overview,
+    /// One device: a client MAC within a network.
+    #[at("/device/:network_id/:mac")]
+    Device { network_id: i64, mac: String },
+    #[not_found]
+    #[at("/404")]
+    NotFound,
+}
