@@ -31,7 +31,7 @@ run() {
 
 run -p ncompass --test api
 # PostgreSQL's plans of the page queries (unit tests that skip on SQLite).
-run -p ncompass --lib postgres_
+run -p ncompass-store --lib postgres_
 # The real binary killed mid-load and restarted, and the report round trip.
 run -p ncompass --test crash
 run -p ncompass --test roundtrip

@@ -224,7 +224,7 @@ fn monitor(
     settings: &AlertSettings,
     clock: &Clock,
     metrics: &Metrics,
-) -> Result<(), crate::error::AppError> {
+) -> Result<(), db::StoreError> {
     let now = clock.now();
     let after = settings.silence_after_s;
     // A read first: the write lock is taken only when something changed.
@@ -252,9 +252,7 @@ fn monitor(
                 db::alerts::receivers(conn, &settings.keys, now - RECEIVER_SEEN_S)?
             };
             for event in &events {
-                let body = serde_json::to_string(event)
-                    .map_err(|error| diesel::result::Error::SerializationError(error.into()))?;
-                db::alerts::enqueue(conn, &receivers, &body, now_ms)?;
+                db::alerts::enqueue(conn, &receivers, event, now_ms)?;
             }
             Ok(events)
         })
@@ -282,7 +280,7 @@ fn deliver(
     clock: &Clock,
     metrics: &Arc<Metrics>,
     slots: &Arc<tokio::sync::Semaphore>,
-) -> Result<(), crate::error::AppError> {
+) -> Result<(), db::StoreError> {
     let free = i64::try_from(slots.available_permits()).unwrap_or(0);
     let now_ms = clock.now_ms();
     let pending = db.run_blocking(db::alerts::pending_count)?;

@@ -154,7 +154,7 @@ pub struct Settings {
 
     /// When a report counts as stored: `full` survives a power loss (an fsync per
     /// batch of reports), `normal` survives a crash of the process only.
-    #[arg(long, env = "NCOMPASS_DURABILITY", value_enum, default_value_t = crate::ingest::Durability::Full, global = true)]
+    #[arg(long, env = "NCOMPASS_DURABILITY", value_parser = durability_parser(), default_value_t = crate::ingest::Durability::Full, global = true)]
     pub durability: crate::ingest::Durability,
 
     /// The longest time one probe request may span (`last_seen - first_seen`), like
@@ -310,6 +310,16 @@ impl Settings {
             .map(|(i, _)| i + 1)
             .collect()
     }
+}
+
+/// `--durability`: its values listed in `--help`, parsed by the storage's own type.
+fn durability_parser() -> impl clap::builder::TypedValueParser<Value = crate::ingest::Durability> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser as _};
+    PossibleValuesParser::new([
+        PossibleValue::new("full").help("synchronous=FULL: a 2xx survives a power loss (one fsync per batch)"),
+        PossibleValue::new("normal").help("synchronous=NORMAL: a 2xx survives a crash of the process; a power loss may take back the last commits (never corrupts the file)"),
+    ])
+    .try_map(|text| text.parse::<crate::ingest::Durability>())
 }
 
 /// `--mac-privacy`: its values listed in `--help`, parsed by the domain's own type.

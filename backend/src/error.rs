@@ -109,6 +109,20 @@ impl From<ReportError> for AppError {
     }
 }
 
+/// The one mapping of storage failures to answers: a condition of the server that
+/// passes (a lock held past the busy timeout, a full disk, an I/O error, no connection
+/// to be had) is a 503 to retry; anything else is our fault, a 500. Either way the
+/// cause goes to the log, not to the client.
+impl From<ncompass_store::StoreError> for AppError {
+    fn from(error: ncompass_store::StoreError) -> Self {
+        if error.is_unavailable() {
+            AppError::Unavailable(Box::new(error))
+        } else {
+            AppError::internal(error)
+        }
+    }
+}
+
 impl From<SignatureError> for AppError {
     fn from(error: SignatureError) -> Self {
         AppError::Unauthorized(error)

@@ -21,16 +21,13 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use api_types::IngestResult;
-use diesel::connection::SimpleConnection;
-use diesel::Connection;
-
-use crate::db::Conn;
 use tokio::sync::oneshot;
 
 use crate::cloudtrax::Report;
 use crate::db::opt_outs::OptOutCache;
 use crate::db::retention::{self, Cutoffs};
-use crate::db::{self, rejections::NewRejection, FailureKind, OpenError};
+use crate::db::writer;
+use crate::db::{self, rejections::NewRejection, Conn, FailureKind, OpenError};
 use crate::error::AppError;
 use crate::metrics::Metrics;
 use crate::privacy::Privacy;
@@ -48,7 +45,6 @@ const PRESENCE_CHUNK_ROWS: i64 = 5_000;
 /// busy timeout.
 const MERGE_BUSY_TIMEOUT: Duration = Duration::from_millis(50);
 
-/// How often the checkpointer copies committed WAL frames into the database file.
 /// How often a batch is tried when PostgreSQL fails it for a deadlock or a
 /// serialization conflict with another instance.
 const MAX_ATTEMPTS: u32 = 4;
@@ -56,10 +52,8 @@ const MAX_ATTEMPTS: u32 = 4;
 /// How often an idle writer makes sure the coming days' partitions exist (PostgreSQL).
 const PARTITION_CHECK_INTERVAL: Duration = Duration::from_secs(3_600);
 
+/// How often the checkpointer copies committed WAL frames into the database file.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
-/// The writer checkpoints by itself only past this many WAL pages (64 MiB of 4 KiB
-/// pages): a bound on the WAL should the checkpointer fall behind.
-const WRITER_AUTOCHECKPOINT_PAGES: u32 = 16_384;
 
 /// Pause before a new run of the writer after a panic or a failed open: a fault that
 /// repeats at once does not spin a core.
@@ -70,17 +64,26 @@ const RESTART_PAUSE: Duration = Duration::from_millis(500);
 /// no report reaches (its health failing) is tried again.
 const FAILURE_MEMORY: Duration = Duration::from_secs(60);
 
+/// Why the pipeline could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error("cannot start the writer's threads: {0}")]
+    Spawn(#[source] std::io::Error),
+}
+
 /// Why a report was not stored although it was valid: a condition of the server.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
-pub struct StoreError {
+pub struct WriteFailure {
     pub kind: FailureKind,
     pub message: String,
 }
 
-impl StoreError {
-    fn of(error: &diesel::result::Error) -> StoreError {
-        StoreError {
+impl WriteFailure {
+    fn of(error: &db::QueryError) -> WriteFailure {
+        WriteFailure {
             kind: FailureKind::of(error),
             message: error.to_string(),
         }
@@ -106,7 +109,7 @@ enum Job {
     Store {
         report: Report,
         received_at: i64,
-        reply: oneshot::Sender<Result<IngestResult, StoreError>>,
+        reply: oneshot::Sender<Result<IngestResult, WriteFailure>>,
         /// Set when the request stopped waiting (its reply timed out): it was told 503,
         /// so the writer skips the report if it has not stored it yet.
         abandoned: Arc<AtomicBool>,
@@ -200,7 +203,7 @@ impl Shared {
 
     /// Records a failed batch; logs it when it starts a run of failures (or changes
     /// their kind), not once per report.
-    fn failed(&self, error: &StoreError) {
+    fn failed(&self, error: &WriteFailure) {
         self.metrics.store_failed(error.kind);
         let mut failure = self.failure();
         if failure.as_ref().map(|f| f.kind) != Some(error.kind) {
@@ -250,15 +253,7 @@ pub struct Ingest {
     shared: Arc<Shared>,
 }
 
-/// How the writer's connection commits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Durability {
-    /// `synchronous=FULL`: a 2xx survives a power loss (one fsync per batch).
-    Full,
-    /// `synchronous=NORMAL`: a 2xx survives a crash of the process; a power loss may
-    /// take back the last commits (never corrupts the file).
-    Normal,
-}
+pub use crate::db::writer::Durability;
 
 /// How the writer opens its connection, again after each failure.
 #[derive(Clone)]
@@ -272,40 +267,11 @@ struct WriterConfig {
 
 impl WriterConfig {
     fn open(&self) -> Result<Conn, OpenError> {
-        let mut conn = db::connect(&self.path)?;
-        let setup_error = |source| OpenError::Setup {
-            path: db::redacted(&self.path),
-            source,
-        };
-        match &mut conn {
-            Conn::Sqlite(_) => {
-                let synchronous = match self.durability {
-                    Durability::Full => "FULL",
-                    Durability::Normal => "NORMAL",
-                };
-                // Checkpoints run on their own thread (and core), not inside the
-                // writer's commits; the writer's own auto-checkpoint is only a backstop.
-                conn.batch_execute(&format!(
-                    "PRAGMA synchronous = {synchronous}; PRAGMA wal_autocheckpoint = {WRITER_AUTOCHECKPOINT_PAGES};"
-                ))
-                .map_err(setup_error)?;
-            }
-            Conn::Postgres(_) => {
-                // `normal` lets PostgreSQL acknowledge before the WAL reaches the disk
-                // (a crash of the database server may take back the last commits).
-                let commit = match self.durability {
-                    Durability::Full => "on",
-                    Durability::Normal => "off",
-                };
-                conn.batch_execute(&format!("SET synchronous_commit = {commit};"))
-                    .map_err(setup_error)?;
-            }
-        }
         #[cfg(test)]
-        for sql in &self.extra_sql {
-            conn.batch_execute(sql).map_err(setup_error)?;
-        }
-        Ok(conn)
+        let extra_sql = &self.extra_sql;
+        #[cfg(not(test))]
+        let extra_sql = &[];
+        writer::open(&self.path, self.durability, extra_sql)
     }
 }
 
@@ -321,7 +287,7 @@ impl Ingest {
         reply_timeout: Duration,
         metrics: Arc<Metrics>,
         privacy: Arc<Privacy>,
-    ) -> Result<(Ingest, JoinHandle<()>), OpenError> {
+    ) -> Result<(Ingest, JoinHandle<()>), StartError> {
         let config = WriterConfig {
             path: path.to_string(),
             durability,
@@ -337,10 +303,7 @@ impl Ingest {
             db::Kind::Sqlite => Some(db::connect(path)?),
             db::Kind::Postgres => None,
         };
-        let spawn_error = |source: std::io::Error| OpenError::Setup {
-            path: db::redacted(path),
-            source: diesel::result::Error::QueryBuilderError(Box::new(source)),
-        };
+        let spawn_error = StartError::Spawn;
         let shared = Arc::new(Shared {
             metrics,
             privacy,
@@ -554,7 +517,7 @@ fn supervise(mut config: WriterConfig, conn: Conn, queue: &Receiver<Job>, shared
                     continue;
                 }
                 Err(error) => {
-                    let error = StoreError {
+                    let error = WriteFailure {
                         kind: FailureKind::Io,
                         message: error.to_string(),
                     };
@@ -597,7 +560,7 @@ fn supervise(mut config: WriterConfig, conn: Conn, queue: &Receiver<Job>, shared
 
 /// Answers every job arriving until `deadline` with a 503 (no connection to store
 /// them). Returns true when every `Ingest` handle is gone.
-fn refuse_until(queue: &Receiver<Job>, deadline: Instant, error: &StoreError) -> bool {
+fn refuse_until(queue: &Receiver<Job>, deadline: Instant, error: &WriteFailure) -> bool {
     loop {
         let wait = deadline.saturating_duration_since(Instant::now());
         match queue.recv_timeout(wait) {
@@ -608,7 +571,7 @@ fn refuse_until(queue: &Receiver<Job>, deadline: Instant, error: &StoreError) ->
     }
 }
 
-fn refuse(job: Job, error: &StoreError) {
+fn refuse(job: Job, error: &WriteFailure) {
     match job {
         Job::Store { reply, .. } => {
             let _ = reply.send(Err(error.clone()));
@@ -712,7 +675,7 @@ fn write(
                 }
             }
             Err(_) => {
-                if !connection_usable(conn) {
+                if !writer::usable(conn) {
                     return Exit::Reconnect;
                 }
             }
@@ -733,7 +696,7 @@ fn take_fault(job: Job, conn: &mut Conn, config: &mut WriterConfig) -> Option<Jo
         Job::Sql {
             sql, persist, done, ..
         } => {
-            if let Err(error) = conn.batch_execute(&sql) {
+            if let Err(error) = writer::execute(conn, &sql) {
                 tracing::warn!(%error, "injected SQL failed");
             }
             if persist {
@@ -763,7 +726,7 @@ fn job_weight(job: &Job) -> u64 {
 
 /// Merges stored rows into the presence segments, waiting only briefly for a lock
 /// another process holds.
-fn merge_idle(conn: &mut Conn, metrics: &Metrics) -> diesel::QueryResult<usize> {
+fn merge_idle(conn: &mut Conn, metrics: &Metrics) -> db::QueryResult<usize> {
     db::set_lock_wait(conn, MERGE_BUSY_TIMEOUT)?;
     let started = Instant::now();
     let merged = db::presence::catch_up(conn, PRESENCE_CHUNK_ROWS);
@@ -790,14 +753,6 @@ fn merge_idle(conn: &mut Conn, metrics: &Metrics) -> diesel::QueryResult<usize> 
     merged
 }
 
-/// Whether the connection can still run a transaction after a failure: SQLite may have
-/// rolled the transaction back by itself (a full disk, an I/O error), leaving diesel's
-/// view of it out of step.
-fn connection_usable(conn: &mut Conn) -> bool {
-    conn.transaction::<_, diesel::result::Error, _>(|conn| conn.batch_execute("SELECT 1"))
-        .is_ok()
-}
-
 /// Publishes how many stored rows wait for the presence segments (two index lookups).
 fn note_presence_backlog(conn: &mut Conn, metrics: &Metrics) {
     if let Ok(rows) = db::presence::backlog(conn) {
@@ -818,8 +773,7 @@ fn checkpoint(mut conn: Conn, writer_gone: &Receiver<()>) {
         );
         // The last one (the server is stopping) also empties the WAL file: no old
         // page (an erased row's) is left in it.
-        let mode = if stop { "TRUNCATE" } else { "PASSIVE" };
-        match conn.batch_execute(&format!("PRAGMA wal_checkpoint({mode})")) {
+        match writer::checkpoint(&mut conn, stop) {
             Ok(()) => failing = false,
             Err(error) if !failing => {
                 failing = true;
@@ -837,7 +791,7 @@ fn checkpoint(mut conn: Conn, writer_gone: &Receiver<()>) {
 struct Store {
     report: Report,
     received_at: i64,
-    reply: oneshot::Sender<Result<IngestResult, StoreError>>,
+    reply: oneshot::Sender<Result<IngestResult, WriteFailure>>,
 }
 
 /// Commits `batch`, frees its room in the queue, then answers: a client that has its
@@ -849,7 +803,7 @@ fn commit(
     batch: Vec<Job>,
     shared: &Shared,
     opt_outs: &mut OptOutCache,
-) -> Result<(), StoreError> {
+) -> Result<(), WriteFailure> {
     let metrics = &shared.metrics;
     let mut stores = Vec::new();
     let mut rejections = Vec::new();
@@ -898,7 +852,7 @@ fn commit(
         .collect();
     // SQLite rolls a transaction back by itself on a full disk or an I/O error, and
     // diesel's own ROLLBACK then fails and is what it returns: keep the first error.
-    let mut cause: Option<StoreError>;
+    let mut cause: Option<WriteFailure>;
     let mut attempt = 1;
     let together = loop {
         cause = None;
@@ -911,7 +865,7 @@ fn commit(
                 },
             );
             if let Err(error) = &stored {
-                cause = Some(StoreError::of(error));
+                cause = Some(WriteFailure::of(error));
             }
             stored
         });
@@ -960,7 +914,7 @@ fn commit(
                     results.remove(0)
                 })
                 .map_err(|error| {
-                    let error = StoreError::of(&error);
+                    let error = WriteFailure::of(&error);
                     metrics.store_failed(error.kind);
                     error
                 });
@@ -974,7 +928,7 @@ fn commit(
             Ok(())
         }
         Err(error) => {
-            let error = cause.unwrap_or_else(|| StoreError::of(&error));
+            let error = cause.unwrap_or_else(|| WriteFailure::of(&error));
             if error.kind == FailureKind::Report {
                 // The report's own fault: the writer is as able to store as before.
                 metrics.store_failed(error.kind);
@@ -1001,7 +955,7 @@ fn store_kept(
     reports: &[(&Report, i64)],
     privacy: &Privacy,
     opt_outs: &mut OptOutCache,
-) -> diesel::QueryResult<(Vec<IngestResult>, u64)> {
+) -> db::QueryResult<(Vec<IngestResult>, u64)> {
     opt_outs.refresh(conn, privacy.mode.as_str())?;
     if opt_outs.is_empty() {
         return Ok((db::reports::store_in_transaction(conn, reports)?, 0));
@@ -1099,9 +1053,9 @@ struct Retention {
     running: bool,
     /// Rows per table the next chunk deletes at most.
     chunk: i64,
-    /// The writer's own `synchronous`, restored after each chunk (SQLite): a retention
+    /// The writer's own durability, restored after each chunk (SQLite): a retention
     /// commit does not wait for the disk, since one lost to a power cut is redone.
-    synchronous: &'static str,
+    durability: Durability,
     /// The partitions were looked at for dropping in this pass (PostgreSQL).
     partitions_dropped: bool,
     /// Where the scan of the cutoff day's presence segments stopped.
@@ -1115,10 +1069,7 @@ impl Retention {
             next_pass: Instant::now(),
             running: false,
             chunk: RETENTION_FIRST_CHUNK,
-            synchronous: match durability {
-                Durability::Full => "FULL",
-                Durability::Normal => "NORMAL",
-            },
+            durability,
             partitions_dropped: false,
             segment_cursor: None,
         }
@@ -1181,14 +1132,12 @@ impl Retention {
         if db::set_lock_wait(conn, MERGE_BUSY_TIMEOUT).is_err() {
             return false;
         }
-        let sqlite = matches!(conn, Conn::Sqlite(_));
-        if sqlite && conn.batch_execute("PRAGMA synchronous = NORMAL").is_err() {
+        if writer::relax_sync(conn, true, self.durability).is_err() {
             return false;
         }
         let mut more = false;
-        if let (false, Some(cutoff), Conn::Postgres(_)) =
-            (self.partitions_dropped, cutoffs.probe_requests, &*conn)
-        {
+        // Whole day partitions first (PostgreSQL; nothing to drop on SQLite).
+        if let (false, Some(cutoff)) = (self.partitions_dropped, cutoffs.probe_requests) {
             self.partitions_dropped = true;
             match retention::drop_partitions(conn, cutoff, crate::unix_now()) {
                 Ok(rows) => metrics.retention_deleted(retention::Deleted {
@@ -1223,13 +1172,11 @@ impl Retention {
             }
         }
         if !more {
-            more = matches!(free_pages(conn), Ok(pages) if pages > 0)
+            more = matches!(writer::free_pages(conn), Ok(pages) if pages > 0)
                 && retention::release_free_pages(conn, RELEASE_PAGES).is_ok();
         }
-        if sqlite {
-            // Failing, the connection is broken and the next batch finds out.
-            let _ = conn.batch_execute(&format!("PRAGMA synchronous = {}", self.synchronous));
-        }
+        // Failing, the connection is broken and the next batch finds out.
+        let _ = writer::relax_sync(conn, false, self.durability);
         let _ = db::set_lock_wait(conn, db::BUSY_TIMEOUT);
         more
     }
@@ -1242,24 +1189,6 @@ fn next_chunk(rows: i64, took: Duration) -> i64 {
     let scaled = rows as f64 * RETENTION_CHUNK_TIME.as_secs_f64() / took;
     let next = scaled.clamp(rows as f64 / 2.0, rows as f64 * 2.0) as i64;
     next.clamp(*RETENTION_CHUNK_ROWS.start(), *RETENTION_CHUNK_ROWS.end())
-}
-
-/// SQLite's count of free pages in the file (0 on PostgreSQL).
-fn free_pages(conn: &mut Conn) -> diesel::QueryResult<i64> {
-    #[derive(diesel::QueryableByName)]
-    struct Free {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        freelist_count: i64,
-    }
-    match conn {
-        Conn::Sqlite(_) => {
-            use diesel::RunQueryDsl;
-            Ok(diesel::sql_query("PRAGMA freelist_count")
-                .get_result::<Free>(conn)?
-                .freelist_count)
-        }
-        Conn::Postgres(_) => Ok(0),
-    }
 }
 
 #[cfg(test)]

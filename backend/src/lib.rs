@@ -7,9 +7,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod auth;
-pub mod backup;
 pub mod config;
-pub mod db;
 pub mod error;
 pub mod ingest;
 pub mod metrics;
@@ -21,6 +19,8 @@ pub mod startup;
 #[cfg(test)]
 mod fault_tests;
 
-// The domain crate, at the paths the rest of the project has always used.
+// The domain and storage crates, at the paths the rest of the project has always used.
 pub use ncompass_core::clock::unix_now;
 pub use ncompass_core::{analytics, clock, cloudtrax, mac};
+pub use ncompass_store as db;
+pub use ncompass_store::backup;

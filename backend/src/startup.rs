@@ -23,6 +23,8 @@ const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 pub enum StartupError {
     #[error(transparent)]
     Database(#[from] db::OpenError),
+    #[error(transparent)]
+    Ingest(#[from] crate::ingest::StartError),
     #[error("cannot listen on {bind}: {source}")]
     Bind {
         bind: String,

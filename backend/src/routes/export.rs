@@ -104,7 +104,7 @@ pub async fn export(request: HttpRequest, state: Data<AppState>) -> Result<HttpR
                 Err(error) => {
                     // The status is sent; all that can be done is to end the body early.
                     tracing::error!(%error, "export stopped by a database error");
-                    let _ = chunks.send(Err(error)).await;
+                    let _ = chunks.send(Err(error.into())).await;
                     return;
                 }
             };

@@ -83,7 +83,7 @@ pub async fn erase_device(
                 opt_out.then_some((now, caller.as_str())),
                 &entry,
             )?;
-            checkpoint(conn);
+            db::writer::empty_wal(conn);
             Ok(erased)
         })
         .await?;
@@ -98,24 +98,6 @@ pub async fn erase_device(
         rejections_scrubbed: erased.rejections_scrubbed,
         opted_out: opt_out,
     }))
-}
-
-/// Copies the WAL into the database file and empties it, so the pages the erasure
-/// overwrote leave no older copy behind. Best effort: with readers busy it finishes at
-/// the next checkpoint, at the latest when the server stops.
-fn checkpoint(conn: &mut db::Conn) {
-    use diesel::connection::SimpleConnection;
-    if matches!(conn, db::Conn::Sqlite(_)) {
-        // TRUNCATE waits for readers and writers on the busy timeout, and the writer
-        // waits behind it: give up quickly instead (the checkpointer's last run, at a
-        // clean stop, empties the WAL anyway).
-        let checkpointed = db::set_lock_wait(conn, std::time::Duration::from_millis(50))
-            .and_then(|()| conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)"));
-        if let Err(error) = checkpointed {
-            tracing::debug!(%error, "checkpoint after an erasure");
-        }
-        let _ = db::set_lock_wait(conn, db::BUSY_TIMEOUT);
-    }
 }
 
 /// Everything stored about a device

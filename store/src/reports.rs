@@ -8,7 +8,7 @@ use super::Conn;
 use diesel::upsert::excluded;
 
 use super::schema::{nodes, probe_requests, reports};
-use crate::cloudtrax::Report;
+use ncompass_core::cloudtrax::Report;
 
 /// Rows per multi-row insert on PostgreSQL (13 parameters a row, under its 65,535).
 const POSTGRES_ROWS_PER_INSERT: usize = 1_000;
@@ -167,8 +167,8 @@ fn store_rows(conn: &mut Conn, report: &Report, received_at: i64) -> QueryResult
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloudtrax::{parse_report, TimeRules};
-    use crate::db::tests::migrated;
+    use crate::tests::migrated;
+    use ncompass_core::cloudtrax::{parse_report, TimeRules};
 
     const SAMPLE: &[u8] = ncompass_core::cloudtrax::samples::V1;
 
@@ -179,7 +179,8 @@ mod tests {
     #[test]
     fn stores_every_probe_request_once() {
         let (_dir, mut conn) = migrated();
-        let report = parse_report(SAMPLE, &TimeRules::at(crate::unix_now())).unwrap();
+        let report =
+            parse_report(SAMPLE, &TimeRules::at(ncompass_core::clock::unix_now())).unwrap();
         let first = store(&mut conn, &report, 1000).unwrap();
         assert_eq!((first.received, first.stored, first.duplicates), (5, 5, 0));
         let again = store(&mut conn, &report, 1030).unwrap();
@@ -211,7 +212,8 @@ mod tests {
     #[test]
     fn an_older_report_stored_later_keeps_the_latest_report_time() {
         let (_dir, mut conn) = migrated();
-        let report = parse_report(SAMPLE, &TimeRules::at(crate::unix_now())).unwrap();
+        let report =
+            parse_report(SAMPLE, &TimeRules::at(ncompass_core::clock::unix_now())).unwrap();
         store(&mut conn, &report, 2000).unwrap();
         store(&mut conn, &report, 1000).unwrap();
         let (first, last): (i64, i64) = nodes::table
@@ -232,7 +234,8 @@ mod tests {
         )
         .execute(&mut conn)
         .unwrap();
-        let report = parse_report(SAMPLE, &TimeRules::at(crate::unix_now())).unwrap();
+        let report =
+            parse_report(SAMPLE, &TimeRules::at(ncompass_core::clock::unix_now())).unwrap();
         assert!(store(&mut conn, &report, 1000).is_err());
         assert_eq!(count(&mut conn), 0);
         assert_eq!(
@@ -248,7 +251,8 @@ mod tests {
     #[test]
     fn stores_more_rows_than_one_insert_takes() {
         let (_dir, mut conn) = migrated();
-        let mut report = parse_report(SAMPLE, &TimeRules::at(crate::unix_now())).unwrap();
+        let mut report =
+            parse_report(SAMPLE, &TimeRules::at(ncompass_core::clock::unix_now())).unwrap();
         let template = report.probe_requests[0].clone();
         report.probe_requests = (0..1234)
             .map(|i| {

@@ -55,8 +55,16 @@ pub fn forget_receivers(conn: &mut Conn, before: i64) -> QueryResult<usize> {
     diesel::delete(announced::table.filter(announced::seen_at.lt(before))).execute(conn)
 }
 
-/// Queues `body` for each of `receivers` (keys).
-pub fn enqueue(conn: &mut Conn, receivers: &[String], body: &str, now_ms: i64) -> QueryResult<()> {
+/// Queues `event`, as its JSON body, for each of `receivers` (keys).
+pub fn enqueue(
+    conn: &mut Conn,
+    receivers: &[String],
+    event: &(impl serde::Serialize + ?Sized),
+    now_ms: i64,
+) -> QueryResult<()> {
+    let body = serde_json::to_string(event)
+        .map_err(|error| diesel::result::Error::SerializationError(error.into()))?;
+    let body = body.as_str();
     for receiver in receivers {
         diesel::insert_into(deliveries::table)
             .values((
@@ -202,7 +210,7 @@ pub fn prune(conn: &mut Conn, before: i64) -> QueryResult<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::tests::migrated;
+    use crate::tests::migrated;
 
     #[test]
     fn a_claim_is_a_lease() {

@@ -108,7 +108,7 @@ pub fn list(conn: &mut Conn, limit: i64) -> QueryResult<Vec<Rejection>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::tests::migrated;
+    use crate::tests::migrated;
 
     fn rejection(n: i64) -> NewRejection {
         NewRejection {

@@ -6,7 +6,7 @@
 //! transaction. So a batch either commits before an opt-out or an erasure (and the
 //! erasure deletes its rows) or sees the new list (and drops them): no observation of an
 //! opted-out device is stored after the change, on one instance or many. On PostgreSQL
-//! batches (and the presence merge) hold [`LIST_LOCK`] shared and a change holds it
+//! batches (and the presence merge) hold [`crate::locks::OPT_OUT_LIST`] shared and a change holds it
 //! exclusively: PostgreSQL queues those fairly, so a steady stream of batches on many
 //! instances cannot starve an erasure (row locks `FOR SHARE` would).
 //!
@@ -19,19 +19,19 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
+use super::metadata::{MAC_PRIVACY, OPT_OUT_VERSION};
 use super::schema::{opt_outs, presence_segments, probe_requests, settings};
-use super::settings::{MAC_PRIVACY, OPT_OUT_VERSION};
 use super::Conn;
-use crate::cloudtrax::Mac;
+use ncompass_core::cloudtrax::Mac;
 
-/// Advisory lock key of the list on PostgreSQL (see the module's comment).
-pub const LIST_LOCK: i64 = 0x6e63_6f6d_7061_7304;
-
-/// Holds [`LIST_LOCK`] shared until the transaction ends (PostgreSQL; SQLite's write
+/// Holds [`crate::locks::OPT_OUT_LIST`] shared until the transaction ends (PostgreSQL; SQLite's write
 /// lock serializes everything already).
 pub fn hold_list_shared(conn: &mut Conn) -> QueryResult<()> {
     if matches!(conn, Conn::Postgres(_)) {
-        conn.batch_execute(&format!("SELECT pg_advisory_xact_lock_shared({LIST_LOCK})"))?;
+        conn.batch_execute(&format!(
+            "SELECT pg_advisory_xact_lock_shared({})",
+            crate::locks::OPT_OUT_LIST
+        ))?;
     }
     Ok(())
 }
@@ -92,7 +92,10 @@ impl OptOutCache {
 /// on PostgreSQL, waits for the batches storing right now to commit first).
 fn bump_version(conn: &mut Conn) -> QueryResult<()> {
     if matches!(conn, Conn::Postgres(_)) {
-        conn.batch_execute(&format!("SELECT pg_advisory_xact_lock({LIST_LOCK})"))?;
+        conn.batch_execute(&format!(
+            "SELECT pg_advisory_xact_lock({})",
+            crate::locks::OPT_OUT_LIST
+        ))?;
     }
     conn.batch_execute(&format!(
         "UPDATE settings SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) \

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::Conn;
 use super::MultiBackend;
-use crate::cloudtrax::Mac;
+use ncompass_core::cloudtrax::Mac;
 
 use super::schema::probe_requests;
 
@@ -524,9 +524,9 @@ pub fn of_macs(conn: &mut Conn, macs: &[String], limit: i64) -> QueryResult<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloudtrax::{parse_report, TimeRules};
-    use crate::db::tests::migrated;
+    use crate::tests::migrated;
     use diesel::sql_types::Text;
+    use ncompass_core::cloudtrax::{parse_report, TimeRules};
 
     #[derive(QueryableByName)]
     struct PlanStep {
@@ -582,7 +582,7 @@ mod tests {
                 "probe_requests": probes});
             let report =
                 parse_report(body.to_string().as_bytes(), &TimeRules::at(1_700_000_100)).unwrap();
-            crate::db::reports::store(&mut conn, &report, 1_700_000_100).unwrap();
+            crate::reports::store(&mut conn, &report, 1_700_000_100).unwrap();
         }
         let all = Filter::default();
         assert_eq!(count(&mut conn, &all, 100).unwrap(), (10, true));
@@ -644,12 +644,12 @@ mod tests {
                     .collect();
                 let body = serde_json::json!({"network_id": 1, "node_mac": node(n),
                     "version": 1, "probe_requests": probes});
-                let report = crate::cloudtrax::parse_report(
+                let report = ncompass_core::cloudtrax::parse_report(
                     body.to_string().as_bytes(),
-                    &crate::cloudtrax::TimeRules::at(1_700_001_300),
+                    &ncompass_core::cloudtrax::TimeRules::at(1_700_001_300),
                 )
                 .unwrap();
-                crate::db::reports::store(&mut conn, &report, 1_700_001_300).unwrap();
+                crate::reports::store(&mut conn, &report, 1_700_001_300).unwrap();
             }
         }
         // Every other access point: 5 busy ones and 10 quiet ones, plus two that never
@@ -722,12 +722,12 @@ mod tests {
                 .collect();
             let body = serde_json::json!({"network_id": 1, "node_mac": node, "version": 1,
                 "probe_requests": probes});
-            let report = crate::cloudtrax::parse_report(
+            let report = ncompass_core::cloudtrax::parse_report(
                 body.to_string().as_bytes(),
-                &crate::cloudtrax::TimeRules::at(1_700_000_100),
+                &ncompass_core::cloudtrax::TimeRules::at(1_700_000_100),
             )
             .unwrap();
-            crate::db::reports::store(&mut conn, &report, 1_700_000_100).unwrap();
+            crate::reports::store(&mut conn, &report, 1_700_000_100).unwrap();
         }
         let zone = Filter {
             node_macs: Some(vec!["ac:00:00:00:00:01".into(), "ac:00:00:00:00:03".into()]),
@@ -876,7 +876,7 @@ mod tests {
     fn store_rows(conn: &mut Conn, count: u32) {
         let mut report = parse_report(
             ncompass_core::cloudtrax::samples::V1,
-            &TimeRules::at(crate::unix_now()),
+            &TimeRules::at(ncompass_core::clock::unix_now()),
         )
         .unwrap();
         let template = report.probe_requests[0].clone();
@@ -886,14 +886,15 @@ mod tests {
                 probe.first_seen = i64::from(i / 7);
                 probe.last_seen = i64::from(i / 7);
                 let [.., b, c, d] = i.to_be_bytes();
-                probe.mac =
-                    crate::cloudtrax::Mac::parse(&format!("00:00:00:{b:02x}:{c:02x}:{d:02x}"))
-                        .unwrap();
+                probe.mac = ncompass_core::cloudtrax::Mac::parse(&format!(
+                    "00:00:00:{b:02x}:{c:02x}:{d:02x}"
+                ))
+                .unwrap();
                 probe.randomized = false;
                 probe
             })
             .collect();
-        crate::db::reports::store(conn, &report, 1).unwrap();
+        crate::reports::store(conn, &report, 1).unwrap();
     }
 
     #[test]
@@ -1041,7 +1042,7 @@ mod tests {
             return;
         };
         let name = format!("ncompass_plans_{}", std::process::id());
-        crate::db::connect(&server)
+        crate::connect(&server)
             .unwrap()
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .unwrap();
@@ -1050,12 +1051,12 @@ mod tests {
             "{}/{name}?{parameters}",
             address.rsplit_once('/').unwrap().0
         );
-        crate::db::migrate(&url).unwrap();
-        let mut conn = crate::db::connect(&url).unwrap();
+        crate::migrate(&url).unwrap();
+        let mut conn = crate::connect(&url).unwrap();
         // 200,000 rows, one every 4 s over nine days, in their day partitions.
         let start = 1_764_000_000_i64;
         for day in 0..10 {
-            crate::db::partitions::ensure(&mut conn, start + day * 86_400).unwrap();
+            crate::partitions::ensure(&mut conn, start + day * 86_400).unwrap();
         }
         conn.batch_execute(&format!(
             "INSERT INTO reports (network_id, node_mac, version, received_at, \

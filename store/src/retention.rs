@@ -34,7 +34,7 @@ pub struct Cutoffs {
 }
 
 impl Cutoffs {
-    pub fn at(privacy: &crate::privacy::Privacy, now: i64) -> Cutoffs {
+    pub fn at(privacy: &ncompass_core::privacy::Privacy, now: i64) -> Cutoffs {
         let before = |keep: Option<std::time::Duration>| {
             keep.map(|keep| now.saturating_sub(i64::try_from(keep.as_secs()).unwrap_or(i64::MAX)))
         };
@@ -152,7 +152,7 @@ fn delete_probe_requests(conn: &mut Conn, cutoff: i64, chunk: i64) -> QueryResul
 }
 
 /// Reports received before `cutoff` that have no probe request left. A probe request's
-/// `last_seen` is at most [`crate::cloudtrax::MAX_CLOCK_AHEAD_S`] after its report was
+/// `last_seen` is at most [`ncompass_core::cloudtrax::MAX_CLOCK_AHEAD_S`] after its report was
 /// received, so only reports received that long before the oldest row kept can be
 /// rowless: the scan starts and ends there, and does not walk, chunk after chunk, the
 /// reports whose rows still wait for deletion (a large backlog when retention is first
@@ -162,7 +162,7 @@ fn delete_reports(conn: &mut Conn, cutoff: i64, chunk: i64) -> QueryResult<u64> 
         .select(diesel::dsl::min(probe_requests::last_seen))
         .first(conn)?;
     let before = oldest_row.map_or(cutoff, |oldest| {
-        cutoff.min(oldest.saturating_sub(crate::cloudtrax::MAX_CLOCK_AHEAD_S))
+        cutoff.min(oldest.saturating_sub(ncompass_core::cloudtrax::MAX_CLOCK_AHEAD_S))
     });
     let mut bind = Placeholders::of(conn);
     let sql = format!(
@@ -391,9 +391,9 @@ pub fn delete_all(conn: &mut Conn, cutoffs: Cutoffs, chunk: i64) -> QueryResult<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloudtrax::{parse_report, TimeRules};
-    use crate::db::rejections::NewRejection;
-    use crate::db::tests::migrated;
+    use crate::rejections::NewRejection;
+    use crate::tests::migrated;
+    use ncompass_core::cloudtrax::{parse_report, TimeRules};
 
     const SAMPLE: &[u8] = ncompass_core::cloudtrax::samples::V1;
     /// The sample's probe requests' last_seen lie in 1455845809..=1455845820.
@@ -414,9 +414,10 @@ mod tests {
     #[test]
     fn only_merged_rows_go_then_their_reports_rejections_and_ended_segments() {
         let (_dir, mut conn) = migrated();
-        let report = parse_report(SAMPLE, &TimeRules::at(crate::unix_now())).unwrap();
-        crate::db::reports::store(&mut conn, &report, RECEIVED).unwrap();
-        crate::db::rejections::record(
+        let report =
+            parse_report(SAMPLE, &TimeRules::at(ncompass_core::clock::unix_now())).unwrap();
+        crate::reports::store(&mut conn, &report, RECEIVED).unwrap();
+        crate::rejections::record(
             &mut conn,
             &[NewRejection {
                 received_at: RECEIVED,
@@ -439,7 +440,7 @@ mod tests {
         assert_eq!(deleted.probe_requests, 0);
         assert_eq!(deleted.reports, 0, "the report still has its rows");
         assert_eq!(deleted.rejections, 1);
-        while crate::db::presence::catch_up(&mut conn, 100).unwrap() > 0 {}
+        while crate::presence::catch_up(&mut conn, 100).unwrap() > 0 {}
         let segments = count(&mut conn, "presence_segments");
         assert_eq!(segments, 5);
 
@@ -462,7 +463,7 @@ mod tests {
         assert_eq!(count(&mut conn, "rejections"), 0);
         // The segments outlive the rows, and the merge watermark fell back with the ids.
         assert_eq!(count(&mut conn, "presence_segments"), segments);
-        assert_eq!(crate::db::presence::watermark(&mut conn).unwrap(), 0);
+        assert_eq!(crate::presence::watermark(&mut conn).unwrap(), 0);
 
         // Segments go by their end: the one ending at 1455845820 stays with a cutoff
         // at it, goes one second later.
@@ -487,8 +488,8 @@ mod tests {
         .unwrap();
         assert_eq!(deleted.presence_segments, 1);
         // A new row after everything was deleted is merged again (its id is 1 again).
-        crate::db::reports::store(&mut conn, &report, RECEIVED).unwrap();
-        while crate::db::presence::catch_up(&mut conn, 100).unwrap() > 0 {}
+        crate::reports::store(&mut conn, &report, RECEIVED).unwrap();
+        while crate::presence::catch_up(&mut conn, 100).unwrap() > 0 {}
         assert_eq!(count(&mut conn, "presence_segments"), 5);
     }
 }

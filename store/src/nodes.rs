@@ -167,20 +167,20 @@ pub fn last_reports(conn: &mut Conn) -> QueryResult<Vec<(i64, String, i64)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloudtrax::{parse_report, TimeRules};
-    use crate::db::tests::migrated;
+    use crate::tests::migrated;
+    use ncompass_core::cloudtrax::{parse_report, TimeRules};
 
     #[test]
     fn counts_the_last_hours_reports_per_node() {
         let (_dir, mut conn) = migrated();
         let report = parse_report(
             ncompass_core::cloudtrax::samples::V1,
-            &TimeRules::at(crate::unix_now()),
+            &TimeRules::at(ncompass_core::clock::unix_now()),
         )
         .unwrap();
         let now = 1_000_000;
         for received_at in [now - 7200, now - 3601, now - 3600, now - 10, now] {
-            crate::db::reports::store(&mut conn, &report, received_at).unwrap();
+            crate::reports::store(&mut conn, &report, received_at).unwrap();
         }
         let directory = Directory::default();
         let nodes = list(&mut conn, now, 300, &directory).unwrap();
@@ -197,11 +197,11 @@ mod tests {
         let (_dir, mut conn) = migrated();
         let report = parse_report(
             ncompass_core::cloudtrax::samples::V1,
-            &TimeRules::at(crate::unix_now()),
+            &TimeRules::at(ncompass_core::clock::unix_now()),
         )
         .unwrap();
         let t = 1_000_000;
-        crate::db::reports::store(&mut conn, &report, t).unwrap();
+        crate::reports::store(&mut conn, &report, t).unwrap();
         assert!(!changes_due(&mut conn, t + 299, 300).unwrap());
         assert!(mark_silent(&mut conn, t + 299, 300).unwrap().is_empty());
         assert!(changes_due(&mut conn, t + 300, 300).unwrap());
@@ -212,7 +212,7 @@ mod tests {
         assert!(mark_silent(&mut conn, t + 900, 300).unwrap().is_empty());
         assert!(mark_back(&mut conn).unwrap().is_empty());
         assert!(!changes_due(&mut conn, t + 900, 300).unwrap());
-        crate::db::reports::store(&mut conn, &report, t + 1000).unwrap();
+        crate::reports::store(&mut conn, &report, t + 1000).unwrap();
         assert!(changes_due(&mut conn, t + 1000, 300).unwrap());
         let back = mark_back(&mut conn).unwrap();
         assert_eq!(back.len(), 1);

@@ -228,7 +228,7 @@ pub fn default_time_zone(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::tests::migrated;
+    use crate::tests::migrated;
 
     #[test]
     fn names_zones_and_time_zones_round_trip() {

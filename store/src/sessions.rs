@@ -137,7 +137,7 @@ pub fn delete(conn: &mut Conn, id_hash: &str) -> QueryResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::tests::migrated;
+    use crate::tests::migrated;
     use api_types::Role;
 
     const LIFETIME: Lifetime = Lifetime {

@@ -9,10 +9,13 @@ use std::io::Write;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
-use super::{MacKey, PrivacyError};
-use crate::cloudtrax::Mac;
-use crate::db::schema::{presence_segments, probe_requests, rejections};
-use crate::db::{self, settings, Conn};
+use ncompass_core::mac::Mac;
+use ncompass_core::privacy::MacKey;
+
+use crate::metadata;
+use crate::privacy::PrivacyError;
+use crate::schema::{presence_segments, probe_requests, rejections};
+use crate::Conn;
 
 /// Progress of the probe requests: every row with an id up to it is done.
 const THROUGH_ID: &str = "pseudonymize_through_id";
@@ -44,7 +47,7 @@ pub fn run(
     progress: &mut dyn Write,
 ) -> Result<Converted, PrivacyError> {
     let fingerprint = key.fingerprint();
-    let stored = settings::get_or_insert(conn, settings::MAC_KEY_FINGERPRINT, &fingerprint)?;
+    let stored = metadata::get_or_insert(conn, metadata::MAC_KEY_FINGERPRINT, &fingerprint)?;
     if stored != fingerprint {
         return Err(PrivacyError::OtherKey {
             stored,
@@ -53,11 +56,11 @@ pub fn run(
         });
     }
     let mut converted = Converted::default();
-    if settings::get(conn, settings::MAC_PRIVACY)?.as_deref() == Some("keyed") {
+    if metadata::get(conn, metadata::MAC_PRIVACY)?.as_deref() == Some("keyed") {
         converted.already_keyed = true;
         return Ok(converted);
     }
-    settings::set(conn, settings::MAC_PRIVACY, settings::PSEUDONYMIZING)?;
+    metadata::set(conn, metadata::MAC_PRIVACY, metadata::PSEUDONYMIZING)?;
     let mut chunks = 0;
     let mut budget = || {
         chunks += 1;
@@ -65,7 +68,7 @@ pub fn run(
     };
 
     // Probe requests, by id.
-    let mut through: i64 = number(settings::get(conn, THROUGH_ID)?);
+    let mut through: i64 = number(metadata::get(conn, THROUGH_ID)?);
     let left: i64 = probe_requests::table
         .filter(probe_requests::id.gt(through))
         .count()
@@ -76,7 +79,7 @@ pub fn run(
             converted.interrupted = true;
             return Ok(converted);
         }
-        let rewritten = db::write_transaction(conn, |conn| {
+        let rewritten = crate::write_transaction(conn, |conn| {
             let rows: Vec<(i64, String)> = probe_requests::table
                 .filter(probe_requests::id.gt(through))
                 .order(probe_requests::id)
@@ -92,7 +95,7 @@ pub fn run(
                     .execute(conn)?;
             }
             if let Some((last, _)) = rows.last() {
-                settings::set(conn, THROUGH_ID, &last.to_string())?;
+                metadata::set(conn, THROUGH_ID, &last.to_string())?;
             }
             Ok::<_, diesel::result::Error>(rows.last().map(|(last, _)| (*last, rows.len())))
         })?;
@@ -110,7 +113,7 @@ pub fn run(
     }
 
     // Presence segments, a day at a time: the MAC is part of their key.
-    let mut day = settings::get(conn, THROUGH_DAY)?
+    let mut day = metadata::get(conn, THROUGH_DAY)?
         .as_deref()
         .map_or(i64::MIN, |text| number(Some(text.to_string())));
     loop {
@@ -125,7 +128,7 @@ pub fn run(
         let Some(next) = next else {
             break;
         };
-        let rewritten = db::write_transaction(conn, |conn| {
+        let rewritten = crate::write_transaction(conn, |conn| {
             let rows: Vec<(i64, i64, i64, Vec<u8>)> = presence_segments::table
                 .filter(presence_segments::day.eq(next))
                 .select((
@@ -140,22 +143,22 @@ pub fn run(
             for (network_id, mac, first_seen, bytes) in &rows {
                 let real = Mac::from_u64(u64::try_from(*mac).unwrap_or_default());
                 let pseudonym = key.pseudonym(real).to_u64();
-                let Some(mut segment) = db::presence::decode(bytes) else {
+                let Some(mut segment) = crate::presence::decode(bytes) else {
                     continue;
                 };
                 segment.mac = pseudonym;
-                db::on_each_backend!(conn, |c| diesel::insert_into(presence_segments::table)
+                on_each_backend!(conn, |c| diesel::insert_into(presence_segments::table)
                     .values((
                         presence_segments::day.eq(next),
                         presence_segments::network_id.eq(network_id),
                         presence_segments::mac.eq(i64::try_from(pseudonym).unwrap_or_default()),
                         presence_segments::first_seen.eq(first_seen),
-                        presence_segments::segment.eq(db::presence::encode(&segment)),
+                        presence_segments::segment.eq(crate::presence::encode(&segment)),
                     ))
                     .on_conflict_do_nothing()
                     .execute(c))?;
             }
-            settings::set(conn, THROUGH_DAY, &next.to_string())?;
+            metadata::set(conn, THROUGH_DAY, &next.to_string())?;
             Ok::<_, diesel::result::Error>(rows.len())
         })?;
         day = next;
@@ -180,11 +183,11 @@ pub fn run(
     )
     .unwrap_or(0);
 
-    db::write_transaction(conn, |conn| {
-        settings::set(conn, settings::MAC_PRIVACY, "keyed")?;
+    crate::write_transaction(conn, |conn| {
+        metadata::set(conn, metadata::MAC_PRIVACY, "keyed")?;
         diesel::delete(
-            crate::db::schema::settings::table
-                .filter(crate::db::schema::settings::name.eq_any([THROUGH_ID, THROUGH_DAY])),
+            crate::schema::settings::table
+                .filter(crate::schema::settings::name.eq_any([THROUGH_ID, THROUGH_DAY])),
         )
         .execute(conn)?;
         Ok::<_, diesel::result::Error>(())
@@ -208,8 +211,8 @@ fn number(text: Option<String>) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloudtrax::{parse_report, TimeRules};
-    use crate::db::tests::migrated;
+    use crate::tests::migrated;
+    use ncompass_core::cloudtrax::{parse_report, TimeRules};
 
     fn key() -> MacKey {
         MacKey::from_bytes([3; 32])
@@ -217,9 +220,9 @@ mod tests {
 
     fn store_sample(conn: &mut Conn) {
         let body = ncompass_core::cloudtrax::samples::V1;
-        let report = parse_report(body, &TimeRules::at(crate::unix_now())).unwrap();
-        crate::db::reports::store(conn, &report, 1_455_845_900).unwrap();
-        while crate::db::presence::catch_up(conn, 1_000).unwrap() > 0 {}
+        let report = parse_report(body, &TimeRules::at(ncompass_core::clock::unix_now())).unwrap();
+        crate::reports::store(conn, &report, 1_455_845_900).unwrap();
+        while crate::presence::catch_up(conn, 1_000).unwrap() > 0 {}
     }
 
     fn macs(conn: &mut Conn) -> (Vec<String>, Vec<i64>) {
@@ -252,10 +255,10 @@ mod tests {
         let first = run(&mut interrupted, &key(), 2, Some(1), &mut Vec::new()).unwrap();
         assert!(first.interrupted);
         assert_eq!(
-            settings::get(&mut interrupted, settings::MAC_PRIVACY)
+            metadata::get(&mut interrupted, metadata::MAC_PRIVACY)
                 .unwrap()
                 .as_deref(),
-            Some(settings::PSEUDONYMIZING)
+            Some(metadata::PSEUDONYMIZING)
         );
         let mut progress = Vec::new();
         let rest = run(&mut interrupted, &key(), 2, None, &mut progress).unwrap();
@@ -289,7 +292,7 @@ mod tests {
             .unwrap();
         assert!(randomized.iter().any(|r| !r));
         assert_eq!(
-            settings::get(&mut whole, settings::MAC_PRIVACY)
+            metadata::get(&mut whole, metadata::MAC_PRIVACY)
                 .unwrap()
                 .as_deref(),
             Some("keyed")

@@ -19,9 +19,6 @@ pub const DAYS_AHEAD: i64 = 7;
 /// an hour later rather than stall ingestion behind a long reader.
 const LOCK_WAIT: &str = "1s";
 
-/// Advisory lock key held (for a transaction) while creating partitions.
-const PARTITION_LOCK: i64 = 0x6e63_6f6d_7061_7302;
-
 const DAY_S: i64 = 86_400;
 
 /// The name of the partition of `day` (Unix days).
@@ -48,9 +45,10 @@ pub fn ensure(conn: &mut Conn, now: i64) -> QueryResult<()> {
         }
         let sql = format!(
             "BEGIN; SET LOCAL lock_timeout = '{LOCK_WAIT}'; \
-             SELECT pg_advisory_xact_lock({PARTITION_LOCK}); \
+             SELECT pg_advisory_xact_lock({lock}); \
              CREATE TABLE IF NOT EXISTS {name} PARTITION OF probe_requests \
              FOR VALUES FROM ({from}) TO ({to}); COMMIT;",
+            lock = crate::locks::PARTITIONS,
             name = name(day),
             from = day * DAY_S,
             to = (day + 1) * DAY_S,

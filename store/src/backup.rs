@@ -16,7 +16,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use crate::db::{self, Conn};
+use crate::Conn;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -30,7 +30,7 @@ pub enum BackupError {
     #[error("{0} exists already: give a new file (a backup never overwrites)")]
     Exists(String),
     #[error(transparent)]
-    Open(#[from] db::OpenError),
+    Open(#[from] crate::OpenError),
     #[error("the copy failed: {0}")]
     Copy(#[source] diesel::result::Error),
     #[error("the copy at {path} failed its integrity check: {report}")]
@@ -56,7 +56,7 @@ pub fn backup(
     target: &Path,
     progress: &mut (dyn Write + Send),
 ) -> Result<Copied, BackupError> {
-    if db::Kind::of(database) == db::Kind::Postgres {
+    if crate::Kind::of(database) == crate::Kind::Postgres {
         return Err(BackupError::Postgres);
     }
     if !Path::new(database).exists() {
@@ -75,7 +75,7 @@ pub fn backup(
         Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(io(error)),
         _ => {}
     }
-    let mut conn = db::connect(database)?;
+    let mut conn = crate::connect(database)?;
     let total = database_bytes(&mut conn).map_err(BackupError::Copy)?;
 
     // The copy's size against the database's, every half second, while it is written.
@@ -184,7 +184,7 @@ fn check(path: &Path) -> Result<i64, BackupError> {
     if report != ["ok"] {
         return Err(corrupt(report.join("; ")));
     }
-    db::schema::probe_requests::table
+    crate::schema::probe_requests::table
         .count()
         .get_result(&mut conn)
         .map_err(BackupError::Copy)
@@ -199,7 +199,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let source = dir.path().join("ncompass.db");
         let source = source.to_str().unwrap();
-        db::migrate(source).unwrap();
+        crate::migrate(source).unwrap();
         let target = dir.path().join("copy.db");
         let mut progress = Vec::new();
         let copied = backup(source, &target, &mut progress).unwrap();

@@ -1,5 +1,5 @@
 //! What the presence analytics read and keep: the probe requests as observations, and
-//! the presence segments (see [`crate::analytics`]). The writer merges stored rows into
+//! the presence segments (see [`ncompass_core::analytics`]). The writer merges stored rows into
 //! the segments whenever it has no report to store ([`catch_up`]), recording how far
 //! it got in `presence_progress`; [`presence`] reads a range's segments and merges in
 //! the rows past that mark, so the figures are exact however far behind it is.
@@ -9,10 +9,10 @@ use diesel::prelude::*;
 use super::{Conn, MultiBackend};
 
 use super::schema::{presence_progress, presence_segments, probe_requests};
-use crate::analytics::{
+use ncompass_core::analytics::{
     self, Heard, MacId, Observation, Segment, MAX_OBSERVATION_SPAN_S, SEGMENT_GAP_S,
 };
-use crate::cloudtrax::Mac;
+use ncompass_core::cloudtrax::Mac;
 
 /// Every observation with `last_seen >= from` and `first_seen <= to`, of `network_id`
 /// and client `mac` (canonical) if given (served by the last_seen index, or the mac
@@ -281,7 +281,8 @@ pub fn catch_up(conn: &mut Conn, limit: i64) -> QueryResult<usize> {
     super::write_transaction(conn, |conn| {
         if let Conn::Postgres(pg) = conn {
             let merging_here: bool =
-                diesel::select(pg_try_advisory_xact_lock(MERGE_LOCK)).get_result(pg)?;
+                diesel::select(pg_try_advisory_xact_lock(crate::locks::PRESENCE_MERGE))
+                    .get_result(pg)?;
             if !merging_here {
                 return Ok(0);
             }
@@ -314,9 +315,6 @@ pub fn catch_up(conn: &mut Conn, limit: i64) -> QueryResult<usize> {
     })
 }
 
-/// Advisory lock key of the PostgreSQL merge: one instance merges at a time.
-const MERGE_LOCK: i64 = 0x6e63_6f6d_7061_7303;
-
 diesel::define_sql_function! {
     fn pg_try_advisory_xact_lock(key: diesel::sql_types::BigInt) -> diesel::sql_types::Bool;
 }
@@ -336,7 +334,8 @@ fn safe_horizon(conn: &mut Conn) -> QueryResult<Option<i64>> {
     super::write_transaction(conn, |conn| {
         if let Conn::Postgres(pg) = conn {
             let merging_here: bool =
-                diesel::select(pg_try_advisory_xact_lock(MERGE_LOCK)).get_result(pg)?;
+                diesel::select(pg_try_advisory_xact_lock(crate::locks::PRESENCE_MERGE))
+                    .get_result(pg)?;
             if !merging_here {
                 return Ok(None);
             }
@@ -624,10 +623,10 @@ pub fn decode(bytes: &[u8]) -> Option<Segment> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analytics::{buckets, summary, visits, visits_of_observations, Bucket};
-    use crate::analytics::{Days, Thresholds, Visit};
-    use crate::cloudtrax::{parse_report, TimeRules};
-    use crate::db::tests::migrated;
+    use crate::tests::migrated;
+    use ncompass_core::analytics::{buckets, summary, visits, visits_of_observations, Bucket};
+    use ncompass_core::analytics::{Days, Thresholds, Visit};
+    use ncompass_core::cloudtrax::{parse_report, TimeRules};
     use proptest::prelude::*;
 
     /// An hour before a UTC midnight (2025-11-26 00:00 UTC).
@@ -679,7 +678,7 @@ mod tests {
                 });
                 parse_report(
                     body.to_string().as_bytes(),
-                    &TimeRules::at(crate::unix_now()),
+                    &TimeRules::at(ncompass_core::clock::unix_now()),
                 )
                 .unwrap()
             })
@@ -687,8 +686,8 @@ mod tests {
         // Committed as the writer does, several reports a transaction (1 to 4).
         for batch in reports.chunks(chunk % 4 + 1) {
             let batch: Vec<_> = batch.iter().map(|report| (report, T0)).collect();
-            crate::db::write_transaction(conn, |conn| {
-                crate::db::reports::store_in_transaction(conn, &batch)
+            crate::write_transaction(conn, |conn| {
+                crate::reports::store_in_transaction(conn, &batch)
             })
             .unwrap();
         }
@@ -732,7 +731,7 @@ mod tests {
         }
         let (_dir, mut conn) = migrated();
         for (network_id, mac) in [(false, false), (true, false), (false, true)] {
-            let sql = pending_count_sql(crate::db::Placeholders::of(&conn), network_id, mac);
+            let sql = pending_count_sql(crate::Placeholders::of(&conn), network_id, mac);
             let plan: Vec<String> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
                 .load::<Step>(&mut conn)
                 .unwrap()
