@@ -12,14 +12,14 @@ use diesel::sql_types::BigInt;
 use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 use serde_json::{json, Value};
 
-use crate::config::Settings;
-use crate::startup::Application;
+use crate::app::config::Settings;
+use crate::app::startup::Application;
 
 struct App {
     address: String,
     client: reqwest::Client,
     database: PathBuf,
-    state: actix_web::web::Data<crate::routes::AppState>,
+    state: actix_web::web::Data<crate::http::routes::AppState>,
     _dir: tempfile::TempDir,
 }
 
@@ -32,7 +32,7 @@ fn settings(database: &str) -> Settings {
         static_dir: PathBuf::from("no-dashboard-here"),
         log: "warn".to_string(),
         queue_limit: 200_000,
-        durability: crate::ingest::Durability::Normal,
+        durability: crate::pipeline::Durability::Normal,
         max_span: Duration::from_secs(3_600),
         body_timeout: Duration::from_secs(10),
         reply_timeout: Duration::from_secs(30),

@@ -201,9 +201,9 @@ pub fn erase(
                 probe_requests::table.filter(probe_requests::mac.eq(mac.to_string())),
             )
             .execute(conn)?;
-            let segments = diesel::delete(presence_segments::table.filter(
-                presence_segments::mac.eq(i64::try_from(mac.to_u64()).unwrap_or_default()),
-            ))
+            let segments = diesel::delete(
+                presence_segments::table.filter(presence_segments::mac.eq(mac.to_i64())),
+            )
             .execute(conn)?;
             if rows + segments > 0 && found.is_none() {
                 found = Some(*mac);
@@ -277,10 +277,7 @@ pub fn data(
     Vec<api_types::StoredSegment>,
 )> {
     let texts: Vec<String> = stored.iter().map(ToString::to_string).collect();
-    let numbers: Vec<i64> = stored
-        .iter()
-        .map(|mac| i64::try_from(mac.to_u64()).unwrap_or_default())
-        .collect();
+    let numbers: Vec<i64> = stored.iter().map(|mac| mac.to_i64()).collect();
     super::read_transaction(conn, |conn| {
         let mut rows = super::probe_requests::of_macs(conn, &texts, limit + 1)?;
         let truncated = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
@@ -293,7 +290,7 @@ pub fn data(
             .load(conn)?;
         let segments = segments
             .iter()
-            .filter_map(|bytes| super::presence::decode(bytes))
+            .filter_map(|bytes| crate::segment_codec::decode(bytes))
             .map(|segment| api_types::StoredSegment {
                 network_id: segment.network_id,
                 mac: Mac::from_u64(segment.mac).to_string(),

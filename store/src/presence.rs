@@ -4,13 +4,14 @@
 //! it got in `presence_progress`; [`presence`] reads a range's segments and merges in
 //! the rows past that mark, so the figures are exact however far behind it is.
 
+use crate::segment_codec::{decode, encode, sql_mac};
 use diesel::prelude::*;
 
 use super::{Conn, MultiBackend};
 
 use super::schema::{presence_progress, presence_segments, probe_requests};
 use ncompass_core::analytics::{
-    self, Heard, MacId, Observation, Segment, MAX_OBSERVATION_SPAN_S, SEGMENT_GAP_S,
+    self, MacId, Observation, Segment, MAX_OBSERVATION_SPAN_S, SEGMENT_GAP_S,
 };
 use ncompass_core::cloudtrax::Mac;
 
@@ -565,65 +566,11 @@ fn observation(row: ObservationRow) -> Option<Observation> {
     })
 }
 
-/// A MAC as the segments table stores it: its 48-bit number (always within i64).
-fn sql_mac(mac: MacId) -> i64 {
-    i64::try_from(mac & 0xffff_ffff_ffff).unwrap_or_default()
-}
-
-/// Bytes of a segment's fixed part: network (8), MAC (6), first and last seen (8 + 8),
-/// strongest signal (4), its access point (6) and start (8), flags (1); then 6 bytes
-/// per access point.
-const FIXED: usize = 49;
-
-/// A segment in the table's `segment` column: little-endian numbers, MACs in 6 bytes.
-pub fn encode(segment: &Segment) -> Vec<u8> {
-    let mut out = Vec::with_capacity(FIXED + 6 * segment.heard.nodes.len());
-    out.extend_from_slice(&segment.network_id.to_le_bytes());
-    out.extend_from_slice(&segment.mac.to_le_bytes()[..6]);
-    out.extend_from_slice(&segment.first_seen.to_le_bytes());
-    out.extend_from_slice(&segment.last_seen.to_le_bytes());
-    out.extend_from_slice(&segment.heard.max_signal.to_le_bytes());
-    out.extend_from_slice(&segment.heard.strongest_node.to_le_bytes()[..6]);
-    out.extend_from_slice(&segment.heard.strongest_first_seen.to_le_bytes());
-    out.push(u8::from(segment.heard.associated) | u8::from(segment.heard.randomized) << 1);
-    for node in &segment.heard.nodes {
-        out.extend_from_slice(&node.to_le_bytes()[..6]);
-    }
-    out
-}
-
-/// The segment of [`encode`]'s bytes; `None` for bytes it did not write.
-pub fn decode(bytes: &[u8]) -> Option<Segment> {
-    if bytes.len() < FIXED || (bytes.len() - FIXED) % 6 != 0 {
-        return None;
-    }
-    let int = |at: usize| i64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
-    let mac = |at: usize| {
-        let mut octets = [0; 8];
-        octets[..6].copy_from_slice(&bytes[at..at + 6]);
-        u64::from_le_bytes(octets)
-    };
-    let first_seen = int(14);
-    Some(Segment {
-        network_id: int(0),
-        mac: mac(8),
-        day: first_seen.div_euclid(86_400),
-        first_seen,
-        last_seen: int(22),
-        heard: Heard {
-            max_signal: i32::from_le_bytes(bytes[30..34].try_into().unwrap_or_default()),
-            strongest_node: mac(34),
-            strongest_first_seen: int(40),
-            associated: bytes[48] & 1 != 0,
-            randomized: bytes[48] & 2 != 0,
-            nodes: (FIXED..bytes.len()).step_by(6).map(mac).collect(),
-        },
-    })
-}
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::tests::migrated;
+    use ncompass_core::analytics::Heard;
     use ncompass_core::analytics::{buckets, summary, visits, visits_of_observations, Bucket};
     use ncompass_core::analytics::{Days, Thresholds, Visit};
     use ncompass_core::cloudtrax::{parse_report, TimeRules};

@@ -456,9 +456,7 @@ pub fn stored_mac(conn: &mut Conn, candidates: &[Mac]) -> QueryResult<Option<(Ma
     }
     for candidate in candidates {
         let segment: Option<i64> = presence_segments::table
-            .filter(
-                presence_segments::mac.eq(i64::try_from(candidate.to_u64()).unwrap_or_default()),
-            )
+            .filter(presence_segments::mac.eq(candidate.to_i64()))
             .select(presence_segments::day)
             .first(conn)
             .optional()?;

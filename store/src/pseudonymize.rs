@@ -12,8 +12,8 @@ use diesel::prelude::*;
 use ncompass_core::mac::Mac;
 use ncompass_core::privacy::MacKey;
 
+use crate::mac_mode::PrivacyError;
 use crate::metadata;
-use crate::privacy::PrivacyError;
 use crate::schema::{presence_segments, probe_requests, rejections};
 use crate::Conn;
 
@@ -141,19 +141,21 @@ pub fn run(
             diesel::delete(presence_segments::table.filter(presence_segments::day.eq(next)))
                 .execute(conn)?;
             for (network_id, mac, first_seen, bytes) in &rows {
-                let real = Mac::from_u64(u64::try_from(*mac).unwrap_or_default());
-                let pseudonym = key.pseudonym(real).to_u64();
-                let Some(mut segment) = crate::presence::decode(bytes) else {
+                let Some(real) = Mac::from_i64(*mac) else {
                     continue;
                 };
-                segment.mac = pseudonym;
+                let pseudonym = key.pseudonym(real);
+                let Some(mut segment) = crate::segment_codec::decode(bytes) else {
+                    continue;
+                };
+                segment.mac = pseudonym.to_u64();
                 on_each_backend!(conn, |c| diesel::insert_into(presence_segments::table)
                     .values((
                         presence_segments::day.eq(next),
                         presence_segments::network_id.eq(network_id),
-                        presence_segments::mac.eq(i64::try_from(pseudonym).unwrap_or_default()),
+                        presence_segments::mac.eq(pseudonym.to_i64()),
                         presence_segments::first_seen.eq(first_seen),
-                        presence_segments::segment.eq(crate::presence::encode(&segment)),
+                        presence_segments::segment.eq(crate::segment_codec::encode(&segment)),
                     ))
                     .on_conflict_do_nothing()
                     .execute(c))?;

@@ -238,7 +238,7 @@ fn delete_segments(
         .map(|(network_id, mac, first_seen, _)| (cutoff_day, *network_id, *mac, *first_seen))
         .filter(|_| more_to_scan);
     for (network_id, mac, first_seen, segment) in candidates {
-        let ended = super::presence::decode(&segment).is_some_and(|s| s.last_seen < cutoff);
+        let ended = crate::segment_codec::decode(&segment).is_some_and(|s| s.last_seen < cutoff);
         if ended {
             deleted += rows(
                 diesel::delete(s::table.find((cutoff_day, network_id, mac, first_seen)))

@@ -1,0 +1,245 @@
+//! Building and running the application: database, routes, listener.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{middleware, web, App, HttpServer};
+
+use crate::app::config::Settings;
+use crate::clock::Clock;
+use crate::db::{self, Database};
+use crate::http::auth::Auth;
+use crate::http::openapi;
+use crate::http::routes::dashboard::Dashboard;
+use crate::http::routes::{self, AppState};
+use crate::pipeline::metrics::Metrics;
+use crate::pipeline::Ingest;
+
+/// How long in-flight requests may take to finish after SIGINT or SIGTERM.
+const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] db::OpenError),
+    #[error(transparent)]
+    Ingest(#[from] crate::pipeline::StartError),
+    #[error("cannot listen on {bind}: {source}")]
+    Bind {
+        bind: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot load the dashboard from {dir}: {source}")]
+    Dashboard {
+        dir: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Privacy(#[from] crate::db::mac_mode::PrivacyError),
+    #[error("cannot start the silence monitor: {source}")]
+    Alerts {
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot render the OpenAPI document: {0}")]
+    OpenApi(#[from] serde_json::Error),
+}
+
+/// A bound, not yet running, server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    #[cfg(test)]
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Opens and migrates the database and binds the listener (port 0 picks a free
+    /// port, which [`Application::port`] then reports).
+    pub fn build(settings: &Settings) -> Result<Application, StartupError> {
+        Application::build_with_clock(settings, Clock::system())
+    }
+
+    /// [`Application::build`] with a clock of the caller's (tests move it forward to
+    /// expire sessions).
+    pub fn build_with_clock(
+        settings: &Settings,
+        clock: Clock,
+    ) -> Result<Application, StartupError> {
+        let workers = std::thread::available_parallelism().map_or(2, usize::from);
+        // Blocking database calls run on actix's blocking pool; a few connections per
+        // worker keep readers from queueing behind each other.
+        let connections = u32::try_from(workers * 4).unwrap_or(8);
+        let db = Database::open(&settings.database, connections)?;
+        let privacy = Arc::new(crate::app::privacy::open(settings)?);
+        let metrics = Arc::new(Metrics::default());
+        // The writer thread supervises itself (a panic or a broken connection starts a
+        // new run of it) and ends once the server (holding the last handle) is gone and
+        // the queue is drained: it is not joined.
+        let (ingest, _writer) = Ingest::start(
+            &settings.ingest_config(),
+            Arc::clone(&metrics),
+            Arc::clone(&privacy),
+            clock.clone(),
+        )?;
+
+        let bind_error = |source| StartupError::Bind {
+            bind: settings.bind.clone(),
+            source,
+        };
+        let listener = TcpListener::bind(&settings.bind).map_err(bind_error)?;
+        let port = listener.local_addr().map_err(bind_error)?.port();
+
+        let secrets = settings.webhook_secrets();
+        for position in settings.secrets_with_whitespace() {
+            tracing::warn!(
+                secret = position,
+                "webhook secret number {position} starts or ends with whitespace (a line end \
+                 read from a file?): it is used as given, so an access point configured \
+                 without it gets 401 for every report"
+            );
+        }
+        if secrets.len() > 1 {
+            tracing::info!(
+                secrets = secrets.len(),
+                "accepting reports signed with any of the webhook secrets (rotation)"
+            );
+        }
+        if secrets.is_empty() {
+            tracing::warn!(
+                "no webhook secret is set (--secret / NCOMPASS_SECRET): anyone who can reach \
+                 this server can post reports"
+            );
+        }
+        let openapi_json = openapi::json()?;
+        let dashboard =
+            Dashboard::load(&settings.static_dir).map_err(|source| StartupError::Dashboard {
+                dir: settings.static_dir.display().to_string(),
+                source,
+            })?;
+        if dashboard.is_none() {
+            tracing::warn!(
+                static_dir = %settings.static_dir.display(),
+                "the dashboard is not built there (no index.html); serving the API only"
+            );
+        }
+        let alerts = settings.alert_config();
+        let alerts_alive = Arc::new(());
+        if alerts.webhooks.is_empty() {
+            tracing::info!(
+                silence_after_s = alerts.silence_after_s,
+                "no --alert-webhook: silent access points are shown and logged, not announced"
+            );
+        } else if alerts.secret.is_none() {
+            tracing::warn!(
+                "--alert-webhook without --alert-secret: alert events are sent unsigned"
+            );
+        }
+        let silence_after_s = alerts.silence_after_s;
+        crate::pipeline::alerts::start(
+            db.clone(),
+            alerts,
+            clock.clone(),
+            Arc::clone(&metrics),
+            Arc::downgrade(&alerts_alive),
+        )
+        .map_err(|source| StartupError::Alerts { source })?;
+        let state = web::Data::new(AppState {
+            db,
+            ingest,
+            metrics,
+            secrets,
+            max_body: settings.max_body,
+            body_timeout: settings.body_timeout,
+            max_span_s: i64::try_from(settings.max_span.as_secs()).unwrap_or(i64::MAX),
+            analytics: Arc::new(tokio::sync::Semaphore::new(settings.analytics_slots())),
+            openapi_json,
+            dashboard,
+            privacy: Arc::clone(&privacy),
+            auth: Auth::new(
+                clock.clone(),
+                settings.public_url.as_deref(),
+                settings.trusted_proxy.clone(),
+            ),
+            silence_after_s,
+            alerts_alive,
+            clock,
+        });
+        state.auth.log_mode_at_startup(&state.db);
+        // The first sign-in of an unknown name would otherwise also pay for hashing the
+        // stand-in password, and take longer than a wrong password does.
+        std::thread::spawn(|| crate::http::auth::credentials::verify_nobody(""));
+
+        #[cfg(test)]
+        let test_state = state.clone();
+        let keyed = privacy.mode == crate::privacy::MacPrivacy::Keyed;
+        let server = HttpServer::new(move || {
+            // In `keyed` mode no real client MAC may reach the log: a filter or a
+            // device path may name one.
+            let logger = if keyed {
+                middleware::Logger::new("%a \"%{request_line}xi\" %s %b %Dms")
+                    .custom_request_replace("request_line", |request| {
+                        crate::privacy::redact_macs(&crate::privacy::percent_decoded(&format!(
+                            "{} {} {:?}",
+                            request.method(),
+                            request.uri(),
+                            request.version()
+                        )))
+                    })
+            } else {
+                middleware::Logger::new("%a \"%r\" %s %b %Dms")
+            };
+            App::new()
+                .app_data(state.clone())
+                .wrap(middleware::from_fn(crate::http::auth::guard::guard))
+                .wrap(logger.log_target("ncompass::http"))
+                .configure(routes::configure)
+        })
+        .workers(workers)
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .listen(listener)
+        .map_err(bind_error)?
+        .run();
+        tracing::info!(
+            address = %settings.bind,
+            port,
+            database = %db::redacted(&settings.database),
+            max_span_s = settings.max_span.as_secs(),
+            body_timeout_s = settings.body_timeout.as_secs(),
+            analytics_concurrency = settings.analytics_slots(),
+            mac_privacy = privacy.mode.as_str(),
+            keep_probe_requests_s = privacy.keep_probe_requests.map(|keep| keep.as_secs()),
+            keep_presence_s = privacy.keep_presence.map(|keep| keep.as_secs()),
+            "listening"
+        );
+        Ok(Application {
+            port,
+            server,
+            #[cfg(test)]
+            state: test_state,
+        })
+    }
+
+    /// The running app's state, for tests that inject faults.
+    #[cfg(test)]
+    pub(crate) fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server (gracefully or not) from elsewhere.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT or SIGTERM, then lets requests in flight finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,263 @@
+//! Commit: a batch of reports (and rejections) stored in one transaction, each
+//! report's request answered with its own result. A report that fails on its own (a
+//! constraint) is retried alone, so it never sinks the others; a deadlock or
+//! serialization conflict with another instance is retried whole.
+
+use std::sync::atomic::Ordering;
+
+use api_types::IngestResult;
+use tokio::sync::oneshot;
+
+use super::admission::Shared;
+use super::writer::Job;
+use crate::cloudtrax::Report;
+use crate::db::opt_outs::OptOutCache;
+use crate::db::{self, rejections::NewRejection, Conn, FailureKind};
+use crate::privacy::{macs_in, Privacy};
+
+/// How often a batch is tried when PostgreSQL fails it for a deadlock or a
+/// serialization conflict with another instance.
+const MAX_ATTEMPTS: u32 = 4;
+
+/// Why a report was not stored although it was valid: a condition of the server.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct WriteFailure {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+impl WriteFailure {
+    pub(super) fn of(error: &db::QueryError) -> WriteFailure {
+        WriteFailure {
+            kind: FailureKind::of(error),
+            message: error.to_string(),
+        }
+    }
+}
+
+/// A store job taken apart.
+pub(super) struct Store {
+    report: Report,
+    received_at: i64,
+    reply: oneshot::Sender<Result<IngestResult, WriteFailure>>,
+}
+
+/// Commits `batch`, frees its room in the queue, then answers: a client that has its
+/// answer sees the queue without its report. A failure that belongs to one report
+/// (a constraint) is retried report by report; any other fails the whole batch at
+/// once and is returned.
+pub(super) fn commit(
+    conn: &mut Conn,
+    batch: Vec<Job>,
+    shared: &Shared,
+    opt_outs: &mut OptOutCache,
+) -> Result<(), WriteFailure> {
+    let metrics = &shared.metrics;
+    let mut stores = Vec::new();
+    let mut rejections = Vec::new();
+    let mut reservations = Vec::new();
+    for job in batch {
+        match job {
+            Job::Store {
+                report,
+                received_at,
+                reply,
+                abandoned,
+                reservation,
+            } => {
+                reservations.push(reservation);
+                // Its request was answered 503 already: storing it now would make
+                // that answer wrong.
+                if !abandoned.load(Ordering::SeqCst) {
+                    stores.push(Store {
+                        report,
+                        received_at,
+                        reply,
+                    });
+                }
+            }
+            Job::Reject {
+                rejection,
+                reservation,
+            } => {
+                reservations.push(reservation);
+                rejections.push(rejection);
+            }
+            #[cfg(test)]
+            Job::Panic(reservation) | Job::Stall(_, reservation) | Job::Sql { reservation, .. } => {
+                reservations.push(reservation);
+            }
+        }
+    }
+    // Reports in one fixed order (their access point, then their first observation),
+    // as their rows are within each report: two instances storing the same reports at
+    // once then take the observations' index locks in the same order and never wait
+    // on each other in a circle.
+    stores.sort_by_key(|store| db::reports::order_key(&store.report));
+    let reports: Vec<(&Report, i64)> = stores
+        .iter()
+        .map(|store| (&store.report, store.received_at))
+        .collect();
+    // SQLite rolls a transaction back by itself on a full disk or an I/O error, and
+    // diesel's own ROLLBACK then fails and is what it returns: keep the first error.
+    let mut cause: Option<WriteFailure>;
+    let mut attempt = 1;
+    let together = loop {
+        cause = None;
+        let together = db::write_transaction(conn, |conn| {
+            let stored = store_kept(conn, &reports, &shared.privacy, opt_outs).and_then(
+                |(results, opted_out)| {
+                    let rejections = kept_rejections(&rejections, &shared.privacy, opt_outs);
+                    db::rejections::record(conn, &rejections)?;
+                    Ok((results, opted_out))
+                },
+            );
+            if let Err(error) = &stored {
+                cause = Some(WriteFailure::of(error));
+            }
+            stored
+        });
+        match &together {
+            // PostgreSQL broke a deadlock or a serialization conflict with another
+            // instance by failing this transaction: it is safe to run it again.
+            Err(error) if db::is_retryable(error) && attempt < MAX_ATTEMPTS => {
+                tracing::debug!(%error, attempt, "retrying the batch");
+                attempt += 1;
+            }
+            _ => break together,
+        }
+    };
+    drop(reservations);
+    match together {
+        Ok((results, opted_out)) => {
+            metrics.batch_committed();
+            metrics.opted_out(opted_out);
+            shared.succeeded();
+            for (store, result) in stores.into_iter().zip(results) {
+                metrics.accepted(result.stored, result.duplicates);
+                let _ = store.reply.send(Ok(result));
+            }
+            Ok(())
+        }
+        Err(error)
+            if cause
+                .as_ref()
+                .map_or(FailureKind::of(&error), |cause| cause.kind)
+                == FailureKind::Report
+                && stores.len() > 1 =>
+        {
+            // One report must not sink the others: retry each on its own.
+            tracing::warn!(%error, reports = stores.len(), "a report of the batch failed; committing them one by one");
+            for store in stores {
+                let result = db::write_transaction(conn, |conn| {
+                    store_kept(
+                        conn,
+                        &[(&store.report, store.received_at)],
+                        &shared.privacy,
+                        opt_outs,
+                    )
+                })
+                .map(|(mut results, opted_out)| {
+                    metrics.opted_out(opted_out);
+                    results.remove(0)
+                })
+                .map_err(|error| {
+                    let error = WriteFailure::of(&error);
+                    metrics.store_failed(error.kind);
+                    error
+                });
+                if let Ok(stored) = &result {
+                    metrics.batch_committed();
+                    metrics.accepted(stored.stored, stored.duplicates);
+                }
+                let _ = store.reply.send(result);
+            }
+            shared.succeeded();
+            Ok(())
+        }
+        Err(error) => {
+            let error = cause.unwrap_or_else(|| WriteFailure::of(&error));
+            if error.kind == FailureKind::Report {
+                // The report's own fault: the writer is as able to store as before.
+                metrics.store_failed(error.kind);
+                tracing::error!(error = %error.message, "a report could not be stored");
+            } else {
+                shared.failed(&error);
+            }
+            if stores.is_empty() {
+                tracing::debug!(error = %error.message, "could not record rejections");
+            }
+            for store in stores {
+                let _ = store.reply.send(Err(error.clone()));
+            }
+            Err(error)
+        }
+    }
+}
+
+/// Stores `reports` in the caller's transaction, leaving out the observations of
+/// opted-out devices (the list is brought up to date first, in the same transaction:
+/// see `db::opt_outs`). Returns each report's result and how many were left out.
+fn store_kept(
+    conn: &mut Conn,
+    reports: &[(&Report, i64)],
+    privacy: &Privacy,
+    opt_outs: &mut OptOutCache,
+) -> db::QueryResult<(Vec<IngestResult>, u64)> {
+    opt_outs.refresh(conn, privacy.mode.as_str())?;
+    if opt_outs.is_empty() {
+        return Ok((db::reports::store_in_transaction(conn, reports)?, 0));
+    }
+    let mut opted_out = 0;
+    let kept: Vec<(Report, i64)> = reports
+        .iter()
+        .map(|(report, received_at)| {
+            let mut report = (*report).clone();
+            report.probe_requests.retain(|probe| {
+                let keep = !opt_outs.contains(privacy.opt_out_entry_of_stored(probe.mac));
+                opted_out += u64::from(!keep);
+                keep
+            });
+            (report, *received_at)
+        })
+        .collect();
+    let kept: Vec<(&Report, i64)> = kept.iter().map(|(report, at)| (report, *at)).collect();
+    Ok((db::reports::store_in_transaction(conn, &kept)?, opted_out))
+}
+
+/// `rejections`, with the body bytes and detail emptied of any that names an opted-out
+/// device (raw mode keeps a refused body's first bytes; keyed mode keeps none).
+fn kept_rejections<'a>(
+    rejections: &'a [NewRejection],
+    privacy: &Privacy,
+    opt_outs: &OptOutCache,
+) -> std::borrow::Cow<'a, [NewRejection]> {
+    if opt_outs.is_empty() {
+        return std::borrow::Cow::Borrowed(rejections);
+    }
+    let names_opted_out = |rejection: &NewRejection| {
+        [&rejection.body_prefix, &rejection.detail]
+            .into_iter()
+            .flat_map(|text| macs_in(text))
+            .any(|mac| opt_outs.contains(privacy.opt_out_entry_of_stored(mac)))
+    };
+    let naming: Vec<bool> = rejections.iter().map(names_opted_out).collect();
+    if !naming.contains(&true) {
+        return std::borrow::Cow::Borrowed(rejections);
+    }
+    std::borrow::Cow::Owned(
+        rejections
+            .iter()
+            .zip(naming)
+            .map(|(rejection, names)| {
+                let mut rejection = rejection.clone();
+                if names {
+                    rejection.body_prefix.clear();
+                    rejection.detail.clear();
+                }
+                rejection
+            })
+            .collect(),
+    )
+}
