@@ -88,14 +88,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/api/v1/networks/{network_id}").route(web::put().to(places::put_network)),
         )
         .service(resource("/api/v1/samples").route(web::post().to(samples::create)))
-        .service(resource("/api/v1/stats/summary").route(get().to(stats::summary)))
-        .service(resource("/api/v1/stats/now").route(get().to(stats::now)))
-        .service(resource("/api/v1/stats/series").route(get().to(stats::series)))
-        .service(resource("/api/v1/stats/dwell-histogram").route(get().to(stats::dwell_histogram)))
-        .service(resource("/api/v1/stats/nodes").route(get().to(stats::nodes)))
+        .service(resource("/api/v1/stats/summary").route(get().to(stats::range::summary)))
+        .service(resource("/api/v1/stats/now").route(get().to(stats::now::now)))
+        .service(resource("/api/v1/stats/series").route(get().to(stats::range::series)))
+        .service(
+            resource("/api/v1/stats/dwell-histogram")
+                .route(get().to(stats::range::dwell_histogram)),
+        )
+        .service(resource("/api/v1/stats/nodes").route(get().to(stats::range::nodes)))
         .service(
             resource("/api/v1/devices/{network_id}/{mac}/visits")
-                .route(get().to(stats::device_visits)),
+                .route(get().to(stats::device::device_visits)),
         )
         .service(resource("/api/v1/rejections").route(get().to(rejections::list)))
         .service(

@@ -1,0 +1,216 @@
+//! The figures of a range: summary, series, dwell histogram, access points.
+
+use actix_web::web::{Data, Json};
+use actix_web::HttpRequest;
+use api_types::{DwellBucket, DwellHistogram, NodeStats, NodeStatsList, StatsSeries, StatsSummary};
+
+use super::super::{parse_query, AppState};
+use super::{load_visits, scope, SummaryQuery};
+use crate::analytics::{self, Bucket, Days};
+use crate::cloudtrax::Mac;
+use crate::http::error::AppError;
+
+/// Presence summary
+///
+/// For a range: devices (all, non-randomized, associated), visits, visitors and
+/// passers-by, capture rate, dwell percentiles and returning devices. A *device* is a
+/// client MAC within a network; a *visit* is a device's run of observations across the
+/// network's access points with no gap longer than `visit_gap_s`; a visit is a
+/// *visitor* when it lasts at least `visitor_dwell_s` and its strongest signal reaches
+/// `nearby_signal_dbm`, else a *passer-by*; a visit belongs to the range when it
+/// overlaps it. Randomized MACs change over time and inflate `devices`:
+/// `devices_non_randomized` is the figure to follow across days. Computed from the
+/// stored rows on each request, so other thresholds give other figures at once.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats/summary",
+    tag = "analytics",
+    operation_id = "stats_summary",
+    params(SummaryQuery),
+    responses(
+        (status = 200, description = "The figures, with the range and thresholds used", body = StatsSummary),
+        (status = 400, description = "A parameter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every analytics slot is taken (`--analytics-concurrency`), the range's rows are still being merged into the presence segments (`detail` says when the figures will be available), or the database is unavailable; retry after `Retry-After` seconds", body = api_types::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn summary(
+    request: HttpRequest,
+    state: Data<AppState>,
+) -> Result<Json<StatsSummary>, AppError> {
+    let (scope, _) = scope(&state, parse_query(request.query_string())?).await?;
+    let days = scope.days()?;
+    let (visits, slot) = load_visits(&state, &scope, None).await?;
+    let tz = scope.tz_name.clone();
+    let mut summary = actix_web::web::block(move || {
+        let _slot = slot;
+        analytics::summary(
+            &visits,
+            scope.since,
+            scope.until,
+            scope.nodes(),
+            &scope.thresholds,
+            &days,
+        )
+    })
+    .await
+    .map_err(AppError::internal)?;
+    summary.tz = Some(tz);
+    Ok(Json(summary))
+}
+
+/// Dwell-time histogram
+///
+/// The visits overlapping the range by dwell time: under 1 min, 1-5 min, 5-15 min,
+/// 15-30 min, 30-60 min, 1-2 h, 2-4 h, 4 h and more; with the visitors of each bucket.
+/// Same parameters and definitions as the summary.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats/dwell-histogram",
+    tag = "analytics",
+    operation_id = "stats_dwell_histogram",
+    params(SummaryQuery),
+    responses(
+        (status = 200, description = "The buckets, shortest dwell first", body = DwellHistogram),
+        (status = 400, description = "A parameter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every analytics slot is taken (`--analytics-concurrency`), the range's rows are still being merged into the presence segments (`detail` says when the figures will be available), or the database is unavailable; retry after `Retry-After` seconds", body = api_types::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn dwell_histogram(
+    request: HttpRequest,
+    state: Data<AppState>,
+) -> Result<Json<DwellHistogram>, AppError> {
+    let (scope, _) = scope(&state, parse_query(request.query_string())?).await?;
+    let (visits, _slot) = load_visits(&state, &scope, None).await?;
+    let in_range = analytics::in_range(&visits, scope.since, scope.until, scope.nodes());
+    let buckets = analytics::dwell_histogram(&in_range, &scope.thresholds)
+        .into_iter()
+        .map(|(from_s, to_s, visits, visitors)| DwellBucket {
+            from_s,
+            to_s,
+            visits,
+            visitors,
+        })
+        .collect();
+    Ok(Json(DwellHistogram {
+        since: scope.since,
+        until: scope.until,
+        buckets,
+    }))
+}
+
+/// Per access point figures
+///
+/// For each access point that heard a visit overlapping the range: its devices, its
+/// visits (a visit heard by several access points counts for each), and the devices
+/// for which it is the strongest access point. Most devices first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats/nodes",
+    tag = "analytics",
+    operation_id = "stats_nodes",
+    params(SummaryQuery),
+    responses(
+        (status = 200, description = "One entry per access point", body = NodeStatsList),
+        (status = 400, description = "A parameter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every analytics slot is taken (`--analytics-concurrency`), the range's rows are still being merged into the presence segments (`detail` says when the figures will be available), or the database is unavailable; retry after `Retry-After` seconds", body = api_types::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn nodes(
+    request: HttpRequest,
+    state: Data<AppState>,
+) -> Result<Json<NodeStatsList>, AppError> {
+    let (scope, directory) = scope(&state, parse_query(request.query_string())?).await?;
+    let (visits, _slot) = load_visits(&state, &scope, None).await?;
+    let in_range = analytics::in_range(&visits, scope.since, scope.until, scope.nodes());
+    let mut items: Vec<NodeStats> = analytics::per_node(&in_range)
+        .into_iter()
+        // A visit heard in the zone was heard elsewhere too: list the zone's own.
+        .filter(|(node, _)| {
+            scope
+                .nodes()
+                .is_none_or(|nodes| nodes.binary_search(node).is_ok())
+        })
+        .map(|(node_mac, (devices, visits, strongest_for_devices))| {
+            let node_mac = Mac::from_u64(node_mac).to_string();
+            NodeStats {
+                name: directory.node_name(&node_mac),
+                zone: directory.zone(&node_mac),
+                node_mac,
+                devices,
+                visits,
+                strongest_for_devices,
+            }
+        })
+        .collect();
+    items.sort_by(|a, b| b.devices.cmp(&a.devices).then(a.node_mac.cmp(&b.node_mac)));
+    Ok(Json(NodeStatsList {
+        since: scope.since,
+        until: scope.until,
+        items,
+    }))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SeriesQuery {
+    /// `hour` or `day` of the time zone `tz`.
+    #[param(inline)]
+    bucket: Bucket,
+}
+
+/// Presence over time
+///
+/// The summary's figures per local hour or local day of a time zone, over the range
+/// (same parameters and definitions as the summary). Bucket boundaries are the zone's:
+/// a day with a DST change lasts 23 or 25 hours. A visit counts in every bucket it
+/// overlaps.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats/series",
+    tag = "analytics",
+    operation_id = "stats_series",
+    params(SeriesQuery, SummaryQuery),
+    responses(
+        (status = 200, description = "One summary per bucket, oldest first", body = StatsSeries),
+        (status = 400, description = "A parameter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every analytics slot is taken (`--analytics-concurrency`), the range's rows are still being merged into the presence segments (`detail` says when the figures will be available), or the database is unavailable; retry after `Retry-After` seconds", body = api_types::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn series(
+    request: HttpRequest,
+    state: Data<AppState>,
+) -> Result<Json<StatsSeries>, AppError> {
+    let series: SeriesQuery = parse_query(request.query_string())?;
+    let (scope, _) = scope(&state, parse_query(request.query_string())?).await?;
+    let bounds = analytics::buckets(scope.since, scope.until, series.bucket, &scope.tz).map_err(
+        |error| {
+            AppError::parameter(
+                "since",
+                format!("cannot be placed in {}: {error}", scope.tz_name),
+            )
+        },
+    )?;
+    // The buckets may start before `since` (at its local hour or day): days over them.
+    let days = match (bounds.first(), bounds.last()) {
+        (Some(first), Some(last)) => Days::new(first.0, last.1 - 1, &scope.tz),
+        _ => Days::new(scope.since, scope.until, &scope.tz),
+    }
+    .map_err(AppError::internal)?;
+    let (visits, slot) = load_visits(&state, &scope, None).await?;
+    let (nodes, thresholds) = (scope.nodes.clone(), scope.thresholds);
+    let points = actix_web::web::block(move || {
+        let _slot = slot;
+        analytics::series(&visits, &bounds, nodes.as_deref(), &thresholds, &days)
+    })
+    .await
+    .map_err(AppError::internal)?;
+    Ok(Json(StatsSeries {
+        bucket: match series.bucket {
+            Bucket::Hour => "hour",
+            Bucket::Day => "day",
+        }
+        .to_string(),
+        tz: scope.tz_name,
+        points,
+    }))
+}
