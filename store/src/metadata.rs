@@ -1,7 +1,6 @@
 //! Database metadata, kept in the `settings` table: what the database remembers about
-//! how it was written (the MAC
-//! key's fingerprint, the MAC privacy mode, a pseudonymization's progress, the opt-out
-//! list's version).
+//! how it was written (the MAC key's fingerprint, the MAC privacy mode, a
+//! pseudonymization's progress, the opt-out list's version).
 
 use diesel::prelude::*;
 
