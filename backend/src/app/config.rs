@@ -341,27 +341,42 @@ pub fn default_key_file(database: &str) -> std::path::PathBuf {
     }
 }
 
-/// `--durability`: its values listed in `--help`, parsed by the storage's own type.
-fn durability_parser() -> impl clap::builder::TypedValueParser<Value = crate::pipeline::Durability>
+/// A flag whose values are a lower layer's type (which knows no clap): the values and
+/// their help as `--help` lists them, each parsed by the type's own `FromStr`.
+fn choices<T>(
+    values: &'static [(&'static str, &'static str)],
+) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: std::str::FromStr<Err = String> + Clone + Send + Sync + 'static,
 {
     use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser as _};
-    PossibleValuesParser::new([
-        PossibleValue::new("full").help("synchronous=FULL: a 2xx survives a power loss (one fsync per batch)"),
-        PossibleValue::new("normal").help("synchronous=NORMAL: a 2xx survives a crash of the process; a power loss may take back the last commits (never corrupts the file)"),
-    ])
-    .try_map(|text| text.parse::<crate::pipeline::Durability>())
+    PossibleValuesParser::new(
+        values
+            .iter()
+            .map(|(name, help)| PossibleValue::new(*name).help(*help)),
+    )
+    .try_map(|text| text.parse::<T>())
 }
 
-/// `--mac-privacy`: its values listed in `--help`, parsed by the domain's own type.
+/// `--durability`: the storage's own type.
+fn durability_parser() -> impl clap::builder::TypedValueParser<Value = crate::pipeline::Durability>
+{
+    choices(&[
+        ("full", "synchronous=FULL: a 2xx survives a power loss (one fsync per batch)"),
+        ("normal", "synchronous=NORMAL: a 2xx survives a crash of the process; a power loss may take back the last commits (never corrupts the file)"),
+    ])
+}
+
+/// `--mac-privacy`: the domain's own type.
 fn mac_privacy_parser() -> impl clap::builder::TypedValueParser<Value = crate::privacy::MacPrivacy>
 {
-    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser as _};
-    PossibleValuesParser::new([
-        PossibleValue::new("raw").help("As the access point heard them"),
-        PossibleValue::new("keyed")
-            .help("Replaced by a keyed pseudonym before anything is stored or logged"),
+    choices(&[
+        ("raw", "As the access point heard them"),
+        (
+            "keyed",
+            "Replaced by a keyed pseudonym before anything is stored or logged",
+        ),
     ])
-    .try_map(|text| text.parse::<crate::privacy::MacPrivacy>())
 }
 
 /// An http or https URL with a host.
