@@ -129,26 +129,20 @@ impl From<crate::db::StoreError> for AppError {
 /// told and when to retry. Nothing of the report was stored.
 impl From<IngestError> for AppError {
     fn from(error: IngestError) -> Self {
+        // The writer's own states say themselves; the database's say what failed.
         let (reason, retry_after) = match error {
             IngestError::Overloaded => return AppError::Overloaded,
-            IngestError::Stopped => ("the writer has stopped".to_string(), 1),
-            IngestError::Restarting => (
-                "the writer failed while storing it and is restarting".to_string(),
-                1,
-            ),
-            IngestError::TimedOut(after) => (
-                format!("the writer did not store it within {} s", after.as_secs()),
-                5,
-            ),
-            IngestError::NotStored(kind) => {
-                let (reason, retry_after) = match kind {
-                    FailureKind::Full => ("the database's disk is full", 30),
-                    FailureKind::Busy => ("another process holds the database's write lock", 5),
-                    FailureKind::Io => ("the database file cannot be written", 10),
-                    FailureKind::Report | FailureKind::Other => ("the database failed", 5),
-                };
-                (reason.to_string(), retry_after)
-            }
+            IngestError::Stopped | IngestError::Restarting => (error.to_string(), 1),
+            IngestError::TimedOut(_) => (error.to_string(), 5),
+            IngestError::NotStored(kind) => match kind {
+                FailureKind::Full => ("the database's disk is full".to_string(), 30),
+                FailureKind::Busy => (
+                    "another process holds the database's write lock".to_string(),
+                    5,
+                ),
+                FailureKind::Io => ("the database file cannot be written".to_string(), 10),
+                FailureKind::Report | FailureKind::Other => ("the database failed".to_string(), 5),
+            },
         };
         AppError::NotStored {
             reason,
@@ -224,5 +218,50 @@ impl ResponseError for AppError {
             _ => {}
         }
         response.json(self.problem())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_report_says_why_and_when_to_retry() {
+        let cases = [
+            (IngestError::Stopped, "the writer has stopped", 1),
+            (
+                IngestError::Restarting,
+                "the writer failed while storing it and is restarting",
+                1,
+            ),
+            (
+                IngestError::TimedOut(std::time::Duration::from_secs(30)),
+                "the writer did not store it within 30 s",
+                5,
+            ),
+            (
+                IngestError::NotStored(FailureKind::Full),
+                "the database's disk is full",
+                30,
+            ),
+            (
+                IngestError::NotStored(FailureKind::Io),
+                "the database file cannot be written",
+                10,
+            ),
+        ];
+        for (error, want_reason, want_retry) in cases {
+            match AppError::from(error) {
+                AppError::NotStored {
+                    reason,
+                    retry_after,
+                } => assert_eq!((reason.as_str(), retry_after), (want_reason, want_retry)),
+                other => panic!("expected NotStored, got {other:?}"),
+            }
+        }
+        assert!(matches!(
+            AppError::from(IngestError::Overloaded),
+            AppError::Overloaded
+        ));
     }
 }

@@ -30,9 +30,10 @@ pub fn sample_report(now: i64) -> Result<Report, AppError> {
     )
 )]
 pub async fn create(state: Data<AppState>) -> Result<Json<IngestResult>, AppError> {
+    let now = state.clock.now();
     state
         .ingest
-        .store(sample_report(state.clock.now())?, state.clock.now())
+        .store(sample_report(now)?, now)
         .await
         .map(Json)
         .map_err(AppError::from)
