@@ -154,7 +154,10 @@ pub struct NodeList {
     "duplicates": 2
 })))]
 pub struct IngestResult {
-    /// Identifier of the stored report record.
+    /// Identifier of the stored report record. A report whose every probe request was
+    /// stored before (a re-sent or replayed body) keeps no record of its own and is not
+    /// taken as a sign that its access point is alive: this names the report that
+    /// stored them.
     pub report_id: i64,
     /// Probe requests in the report.
     pub received: i64,

@@ -46,6 +46,9 @@ fn settings(database: &str) -> Settings {
         silence_after: std::time::Duration::from_secs(300),
         alert_webhook: Vec::new(),
         alert_secret: None,
+        max_connections: 1024,
+        max_exports: 4,
+        group_readable: false,
     }
 }
 
@@ -94,6 +97,11 @@ impl App {
             .send()
             .await
             .unwrap()
+    }
+
+    /// The status of posting `body` (taken by value, for requests sent together).
+    async fn post_owned(&self, body: Value) -> u16 {
+        self.post(&body).await.status().as_u16()
     }
 
     fn count(&self, table: &str) -> i64 {
@@ -358,4 +366,41 @@ async fn analytics_past_their_slots_get_503_and_never_take_health_or_the_webhook
 
     drop(slot);
     assert_eq!(app.get(&summary).await.status(), 200);
+}
+
+#[actix_web::test]
+async fn a_refusal_that_cannot_be_logged_costs_no_report_of_its_batch() {
+    let app = spawn().await;
+    let now = crate::unix_now();
+    // Any failure to log a refusal (PostgreSQL refusing a NUL byte of a body was one).
+    let mut conn = SqliteConnection::establish(app.database.to_str().unwrap()).unwrap();
+    conn.batch_execute(
+        "CREATE TRIGGER refuse_rejections BEFORE INSERT ON rejections \
+         BEGIN SELECT RAISE(ABORT, 'injected: the log refuses'); END",
+    )
+    .unwrap();
+    // The writer stalls while refusals and reports queue, so they share one batch.
+    app.state.ingest.inject_stall(Duration::from_millis(500));
+    let refused = (0..5).map(|_| {
+        app.client
+            .post(format!("{}/receive", app.address))
+            .body("{not json")
+            .send()
+    });
+    let reports = (1..=5u8).map(|node| app.post_owned(report(node, 20, now - 600)));
+    let (refused, stored) = futures_util::future::join(
+        futures_util::future::join_all(refused),
+        futures_util::future::join_all(reports),
+    )
+    .await;
+    for response in refused {
+        assert_eq!(response.unwrap().status(), 400);
+    }
+    for status in stored {
+        assert_eq!(status, 200);
+    }
+    assert_eq!(app.count("reports"), 5);
+    assert_eq!(app.count("probe_requests"), 100);
+    assert_eq!(app.count("rejections"), 0);
+    assert_eq!(app.get("/api/v1/health").await.status(), 200);
 }

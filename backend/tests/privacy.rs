@@ -38,9 +38,14 @@ struct Server {
 
 impl Server {
     async fn start(database: &Path, args: &[&str]) -> Server {
+        Server::start_logging(database, "info", args).await
+    }
+
+    /// [`Server::start`], logging at `level`.
+    async fn start_logging(database: &Path, level: &str, args: &[&str]) -> Server {
         let port = free_port();
         let log = database.with_extension(format!("{port}.log"));
-        let mut child = ncompass(database, &["serve", "--log", "info"])
+        let mut child = ncompass(database, &["serve", "--log", level])
             .args(["--bind", &format!("127.0.0.1:{port}")])
             .args(args)
             .stdout(Stdio::null())
@@ -139,9 +144,26 @@ async fn post_sample(client: &reqwest::Client, url: &str) {
 async fn keyed_mode_keeps_real_macs_out_of_the_files_and_the_logs() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("keyed.db");
-    let server = Server::start(&database, &["--mac-privacy", "keyed"]).await;
+    // At debug level, where actix's logger also prints every refused request's error.
+    let server = Server::start_logging(&database, "debug", &["--mac-privacy", "keyed"]).await;
     let client = reqwest::Client::new();
     post_sample(&client, &server.url).await;
+    // A MAC with a character too many (a refused parameter quotes it), and an API token
+    // in a query string.
+    for mac in SAMPLE_MACS {
+        let refused = client
+            .get(format!("{}/api/v1/probe-requests?mac={mac}x", server.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 400);
+    }
+    let token = format!("ncp_{}", "5e".repeat(32));
+    client
+        .get(format!("{}/api/v1/nodes?access_token={token}", server.url))
+        .send()
+        .await
+        .unwrap();
     let mut bad: serde_json::Value = serde_json::from_str(SAMPLE).unwrap();
     bad["probe_requests"][1]["count"] = serde_json::json!(-1);
     let refused = client
@@ -177,6 +199,8 @@ async fn keyed_mode_keeps_real_macs_out_of_the_files_and_the_logs() {
     }
     let log = server.stop();
     assert!(log.contains("/api/v1/probe-requests?mac=<mac>"), "{log}");
+    assert!(log.contains("access_token=ncp_…"), "{log}");
+    assert!(!log.contains(&token[4..]), "the token in the log:\n{log}");
     for mac in SAMPLE_MACS {
         assert!(
             !log.to_lowercase().contains(mac),
@@ -375,4 +399,45 @@ async fn a_backup_taken_under_load_holds_every_report_acknowledged_before_it() {
     // A second backup to the same path is refused.
     let refused = run(&database, &["backup", copy.to_str().unwrap()]);
     assert!(!refused.status.success());
+}
+
+/// The database, its WAL and shared memory, the key file and a backup are created
+/// readable by their owner only, whatever the umask the server was started with; a
+/// database made readable to others is named in a warning at the next start.
+#[actix_web::test]
+async fn files_holding_personal_data_are_private_and_loose_ones_are_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("private.db");
+    let server = Server::start(&database, &["--mac-privacy", "keyed"]).await;
+    let client = reqwest::Client::new();
+    post_sample(&client, &server.url).await;
+    let files = database_bytes(&database);
+    assert!(files.len() >= 3, "{files:?}");
+    for (path, _) in &files {
+        assert_eq!(mode(path), 0o600, "{}", path.display());
+    }
+    assert_eq!(mode(&dir.path().join("private.db.key")), 0o600);
+    let log = server.stop();
+    assert!(!log.contains("readable by other users"), "{log}");
+
+    let backup = dir.path().join("backup.db");
+    let output = run(
+        &database,
+        &["backup", backup.to_str().unwrap(), "--mac-privacy", "keyed"],
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(mode(&backup), 0o600);
+
+    std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let server = Server::start(&database, &["--mac-privacy", "keyed"]).await;
+    let log = server.stop();
+    assert!(
+        log.contains(&format!(
+            "{} holds personal data and is readable by other users (mode 0644)",
+            database.display()
+        )),
+        "{log}"
+    );
 }

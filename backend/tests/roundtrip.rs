@@ -50,6 +50,9 @@ fn spawn_app(dir: &tempfile::TempDir) -> String {
         silence_after: std::time::Duration::from_secs(300),
         alert_webhook: Vec::new(),
         alert_secret: None,
+        max_connections: 1024,
+        max_exports: 4,
+        group_readable: false,
         static_dir: PathBuf::from("none"),
         log: "warn".to_string(),
     };

@@ -137,6 +137,9 @@ impl Harness {
             silence_after: std::time::Duration::from_secs(300),
             alert_webhook: Vec::new(),
             alert_secret: None,
+            max_connections: 1024,
+            max_exports: 4,
+            group_readable: false,
         };
         let app = Application::build(&settings).unwrap();
         let backend = format!("http://127.0.0.1:{}", app.port());

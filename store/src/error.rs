@@ -124,6 +124,9 @@ impl FailureKind {
                 FailureKind::Busy
             }
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => FailureKind::Io,
+            // A rollback failed on a connection that went away mid-transaction (a
+            // database restarting): the connection is lost, not the data refused.
+            DieselError::BrokenTransactionManager => FailureKind::Io,
             DieselError::DatabaseError(_, info) => {
                 let message = info.message();
                 // PostgreSQL's texts of a full disk, a lock or deadlock, a server going away.

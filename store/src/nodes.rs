@@ -168,7 +168,18 @@ pub fn last_reports(conn: &mut Conn) -> QueryResult<Vec<(i64, String, i64)>> {
 mod tests {
     use super::*;
     use crate::tests::migrated;
-    use ncompass_core::cloudtrax::{parse_report, TimeRules};
+    use ncompass_core::cloudtrax::{parse_report, Report, TimeRules};
+
+    /// The sample report with every observation `n` seconds later: a new report (the
+    /// same one again would be a re-send, no sign of life).
+    fn later(report: &Report, n: i64) -> Report {
+        let mut report = report.clone();
+        for probe in &mut report.probe_requests {
+            probe.first_seen += n;
+            probe.last_seen += n;
+        }
+        report
+    }
 
     #[test]
     fn counts_the_last_hours_reports_per_node() {
@@ -180,7 +191,7 @@ mod tests {
         .unwrap();
         let now = 1_000_000;
         for received_at in [now - 7200, now - 3601, now - 3600, now - 10, now] {
-            crate::reports::store(&mut conn, &report, received_at).unwrap();
+            crate::reports::store(&mut conn, &later(&report, received_at), received_at).unwrap();
         }
         let directory = Directory::default();
         let nodes = list(&mut conn, now, 300, &directory).unwrap();
@@ -212,7 +223,7 @@ mod tests {
         assert!(mark_silent(&mut conn, t + 900, 300).unwrap().is_empty());
         assert!(mark_back(&mut conn).unwrap().is_empty());
         assert!(!changes_due(&mut conn, t + 900, 300).unwrap());
-        crate::reports::store(&mut conn, &report, t + 1000).unwrap();
+        crate::reports::store(&mut conn, &later(&report, 1000), t + 1000).unwrap();
         assert!(changes_due(&mut conn, t + 1000, 300).unwrap());
         let back = mark_back(&mut conn).unwrap();
         assert_eq!(back.len(), 1);

@@ -7,7 +7,10 @@ use super::Conn;
 
 use super::schema::rejections;
 
-/// How many rejections are kept; older ones are deleted as new ones arrive.
+/// How many rejections are kept of each reason; older ones of that reason are deleted
+/// as new ones arrive. Per reason, so that a flood of one kind (unsigned posts from
+/// anyone) cannot flush what the log says about another (a real access point's
+/// invalid reports).
 pub const KEPT: i64 = 1000;
 
 #[derive(Debug, Clone, Insertable)]
@@ -23,27 +26,61 @@ pub struct NewRejection {
     pub body_prefix: String,
 }
 
-/// Records `new` and drops what falls beyond the newest [`KEPT`]. Call inside the
-/// writer's transaction.
+impl NewRejection {
+    /// The rejection with every text as any database can hold it: PostgreSQL refuses
+    /// U+0000 in text, and a refused body may hold anything.
+    fn storable(&self) -> NewRejection {
+        let clean = |text: &str| text.replace('\0', "\u{FFFD}");
+        NewRejection {
+            reason: clean(&self.reason),
+            detail: clean(&self.detail),
+            field: self.field.as_deref().map(clean),
+            node_mac: self.node_mac.as_deref().map(clean),
+            body_prefix: clean(&self.body_prefix),
+            ..self.clone()
+        }
+    }
+}
+
+/// Records `new` and drops what falls beyond the newest [`KEPT`] of each reason, in a
+/// savepoint of the caller's (the writer's) transaction: a failure rolls back the
+/// rejections alone and is returned, and the caller's transaction goes on, so that
+/// recording a refusal never costs a report stored beside it.
 pub fn record(conn: &mut Conn, new: &[NewRejection]) -> QueryResult<()> {
     if new.is_empty() {
         return Ok(());
     }
-    for rejection in new {
-        diesel::insert_into(rejections::table)
-            .values(rejection)
-            .execute(conn)?;
-    }
-    let newest: Option<i64> = rejections::table
-        .select(diesel::dsl::max(rejections::id))
-        .first(conn)?;
-    if let Some(newest) = newest {
-        diesel::delete(rejections::table.filter(rejections::id.le(newest - KEPT))).execute(conn)?;
-    }
-    Ok(())
+    conn.transaction(|conn| {
+        for rejection in new {
+            diesel::insert_into(rejections::table)
+                .values(rejection.storable())
+                .execute(conn)?;
+        }
+        let mut reasons: Vec<&str> = new.iter().map(|r| r.reason.as_str()).collect();
+        reasons.sort_unstable();
+        reasons.dedup();
+        for reason in reasons {
+            let reason = reason.replace('\0', "\u{FFFD}");
+            let oldest_kept: Option<i64> = rejections::table
+                .filter(rejections::reason.eq(&reason))
+                .select(rejections::id)
+                .order(rejections::id.desc())
+                .offset(KEPT - 1)
+                .first(conn)
+                .optional()?;
+            if let Some(oldest_kept) = oldest_kept {
+                diesel::delete(
+                    rejections::table
+                        .filter(rejections::reason.eq(&reason))
+                        .filter(rejections::id.lt(oldest_kept)),
+                )
+                .execute(conn)?;
+            }
+        }
+        Ok(())
+    })
 }
 
-/// The newest `limit` rejections, newest first.
 /// The newest `limit` rejections, newest first (names left for [`super::places::Directory::label_rejection`]).
 pub fn list(conn: &mut Conn, limit: i64) -> QueryResult<Vec<Rejection>> {
     #[allow(clippy::type_complexity)]
@@ -138,5 +175,35 @@ mod tests {
             "the oldest 25 are gone"
         );
         assert_eq!(list(&mut conn, 3).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_flood_of_one_reason_keeps_the_others() {
+        let (_dir, mut conn) = migrated();
+        let mut signature = rejection(0);
+        signature.reason = "missing_signature".into();
+        record(&mut conn, &[rejection(1), rejection(2)]).unwrap();
+        let flood: Vec<NewRejection> = (0..KEPT + 10).map(|_| signature.clone()).collect();
+        record(&mut conn, &flood).unwrap();
+        let all = list(&mut conn, 10_000).unwrap();
+        assert_eq!(all.len() as i64, KEPT + 2);
+        let invalid: Vec<i64> = all
+            .iter()
+            .filter(|r| r.reason == "invalid_report")
+            .map(|r| r.received_at)
+            .collect();
+        assert_eq!(invalid, [2, 1]);
+    }
+
+    #[test]
+    fn a_nul_byte_is_stored_as_a_replacement_character() {
+        let (_dir, mut conn) = migrated();
+        let mut nul = rejection(1);
+        nul.body_prefix = "{\"a\0b\": 1}".into();
+        nul.detail = "at \0".into();
+        record(&mut conn, &[nul]).unwrap();
+        let stored = &list(&mut conn, 1).unwrap()[0];
+        assert_eq!(stored.body_prefix, "{\"a\u{FFFD}b\": 1}");
+        assert_eq!(stored.detail, "at \u{FFFD}");
     }
 }

@@ -123,6 +123,31 @@ fn store_rows(conn: &mut Conn, report: &Report, received_at: i64) -> QueryResult
     let stored = i32::try_from(stored).unwrap_or(i32::MAX);
     let duplicates = received - stored;
 
+    // Every observation was stored before: a re-sent body, or a captured one replayed
+    // (the signature has no nonce). It keeps no record of its own and is no sign that
+    // the access point is alive, so replaying an old report cannot hide a silent one;
+    // the answer names the report that stored its observations. (An empty report
+    // cannot be told from its replay: it is counted, as the access point's heartbeat.)
+    if stored == 0 && received > 0 {
+        diesel::delete(reports::table.find(report_id)).execute(conn)?;
+        let first = probes[0];
+        let original: Option<i64> = p::table
+            .filter(p::network_id.eq(report.network_id))
+            .filter(p::node_mac.eq(node_mac))
+            .filter(p::mac.eq(macs[0].as_str()))
+            .filter(p::first_seen.eq(first.first_seen))
+            .filter(p::last_seen.eq(first.last_seen))
+            .select(p::report_id)
+            .first(conn)
+            .optional()?;
+        return Ok(IngestResult {
+            report_id: original.unwrap_or(report_id),
+            received: i64::from(received),
+            stored: 0,
+            duplicates: i64::from(duplicates),
+        });
+    }
+
     diesel::update(reports::table.find(report_id))
         .set((
             reports::stored_count.eq(stored),
@@ -185,6 +210,10 @@ mod tests {
         assert_eq!((first.received, first.stored, first.duplicates), (5, 5, 0));
         let again = store(&mut conn, &report, 1030).unwrap();
         assert_eq!((again.received, again.stored, again.duplicates), (5, 0, 5));
+        assert_eq!(
+            again.report_id, first.report_id,
+            "names the report that stored them"
+        );
         assert_eq!(count(&mut conn), 5);
 
         let node: (i64, i64, i64, i64) = nodes::table
@@ -196,7 +225,8 @@ mod tests {
             ))
             .get_result(&mut conn)
             .unwrap();
-        assert_eq!(node, (1000, 1030, 2, 5));
+        // The re-sent report is no sign of life and keeps no record of its own.
+        assert_eq!(node, (1000, 1000, 1, 5));
         let counts: Vec<(i32, i32, i32)> = reports::table
             .order(reports::id)
             .select((
@@ -206,7 +236,30 @@ mod tests {
             ))
             .load(&mut conn)
             .unwrap();
-        assert_eq!(counts, [(5, 5, 0), (5, 0, 5)]);
+        assert_eq!(counts, [(5, 5, 0)]);
+
+        // A report with one new observation among old ones is new: counted, alive.
+        let mut partly = report.clone();
+        partly.probe_requests[0].last_seen += 1;
+        let third = store(&mut conn, &partly, 1060).unwrap();
+        assert_eq!((third.stored, third.duplicates), (1, 4));
+        assert_ne!(third.report_id, first.report_id);
+        let last: i64 = nodes::table
+            .select(nodes::last_report_at)
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(last, 1060);
+
+        // An empty report (an access point that hears no one) is its heartbeat.
+        let mut empty = report.clone();
+        empty.probe_requests.clear();
+        store(&mut conn, &empty, 1090).unwrap();
+        store(&mut conn, &empty, 1120).unwrap();
+        let (last, reports): (i64, i64) = nodes::table
+            .select((nodes::last_report_at, nodes::reports))
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!((last, reports), (1120, 4));
     }
 
     #[test]
@@ -215,7 +268,12 @@ mod tests {
         let report =
             parse_report(SAMPLE, &TimeRules::at(ncompass_core::clock::unix_now())).unwrap();
         store(&mut conn, &report, 2000).unwrap();
-        store(&mut conn, &report, 1000).unwrap();
+        let mut older = report.clone();
+        for probe in &mut older.probe_requests {
+            probe.first_seen -= 60;
+            probe.last_seen -= 60;
+        }
+        store(&mut conn, &older, 1000).unwrap();
         let (first, last): (i64, i64) = nodes::table
             .select((nodes::first_report_at, nodes::last_report_at))
             .get_result(&mut conn)

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand};
 
 /// Receiver, REST API and dashboard for CloudTrax Wi-Fi presence reports.
@@ -97,6 +98,11 @@ pub enum TokenCommand {
 }
 
 /// `viewer` or `admin`.
+/// A count that clap has bounded as a u32.
+fn usize_of(n: u32) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
 fn parse_role(text: &str) -> Result<api_types::Role, String> {
     api_types::Role::parse(text.trim())
         .ok_or_else(|| format!("{text:?} is not a role: use viewer or admin"))
@@ -180,6 +186,25 @@ pub struct Settings {
     /// at once; more are answered 503 with `Retry-After`. Default: the number of cores.
     #[arg(long, env = "NCOMPASS_ANALYTICS_CONCURRENCY", value_parser = clap::value_parser!(u32).range(1..=1024), global = true)]
     pub analytics_concurrency: Option<u32>,
+
+    /// Files NCompass creates (the SQLite database with its WAL and shared-memory files,
+    /// backups, the MAC key) are readable by their owner only (0600); with this, also by
+    /// the owner's group (0640), e.g. for a reporting job that reads the file. Existing
+    /// files readable more widely than that are named in a warning at start-up.
+    #[arg(long, env = "NCOMPASS_GROUP_READABLE", global = true)]
+    pub group_readable: bool,
+
+    /// How many client connections may be open at once; past it a request is answered
+    /// 503 with `Retry-After` and its connection closed (and twice as many are not even
+    /// accepted). Bounds the file descriptors and memory idle or trickling clients hold.
+    #[arg(long, env = "NCOMPASS_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000).map(usize_of), global = true)]
+    pub max_connections: usize,
+
+    /// How many exports (`/api/v1/probe-requests/export`) may stream at once; more are
+    /// answered 503 with `Retry-After`. Each holds a database connection and a buffer of
+    /// a few MB while its client reads.
+    #[arg(long, env = "NCOMPASS_MAX_EXPORTS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024).map(usize_of), global = true)]
+    pub max_exports: usize,
 
     /// Directory of the built dashboard (Trunk's output), served at `/`. When it holds
     /// no index.html, `/` shows a plain page with links to the API instead.

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod config;
+pub mod files;
 pub mod privacy;
 pub mod startup;
 
@@ -16,6 +17,14 @@ pub async fn run(
     command: Command,
     settings: &Settings,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    files::restrict_new_files(settings.group_readable);
+    if !matches!(command, Command::Openapi) {
+        files::warn_if_loose(
+            &settings.database,
+            &settings.mac_key_path(),
+            settings.group_readable,
+        );
+    }
     match command {
         Command::Serve => {
             crate::app::startup::Application::build(settings)?

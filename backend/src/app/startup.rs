@@ -147,6 +147,7 @@ impl Application {
             Arc::downgrade(&alerts_alive),
         )
         .map_err(|source| StartupError::Alerts { source })?;
+        let connections = crate::http::limits::Connections::new(settings.max_connections);
         let state = web::Data::new(AppState {
             db,
             ingest,
@@ -156,6 +157,9 @@ impl Application {
             body_timeout: settings.body_timeout,
             max_span_s: i64::try_from(settings.max_span.as_secs()).unwrap_or(i64::MAX),
             analytics: Arc::new(tokio::sync::Semaphore::new(settings.analytics_slots())),
+            exports: Arc::new(tokio::sync::Semaphore::new(settings.max_exports)),
+            max_exports: settings.max_exports,
+            connections: Arc::clone(&connections),
             openapi_json,
             dashboard,
             privacy: Arc::clone(&privacy),
@@ -177,27 +181,32 @@ impl Application {
         let test_state = state.clone();
         let keyed = privacy.mode == crate::privacy::MacPrivacy::Keyed;
         let server = HttpServer::new(move || {
-            // In `keyed` mode no real client MAC may reach the log: a filter or a
-            // device path may name one.
-            let logger = if keyed {
-                middleware::Logger::new("%a \"%{request_line}xi\" %s %b %Dms")
-                    .custom_request_replace("request_line", |request| {
-                        crate::privacy::redact_macs(&crate::privacy::percent_decoded(&format!(
-                            "{} {} {:?}",
-                            request.method(),
-                            request.uri(),
-                            request.version()
-                        )))
-                    })
-            } else {
-                middleware::Logger::new("%a \"%r\" %s %b %Dms")
-            };
+            // No API token reaches the log, nor in `keyed` mode a real client MAC.
+            let logger = middleware::Logger::new("%a \"%{request_line}xi\" %s %b %Dms")
+                .custom_request_replace("request_line", move |request| {
+                    crate::http::log::request_line(request, keyed)
+                });
             App::new()
                 .app_data(state.clone())
                 .wrap(middleware::from_fn(crate::http::auth::guard::guard))
                 .wrap(logger.log_target("ncompass::http"))
+                .wrap(middleware::from_fn(crate::http::limits::limits))
+                // Unless a response says otherwise (the dashboard's files do): nothing is
+                // sniffed, framed by another site, or kept by a cache (the API's answers
+                // are personal data).
+                .wrap(
+                    middleware::DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add(("Content-Security-Policy", "frame-ancestors 'none'"))
+                        .add(("Cache-Control", "no-store")),
+                )
                 .configure(routes::configure)
         })
+        .on_connect(move |socket, data| connections.on_connect(socket, data))
+        // The hard bound, per worker: past `--max-connections` a connection is still
+        // accepted to be told 503; past twice that, it waits in the listen queue.
+        .max_connections((settings.max_connections * 2).div_ceil(workers).max(1))
         .workers(workers)
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
         .listen(listener)

@@ -10,7 +10,7 @@ use crate::cloudtrax::{ReportError, SignatureError};
 use crate::db::FailureKind;
 use crate::pipeline::IngestError;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum AppError {
     /// The request body is not JSON.
     #[error("{0}")]
@@ -61,9 +61,31 @@ pub enum AppError {
     /// The server cannot take this request now (a bound it keeps); retry later.
     #[error("{detail}")]
     TryLater { detail: String, retry_after: u32 },
+    /// More connections are open than `--max-connections`; this one is closed after
+    /// the answer.
+    #[error("the server has {limit} connections open, the most it keeps (--max-connections); retry shortly")]
+    TooManyConnections { limit: usize },
     /// The body did not arrive in time; the connection is closed after the answer.
     #[error("the body did not arrive within {limit_s} s")]
     BodyTimeout { limit_s: u64 },
+}
+
+/// Redacted: whatever logs an error (actix's logger does, at debug level) never sees a
+/// MAC a client sent (a refused parameter quotes it), in either privacy mode.
+impl std::fmt::Debug for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cause = match self {
+            AppError::Internal(cause) | AppError::Unavailable(cause) => {
+                format!(": {}", crate::privacy::redact_macs(&cause.to_string()))
+            }
+            _ => String::new(),
+        };
+        write!(
+            f,
+            "AppError({}{cause})",
+            crate::privacy::redact_macs(&self.to_string())
+        )
+    }
 }
 
 impl AppError {
@@ -140,7 +162,7 @@ impl From<IngestError> for AppError {
                     "another process holds the database's write lock".to_string(),
                     5,
                 ),
-                FailureKind::Io => ("the database file cannot be written".to_string(), 10),
+                FailureKind::Io => ("the database cannot be reached or written (a lost connection, an I/O error, a read-only file)".to_string(), 10),
                 FailureKind::Report | FailureKind::Other => ("the database failed".to_string(), 5),
             },
         };
@@ -174,7 +196,8 @@ impl ResponseError for AppError {
             AppError::Unavailable(_)
             | AppError::Overloaded
             | AppError::NotStored { .. }
-            | AppError::TryLater { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            | AppError::TryLater { .. }
+            | AppError::TooManyConnections { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
         }
     }
@@ -215,6 +238,10 @@ impl ResponseError for AppError {
                 // The rest of the body may still trickle in: close rather than read it.
                 response.force_close();
             }
+            AppError::TooManyConnections { .. } => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+                response.force_close();
+            }
             _ => {}
         }
         response.json(self.problem())
@@ -246,7 +273,7 @@ mod tests {
             ),
             (
                 IngestError::NotStored(FailureKind::Io),
-                "the database file cannot be written",
+                "the database cannot be reached or written (a lost connection, an I/O error, a read-only file)",
                 10,
             ),
         ];

@@ -6,5 +6,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod limits;
+pub mod log;
 pub mod openapi;
 pub mod routes;

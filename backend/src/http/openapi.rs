@@ -199,27 +199,31 @@ impl Modify for Security {
 pub const MAC_PATTERN: &str =
     "^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$|^[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){5}$";
 
-/// The invisible formatting characters a label may not hold (`routes::places`
-/// `is_invisible`), as a regular expression's class members.
-macro_rules! invisible {
+/// The characters a label may not hold (`routes::places` `is_hidden` looks them up in
+/// the Unicode character database), as a regular expression's class members: control
+/// (Cc) and format (Cf) characters, line and paragraph separators (Zl, Zp), private-use
+/// (Co) and unassigned (Cn) code points, and every default-ignorable one (zero-width,
+/// fillers, variation selectors, tags).
+macro_rules! label_forbidden {
     () => {
-        "\\u00AD\\u061C\\u180E\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u206F\\uFEFF\\uFFF9-\\uFFFB"
+        "\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}\\p{Co}\\p{Cn}\\p{Default_Ignorable_Code_Point}"
     };
 }
+pub const LABEL_FORBIDDEN: &str = label_forbidden!();
 
-/// A name or zone (`routes::places` `label_problem`): 1 to 100 characters, not blank, no
-/// control characters (Unicode Cc) nor invisible formatting ones (bidi overrides,
-/// zero-width), and its first non-space character is not `=`, `+`, `-` or `@` (a
-/// spreadsheet would take it for a formula).
+/// A name or zone (`routes::places` `label_problem`): 1 to 100 characters, not blank,
+/// none of [`LABEL_FORBIDDEN`], and its first non-space character is not `=`, `+`, `-`
+/// or `@` (a spreadsheet would take it for a formula). Unicode property escapes: match
+/// it with the `u` flag (ECMA-262).
 pub const LABEL_PATTERN: &str = concat!(
-    "^[^\\S\\u0000-\\u001F\\u007F-\\u009F",
-    invisible!(),
+    "^[^\\S",
+    label_forbidden!(),
     "]*",
-    "[^\\s=+@\\-\\u0000-\\u001F\\u007F-\\u009F",
-    invisible!(),
+    "[^\\s=+@\\-",
+    label_forbidden!(),
     "]",
-    "[^\\u0000-\\u001F\\u007F-\\u009F",
-    invisible!(),
+    "[^",
+    label_forbidden!(),
     "]*$"
 );
 
@@ -261,10 +265,13 @@ impl Modify for Parameters {
         components.schemas.insert(
             "Label".to_string(),
             RefOr::T(string(
-                "A name or zone: 1 to 100 characters, not blank, no control characters nor \
-                 invisible formatting ones (bidi overrides, zero-width), and not starting \
-                 with `=`, `+`, `-` or `@` (a spreadsheet would take it for a formula). \
-                 Leading and trailing spaces are trimmed.",
+                "A name or zone: 1 to 100 characters, not blank, with no control or format \
+                 characters (bidi overrides, zero-width), line or paragraph separators, \
+                 private-use, unassigned or default-ignorable code points (fillers, \
+                 variation selectors, tags), as the Unicode character database classes \
+                 them; not starting with `=`, `+`, `-` or `@` (a spreadsheet would take it \
+                 for a formula). Leading and trailing spaces are trimmed. The pattern uses \
+                 Unicode property escapes (ECMA-262 `u` flag).",
                 LABEL_PATTERN,
                 1,
                 Some(MAX_LABEL_CHARS),

@@ -29,9 +29,19 @@ pub struct WriteFailure {
 
 impl WriteFailure {
     pub(super) fn of(error: &db::QueryError) -> WriteFailure {
+        let message = match error {
+            // diesel's own words ("The transaction manager is broken") tell an operator
+            // nothing.
+            db::QueryError::BrokenTransactionManager => {
+                "the connection to the database was lost during a transaction; the writer \
+                 opens a new one"
+                    .to_string()
+            }
+            error => error.to_string(),
+        };
         WriteFailure {
             kind: FailureKind::of(error),
-            message: error.to_string(),
+            message,
         }
     }
 }
@@ -106,11 +116,15 @@ pub(super) fn commit(
     let together = loop {
         cause = None;
         let together = db::write_transaction(conn, |conn| {
-            let stored = store_kept(conn, &reports, &shared.privacy, opt_outs).and_then(
+            let stored = store_kept(conn, &reports, &shared.privacy, opt_outs).map(
                 |(results, opted_out)| {
+                    // In a savepoint of its own: a refusal that cannot be logged costs
+                    // the log entry, never a report of the batch.
                     let rejections = kept_rejections(&rejections, &shared.privacy, opt_outs);
-                    db::rejections::record(conn, &rejections)?;
-                    Ok((results, opted_out))
+                    if let Err(error) = db::rejections::record(conn, &rejections) {
+                        tracing::warn!(%error, count = rejections.len(), "refused reports not logged");
+                    }
+                    (results, opted_out)
                 },
             );
             if let Err(error) = &stored {
@@ -184,9 +198,6 @@ pub(super) fn commit(
                 tracing::error!(error = %error.message, "a report could not be stored");
             } else {
                 shared.failed(&error);
-            }
-            if stores.is_empty() {
-                tracing::debug!(error = %error.message, "could not record rejections");
             }
             for store in stores {
                 let _ = store.reply.send(Err(error.clone()));

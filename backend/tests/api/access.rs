@@ -464,12 +464,16 @@ async fn repeated_failures_are_slowed_down() {
     assert_problem(response, 429).await;
     // Another user from the same address waits too (the address is throttled).
     assert_eq!(try_sign_in(&app, "vera", PASSWORD).await.status(), 429);
-    // Once the delay has passed, an attempt is let through, and a success clears it all.
+    // Once the delay has passed, an attempt is let through, and a success clears the
+    // user's count, not the address's: the guesses from it still slow the next one
+    // down (one's own sign-in between guesses at others' resets nothing).
     app.clock.advance(5);
     assert_eq!(try_sign_in(&app, "root", "guess").await.status(), 401);
     assert_eq!(try_sign_in(&app, "root", PASSWORD).await.status(), 429);
     app.clock.advance(5);
     app.sign_in("root", PASSWORD).await;
+    assert_eq!(try_sign_in(&app, "vera", PASSWORD).await.status(), 429);
+    app.clock.advance(5);
     app.sign_in("vera", PASSWORD).await;
 }
 

@@ -153,3 +153,54 @@ async fn a_bad_count_filter_is_400_naming_it() {
         assert_eq!(problem["parameter"], parameter, "{query}");
     }
 }
+
+/// At most `--max-exports` stream at once: one more is answered 503 with Retry-After,
+/// and a slot is free again once its client goes away.
+#[actix_web::test]
+async fn exports_past_the_limit_are_503_and_a_slot_frees_when_its_client_leaves() {
+    let app = spawn_app_with(Settings {
+        max_exports: 1,
+        ..settings()
+    })
+    .await;
+    // 200,000 rows: more than the socket buffers and the export's two chunks hold, so an
+    // export whose client reads nothing stays in progress.
+    app.execute(
+        "INSERT INTO reports (network_id, node_mac, version, received_at, \
+           probe_request_count, stored_count, duplicate_count) \
+         VALUES (7, 'ac:86:74:61:4f:c0', 1, 1700000000, 200000, 200000, 0);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000) \
+         INSERT INTO probe_requests (report_id, network_id, node_mac, mac, count, min_signal, \
+           max_signal, avg_signal, first_seen, last_seen, associated, randomized) \
+         SELECT (SELECT max(id) FROM reports), 7, 'ac:86:74:61:4f:c0', \
+           '00:11:22:33:44:55', 1, -70, -50, -60, 1700000000 + i, 1700000000 + i, false, false \
+         FROM n;",
+    );
+    let path = "/api/v1/probe-requests/export?format=ndjson";
+    let stalled = app.get(path).await;
+    assert_eq!(stalled.status(), 200);
+    let refused = app.get(path).await;
+    assert_eq!(refused.headers()["retry-after"], "5");
+    let problem = assert_problem(refused, 503).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("--max-exports"),
+        "{problem}"
+    );
+    drop(stalled);
+    let mut status = 0;
+    for _ in 0..100 {
+        let response = app
+            .get("/api/v1/probe-requests/export?format=csv&limit=1")
+            .await;
+        status = response.status().as_u16();
+        if status == 200 {
+            drop(response);
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "no slot came free");
+}

@@ -290,15 +290,30 @@ pub fn trickle_to(port: u16, path: &str, for_at_most: Duration) -> String {
         "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{{"
     )
     .unwrap();
+    keep_sending(stream, b" ", for_at_most).0
+}
+
+/// Reads what the server answers on `stream`, sending `more` each second it says
+/// nothing, until it closes the connection or `for_at_most` has passed. Returns the
+/// answer and when the connection was closed (`None`: still open at the end).
+fn keep_sending(
+    mut stream: TcpStream,
+    more: &[u8],
+    for_at_most: Duration,
+) -> (String, Option<Duration>) {
     stream
         .set_read_timeout(Some(Duration::from_millis(1_000)))
         .unwrap();
     let started = Instant::now();
     let mut answer = Vec::new();
     let mut buffer = [0u8; 4096];
+    let mut closed = None;
     while started.elapsed() < for_at_most {
         match stream.read(&mut buffer) {
-            Ok(0) => break,
+            Ok(0) => {
+                closed = Some(started.elapsed());
+                break;
+            }
             Ok(n) => answer.extend_from_slice(&buffer[..n]),
             Err(error)
                 if matches!(
@@ -306,14 +321,18 @@ pub fn trickle_to(port: u16, path: &str, for_at_most: Duration) -> String {
                     std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                 ) =>
             {
-                if stream.write_all(b" ").is_err() {
+                if stream.write_all(more).is_err() {
+                    closed = Some(started.elapsed());
                     break;
                 }
             }
-            Err(_) => break,
+            Err(_) => {
+                closed = Some(started.elapsed());
+                break;
+            }
         }
     }
-    String::from_utf8_lossy(&answer).into_owned()
+    (String::from_utf8_lossy(&answer).into_owned(), closed)
 }
 
 #[actix_web::test]
@@ -430,4 +449,140 @@ async fn head_answers_every_get_route_with_its_headers_and_no_body() {
         .unwrap();
     assert_eq!(delete.status(), 405);
     assert_eq!(delete.headers()["allow"], "GET, HEAD");
+}
+
+/// Sends a chunked request head to `path` and then a chunk a second, never the last
+/// one, until the server closes the connection (see [`keep_sending`]).
+fn trickle_chunked(port: u16, path: &str, for_at_most: Duration) -> (String, Option<Duration>) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{{\r\n"
+    )
+    .unwrap();
+    keep_sending(stream, b"1\r\n \r\n", for_at_most)
+}
+
+/// An unterminated chunked body, to the webhook (which reads it) or to routes that never
+/// read a body (a GET-only route, an unknown path), loses its connection within the body
+/// timeout plus a second; actix would otherwise drain it for as long as it trickles.
+#[actix_web::test]
+async fn an_unterminated_chunked_body_loses_its_connection_within_the_body_timeout() {
+    let app = spawn_app_with(Settings {
+        body_timeout: Duration::from_secs(2),
+        ..settings()
+    })
+    .await;
+    let port: u16 = app.address.rsplit(':').next().unwrap().parse().unwrap();
+    let clients: Vec<_> = [
+        "/receive",
+        "/api/v1/health",
+        "/no/such/path",
+        "/api/v1/session",
+    ]
+    .into_iter()
+    .map(|path| {
+        std::thread::spawn(move || (path, trickle_chunked(port, path, Duration::from_secs(8))))
+    })
+    .collect();
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    for client in clients {
+        let (path, (answer, closed)) = client.join().unwrap();
+        let closed = closed.unwrap_or_else(|| panic!("{path}: still open after 8 s: {answer:?}"));
+        assert!(
+            closed <= Duration::from_secs(4),
+            "{path}: closed after {closed:?}"
+        );
+        assert!(answer.starts_with("HTTP/1.1 4"), "{path}: {answer:?}");
+    }
+    assert_eq!(app.get("/api/v1/health").await.status(), 200);
+}
+
+/// Past `--max-connections`, a request is answered 503 with Retry-After and its
+/// connection closed; once clients let go, requests are served again.
+#[actix_web::test]
+async fn connections_past_the_limit_are_answered_503_and_the_server_recovers() {
+    let app = spawn_app_with(Settings {
+        max_connections: 4,
+        ..settings()
+    })
+    .await;
+    let port: u16 = app.address.rsplit(':').next().unwrap().parse().unwrap();
+    // Idle connections, each having made one request (so the server has taken them).
+    let idle = std::thread::spawn(move || {
+        (0..4)
+            .map(|_| {
+                let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .unwrap();
+                write!(
+                    stream,
+                    "GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                )
+                .unwrap();
+                let mut buffer = [0u8; 4096];
+                let n = stream.read(&mut buffer).unwrap();
+                assert!(buffer[..n].starts_with(b"HTTP/1.1 200"));
+                stream
+            })
+            .collect::<Vec<_>>()
+    });
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    let idle = idle.join().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let refused = client.get(app.url("/api/v1/health")).send().await.unwrap();
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert_eq!(refused.headers()["connection"], "close");
+    let problem: serde_json::Value = refused.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("--max-connections"),
+        "{problem}"
+    );
+    drop(idle);
+    let mut status = 0;
+    for _ in 0..50 {
+        status = client
+            .get(app.url("/api/v1/health"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if status == 200 {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200);
+}
+
+/// Every answer says not to sniff or frame it; the API's (personal data) are not kept
+/// by caches, while the dashboard's files keep their own caching.
+#[actix_web::test]
+async fn answers_carry_nosniff_no_framing_and_no_store() {
+    let app = spawn_app().await;
+    for path in [
+        "/api/v1/probe-requests",
+        "/api/v1/health",
+        "/api/v1/nope",
+        "/metrics",
+    ] {
+        let response = app.get(path).await;
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(
+            headers["content-security-policy"], "frame-ancestors 'none'",
+            "{path}"
+        );
+        assert_eq!(headers["cache-control"], "no-store", "{path}");
+    }
 }

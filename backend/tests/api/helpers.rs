@@ -48,6 +48,9 @@ pub fn settings() -> Settings {
         silence_after: std::time::Duration::from_secs(300),
         alert_webhook: Vec::new(),
         alert_secret: None,
+        max_connections: 1024,
+        max_exports: 4,
+        group_readable: false,
     }
 }
 

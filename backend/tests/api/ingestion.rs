@@ -227,3 +227,45 @@ async fn refused_reports_are_kept_for_diagnosis() {
         );
     }
 }
+
+/// A refused body may hold any byte; PostgreSQL's text refuses U+0000. Refusals posted
+/// among signed reports are logged (the NUL as U+FFFD) and cost none of the reports,
+/// and health stays good.
+#[actix_web::test]
+async fn a_refused_body_with_a_nul_byte_costs_no_report_and_is_logged() {
+    let app = spawn_app_with(Settings {
+        secret: vec![SAMPLE_SECRET.to_string()],
+        ..settings()
+    })
+    .await;
+    let app = &app;
+    let mut legitimate = Vec::new();
+    let mut attacks = Vec::new();
+    for node in 0..20u32 {
+        let body = distinct_report(node, 10).to_string();
+        let signature = ncompass::cloudtrax::sign(SAMPLE_SECRET.as_bytes(), body.as_bytes());
+        legitimate.push(async move {
+            app.post_report("/receive", body, Some(&signature))
+                .await
+                .status()
+                .as_u16()
+        });
+        attacks.push(async move {
+            app.post_report("/receive", &b"{\"node_mac\": \"\0\"}"[..], None)
+                .await
+                .status()
+                .as_u16()
+        });
+    }
+    let (legitimate, attacks) = futures_util::future::join(
+        futures_util::future::join_all(legitimate),
+        futures_util::future::join_all(attacks),
+    )
+    .await;
+    assert!(legitimate.iter().all(|s| *s == 200), "{legitimate:?}");
+    assert!(attacks.iter().all(|s| *s == 401), "{attacks:?}");
+    assert_eq!(app.stored(), (200, 20));
+    let rejection = newest_rejection(app, 20).await;
+    assert_eq!(rejection["body_prefix"], "{\"node_mac\": \"\u{FFFD}\"}");
+    assert_eq!(app.get("/api/v1/health").await.status(), 200);
+}

@@ -153,6 +153,22 @@ async fn networks_and_access_points_are_named_and_validated() {
         .await
         .unwrap();
     assert_problem(response, 400).await;
+    // A key given twice is refused (as the webhook refuses it), and so is an array.
+    for body in [r#"{"name": "A", "name": "B"}"#, "[]", r#"["A"]"#] {
+        let response = app
+            .client
+            .put(app.url("/api/v1/networks/7"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, 400).await;
+        assert!(!problem["detail"].as_str().unwrap().is_empty(), "{body}");
+    }
+    assert_ne!(
+        app.get_json("/api/v1/networks").await["items"][0]["name"],
+        "B"
+    );
     let response = app
         .client
         .put(app.url("/api/v1/networks/7"))
@@ -930,4 +946,52 @@ async fn a_hanging_receiver_never_holds_up_ingestion() {
     }
     assert_eq!(app.count("probe_requests"), 21);
     assert_eq!(hanging.bodies().len(), 1);
+}
+
+/// A captured report replayed (the signature has no nonce) is answered as the re-send it
+/// is, but it adds no report and does not make a silent access point look alive.
+#[actix_web::test]
+async fn a_replayed_report_does_not_bring_a_silent_access_point_back() {
+    let app = alerting_app(&[]).await;
+    let now = app.clock.now();
+    let captured = report(
+        7,
+        ENTRANCE,
+        vec![probe(&client_mac(1), now - 30, now - 5, false)],
+    );
+    let first = app.ingest(&captured).await;
+    let reported_at = app.get_json("/api/v1/nodes").await["items"][0]["last_report_at"]
+        .as_i64()
+        .unwrap();
+    app.clock.advance(301);
+    assert_eq!(
+        app.get_json("/api/v1/nodes").await["items"][0]["silent"],
+        true
+    );
+    for _ in 0..20 {
+        let again = app.ingest(&captured).await;
+        assert_eq!(
+            (again["stored"].clone(), again["duplicates"].clone()),
+            (json!(0), json!(1))
+        );
+        assert_eq!(again["report_id"], first["report_id"]);
+    }
+    let node = app.get_json("/api/v1/nodes").await["items"][0].clone();
+    assert_eq!(node["silent"], true, "{node}");
+    assert_eq!(node["last_report_at"], reported_at);
+    assert_eq!(app.count("reports"), 1);
+    assert_eq!(app.count("probe_requests"), 1);
+
+    // A report with anything new in it is the access point itself: alive again.
+    app.ingest(&report(
+        7,
+        ENTRANCE,
+        vec![probe(&client_mac(2), now + 290, now + 300, false)],
+    ))
+    .await;
+    assert_eq!(
+        app.get_json("/api/v1/nodes").await["items"][0]["silent"],
+        false
+    );
+    assert_eq!(app.count("reports"), 2);
 }

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::middleware::Next;
@@ -25,30 +25,41 @@ const PROTECTED: &str = "NCompass is in protected mode: no account or API token 
                          (or a token with `ncompass token create --name NAME --role viewer`), \
                          then sign in";
 
+/// The middleware: a request the guard refuses is answered here (a response, not an
+/// error, so that the middlewares around it see the answer: see `http::limits`).
 pub async fn guard(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    match admit(&request).await {
+        Ok(()) => Ok(next.call(request).await?.map_into_left_body()),
+        Err(error) => Ok(request.error_response(error).map_into_right_body()),
+    }
+}
+
+/// Whether `request` may go on to its handler; the caller it is made by goes into its
+/// extensions.
+async fn admit(request: &ServiceRequest) -> Result<(), actix_web::Error> {
     // The path as the router will match it: percent-escapes decoded (`/%61pi/...` is
     // routed to `/api/...`, so it must be guarded as `/api/...`).
     let path = request.match_info().as_str().to_string();
     let access = access::required(request.method(), &path);
     if access == Access::Open {
-        return next.call(request).await;
+        return Ok(());
     }
     let Some(state) = request.app_data::<web::Data<AppState>>().cloned() else {
         return Err(AppError::internal("the application state is missing").into());
     };
     let read = access::is_read(request.method());
     if state.auth.protected(&state.db).await? {
-        if !is_local(&request) {
+        if !is_local(request) {
             return Err(AppError::Forbidden(PROTECTED.to_string()).into());
         }
         if !read {
             same_origin(request.headers(), state.auth.public_origin.as_deref())?;
         }
         request.extensions_mut().insert(Principal::loopback());
-        return next.call(request).await;
+        return Ok(());
     }
     let credential = state
         .auth
@@ -95,7 +106,7 @@ pub async fn guard(
         }
         request.extensions_mut().insert(principal);
     }
-    next.call(request).await
+    Ok(())
 }
 
 /// Whether the client is on the server's own machine: a loopback peer, not relayed by a
@@ -106,9 +117,20 @@ fn is_local(request: &ServiceRequest) -> bool {
         .peer_addr()
         .is_some_and(|peer| is_loopback(peer.ip()));
     let headers = request.headers();
-    let relayed = ["forwarded", "x-forwarded-for", "x-real-ip"]
-        .iter()
-        .any(|name| headers.contains_key(*name));
+    // Every header a proxy or CDN is known to add naming the client or the host it
+    // was asked for.
+    let relayed = [
+        "forwarded",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-real-ip",
+        "via",
+        "true-client-ip",
+        "cf-connecting-ip",
+        "x-client-ip",
+    ]
+    .iter()
+    .any(|name| headers.contains_key(*name));
     let host_is_local = match headers.get(header::HOST).map(|host| host.to_str()) {
         None => true,
         Some(Ok(host)) => is_loopback_host(host),

@@ -4,7 +4,7 @@
 //! counts its own), bounded.
 //!
 //! An attempt is counted when it is let through, before its password is checked, and
-//! a success clears the count: a burst of parallel attempts cannot all pass while the
+//! a success clears the user's count and takes itself off the address's: a burst of parallel attempts cannot all pass while the
 //! first ones are still being hashed.
 
 use std::collections::HashMap;
@@ -110,10 +110,18 @@ impl Throttle {
         }
     }
 
-    /// A successful sign-in clears the user's and the address's count.
+    /// A successful sign-in clears the user's count; the address's count only loses
+    /// this attempt (counted when it was let through), so that signing in to one's own
+    /// account between guesses at others' never resets the address's slow-down.
     pub fn succeeded(&mut self, username: &str, address: Option<IpAddr>) {
-        for key in keys(username, address).into_iter().flatten() {
-            self.attempts.remove(&key);
+        let [address, user] = keys(username, address);
+        if let Some(user) = user {
+            self.attempts.remove(&user);
+        }
+        if let Some(address) = address {
+            if let Some(attempts) = self.attempts.get_mut(&address) {
+                attempts.count = attempts.count.saturating_sub(1);
+            }
         }
     }
 }
@@ -144,6 +152,30 @@ mod tests {
         assert_eq!(throttle.admit("alice", HOME, 105 + FORGET_AFTER_S), Ok(()));
         throttle.succeeded("alice", HOME);
         assert_eq!(throttle.admit("alice", HOME, 105 + FORGET_AFTER_S), Ok(()));
+    }
+
+    #[test]
+    fn signing_in_to_ones_own_account_does_not_reset_the_address() {
+        let mut throttle = Throttle::default();
+        let mut refused = 0;
+        for victim in 0..40 {
+            // A guess at someone else's password, then a sign-in to one's own.
+            if throttle.admit(&format!("user{victim}"), HOME, 100).is_err() {
+                refused += 1;
+            }
+            if throttle.admit("mallory", HOME, 100).is_ok() {
+                throttle.succeeded("mallory", HOME);
+            }
+        }
+        assert_eq!(refused, 40 - FREE_FAILURES, "only the free guesses pass");
+        // Others signing in from the same address (an office) are not held back by
+        // their own successes.
+        let mut office = Throttle::default();
+        for n in 0..100 {
+            let name = format!("staff{n}");
+            assert_eq!(office.admit(&name, AWAY, 100), Ok(()));
+            office.succeeded(&name, AWAY);
+        }
     }
 
     #[test]

@@ -19,6 +19,11 @@ const ROWS_PER_READ: u32 = 5_000;
 /// Chunks buffered between the reader and a slow client: the memory bound.
 const CHUNKS_IN_FLIGHT: usize = 2;
 
+/// How long an export waits for its client to take the next chunk before it gives up
+/// (the body ends unfinished): a client that stops reading does not hold an export slot
+/// (`--max-exports`) and a database connection's worth of work forever.
+const STALLED_CLIENT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The columns of the CSV export, in order: the CloudTrax fields under their own names.
 /// Then the names an administrator gave the network and the access point, and its zone
 /// (empty when none).
@@ -56,10 +61,12 @@ pub struct ExportQuery {
     operation_id = "export_probe_requests",
     params(ExportQuery, FilterQuery),
     responses(
-        (status = 200, description = "The rows, streamed", content_type = "text/csv", body = String,
-         example = "id,network_id,node_mac,mac,count,min_signal,max_signal,avg_signal,last_seen_signal,first_seen,last_seen,associated,randomized,network_name,node_name,zone\r\n42,179283,ac:86:74:61:4f:c0,48:5a:3f:37:de:f7,10,-37,-26,-30,,1455845791,1455845811,true,false,Main street store,Entrance,Ground floor\r\n"),
+        (status = 200, description = "The rows, streamed: CSV for `format=csv`, NDJSON for `format=ndjson`", content(
+            (String = "text/csv", example = "id,network_id,node_mac,mac,count,min_signal,max_signal,avg_signal,last_seen_signal,first_seen,last_seen,associated,randomized,network_name,node_name,zone\r\n42,179283,ac:86:74:61:4f:c0,48:5a:3f:37:de:f7,10,-37,-26,-30,,1455845791,1455845811,true,false,Main street store,Entrance,Ground floor\r\n"),
+            (String = "application/x-ndjson", example = "{\"id\":42,\"network_id\":179283,\"node_mac\":\"ac:86:74:61:4f:c0\",\"mac\":\"48:5a:3f:37:de:f7\"}\n"),
+        )),
         (status = 400, description = "`format` or a filter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable (before the first row; later, the body ends early)", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable, or `--max-exports` exports are streaming already (retry after `Retry-After` seconds); before the first row. Later, a failure or a client that reads nothing for a minute ends the body early, without its last chunk", body = api_types::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn export(request: HttpRequest, state: Data<AppState>) -> Result<HttpResponse, AppError> {
@@ -72,6 +79,18 @@ pub async fn export(request: HttpRequest, state: Data<AppState>) -> Result<HttpR
         (ROWS_PER_READ / u32::try_from(nodes.len().max(1)).unwrap_or(1)).max(500)
     });
     let format = query.format;
+    let Ok(slot) = std::sync::Arc::clone(&state.exports).try_acquire_owned() else {
+        return Err(AppError::TryLater {
+            detail: format!(
+                "{} exports are streaming already, the most this server runs at once \
+                 (--max-exports); retry shortly",
+                state.max_exports
+            ),
+            retry_after: 5,
+        });
+    };
+    let finished = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let done = std::sync::Arc::clone(&finished);
     let (chunks, stream) = mpsc::channel::<Result<Bytes, AppError>>(CHUNKS_IN_FLIGHT);
     if format == ExportFormat::Csv {
         // The channel is empty and has room: this cannot fail.
@@ -79,6 +98,7 @@ pub async fn export(request: HttpRequest, state: Data<AppState>) -> Result<HttpR
     }
     let db = state.db.clone();
     actix_web::rt::spawn(async move {
+        let _slot = slot;
         let mut after = None;
         let mut directory = None;
         loop {
@@ -109,12 +129,22 @@ pub async fn export(request: HttpRequest, state: Data<AppState>) -> Result<HttpR
                 }
             };
             let chunk = render(format, &page.items);
-            if chunks.send(Ok(Bytes::from(chunk))).await.is_err() {
-                return; // the client went away
+            match tokio::time::timeout(STALLED_CLIENT, chunks.send(Ok(Bytes::from(chunk)))).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return, // the client went away
+                Err(_) => {
+                    tracing::info!(
+                        "export stopped: its client read nothing for {STALLED_CLIENT:?}"
+                    );
+                    return;
+                }
             }
             match page.next {
                 Some(next) => after = Some(next),
-                None => return,
+                None => {
+                    done.store(true, std::sync::atomic::Ordering::SeqCst);
+                    return;
+                }
             }
         }
     });
@@ -128,11 +158,16 @@ pub async fn export(request: HttpRequest, state: Data<AppState>) -> Result<HttpR
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"probe-requests.{extension}\""),
         ))
-        .streaming(ReceiverStream(stream)))
+        .streaming(ReceiverStream(stream, finished)))
 }
 
-/// A tokio receiver as a `Stream` of body chunks.
-struct ReceiverStream(mpsc::Receiver<Result<Bytes, AppError>>);
+/// A tokio receiver as a `Stream` of body chunks; a body whose export stopped before
+/// its last row ends in an error, so that the client sees it cut short (no final
+/// chunk), never a complete-looking file.
+struct ReceiverStream(
+    mpsc::Receiver<Result<Bytes, AppError>>,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+);
 
 impl futures_util::Stream for ReceiverStream {
     type Item = Result<Bytes, AppError>;
@@ -141,7 +176,16 @@ impl futures_util::Stream for ReceiverStream {
         mut self: std::pin::Pin<&mut Self>,
         context: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Self::Item>> {
-        self.0.poll_recv(context)
+        match self.0.poll_recv(context) {
+            std::task::Poll::Ready(None) if !self.1.load(std::sync::atomic::Ordering::SeqCst) => {
+                self.1.store(true, std::sync::atomic::Ordering::SeqCst);
+                std::task::Poll::Ready(Some(Err(AppError::TryLater {
+                    detail: "the export stopped before its end".to_string(),
+                    retry_after: 5,
+                })))
+            }
+            poll => poll,
+        }
     }
 }
 

@@ -5,10 +5,13 @@ use super::AppState;
 use crate::db;
 use crate::http::error::AppError;
 
+/// How long health waits for the database to answer.
+const PING_WITHIN: std::time::Duration = std::time::Duration::from_millis(800);
+
 /// Health check
 ///
 /// Answers 200 when the database answers a query and reports can be stored; 503 when
-/// the database does not answer, or ingestion cannot make progress: the writer is
+/// the database does not answer (within a second), or ingestion cannot make progress: the writer is
 /// restarting, a report has waited longer than the reply timeout (stalled), or its
 /// last attempt to store failed in the last minute with nothing stored since (a full
 /// disk, a lock held by another process, an I/O error). For an orchestrator's or a
@@ -24,11 +27,21 @@ use crate::http::error::AppError;
     )
 )]
 pub async fn health(state: Data<AppState>) -> Result<Json<Health>, AppError> {
-    state
-        .db
-        .run(db::ping)
-        .await
-        .map_err(|error| AppError::Unavailable(Box::new(error)))?;
+    // Within a second whatever the database does: a load balancer's probe must not wait
+    // for the pool's own timeout while the database refuses connections.
+    match tokio::time::timeout(PING_WITHIN, state.db.run(db::ping)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => return Err(AppError::Unavailable(Box::new(error))),
+        Err(_) => {
+            return Err(AppError::TryLater {
+                detail: format!(
+                    "the database did not answer within {} ms",
+                    PING_WITHIN.as_millis()
+                ),
+                retry_after: 1,
+            })
+        }
+    }
     let writer = state.ingest.health();
     if let Some(problem) = &writer.problem {
         let last_error = writer

@@ -47,6 +47,11 @@ pub struct AppState {
     pub body_timeout: std::time::Duration,
     /// The longest span of one probe request, seconds (`--max-span`).
     pub max_span_s: i64,
+    /// Slots for streaming exports (`--max-exports`), and how many there are.
+    pub exports: Arc<tokio::sync::Semaphore>,
+    pub max_exports: usize,
+    /// The connections open now and how many may be (`--max-connections`).
+    pub connections: Arc<crate::http::limits::Connections>,
     /// Slots for analytics computations (`--analytics-concurrency`).
     pub analytics: Arc<tokio::sync::Semaphore>,
     /// The OpenAPI document as JSON, rendered once at start-up.

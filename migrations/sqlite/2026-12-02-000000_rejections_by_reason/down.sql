@@ -1,0 +1,1 @@
+DROP INDEX rejections_by_reason;
