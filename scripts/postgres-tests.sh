@@ -6,10 +6,17 @@ CARGO=${CARGO:-cargo}
 export NCOMPASS_TEST_POSTGRES="postgres://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/postgres?sslmode=disable"
 echo "test-postgres: the integration suite on PostgreSQL at $PGHOST:$PGPORT" >&2
 
-# Runs one test binary (cargo test ARGS). libpq can crash a test binary in its exit
-# handlers (SIGSEGV) while the test servers' threads still hold connections, after every
-# test has passed and said so: that alone is reported, not failed. A failed test, or a
-# crash before the binary's "test result: ok", still fails the stage.
+# Runs one test binary (cargo test ARGS). A test binary can still die of SIGSEGV at exit,
+# after every test has passed and said so: that alone is reported, not failed. A failed
+# test, or a crash before the binary's "test result: ok", still fails the stage.
+# The cause (a core dump, 2026-12-02): r2d2 opens pool connections on threads of its own
+# (scheduled_thread_pool, never joined); one in PQconnectdb's SCRAM exchange (HMAC in
+# libcrypto) while the main thread ran the exit handlers that destroy libcrypto's locks
+# read a freed lock. Fixed in the code: each test's server is stopped and its thread
+# joined when the test ends (startup::Background), a stopped server waits for its writer
+# and alerts threads, and a dropped pool opens no more connections and waits for those in
+# progress (store/src/pool.rs). Five runs of the API suite after the fix: no crash (one in
+# two to four before). The tolerance stays until more runs confirm it (issue 26 note).
 run() {
     local log status
     log=$(mktemp)
@@ -31,11 +38,11 @@ run() {
 
 run -p ncompass --test api
 # PostgreSQL's plans of the page queries (unit tests that skip on SQLite).
-run -p ncompass-store --lib postgres_
+run -p ncompass-store --lib postgres_ -- --ignored
 # The real binary killed mid-load and restarted, and the report round trip.
 run -p ncompass --test crash
 run -p ncompass --test roundtrip
 # The dashboard in headless Chromium, on PostgreSQL.
 run -p e2e --test dashboard
 # Several instances on one database (one test at a time: each starts many servers).
-run -p ncompass --test cluster -- --test-threads=1
+run -p ncompass --test cluster -- --ignored --test-threads=1

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::mpsc;
 
 use ncompass::config::Settings;
 use ncompass::ingest::Durability;
@@ -15,8 +14,9 @@ use serde_json::{json, Value};
 
 mod support;
 
-/// The real app on its own thread (its own actix runtime), for proptest's sync cases.
-fn spawn_app(dir: &tempfile::TempDir) -> String {
+/// The real app on its own thread (its own actix runtime), for proptest's sync cases;
+/// stopped when the returned handle is dropped.
+fn spawn_app(dir: &tempfile::TempDir) -> (ncompass::app::startup::Background, String) {
     let settings = Settings {
         // Its own database on the run's PostgreSQL server when there is one
         // (scripts/test-postgres.sh), else a file.
@@ -56,15 +56,9 @@ fn spawn_app(dir: &tempfile::TempDir) -> String {
         static_dir: PathBuf::from("none"),
         log: "warn".to_string(),
     };
-    let (port_sender, port) = mpsc::channel();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let app = Application::build(&settings).unwrap();
-            port_sender.send(app.port()).unwrap();
-            app.run_until_stopped().await.unwrap();
-        });
-    });
-    format!("http://127.0.0.1:{}", port.recv().unwrap())
+    let server = Application::spawn(&settings, ncompass::clock::Clock::system()).unwrap();
+    let base = format!("http://127.0.0.1:{}", server.port());
+    (server, base)
 }
 
 /// A MAC in any of the spellings the contract allows.
@@ -186,21 +180,22 @@ fn returned(item: &Value) -> Row {
     )
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
-
-    #[test]
-    fn any_valid_report_round_trips_through_the_api(
-        network_id in 0..=i64::MAX,
-        node in mac_text(),
-        probes in proptest::collection::vec(probe(), 0..40),
-    ) {
-        static APP: std::sync::OnceLock<(tempfile::TempDir, String)> = std::sync::OnceLock::new();
-        let (_, base) = APP.get_or_init(|| {
-            let dir = tempfile::tempdir().unwrap();
-            let base = spawn_app(&dir);
-            (dir, base)
-        });
+/// 64 random valid reports, each posted and read back, against one server that stops
+/// (its thread joined) before the test returns.
+#[test]
+fn any_valid_report_round_trips_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, base) = spawn_app(&dir);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 64,
+        ..ProptestConfig::default()
+    });
+    let reports = (
+        0..=i64::MAX,
+        mac_text(),
+        proptest::collection::vec(probe(), 0..40),
+    );
+    let outcome = runner.run(&reports, |(network_id, node, probes)| {
         let body = json!({
             "network_id": network_id,
             "node_mac": node.1,
@@ -218,20 +213,55 @@ proptest! {
                 "vendor_extension": {"ignored": true},
             })).collect::<Vec<_>>(),
         });
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let (answer, page) = runtime.block_on(async {
             let client = reqwest::Client::new();
-            let answer: Value = client.post(format!("{base}/receive")).body(body.to_string())
-                .send().await.unwrap().json().await.unwrap();
+            let answer: Value = client
+                .post(format!("{base}/receive"))
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
             let page: Value = client
-                .get(format!("{base}/api/v1/probe-requests?limit=1000&network_id={network_id}&node_mac={}", canonical(node.0)))
-                .send().await.unwrap().json().await.unwrap();
+                .get(format!(
+                    "{base}/api/v1/probe-requests?limit=1000&network_id={network_id}&node_mac={}",
+                    canonical(node.0)
+                ))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
             (answer, page)
         });
         let want = expected(network_id, node.0, &probes);
-        prop_assert_eq!(answer["stored"].as_u64(), Some(want.len() as u64), "{}", answer);
-        prop_assert_eq!(answer["duplicates"].as_u64(), Some((probes.len() - want.len()) as u64));
-        let got: BTreeSet<Row> = page["items"].as_array().unwrap().iter().map(returned).collect();
+        prop_assert_eq!(
+            answer["stored"].as_u64(),
+            Some(want.len() as u64),
+            "{}",
+            answer
+        );
+        prop_assert_eq!(
+            answer["duplicates"].as_u64(),
+            Some((probes.len() - want.len()) as u64)
+        );
+        let got: BTreeSet<Row> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(returned)
+            .collect();
         prop_assert_eq!(got, want);
+        Ok(())
+    });
+    if let Err(failure) = outcome {
+        panic!("{failure}");
     }
 }

@@ -55,7 +55,8 @@ pub struct Harness {
     pub database: String,
     pub http: reqwest::Client,
     pub browser: Client,
-    server: ServerHandle,
+    /// Stopped, its thread joined, when the harness is dropped (a failing test too).
+    server: ncompass::app::startup::Background,
     driver: Child,
     _dir: tempfile::TempDir,
 }
@@ -141,10 +142,8 @@ impl Harness {
             max_exports: 4,
             group_readable: false,
         };
-        let app = Application::build(&settings).unwrap();
-        let backend = format!("http://127.0.0.1:{}", app.port());
-        let server = app.handle();
-        actix_web::rt::spawn(app.run_until_stopped());
+        let server = Application::spawn(&settings, ncompass::clock::Clock::system()).unwrap();
+        let backend = format!("http://127.0.0.1:{}", server.port());
         let (base, proxy) = match slow {
             Some((pattern, delay)) => {
                 let (base, proxy) = slow_proxy(backend, pattern.to_string(), delay);
@@ -385,7 +384,7 @@ impl Harness {
 
     /// Stops the backend: the dashboard's API is down from now on.
     pub async fn stop_server(&self) {
-        self.server.stop(false).await;
+        self.server.handle().stop(false).await;
     }
 
     /// Saves a screenshot and the page's HTML under `e2e/artifacts/NAME.*`.
@@ -409,7 +408,7 @@ impl Harness {
         if let Some(proxy) = &self.proxy {
             proxy.stop(false).await;
         }
-        self.server.stop(false).await;
+        self.server.handle().stop(false).await;
     }
 }
 

@@ -31,6 +31,9 @@ pub enum OpenError {
         #[source]
         source: diesel::r2d2::PoolError,
     },
+    /// The pool is being dropped: it opens no more connections.
+    #[error("the connection pool is closing")]
+    Closing,
 }
 
 /// A call to the database that did not succeed.

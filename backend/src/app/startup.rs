@@ -19,6 +19,9 @@ use crate::pipeline::Ingest;
 /// How long in-flight requests may take to finish after SIGINT or SIGTERM.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 
+/// How long a stopped server waits for its writer and alerts threads to end.
+const THREADS_STOP_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
@@ -46,12 +49,16 @@ pub enum StartupError {
     },
     #[error("cannot render the OpenAPI document: {0}")]
     OpenApi(#[from] serde_json::Error),
+    #[error("cannot start the server's thread: {0}")]
+    Thread(String),
 }
 
 /// A bound, not yet running, server.
 pub struct Application {
     port: u16,
     server: Server,
+    /// The writer's and the alerts' threads, waited for once the server has stopped.
+    threads: Vec<std::thread::JoinHandle<()>>,
     #[cfg(test)]
     state: web::Data<AppState>,
 }
@@ -78,8 +85,8 @@ impl Application {
         let metrics = Arc::new(Metrics::default());
         // The writer thread supervises itself (a panic or a broken connection starts a
         // new run of it) and ends once the server (holding the last handle) is gone and
-        // the queue is drained: it is not joined.
-        let (ingest, _writer) = Ingest::start(
+        // the queue is drained: `run_until_stopped` waits for it.
+        let (ingest, writer) = Ingest::start(
             &settings.ingest_config(),
             Arc::clone(&metrics),
             Arc::clone(&privacy),
@@ -139,7 +146,7 @@ impl Application {
             );
         }
         let silence_after_s = alerts.silence_after_s;
-        crate::pipeline::alerts::start(
+        let alerter = crate::pipeline::alerts::start(
             db.clone(),
             alerts,
             clock.clone(),
@@ -227,6 +234,7 @@ impl Application {
         Ok(Application {
             port,
             server,
+            threads: vec![writer, alerter],
             #[cfg(test)]
             state: test_state,
         })
@@ -248,7 +256,91 @@ impl Application {
     }
 
     /// Serves until SIGINT or SIGTERM, then lets requests in flight finish.
+    /// Then waits (at most [`THREADS_STOP_WITHIN`]) for the writer to drain its queue
+    /// and for the alerts' thread, so that nothing of the server (their database
+    /// connections, the pool they share) outlives it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Application {
+            server,
+            threads,
+            #[cfg(test)]
+            state,
+            ..
+        } = self;
+        // A test's handle on the state would keep the writer's queue open.
+        #[cfg(test)]
+        drop(state);
+        let served = server.await;
+        let started = std::time::Instant::now();
+        while threads.iter().any(|thread| !thread.is_finished())
+            && started.elapsed() < THREADS_STOP_WITHIN
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        served
+    }
+
+    /// Builds the application with `clock` and serves it on a thread of its own (an
+    /// actix system of its own), for tests and embedding: see [`Background`].
+    pub fn spawn(settings: &Settings, clock: Clock) -> Result<Background, StartupError> {
+        let settings = settings.clone();
+        let (started, start) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("ncompass-server".to_string())
+            .spawn(move || {
+                actix_web::rt::System::new().block_on(async move {
+                    match Application::build_with_clock(&settings, clock) {
+                        Ok(app) => {
+                            let _ = started.send(Ok((app.port(), app.handle())));
+                            if let Err(error) = app.run_until_stopped().await {
+                                tracing::error!(%error, "the server stopped");
+                            }
+                        }
+                        Err(error) => {
+                            let _ = started.send(Err(error));
+                        }
+                    }
+                });
+            })
+            .map_err(|error| StartupError::Thread(error.to_string()))?;
+        let (port, handle) = start
+            .recv()
+            .map_err(|error| StartupError::Thread(error.to_string()))??;
+        Ok(Background {
+            port,
+            handle,
+            thread: Some(thread),
+        })
+    }
+}
+
+/// A running application on its own thread. Dropping it stops the server and waits
+/// for its thread: nothing of it (its workers and their database connections) outlives
+/// its owner, so a test binary never exits while a server of it still talks to the
+/// database (libpq's teardown at exit crashed under threads still using it).
+pub struct Background {
+    port: u16,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Background {
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server (gracefully or not) from elsewhere.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.handle.clone()
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        // The command is sent at once; the server's own system carries it out.
+        drop(self.handle.stop(false));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }

@@ -134,7 +134,7 @@ pub fn start(
     clock: Clock,
     metrics: Arc<Metrics>,
     alive: Weak<()>,
-) -> std::io::Result<()> {
+) -> std::io::Result<std::thread::JoinHandle<()>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -142,8 +142,7 @@ pub fn start(
         .name("ncompass-alerts".to_string())
         .spawn(move || {
             runtime.block_on(run(db, settings, clock, metrics, alive));
-        })?;
-    Ok(())
+        })
 }
 
 async fn run(

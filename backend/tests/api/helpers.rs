@@ -22,6 +22,8 @@ pub struct TestApp {
     pub clock: Clock,
     /// Its `--mac-key-file` (a second instance on the same database needs the same).
     pub mac_key_file: PathBuf,
+    /// Stopped (and its thread joined) when the test ends, before its files go.
+    _server: ncompass::app::startup::Background,
     _dir: tempfile::TempDir,
 }
 
@@ -97,15 +99,15 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, mut settings: Settings) -> Tes
     }
     let mac_key_file = settings.mac_key_file.clone().unwrap_or_default();
     let clock = Clock::system();
-    let app = Application::build_with_clock(&settings, clock.clone()).unwrap();
-    let address = format!("http://127.0.0.1:{}", app.port());
-    actix_web::rt::spawn(app.run_until_stopped());
+    let server = Application::spawn(&settings, clock.clone()).unwrap();
+    let address = format!("http://127.0.0.1:{}", server.port());
     TestApp {
         address,
         client: reqwest::Client::new(),
         database,
         clock,
         mac_key_file,
+        _server: server,
         _dir: dir,
     }
 }
