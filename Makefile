@@ -9,7 +9,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 # wasm-opt from npm lives in .tools/; cargo-installed tools in ~/.cargo/bin.
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test cluster build frontend toolchain browser-toolchain test-tools openapi lint bench-dashboard bench-ingest bench-presence bench-postgres bench-postgres-queries bench-privacy bench-now fuzz help
+.PHONY: run test cluster build frontend toolchain browser-toolchain test-tools openapi lint bench-dashboard bench-ingest bench-presence bench-postgres bench-postgres-queries bench-privacy bench-hostile bench-now fuzz help
 
 ## run: build the dashboard and the server (release), then serve both on one port
 run: frontend build
@@ -64,6 +64,10 @@ bench-ingest: build
 ## bench-privacy: keyed beside raw ingestion, and ingestion while retention deletes (BENCHMARKS.md; about 10 minutes)
 bench-privacy: build
 	$(CARGO) run --release --locked -p bench --bin privacy-bench -- --server $(TARGET_DIR)/release/ncompass
+
+## bench-hostile: signed reports beside an attacker posting refused bodies at 10x their rate, and memory with stalled exports and 5,500 idle or trickling connections (BENCHMARKS.md; about 3 minutes)
+bench-hostile: build
+	ulimit -n 20000 && $(CARGO) run --release --locked -p bench --bin hostile-bench -- --server $(TARGET_DIR)/release/ncompass
 
 ## bench-now: occupancy now (GET /api/v1/stats/now) at 10M stored rows beside the HTTP floor, on SQLite then PostgreSQL (BENCHMARKS.md; about 20 minutes)
 bench-now: build

@@ -377,6 +377,12 @@ impl Harness {
 
     /// Types `username` and `password` into the sign-in page and submits.
     pub async fn sign_in(&self, username: &str, password: &str) {
+        // Not while an earlier attempt is in flight: its refusal would clear the
+        // password typed meanwhile, and the form ignores a submit while busy.
+        self.eventually("the sign-in form to be ready", || async {
+            (self.texts("[data-testid=sign-in-submit]").await == ["Sign in"]).then_some(())
+        })
+        .await;
         self.type_into("#sign-in-username", username).await;
         self.type_into("#sign-in-password", password).await;
         self.click("[data-testid=sign-in-submit]").await;
