@@ -118,6 +118,30 @@ fn postgres_settings() -> String {
     )
 }
 
+/// How long opening a PostgreSQL connection may take, unless the URL says otherwise
+/// (`connect_timeout=`): libpq's default is to wait for ever, so a database host that
+/// drops packets would hang the writer's reconnection and every pool checkout.
+pub const CONNECT_TIMEOUT_SECONDS: u32 = 5;
+
+/// `url` with libpq's `connect_timeout` set to [`CONNECT_TIMEOUT_SECONDS`] when it has
+/// none of its own.
+fn with_connect_timeout(url: &str) -> std::borrow::Cow<'_, str> {
+    let query = url
+        .split_once('?')
+        .map(|(_, query)| query)
+        .unwrap_or_default();
+    if query
+        .split('&')
+        .any(|pair| pair.split('=').next() == Some("connect_timeout"))
+    {
+        return std::borrow::Cow::Borrowed(url);
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    std::borrow::Cow::Owned(format!(
+        "{url}{separator}connect_timeout={CONNECT_TIMEOUT_SECONDS}"
+    ))
+}
+
 /// Opens a connection to `url` (an SQLite path, created if missing, or a PostgreSQL
 /// URL) and tunes it for this server.
 pub fn connect(url: &str) -> Result<Conn, OpenError> {
@@ -137,7 +161,8 @@ pub fn connect(url: &str) -> Result<Conn, OpenError> {
             Ok(Conn::Sqlite(conn))
         }
         Kind::Postgres => {
-            let mut conn = PgConnection::establish(url).map_err(connect_error)?;
+            let mut conn =
+                PgConnection::establish(&with_connect_timeout(url)).map_err(connect_error)?;
             conn.batch_execute(&postgres_settings())
                 .map_err(setup_error)?;
             Ok(Conn::Postgres(conn))
@@ -224,4 +249,30 @@ pub fn set_lock_wait(conn: &mut Conn, wait: Duration) -> QueryResult<()> {
 /// `SELECT 1`: the database answers.
 pub fn ping(conn: &mut Conn) -> QueryResult<()> {
     conn.batch_execute("SELECT 1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connect_timeout_is_added_unless_the_url_has_one() {
+        assert_eq!(
+            with_connect_timeout("postgres://u:p@h:5432/db"),
+            "postgres://u:p@h:5432/db?connect_timeout=5"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db?sslmode=disable"),
+            "postgres://u@h/db?sslmode=disable&connect_timeout=5"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db?sslmode=disable&connect_timeout=20"),
+            "postgres://u@h/db?sslmode=disable&connect_timeout=20"
+        );
+        // A parameter that merely ends in the name is not the name.
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?x_connect_timeout=1"),
+            "postgres://h/db?x_connect_timeout=1&connect_timeout=5"
+        );
+    }
 }

@@ -154,6 +154,18 @@ impl Shared {
     }
 
     /// Records a committed batch; logs the recovery from a run of failures.
+    /// The writer opened a fresh, working connection: a failure to reach the database
+    /// (kind `io`: refused connections, a connection lost mid-transaction) is over.
+    /// Other kinds (a full disk, a held lock) are not mended by a new connection and are
+    /// kept until a report is stored.
+    pub(super) fn reconnected(&self) {
+        let mut failure = self.failure();
+        if failure.as_ref().is_some_and(|f| f.kind == FailureKind::Io) {
+            *failure = None;
+            tracing::info!("the writer has a working connection to the database again");
+        }
+    }
+
     pub(super) fn succeeded(&self) {
         let mut failure = self.failure();
         if let Some(previous) = failure.take() {

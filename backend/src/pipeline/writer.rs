@@ -89,8 +89,9 @@ impl WriterConfig {
 enum Exit {
     /// Every `Ingest` handle is gone and the queue is drained.
     Closed,
-    /// The connection is broken: the next run opens a fresh one.
-    Reconnect,
+    /// The connection is broken: the next run opens a fresh one, and starts with the
+    /// job the broken connection was found with, if any (not answered yet).
+    Reconnect(Option<Job>),
 }
 
 /// Runs the writer until every `Ingest` handle is gone, starting a new run on a fresh
@@ -103,10 +104,19 @@ pub(super) fn supervise(
     shared: &Arc<Shared>,
 ) {
     let mut conn = Some(conn);
+    // A job that found the connection broken: the next run stores it, or it is
+    // answered 503 if no connection can be opened.
+    let mut carried: Option<Job> = None;
     loop {
         let Some(mut current) = conn.take() else {
             match config.open() {
-                Ok(fresh) => {
+                Ok(mut fresh) => {
+                    // A lost connection (a database that restarted or was unreachable)
+                    // is mended by a fresh one: health says so now, not only once a
+                    // report has been stored.
+                    if writer::usable(&mut fresh) {
+                        shared.reconnected();
+                    }
                     conn = Some(fresh);
                     continue;
                 }
@@ -117,6 +127,9 @@ pub(super) fn supervise(
                     };
                     shared.alive.store(false, Ordering::SeqCst);
                     shared.failed(&error);
+                    if let Some(job) = carried.take() {
+                        refuse(job, &error);
+                    }
                     // Answer what waits meanwhile instead of letting it time out.
                     if refuse_until(queue, Instant::now() + RESTART_PAUSE, &error) {
                         return;
@@ -126,12 +139,14 @@ pub(super) fn supervise(
             }
         };
         shared.alive.store(true, Ordering::SeqCst);
+        let first = carried.take();
         let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            write(&mut current, queue, shared, &mut config)
+            write(&mut current, queue, shared, &mut config, first)
         }));
         match run {
             Ok(Exit::Closed) => break,
-            Ok(Exit::Reconnect) => {
+            Ok(Exit::Reconnect(job)) => {
+                carried = job;
                 shared.metrics.writer_restarted();
                 tracing::warn!(
                     "the writer's connection broke; the writer goes on with a fresh one"
@@ -184,13 +199,15 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a panic without a message".to_string())
 }
 
-/// One writer run: take what is queued, commit it together, answer, repeat; with
-/// nothing queued, merge stored rows into the presence segments, a chunk at a time.
+/// One writer run: take what is queued (`carried` first), commit it together, answer,
+/// repeat; with nothing queued, merge stored rows into the presence segments, a chunk
+/// at a time.
 fn write(
     conn: &mut Conn,
     queue: &Receiver<Job>,
     shared: &Shared,
     config: &mut WriterConfig,
+    mut carried: Option<Job>,
 ) -> Exit {
     let metrics = &shared.metrics;
     let mut partitions_checked = Instant::now();
@@ -199,7 +216,10 @@ fn write(
     let mut retention = Retention::new(&shared.privacy, config.durability);
     let mut retention_first = false;
     'jobs: loop {
-        let first = match queue.try_recv() {
+        // Set when the writer waited for this job: its connection may have been lost
+        // meanwhile (a database restarted while nothing arrived), and is checked first.
+        let mut woke = false;
+        let first = match carried.take().map_or_else(|| queue.try_recv(), Ok) {
             Ok(job) => job,
             Err(mpsc::TryRecvError::Disconnected) => return Exit::Closed,
             Err(mpsc::TryRecvError::Empty) => 'idle: {
@@ -232,6 +252,7 @@ fn write(
                     continue 'jobs;
                 }
                 // Caught up (or failing): wait for a report, or the next retention pass.
+                woke = true;
                 match retention.until_next_pass() {
                     None => match queue.recv() {
                         Ok(job) => job,
@@ -245,6 +266,11 @@ fn write(
                 }
             }
         };
+        // One round trip after a wait, never under load: a report that arrives after an
+        // outage is stored on a fresh connection instead of failing on the dead one.
+        if woke && !writer::usable(conn) {
+            return Exit::Reconnect(Some(first));
+        }
         let mut weight = 0;
         let mut batch = Vec::new();
         let mut next = Some(first);
@@ -271,7 +297,7 @@ fn write(
             }
             Err(_) => {
                 if !writer::usable(conn) {
-                    return Exit::Reconnect;
+                    return Exit::Reconnect(None);
                 }
             }
         }
