@@ -183,6 +183,12 @@ async fn protected_mode_serves_loopback_clients_only_until_an_account_exists() {
     for (header, value) in [
         ("X-Forwarded-For", "203.0.113.9"),
         ("Forwarded", "for=203.0.113.9"),
+        ("X-Forwarded-Host", "n.example"),
+        ("X-Real-IP", "203.0.113.9"),
+        ("Via", "1.1 proxy.example"),
+        ("True-Client-IP", "203.0.113.9"),
+        ("CF-Connecting-IP", "203.0.113.9"),
+        ("X-Client-IP", "203.0.113.9"),
         ("Host", "evil.example:8080"),
     ] {
         let response = app
