@@ -9,7 +9,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 # wasm-opt from npm lives in .tools/; cargo-installed tools in ~/.cargo/bin.
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test cluster build frontend toolchain browser-toolchain test-tools openapi lint bench-dashboard bench-ingest bench-presence bench-postgres bench-postgres-queries bench-privacy bench-hostile bench-now fuzz help
+.PHONY: run test cluster build frontend toolchain browser-toolchain test-tools openapi lint bench-dashboard bench-ingest bench-presence bench-postgres bench-postgres-queries bench-privacy bench-hostile bench-now bench-capacity fuzz help
 
 ## run: build the dashboard and the server (release), then serve both on one port
 run: frontend build
@@ -65,9 +65,15 @@ bench-ingest: build
 bench-privacy: build
 	$(CARGO) run --release --locked -p bench --bin privacy-bench -- --server $(TARGET_DIR)/release/ncompass
 
-## bench-hostile: signed reports beside an attacker posting refused bodies at 10x their rate, and memory with stalled exports and 5,500 idle or trickling connections (BENCHMARKS.md; about 3 minutes)
+## bench-hostile: signed reports beside an attacker posting refused bodies at 10x their rate (SQLite, then a throwaway PostgreSQL), and memory with stalled exports and 5,500 idle or trickling connections (BENCHMARKS.md; about 5 minutes)
 bench-hostile: build
-	ulimit -n 20000 && $(CARGO) run --release --locked -p bench --bin hostile-bench -- --server $(TARGET_DIR)/release/ncompass
+	$(CARGO) build --release --locked -p bench --bin hostile-bench
+	ulimit -n 20000 && pg_virtualenv -t sh -c '$(TARGET_DIR)/release/hostile-bench --server $(TARGET_DIR)/release/ncompass --postgres "postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$$PGPORT/postgres?sslmode=disable"'
+
+## bench-capacity: realistic beside sequential MACs on an empty database, then realistic ingestion on databases already holding 3M and 10M rows, as ratios to an empty run beside each (BENCHMARKS.md; about 15 minutes). More rows: BENCH_STORED=30000000
+BENCH_STORED ?= 3000000,10000000
+bench-capacity: build
+	$(CARGO) run --release --locked -p bench --bin capacity-bench -- --server $(TARGET_DIR)/release/ncompass --stored $(BENCH_STORED)
 
 ## bench-now: occupancy now (GET /api/v1/stats/now) at 10M stored rows beside the HTTP floor, on SQLite then PostgreSQL (BENCHMARKS.md; about 20 minutes)
 bench-now: build

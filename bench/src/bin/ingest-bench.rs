@@ -265,11 +265,7 @@ fn cursor_at(database: &Path, filter_sql: &str, depth: u64) -> Option<(String, u
 
 /// The access point `n` of [`Workload`], as stored (canonical).
 fn node_mac(n: u64) -> String {
-    let b = n.to_be_bytes();
-    format!(
-        "ac:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        b[3], b[4], b[5], b[6], b[7]
-    )
+    Workload::default().node_mac(n).to_lowercase()
 }
 
 async fn latencies(client: &reqwest::Client, url: &str, requests: usize) -> (f64, f64) {
@@ -348,7 +344,10 @@ async fn queries(options: &Options) {
                 memory.push((stored, rss));
             }
         }
-        let node = "ac:00:00:00:00:07";
+        let node = node_mac(7);
+        let resident = Workload::default().resident_mac(7, 1);
+        let hour_until = ncompass::unix_now();
+        let hour_since = hour_until - 3_600;
         let zone_shapes = [
             (
                 "zone of 3 access points",
@@ -370,8 +369,8 @@ async fn queries(options: &Options) {
             ("none", "", ""),
             (
                 "mac (a resident client)",
-                "mac=00:00:00:00:70:01",
-                "WHERE mac = '00:00:00:00:70:01'",
+                &format!("mac={resident}"),
+                &format!("WHERE mac = '{resident}'"),
             ),
             (
                 "node_mac",
@@ -390,9 +389,9 @@ async fn queries(options: &Options) {
                 "WHERE randomized = false",
             ),
             (
-                "since/until (1 hour)",
-                "since=1764000000&until=1764003600",
-                "WHERE last_seen BETWEEN 1764000000 AND 1764003600",
+                "since/until (the last hour)",
+                &format!("since={hour_since}&until={hour_until}"),
+                &format!("WHERE last_seen BETWEEN {hour_since} AND {hour_until}"),
             ),
         ];
         let shapes = shapes
@@ -461,11 +460,12 @@ async fn queries(options: &Options) {
     server.stop();
 }
 
-/// Median time of the summary and of the hourly series over the workload's first day;
-/// "refused" when the server declines the range as too large.
+/// Median time of the summary and of the hourly series over the day ending now (the
+/// workload's clients are timed now); "refused" when the server declines the range as
+/// too large.
 async fn analytics(client: &reqwest::Client, server: &Server) -> (String, String) {
-    let start = Workload::default().start;
-    let range = format!("since={start}&until={}", start + 86_399);
+    let until = ncompass::unix_now();
+    let range = format!("since={}&until={until}", until - 86_399);
     let mut out = Vec::new();
     for path in ["/api/v1/stats/summary", "/api/v1/stats/series"] {
         let url = server.url(&format!("{path}?{range}&bucket=hour"));

@@ -36,15 +36,6 @@ struct Options {
 
 const PROBES: u32 = 100;
 
-fn new_database(server: &str, name: &str) -> String {
-    let mut conn = ncompass::db::connect(server).unwrap();
-    let name = format!("{name}_{}", std::process::id());
-    conn.batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
-    let (base, _) = server.rsplit_once('/').unwrap();
-    format!("{base}/{name}")
-}
-
 fn row(name: &str, result: &LoadResult, baseline: f64) -> String {
     format!(
         "| {name} | {:.0} | {:.0} | {:.2}x | {:.1} | {:.1} | {} | {} |",
@@ -124,7 +115,7 @@ fn ceiling(options: &Options, from: &str) -> (usize, f64) {
         ))
         .load(&mut source)
         .unwrap();
-    let target = new_database(&options.postgres, "bench_ceiling");
+    let target = bench::new_postgres_database(&options.postgres, "bench_ceiling");
     ncompass::db::migrate(&target).unwrap();
     let ncompass::db::Conn::Postgres(mut conn) = ncompass::db::connect(&target).unwrap() else {
         unreachable!("a PostgreSQL URL")
@@ -193,13 +184,13 @@ async fn main() {
     );
     sqlite.stop();
 
-    let one = new_database(&options.postgres, "bench_one");
+    let one = bench::new_postgres_database(&options.postgres, "bench_one");
     let server = Server::start_on(&options.server, "full", Some(PathBuf::from(&one))).await;
     let result = saturate_all(&[&server], &bodies, &options).await;
     println!("{}", row("PostgreSQL, one instance", &result, base));
     server.stop();
 
-    let two = new_database(&options.postgres, "bench_two");
+    let two = bench::new_postgres_database(&options.postgres, "bench_two");
     let a = Server::start_on(&options.server, "full", Some(PathBuf::from(&two))).await;
     let b = Server::start_on(&options.server, "full", Some(PathBuf::from(&two))).await;
     let result = saturate_all(&[&a, &b], &bodies, &options).await;

@@ -47,7 +47,7 @@ fn recent_posts(count: usize, seed: u64) -> Arc<Vec<Post>> {
         Workload {
             probes: PROBES,
             seed,
-            start: ncompass::unix_now() - 3_600,
+            start: Some(ncompass::unix_now() - 3_600),
             ..Workload::default()
         }
         .posts(count),
@@ -244,7 +244,7 @@ fn old_rows(path: &std::path::Path, rows: usize, seed: u64) -> (u64, Duration) {
     let old = Workload {
         probes: PROBES,
         seed,
-        start: ncompass::unix_now() - 3 * 86_400,
+        start: Some(ncompass::unix_now() - 3 * 86_400),
         ..Workload::default()
     }
     .posts(rows / PROBES as usize);
