@@ -323,7 +323,9 @@ impl Server {
                 )
             });
         let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
+        // Long enough for a migration of a filled file (an index rebuilt over 10M rows).
+        let deadline = Instant::now() + Duration::from_secs(600);
+        let mut child = child;
         while client
             .get(format!("http://127.0.0.1:{port}/api/v1/health"))
             .send()
@@ -331,6 +333,9 @@ impl Server {
             .map_or(true, |r| r.status() != 200)
         {
             assert!(Instant::now() < deadline, "the server did not start");
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("the server exited before it served: {status}");
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Server {

@@ -83,6 +83,26 @@ pub(crate) mod tests {
     use diesel::Connection;
     use diesel::{QueryableByName, RunQueryDsl};
 
+    /// A new, empty database `NAME_PID` on the PostgreSQL server of the test run
+    /// (`NCOMPASS_TEST_POSTGRES`, see scripts/test-postgres.sh): its URL. Panics without
+    /// one: the tests that call it are `#[ignore]`d, run only where there is one.
+    pub(crate) fn postgres_database(name: &str) -> String {
+        let server = std::env::var("NCOMPASS_TEST_POSTGRES")
+            .ok()
+            .filter(|url| !url.is_empty())
+            .expect("NCOMPASS_TEST_POSTGRES is not set: this test needs PostgreSQL");
+        let name = format!("{name}_{}", std::process::id());
+        connect(&server)
+            .unwrap()
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let (address, parameters) = server.split_once('?').unwrap_or((&server, ""));
+        format!(
+            "{}/{name}?{parameters}",
+            address.rsplit_once('/').unwrap().0
+        )
+    }
+
     /// A migrated database in a temp dir, and a connection to it.
     pub(crate) fn migrated() -> (tempfile::TempDir, Conn) {
         let dir = tempfile::tempdir().unwrap();

@@ -1033,20 +1033,7 @@ mod tests {
     #[ignore = "PostgreSQL only: scripts/test-postgres.sh runs it (make test) with --ignored"]
     fn postgres_pages_are_index_seeks_at_any_depth() {
         use diesel::connection::SimpleConnection;
-        let server = std::env::var("NCOMPASS_TEST_POSTGRES")
-            .ok()
-            .filter(|url| !url.is_empty())
-            .expect("NCOMPASS_TEST_POSTGRES is not set: this test needs PostgreSQL");
-        let name = format!("ncompass_plans_{}", std::process::id());
-        crate::connect(&server)
-            .unwrap()
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap();
-        let (address, parameters) = server.split_once('?').unwrap_or((&server, ""));
-        let url = format!(
-            "{}/{name}?{parameters}",
-            address.rsplit_once('/').unwrap().0
-        );
+        let url = crate::tests::postgres_database("ncompass_plans");
         crate::migrate(&url).unwrap();
         let mut conn = crate::connect(&url).unwrap();
         // 200,000 rows, one every 4 s over nine days, in their day partitions.

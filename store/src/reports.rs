@@ -38,14 +38,16 @@ pub fn store_in_transaction(
         .collect()
 }
 
+/// An observation's place in the idempotency key `probe_requests_observation` after
+/// its network and access point: (last_seen, client MAC, first_seen).
+fn key(probe: &ncompass_core::cloudtrax::ProbeRequest) -> (i64, u64, i64) {
+    (probe.last_seen, probe.mac.to_u64(), probe.first_seen)
+}
+
 /// The order reports of a batch are stored in: by access point, then by first
-/// observation (see `ingest::commit`).
-pub fn order_key(report: &Report) -> (i64, u64, Option<(u64, i64, i64)>) {
-    let first = report
-        .probe_requests
-        .iter()
-        .map(|probe| (probe.mac.to_u64(), probe.first_seen, probe.last_seen))
-        .min();
+/// observation in key order (see `pipeline::commit`).
+pub fn order_key(report: &Report) -> (i64, u64, Option<(i64, u64, i64)>) {
+    let first = report.probe_requests.iter().map(key).min();
     (report.network_id, report.node_mac.to_u64(), first)
 }
 
@@ -79,7 +81,7 @@ fn store_rows(conn: &mut Conn, report: &Report, received_at: i64) -> QueryResult
     use probe_requests as p;
     // In key order (the report's network and access point are fixed): see order_key.
     let mut probes: Vec<_> = report.probe_requests.iter().collect();
-    probes.sort_by_key(|probe| (probe.mac.to_u64(), probe.first_seen, probe.last_seen));
+    probes.sort_by_key(|probe| key(probe));
     let macs: Vec<_> = probes.iter().map(|probe| probe.mac.canonical()).collect();
     let rows: Vec<_> = probes
         .iter()
@@ -323,5 +325,95 @@ mod tests {
         let result = store(&mut conn, &report, 1000).unwrap();
         assert_eq!((result.stored, result.duplicates), (1234, 0));
         assert_eq!(count(&mut conn), 1234);
+    }
+
+    /// Applies every migration up to, not including, the one named `before`: the schema
+    /// of the release before it.
+    fn migrate_until(conn: &mut Conn, before: &str) {
+        use diesel_migrations::MigrationHarness;
+        fn run<H, DB>(harness: &mut H, source: diesel_migrations::EmbeddedMigrations, before: &str)
+        where
+            DB: diesel::backend::Backend,
+            H: MigrationHarness<DB>,
+        {
+            for migration in harness.pending_migrations(source).unwrap() {
+                if migration.name().to_string().contains(before) {
+                    return;
+                }
+                harness.run_migration(&*migration).unwrap();
+            }
+            panic!("no migration named {before}");
+        }
+        match conn {
+            Conn::Sqlite(conn) => run(conn, crate::SQLITE_MIGRATIONS, before),
+            Conn::Postgres(conn) => run(conn, crate::POSTGRES_MIGRATIONS, before),
+        }
+    }
+
+    /// The idempotency key's columns, in order.
+    fn observation_key(conn: &mut Conn) -> String {
+        #[derive(diesel::QueryableByName)]
+        struct Key {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            key: String,
+        }
+        let sql = match conn {
+            Conn::Sqlite(_) => {
+                "SELECT group_concat(name, ', ') AS key FROM \
+                 (SELECT name FROM pragma_index_info('probe_requests_observation') ORDER BY seqno)"
+            }
+            Conn::Postgres(_) => {
+                "SELECT substring(pg_get_indexdef('probe_requests_observation'::regclass) \
+                 FROM '\\((.*)\\)') AS key"
+            }
+        };
+        diesel::sql_query(sql).get_result::<Key>(conn).unwrap().key
+    }
+
+    /// A database of the release before the key's new order is upgraded in place: every
+    /// row kept, the key rebuilt in the new order, and what was stored before is still
+    /// a duplicate after.
+    fn upgrade_keeps_the_rows_and_their_idempotency(url: &str) {
+        let mut conn = crate::connect(url).unwrap();
+        migrate_until(&mut conn, "observation_key_by_time");
+        assert_eq!(
+            observation_key(&mut conn),
+            "network_id, node_mac, mac, first_seen, last_seen"
+        );
+        crate::partitions::ensure(&mut conn, ncompass_core::clock::unix_now()).unwrap();
+        let report =
+            parse_report(SAMPLE, &TimeRules::at(ncompass_core::clock::unix_now())).unwrap();
+        assert_eq!(store(&mut conn, &report, 1000).unwrap().stored, 5);
+        drop(conn);
+
+        // Exactly this change's migration: the upgrade is that one step.
+        assert_eq!(crate::migrate(url).unwrap(), ["20261207000000"]);
+        let mut conn = crate::connect(url).unwrap();
+        assert_eq!(
+            observation_key(&mut conn),
+            "network_id, node_mac, last_seen, mac, first_seen"
+        );
+        assert_eq!(count(&mut conn), 5);
+        let again = store(&mut conn, &report, 1030).unwrap();
+        assert_eq!((again.stored, again.duplicates), (0, 5));
+        let mut later = report.clone();
+        for probe in &mut later.probe_requests {
+            probe.last_seen += 30;
+        }
+        assert_eq!(store(&mut conn, &later, 1060).unwrap().stored, 5);
+        assert_eq!(count(&mut conn), 10);
+    }
+
+    #[test]
+    fn an_sqlite_file_of_the_previous_release_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        upgrade_keeps_the_rows_and_their_idempotency(dir.path().join("old.db").to_str().unwrap());
+    }
+
+    #[test]
+    #[ignore = "PostgreSQL only: scripts/test-postgres.sh runs it (make test) with --ignored"]
+    fn postgres_database_of_the_previous_release_is_upgraded_in_place() {
+        let url = crate::tests::postgres_database("ncompass_upgrade");
+        upgrade_keeps_the_rows_and_their_idempotency(&url);
     }
 }

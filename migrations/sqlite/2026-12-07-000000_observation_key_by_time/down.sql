@@ -1,0 +1,3 @@
+DROP INDEX probe_requests_observation;
+CREATE UNIQUE INDEX probe_requests_observation
+    ON probe_requests (network_id, node_mac, mac, first_seen, last_seen);
