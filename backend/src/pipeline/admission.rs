@@ -153,7 +153,6 @@ impl Shared {
         self.note_error(format!("{} ({})", error.message, error.kind.as_str()));
     }
 
-    /// Records a committed batch; logs the recovery from a run of failures.
     /// The writer opened a fresh, working connection: a failure to reach the database
     /// (kind `io`: refused connections, a connection lost mid-transaction) is over.
     /// Other kinds (a full disk, a held lock) are not mended by a new connection and are
@@ -166,6 +165,7 @@ impl Shared {
         }
     }
 
+    /// Records a committed batch; logs the recovery from a run of failures.
     pub(super) fn succeeded(&self) {
         let mut failure = self.failure();
         if let Some(previous) = failure.take() {
