@@ -94,12 +94,9 @@ impl Default for Workload {
 /// A body to post and its signature header, if signed.
 pub type Post = (String, Option<String>);
 
+/// `prefix` as the first octet, the low 40 bits of `n` as the other five.
 fn mac(prefix: u8, n: u64) -> String {
-    let b = n.to_be_bytes();
-    format!(
-        "{prefix:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        b[3], b[4], b[5], b[6], b[7]
-    )
+    mac_of((u64::from(prefix) << 40) | (n & 0xFF_FFFF_FFFF))
 }
 
 /// The 48 bits of `value` as a MAC.
