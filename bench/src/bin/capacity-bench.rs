@@ -93,14 +93,18 @@ fn stored_rows(database: &Path) -> u64 {
         .n as u64
 }
 
-/// An empty-database run of the realistic workload: the baseline each ratio is taken
-/// against, measured beside the run it is compared with.
-async fn empty_run(options: &Options, seed: u64) -> f64 {
-    let bodies = posts(options, MacSpread::Realistic, seed);
-    let server = Server::start(&options.server, &options.durability).await;
+/// A run of `macs` on an empty database: its result, and the file's bytes a row after
+/// it. The realistic one is the baseline each ratio is taken against, measured beside
+/// the run it is compared with.
+async fn empty_run(options: &Options, macs: MacSpread, seed: u64) -> (LoadResult, f64) {
+    let bodies = posts(options, macs, seed);
+    let mut server = Server::start(&options.server, &options.durability).await;
     let result = run(options, &server, &bodies).await;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let bytes = disk_bytes(&server.database) as f64 / stored_rows(&server.database).max(1) as f64;
     server.stop();
-    result.probes_per_second()
+    (result, bytes)
 }
 
 /// A database of `rows` rows: a fresh fill, or the one kept from an earlier run.
@@ -163,14 +167,8 @@ async fn main() {
             .into_iter()
             .enumerate()
         {
-            let bodies = posts(&options, macs, 100 + round);
-            let mut server = Server::start(&options.server, &options.durability).await;
-            let result = run(&options, &server, &bodies).await;
+            let (result, bytes) = empty_run(&options, macs, 100 + round).await;
             rates[i] = result.probes_per_second();
-            server.child.kill().unwrap();
-            server.child.wait().unwrap();
-            let bytes =
-                disk_bytes(&server.database) as f64 / stored_rows(&server.database).max(1) as f64;
             println!(
                 "| {} MACs, empty database (round {}) | {:.0} | {:.2}x | {:.1} | {:.1} | {} | {bytes:.0} |",
                 if macs == MacSpread::Realistic { "realistic" } else { "sequential" },
@@ -181,7 +179,6 @@ async fn main() {
                 result.latency_ms(0.99),
                 result.shed,
             );
-            server.stop();
         }
     }
 
@@ -192,13 +189,19 @@ async fn main() {
         let copy = dir.path().join("run.db");
         std::fs::copy(&database, &copy).unwrap();
         let filled_bytes = std::fs::metadata(&copy).unwrap().len();
-        let before = empty_run(&options, 200 + rows).await;
+        let before = empty_run(&options, MacSpread::Realistic, 200 + rows)
+            .await
+            .0
+            .probes_per_second();
         let bodies = posts(&options, MacSpread::Realistic, 300 + rows);
         let server =
             Server::start_on(&options.server, &options.durability, Some(copy.clone())).await;
         let result = run(&options, &server, &bodies).await;
         server.stop();
-        let after = empty_run(&options, 400 + rows).await;
+        let after = empty_run(&options, MacSpread::Realistic, 400 + rows)
+            .await
+            .0
+            .probes_per_second();
         let baseline = (before + after) / 2.0;
         let total = stored_rows(&copy);
         let bytes = disk_bytes(&copy) as f64 / total.max(1) as f64;
@@ -212,7 +215,7 @@ async fn main() {
             result.shed,
         );
         std::fs::remove_file(&copy).unwrap();
-        for suffix in ["-wal", "-shm"] {
+        for suffix in ["-wal", "-shm", ".key"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", copy.display()));
         }
     }
