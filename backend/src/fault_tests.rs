@@ -330,6 +330,30 @@ async fn a_broken_connection_is_replaced_by_a_fresh_one() {
 }
 
 #[actix_web::test]
+async fn a_batch_the_connection_broke_under_is_stored_on_a_fresh_one() {
+    let app = spawn().await;
+    let now = crate::unix_now();
+    assert_eq!(app.post(&report(1, 10, now - 600)).await.status(), 200);
+    // A busy writer (no wait, so no check before the batch): the connection breaks
+    // just before it takes the next report, which finds it broken only by failing.
+    app.state.ingest.inject_stall(Duration::from_millis(500));
+    let (_, status) =
+        futures_util::future::join(app.state.ingest.writer_sql("BEGIN", false), async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            app.post(&report(2, 10, now - 600)).await.status()
+        })
+        .await;
+    // Tried again on a fresh connection, not refused: access points never resend.
+    assert_eq!(status, 200);
+    assert_eq!(app.metric("ncompass_writer_restarts_total ").await, 1);
+    assert_eq!(app.count("reports"), 2);
+    assert_eq!(app.count("probe_requests"), 20);
+    app.health_becomes(200, Duration::from_secs(2)).await;
+    assert_eq!(app.post(&report(3, 10, now - 600)).await.status(), 200);
+    assert_eq!(app.count("reports"), 3);
+}
+
+#[actix_web::test]
 async fn analytics_past_their_slots_get_503_and_never_take_health_or_the_webhook_down() {
     let app = spawn().await;
     let now = crate::unix_now();

@@ -3,16 +3,17 @@
 //! constraint) is retried alone, so it never sinks the others; a deadlock or
 //! serialization conflict with another instance is retried whole.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use api_types::IngestResult;
 use tokio::sync::oneshot;
 
-use super::admission::Shared;
+use super::admission::{Reservation, Shared};
 use super::writer::Job;
 use crate::cloudtrax::Report;
 use crate::db::opt_outs::OptOutCache;
-use crate::db::{self, rejections::NewRejection, Conn, FailureKind};
+use crate::db::{self, rejections::NewRejection, writer, Conn, FailureKind};
 use crate::privacy::{macs_in, Privacy};
 
 /// How often a batch is tried when PostgreSQL fails it for a deadlock or a
@@ -51,55 +52,105 @@ pub(super) struct Store {
     report: Report,
     received_at: i64,
     reply: oneshot::Sender<Result<IngestResult, WriteFailure>>,
+    abandoned: Arc<AtomicBool>,
+}
+
+/// Jobs taken off the queue together, not yet answered: their reports, the refusals
+/// to log, and their room in the queue (given back when they are answered).
+pub(super) struct Batch {
+    stores: Vec<Store>,
+    rejections: Vec<NewRejection>,
+    reservations: Vec<Reservation>,
+}
+
+impl Batch {
+    pub(super) fn of(jobs: Vec<Job>) -> Batch {
+        let mut batch = Batch {
+            stores: Vec::new(),
+            rejections: Vec::new(),
+            reservations: Vec::new(),
+        };
+        for job in jobs {
+            match job {
+                Job::Store {
+                    report,
+                    received_at,
+                    reply,
+                    abandoned,
+                    reservation,
+                } => {
+                    batch.reservations.push(reservation);
+                    batch.stores.push(Store {
+                        report,
+                        received_at,
+                        reply,
+                        abandoned,
+                    });
+                }
+                Job::Reject {
+                    rejection,
+                    reservation,
+                } => {
+                    batch.reservations.push(reservation);
+                    batch.rejections.push(rejection);
+                }
+                #[cfg(test)]
+                Job::Panic(reservation)
+                | Job::Stall(_, reservation)
+                | Job::Sql { reservation, .. } => batch.reservations.push(reservation),
+            }
+        }
+        batch
+    }
+
+    /// Answers every report of the batch with `error` (nothing of it was stored).
+    pub(super) fn refuse(self, error: &WriteFailure) {
+        drop(self.reservations);
+        for store in self.stores {
+            let _ = store.reply.send(Err(error.clone()));
+        }
+    }
+}
+
+/// Whether a batch that failed on a broken connection is handed back to be tried again
+/// on a fresh one, or answered with the failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OnBroken {
+    HandBack,
+    Answer,
+}
+
+/// Why `commit` did not store a batch.
+pub(super) enum Unstored {
+    /// Answered with this failure.
+    Answered(WriteFailure),
+    /// The connection broke (a database restarted, a failover, a transaction left
+    /// open): nothing is answered yet, and the batch is tried again on a fresh one
+    /// (a refused report is lost: access points never send it again).
+    Broken(Batch),
 }
 
 /// Commits `batch`, frees its room in the queue, then answers: a client that has its
 /// answer sees the queue without its report. A failure that belongs to one report
-/// (a constraint) is retried report by report; any other fails the whole batch at
-/// once and is returned.
+/// (a constraint) is retried report by report; one that left the connection unusable
+/// hands the batch back, unanswered, when `on_broken` says so; any other fails the
+/// whole batch at once and is returned.
 pub(super) fn commit(
     conn: &mut Conn,
-    batch: Vec<Job>,
+    batch: Batch,
     shared: &Shared,
     opt_outs: &mut OptOutCache,
-) -> Result<(), WriteFailure> {
+    on_broken: OnBroken,
+) -> Result<(), Unstored> {
     let metrics = &shared.metrics;
-    let mut stores = Vec::new();
-    let mut rejections = Vec::new();
-    let mut reservations = Vec::new();
-    for job in batch {
-        match job {
-            Job::Store {
-                report,
-                received_at,
-                reply,
-                abandoned,
-                reservation,
-            } => {
-                reservations.push(reservation);
-                // Its request was answered 503 already: storing it now would make
-                // that answer wrong.
-                if !abandoned.load(Ordering::SeqCst) {
-                    stores.push(Store {
-                        report,
-                        received_at,
-                        reply,
-                    });
-                }
-            }
-            Job::Reject {
-                rejection,
-                reservation,
-            } => {
-                reservations.push(reservation);
-                rejections.push(rejection);
-            }
-            #[cfg(test)]
-            Job::Panic(reservation) | Job::Stall(_, reservation) | Job::Sql { reservation, .. } => {
-                reservations.push(reservation);
-            }
-        }
-    }
+    // A request answered 503 already (it waited too long, perhaps for a reconnection):
+    // storing its report now would make that answer wrong.
+    let Batch {
+        mut stores,
+        rejections,
+        reservations,
+    } = batch;
+    stores.retain(|store| !store.abandoned.load(Ordering::SeqCst));
     // Reports in one fixed order (their access point, then their first observation),
     // as their rows are within each report: two instances storing the same reports at
     // once then take the observations' index locks in the same order and never wait
@@ -142,9 +193,9 @@ pub(super) fn commit(
             _ => break together,
         }
     };
-    drop(reservations);
     match together {
         Ok((results, opted_out)) => {
+            drop(reservations);
             metrics.batch_committed();
             metrics.opted_out(opted_out);
             shared.succeeded();
@@ -161,6 +212,7 @@ pub(super) fn commit(
                 == FailureKind::Report
                 && stores.len() > 1 =>
         {
+            drop(reservations);
             // One report must not sink the others: retry each on its own.
             tracing::warn!(%error, reports = stores.len(), "a report of the batch failed; committing them one by one");
             for store in stores {
@@ -192,6 +244,19 @@ pub(super) fn commit(
         }
         Err(error) => {
             let error = cause.unwrap_or_else(|| WriteFailure::of(&error));
+            if error.kind != FailureKind::Report
+                && on_broken == OnBroken::HandBack
+                && !writer::usable(conn)
+            {
+                tracing::warn!(error = %error.message, reports = stores.len(),
+                    "the connection broke under a batch; it is tried again on a fresh one");
+                return Err(Unstored::Broken(Batch {
+                    stores,
+                    rejections,
+                    reservations,
+                }));
+            }
+            drop(reservations);
             if error.kind == FailureKind::Report {
                 // The report's own fault: the writer is as able to store as before.
                 metrics.store_failed(error.kind);
@@ -202,7 +267,7 @@ pub(super) fn commit(
             for store in stores {
                 let _ = store.reply.send(Err(error.clone()));
             }
-            Err(error)
+            Err(Unstored::Answered(error))
         }
     }
 }

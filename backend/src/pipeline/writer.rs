@@ -13,7 +13,7 @@ use api_types::IngestResult;
 use tokio::sync::oneshot;
 
 use super::admission::{Reservation, Shared};
-use super::commit::{commit, WriteFailure};
+use super::commit::{commit, Batch, OnBroken, Unstored, WriteFailure};
 use super::idle::{merge_idle, note_presence_backlog};
 use super::retention::{Retention, Slice};
 use crate::cloudtrax::Report;
@@ -89,9 +89,26 @@ impl WriterConfig {
 enum Exit {
     /// Every `Ingest` handle is gone and the queue is drained.
     Closed,
-    /// The connection is broken: the next run opens a fresh one, and starts with the
-    /// job the broken connection was found with, if any (not answered yet).
-    Reconnect(Option<Job>),
+    /// The connection is broken: the next run opens a fresh one, and starts with what
+    /// the broken connection was found with, if anything (not answered yet).
+    Reconnect(Option<Carried>),
+}
+
+/// What a broken connection was found with, carried to the next run unanswered.
+enum Carried {
+    /// Found by the check after a wait, before anything was tried.
+    Job(Job),
+    /// Failed by the broken connection: tried once more, on the fresh one.
+    Batch(Batch),
+}
+
+impl Carried {
+    fn refuse(self, error: &WriteFailure) {
+        match self {
+            Carried::Job(job) => refuse(job, error),
+            Carried::Batch(batch) => batch.refuse(error),
+        }
+    }
 }
 
 /// Runs the writer until every `Ingest` handle is gone, starting a new run on a fresh
@@ -104,9 +121,9 @@ pub(super) fn supervise(
     shared: &Arc<Shared>,
 ) {
     let mut conn = Some(conn);
-    // A job that found the connection broken: the next run stores it, or it is
-    // answered 503 if no connection can be opened.
-    let mut carried: Option<Job> = None;
+    // What found the connection broken: the next run stores it, or it is answered 503
+    // if no connection can be opened.
+    let mut carried: Option<Carried> = None;
     loop {
         let Some(mut current) = conn.take() else {
             match config.open() {
@@ -127,8 +144,8 @@ pub(super) fn supervise(
                     };
                     shared.alive.store(false, Ordering::SeqCst);
                     shared.failed(&error);
-                    if let Some(job) = carried.take() {
-                        refuse(job, &error);
+                    if let Some(carried) = carried.take() {
+                        carried.refuse(&error);
                     }
                     // Answer what waits meanwhile instead of letting it time out.
                     if refuse_until(queue, Instant::now() + RESTART_PAUSE, &error) {
@@ -145,8 +162,8 @@ pub(super) fn supervise(
         }));
         match run {
             Ok(Exit::Closed) => break,
-            Ok(Exit::Reconnect(job)) => {
-                carried = job;
+            Ok(Exit::Reconnect(what)) => {
+                carried = what;
                 shared.metrics.writer_restarted();
                 tracing::warn!(
                     "the writer's connection broke; the writer goes on with a fresh one"
@@ -207,7 +224,7 @@ fn write(
     queue: &Receiver<Job>,
     shared: &Shared,
     config: &mut WriterConfig,
-    mut carried: Option<Job>,
+    carried: Option<Carried>,
 ) -> Exit {
     let metrics = &shared.metrics;
     let mut partitions_checked = Instant::now();
@@ -215,14 +232,30 @@ fn write(
     let mut opt_outs = OptOutCache::default();
     let mut retention = Retention::new(&shared.privacy, config.durability);
     let mut retention_first = false;
+    let mut carried = match carried {
+        Some(Carried::Job(job)) => Some(job),
+        // Tried once more, and answered whatever happens: a batch is never carried twice.
+        Some(Carried::Batch(batch)) => {
+            if commit(conn, batch, shared, &mut opt_outs, OnBroken::Answer).is_err()
+                && !writer::usable(conn)
+            {
+                return Exit::Reconnect(None);
+            }
+            None
+        }
+        None => None,
+    };
+    // Set when the writer found its queue empty since it last used its connection for
+    // a report: the connection may have been lost meanwhile (a database restarted while
+    // nothing arrived), or left unusable by idle work, and is checked before the next
+    // batch. Idle work that ends in `continue 'jobs` keeps it set.
+    let mut woke = false;
     'jobs: loop {
-        // Set when the writer waited for this job: its connection may have been lost
-        // meanwhile (a database restarted while nothing arrived), and is checked first.
-        let mut woke = false;
         let first = match carried.take().map_or_else(|| queue.try_recv(), Ok) {
             Ok(job) => job,
             Err(mpsc::TryRecvError::Disconnected) => return Exit::Closed,
             Err(mpsc::TryRecvError::Empty) => 'idle: {
+                woke = true;
                 if partitions_checked.elapsed() >= PARTITION_CHECK_INTERVAL {
                     partitions_checked = Instant::now();
                     if let Err(error) = db::partitions::ensure(conn, shared.clock.now()) {
@@ -252,7 +285,6 @@ fn write(
                     continue 'jobs;
                 }
                 // Caught up (or failing): wait for a report, or the next retention pass.
-                woke = true;
                 match retention.until_next_pass() {
                     None => match queue.recv() {
                         Ok(job) => job,
@@ -268,8 +300,8 @@ fn write(
         };
         // One round trip after a wait, never under load: a report that arrives after an
         // outage is stored on a fresh connection instead of failing on the dead one.
-        if woke && !writer::usable(conn) {
-            return Exit::Reconnect(Some(first));
+        if std::mem::take(&mut woke) && !writer::usable(conn) {
+            return Exit::Reconnect(Some(Carried::Job(first)));
         }
         let mut weight = 0;
         let mut batch = Vec::new();
@@ -286,16 +318,23 @@ fn write(
         if batch.is_empty() {
             continue;
         }
-        match commit(conn, batch, shared, &mut opt_outs) {
+        match commit(
+            conn,
+            Batch::of(batch),
+            shared,
+            &mut opt_outs,
+            OnBroken::HandBack,
+        ) {
             Ok(()) => {}
-            Err(error) if error.kind == FailureKind::Busy => {
+            Err(Unstored::Broken(batch)) => return Exit::Reconnect(Some(Carried::Batch(batch))),
+            Err(Unstored::Answered(error)) if error.kind == FailureKind::Busy => {
                 // Another process holds the lock: what queued meanwhile has waited
                 // already, and would wait a whole busy timeout more. Answer it now.
                 while let Ok(job) = queue.try_recv() {
                     refuse(job, &error);
                 }
             }
-            Err(_) => {
+            Err(Unstored::Answered(_)) => {
                 if !writer::usable(conn) {
                     return Exit::Reconnect(None);
                 }
