@@ -9,7 +9,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 # wasm-opt from npm lives in .tools/; cargo-installed tools in ~/.cargo/bin.
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test cluster build frontend toolchain browser-toolchain test-tools openapi lint bench-dashboard bench-ingest bench-presence bench-postgres bench-postgres-queries bench-privacy bench-hostile bench-now bench-capacity fuzz help
+.PHONY: run test cluster build frontend toolchain browser-toolchain test-tools openapi lint bench-dashboard bench-ingest bench-presence bench-postgres bench-postgres-queries bench-privacy bench-hostile bench-now bench-capacity bench-merge fuzz help
 
 ## run: build the dashboard and the server (release), then serve both on one port
 run: frontend build
@@ -74,6 +74,12 @@ bench-hostile: build
 BENCH_STORED ?= 3000000,10000000
 bench-capacity: build
 	$(CARGO) run --release --locked -p bench --bin capacity-bench -- --server $(TARGET_DIR)/release/ncompass --stored $(BENCH_STORED)
+
+## bench-merge: the presence merge's rate on BENCH_MERGE_ROWS realistic rows, on SQLite and on PostgreSQL in the same run (BENCHMARKS.md; a throwaway cluster, about 5 minutes)
+BENCH_MERGE_ROWS ?= 1000000
+bench-merge:
+	$(CARGO) build --release --locked -p bench --bin merge-bench
+	pg_virtualenv -t sh -c 'NCOMPASS_BENCH_POSTGRES="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$$PGPORT/postgres" $(TARGET_DIR)/release/merge-bench --rows $(BENCH_MERGE_ROWS)'
 
 ## bench-now: occupancy now (GET /api/v1/stats/now) at 10M stored rows beside the HTTP floor, on SQLite then PostgreSQL (BENCHMARKS.md; about 20 minutes)
 bench-now: build

@@ -173,15 +173,7 @@ pub fn fill(url: &str, workload: &Workload, fill: &Fill, mut progress: impl FnMu
 mod tests {
     use super::*;
 
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-
-    fn count(conn: &mut Conn, sql: &str) -> i64 {
-        diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
-    }
+    use crate::count;
 
     #[test]
     fn a_fill_stores_the_workload_whole_with_every_index_back() {

@@ -252,6 +252,17 @@ impl Workload {
     }
 }
 
+/// The one number `sql` selects as `n` (e.g. `SELECT count(*) AS n FROM ...`).
+pub fn count(conn: &mut ncompass::db::Conn, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    use diesel::RunQueryDsl;
+    diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
+}
+
 /// Creates a database named `name` (and this process's id) on the PostgreSQL server of
 /// `server` (a URL of an existing database, e.g. `postgres`), and returns its URL.
 pub fn new_postgres_database(server: &str, name: &str) -> String {

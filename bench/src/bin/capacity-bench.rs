@@ -80,17 +80,8 @@ fn disk_bytes(database: &Path) -> u64 {
 
 /// Rows in `probe_requests`, read from the file.
 fn stored_rows(database: &Path) -> u64 {
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    use diesel::RunQueryDsl;
     let mut conn = ncompass::db::connect(database.to_str().unwrap()).unwrap();
-    diesel::sql_query("SELECT count(*) AS n FROM probe_requests")
-        .get_result::<Count>(&mut conn)
-        .unwrap()
-        .n as u64
+    bench::count(&mut conn, "SELECT count(*) AS n FROM probe_requests") as u64
 }
 
 /// A run of `macs` on an empty database: its result, and the file's bytes a row after

@@ -9,10 +9,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bench::{resident_memory_mib, saturate, PresenceDay, Server};
+use bench::{count, resident_memory_mib, saturate, PresenceDay, Server};
 use clap::Parser;
-use diesel::sql_types::BigInt;
-use diesel::{QueryableByName, RunQueryDsl};
+use diesel::RunQueryDsl;
 
 #[derive(Parser)]
 struct Options {
@@ -38,16 +37,6 @@ struct Options {
     /// (one `--rows` only: the database is filled once).
     #[arg(long)]
     postgres: Option<String>,
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-fn count(conn: &mut ncompass::db::Conn, sql: &str) -> i64 {
-    diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
 }
 
 /// Median and slowest of `requests` sequential GETs, or "refused" with the median.
