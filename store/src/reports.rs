@@ -10,9 +10,6 @@ use diesel::upsert::excluded;
 use super::schema::{nodes, probe_requests, reports};
 use ncompass_core::cloudtrax::Report;
 
-/// Rows per multi-row insert on PostgreSQL (13 parameters a row, under its 65,535).
-const POSTGRES_ROWS_PER_INSERT: usize = 1_000;
-
 /// Stores `report`, received at `received_at` (Unix seconds), all or nothing.
 ///
 /// A probe request whose observation (network, node, client MAC, first and last seen)
@@ -76,50 +73,70 @@ fn store_rows(conn: &mut Conn, report: &Report, received_at: i64) -> QueryResult
     // which `ON CONFLICT DO NOTHING` would also rebuild: it differs from it only for NOT
     // NULL and CHECK violations, which these typed rows cannot have; what it ignores is
     // the observation's unique index, i.e. duplicates.
-    // PostgreSQL: a round trip per statement dominates, so the report's rows go in
-    // multi-row `INSERT ... ON CONFLICT DO NOTHING` statements, on the same index.
+    // PostgreSQL: a round trip per statement dominates, so the report's rows go in one
+    // `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING` on the same index: a
+    // column an array, so the statement has 13 parameters whatever the report's size
+    // (a multi-row VALUES list of 13 a row costs PostgreSQL a parse and a plan that
+    // grow with the rows, and needs chunks under its 65,535 parameters).
     use probe_requests as p;
     // In key order (the report's network and access point are fixed): see order_key.
     let mut probes: Vec<_> = report.probe_requests.iter().collect();
     probes.sort_by_key(|probe| key(probe));
     let macs: Vec<_> = probes.iter().map(|probe| probe.mac.canonical()).collect();
-    let rows: Vec<_> = probes
-        .iter()
-        .zip(&macs)
-        .map(|(probe, mac)| {
-            (
-                p::report_id.eq(report_id),
-                p::network_id.eq(report.network_id),
-                p::node_mac.eq(node_mac),
-                p::mac.eq(mac.as_str()),
-                p::count.eq(probe.count),
-                p::min_signal.eq(probe.min_signal),
-                p::max_signal.eq(probe.max_signal),
-                p::avg_signal.eq(probe.avg_signal),
-                p::last_seen_signal.eq(probe.last_seen_signal),
-                p::first_seen.eq(probe.first_seen),
-                p::last_seen.eq(probe.last_seen),
-                p::associated.eq(probe.associated),
-                p::randomized.eq(probe.randomized),
-            )
-        })
-        .collect();
     let mut stored = 0;
     match conn {
         Conn::Sqlite(conn) => {
-            for row in rows {
+            for (probe, mac) in probes.iter().zip(&macs) {
                 stored += diesel::insert_or_ignore_into(p::table)
-                    .values(row)
+                    .values((
+                        p::report_id.eq(report_id),
+                        p::network_id.eq(report.network_id),
+                        p::node_mac.eq(node_mac),
+                        p::mac.eq(mac.as_str()),
+                        p::count.eq(probe.count),
+                        p::min_signal.eq(probe.min_signal),
+                        p::max_signal.eq(probe.max_signal),
+                        p::avg_signal.eq(probe.avg_signal),
+                        p::last_seen_signal.eq(probe.last_seen_signal),
+                        p::first_seen.eq(probe.first_seen),
+                        p::last_seen.eq(probe.last_seen),
+                        p::associated.eq(probe.associated),
+                        p::randomized.eq(probe.randomized),
+                    ))
                     .execute(conn)?;
             }
         }
         Conn::Postgres(conn) => {
-            for chunk in rows.chunks(POSTGRES_ROWS_PER_INSERT) {
-                stored += diesel::insert_into(p::table)
-                    .values(chunk.to_vec())
-                    .on_conflict_do_nothing()
-                    .execute(conn)?;
+            use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text};
+            fn column<T>(
+                probes: &[&ncompass_core::cloudtrax::ProbeRequest],
+                field: impl Fn(&ncompass_core::cloudtrax::ProbeRequest) -> T,
+            ) -> Vec<T> {
+                probes.iter().map(|probe| field(probe)).collect()
             }
+            stored += diesel::sql_query(
+                "INSERT INTO probe_requests (report_id, network_id, node_mac, mac, count, \
+                 min_signal, max_signal, avg_signal, last_seen_signal, first_seen, last_seen, \
+                 associated, randomized) \
+                 SELECT $1, $2, $3, * FROM unnest($4::text[], $5::int8[], $6::int4[], \
+                 $7::int4[], $8::int4[], $9::int4[], $10::int8[], $11::int8[], $12::bool[], \
+                 $13::bool[]) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind::<BigInt, _>(report_id)
+            .bind::<BigInt, _>(report.network_id)
+            .bind::<Text, _>(node_mac)
+            .bind::<Array<Text>, _>(macs.iter().map(|mac| mac.as_str()).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(column(&probes, |probe| probe.count))
+            .bind::<Array<Integer>, _>(column(&probes, |probe| probe.min_signal))
+            .bind::<Array<Integer>, _>(column(&probes, |probe| probe.max_signal))
+            .bind::<Array<Integer>, _>(column(&probes, |probe| probe.avg_signal))
+            .bind::<Array<Nullable<Integer>>, _>(column(&probes, |probe| probe.last_seen_signal))
+            .bind::<Array<BigInt>, _>(column(&probes, |probe| probe.first_seen))
+            .bind::<Array<BigInt>, _>(column(&probes, |probe| probe.last_seen))
+            .bind::<Array<Bool>, _>(column(&probes, |probe| probe.associated))
+            .bind::<Array<Bool>, _>(column(&probes, |probe| probe.randomized))
+            .execute(conn)?;
         }
     }
     let stored = i32::try_from(stored).unwrap_or(i32::MAX);

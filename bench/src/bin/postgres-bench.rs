@@ -6,8 +6,9 @@
 //! Runs, each on a new database, 100 probe requests per report, 64 connections:
 //! SQLite, one instance (the baseline); PostgreSQL, one instance; PostgreSQL, two
 //! instances (the connections split between them); and the raw ceiling: the rows of the
-//! PostgreSQL one-instance run inserted into the same schema through one connection,
-//! multi-row `INSERT ... ON CONFLICT DO NOTHING` in one transaction.
+//! PostgreSQL one-instance run inserted into the same schema through one connection in
+//! one transaction, a report's rows a statement, with a multi-row `INSERT ... VALUES`
+//! and with the writer's `INSERT ... SELECT FROM unnest(...)` by turns.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -77,27 +78,28 @@ async fn saturate_all(servers: &[&Server], bodies: &[Post], options: &Options) -
     total
 }
 
-/// The ceiling: the rows stored by the run on `database`, copied into a new database of
-/// the same schema through one connection. Returns rows and seconds.
-fn ceiling(options: &Options, from: &str) -> (usize, f64) {
+/// The rows the run on `database` stored, as inserted.
+type Row = (
+    i64,
+    i64,
+    String,
+    String,
+    i64,
+    i32,
+    i32,
+    i32,
+    Option<i32>,
+    i64,
+    i64,
+    bool,
+    bool,
+);
+
+fn stored_rows(database: &str) -> Vec<Row> {
     use ncompass::db::schema::probe_requests as p;
-    type Row = (
-        i64,
-        i64,
-        String,
-        String,
-        i64,
-        i32,
-        i32,
-        i32,
-        Option<i32>,
-        i64,
-        i64,
-        bool,
-        bool,
-    );
-    let mut source = ncompass::db::connect(from).unwrap();
-    let rows: Vec<Row> = p::table
+    let mut source = ncompass::db::connect(database).unwrap();
+    p::table
+        .order(p::id)
         .select((
             p::report_id,
             p::network_id,
@@ -114,8 +116,27 @@ fn ceiling(options: &Options, from: &str) -> (usize, f64) {
             p::randomized,
         ))
         .load(&mut source)
-        .unwrap();
-    let target = bench::new_postgres_database(&options.postgres, "bench_ceiling");
+        .unwrap()
+}
+
+/// How the ceiling inserts a report's rows.
+#[derive(Clone, Copy)]
+enum Statement {
+    /// `INSERT ... VALUES (..), (..), ... ON CONFLICT DO NOTHING`: 13 parameters a row
+    /// (the writer's statement until 2026-12-07).
+    Values,
+    /// `INSERT ... SELECT FROM unnest($1::text[], ...) ON CONFLICT DO NOTHING`: a
+    /// column an array (the writer's statement since).
+    Unnest,
+}
+
+/// The ceiling: `rows`, copied into a new database of the same schema through one
+/// connection in one transaction, `PROBES` rows a statement as the writer stores a
+/// report; the database is named after `run`. Returns seconds.
+fn ceiling(options: &Options, rows: &[Row], statement: Statement, run: usize) -> f64 {
+    use ncompass::db::schema::probe_requests as p;
+    let name = format!("bench_ceiling_{run}");
+    let target = bench::new_postgres_database(&options.postgres, &name);
     ncompass::db::migrate(&target).unwrap();
     let ncompass::db::Conn::Postgres(mut conn) = ncompass::db::connect(&target).unwrap() else {
         unreachable!("a PostgreSQL URL")
@@ -127,36 +148,68 @@ fn ceiling(options: &Options, from: &str) -> (usize, f64) {
     .unwrap();
     let started = Instant::now();
     conn.transaction::<_, diesel::result::Error, _>(|conn| {
-        for chunk in rows.chunks(4_000) {
-            let values: Vec<_> = chunk
-                .iter()
-                .map(|r| {
-                    (
-                        p::report_id.eq(1_i64),
-                        p::network_id.eq(r.1),
-                        p::node_mac.eq(&r.2),
-                        p::mac.eq(&r.3),
-                        p::count.eq(r.4),
-                        p::min_signal.eq(r.5),
-                        p::max_signal.eq(r.6),
-                        p::avg_signal.eq(r.7),
-                        p::last_seen_signal.eq(r.8),
-                        p::first_seen.eq(r.9),
-                        p::last_seen.eq(r.10),
-                        p::associated.eq(r.11),
-                        p::randomized.eq(r.12),
+        for chunk in rows.chunks(PROBES as usize) {
+            match statement {
+                Statement::Values => {
+                    let values: Vec<_> = chunk
+                        .iter()
+                        .map(|r| {
+                            (
+                                p::report_id.eq(1_i64),
+                                p::network_id.eq(r.1),
+                                p::node_mac.eq(&r.2),
+                                p::mac.eq(&r.3),
+                                p::count.eq(r.4),
+                                p::min_signal.eq(r.5),
+                                p::max_signal.eq(r.6),
+                                p::avg_signal.eq(r.7),
+                                p::last_seen_signal.eq(r.8),
+                                p::first_seen.eq(r.9),
+                                p::last_seen.eq(r.10),
+                                p::associated.eq(r.11),
+                                p::randomized.eq(r.12),
+                            )
+                        })
+                        .collect();
+                    diesel::insert_into(p::table)
+                        .values(values)
+                        .on_conflict_do_nothing()
+                        .execute(conn)?;
+                }
+                Statement::Unnest => {
+                    use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text};
+                    fn column<T: Clone>(chunk: &[Row], field: impl Fn(&Row) -> T) -> Vec<T> {
+                        chunk.iter().map(field).collect()
+                    }
+                    diesel::sql_query(
+                        "INSERT INTO probe_requests (report_id, network_id, node_mac, mac, \
+                         count, min_signal, max_signal, avg_signal, last_seen_signal, \
+                         first_seen, last_seen, associated, randomized) \
+                         SELECT 1, * FROM unnest($1::int8[], $2::text[], $3::text[], \
+                         $4::int8[], $5::int4[], $6::int4[], $7::int4[], $8::int4[], \
+                         $9::int8[], $10::int8[], $11::bool[], $12::bool[]) \
+                         ON CONFLICT DO NOTHING",
                     )
-                })
-                .collect();
-            diesel::insert_into(p::table)
-                .values(values)
-                .on_conflict_do_nothing()
-                .execute(conn)?;
+                    .bind::<Array<BigInt>, _>(column(chunk, |r| r.1))
+                    .bind::<Array<Text>, _>(column(chunk, |r| r.2.clone()))
+                    .bind::<Array<Text>, _>(column(chunk, |r| r.3.clone()))
+                    .bind::<Array<BigInt>, _>(column(chunk, |r| r.4))
+                    .bind::<Array<Integer>, _>(column(chunk, |r| r.5))
+                    .bind::<Array<Integer>, _>(column(chunk, |r| r.6))
+                    .bind::<Array<Integer>, _>(column(chunk, |r| r.7))
+                    .bind::<Array<Nullable<Integer>>, _>(column(chunk, |r| r.8))
+                    .bind::<Array<BigInt>, _>(column(chunk, |r| r.9))
+                    .bind::<Array<BigInt>, _>(column(chunk, |r| r.10))
+                    .bind::<Array<Bool>, _>(column(chunk, |r| r.11))
+                    .bind::<Array<Bool>, _>(column(chunk, |r| r.12))
+                    .execute(conn)?;
+                }
+            }
         }
         Ok(())
     })
     .unwrap();
-    (rows.len(), started.elapsed().as_secs_f64())
+    started.elapsed().as_secs_f64()
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -198,12 +251,26 @@ async fn main() {
     a.stop();
     b.stop();
 
-    let (rows, seconds) = ceiling(&options, &one);
+    // The two statements by turns, twice each: the machine's drift falls on both.
+    let rows = stored_rows(&one);
+    let mut seconds = [0.0; 2];
+    for round in 0..2 {
+        seconds[0] += ceiling(&options, &rows, Statement::Values, 2 * round);
+        seconds[1] += ceiling(&options, &rows, Statement::Unnest, 2 * round + 1);
+    }
+    let rate = |seconds: f64| 2.0 * rows.len() as f64 / seconds;
     println!(
-        "\nCeiling: the {rows} rows of the one-instance run into the same schema through one \
-         connection (multi-row INSERT ... ON CONFLICT DO NOTHING, one transaction): {seconds:.2} s, \
-         {:.0} rows/s ({:.2}x the SQLite baseline's probe requests/s).",
-        rows as f64 / seconds,
-        rows as f64 / seconds / base
+        "\nCeiling: the {} rows of the one-instance run into the same schema through one \
+         connection, {PROBES} rows a statement, one transaction, two runs of each by turns:\n\
+         - multi-row INSERT ... VALUES ... ON CONFLICT DO NOTHING: {:.0} rows/s ({:.2}x the \
+         SQLite baseline's probe requests/s)\n\
+         - INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING (the writer's): {:.0} \
+         rows/s ({:.2}x; {:.2}x the VALUES statement)",
+        rows.len(),
+        rate(seconds[0]),
+        rate(seconds[0]) / base,
+        rate(seconds[1]),
+        rate(seconds[1]) / base,
+        seconds[0] / seconds[1]
     );
 }
