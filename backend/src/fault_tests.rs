@@ -346,6 +346,9 @@ async fn a_batch_the_connection_broke_under_is_stored_on_a_fresh_one() {
     // Tried again on a fresh connection, not refused: access points never resend.
     assert_eq!(status, 200);
     assert_eq!(app.metric("ncompass_writer_restarts_total ").await, 1);
+    // By the retry of its batch (not by the check after an idle moment, which would
+    // also store it: the report reached the queue while the writer was busy).
+    assert_eq!(app.metric("ncompass_batches_retried_total ").await, 1);
     assert_eq!(app.count("reports"), 2);
     assert_eq!(app.count("probe_requests"), 20);
     app.health_becomes(200, Duration::from_secs(2)).await;

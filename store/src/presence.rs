@@ -449,8 +449,9 @@ segments_query_builder!(sqlite_segments_query, diesel::sqlite::Sqlite);
 /// Merges observations into the stored segments: the stored segments of every device
 /// and day the observations touch are read in one go, merged with the observations'
 /// pieces in memory ([`analytics::merge`], the same function the figures use), and
-/// only what changed is written back (the segments that are gone or changed deleted,
-/// the new and changed ones inserted). So the stored segments are always those
+/// only what changed is written back (a segment grown under its key updated, one
+/// bridged or whose start moved deleted, a new one or one under its new start
+/// inserted). So the stored segments are always those
 /// [`analytics::segments`] makes of all the rows merged, in whatever order they
 /// arrived, and a chunk costs a few statements on PostgreSQL, not two a device (most
 /// clients of a busy venue are new devices: one segment each).
@@ -467,26 +468,38 @@ fn absorb(conn: &mut Conn, observations: &[Observation]) -> QueryResult<()> {
     devices.sort_unstable();
     devices.dedup();
     let stored = stored_segments(conn, &devices)?;
-    let mut unchanged: std::collections::HashMap<SegmentKey, Segment> = stored
+    // Stored segments not matched (yet) by a merged one of the same key and content.
+    let mut stale: std::collections::HashMap<SegmentKey, Segment> = stored
         .iter()
         .map(|segment| (SegmentKey::of(segment), segment.clone()))
         .collect();
-    let mut inserts = Vec::new();
+    let mut changes = Changes::default();
     for segment in analytics::merge(stored.into_iter().chain(pieces).collect(), SEGMENT_GAP_S) {
         let key = SegmentKey::of(&segment);
-        if unchanged.get(&key) == Some(&segment) {
-            unchanged.remove(&key);
-        } else {
-            inserts.push((key, segment));
+        match stale.remove(&key) {
+            Some(before) if before == segment => {}
+            // Same key, more heard (a returning device's segment grown at its end): an
+            // update in place, which PostgreSQL makes without touching an index.
+            Some(_) => changes.updates.push((key, segment)),
+            None => changes.inserts.push((key, segment)),
         }
     }
-    // Left in the map: stored segments that are gone (bridged into another) or changed
-    // (written again below under their new key and content).
-    let mut deletes: Vec<SegmentKey> = unchanged.into_keys().collect();
-    deletes.sort_unstable();
+    // Left: stored segments bridged into another, or whose start moved (their content
+    // is inserted under the new key).
+    changes.deletes = stale.into_keys().collect();
     // In the table's key order: neighbouring segments land on the same pages.
-    inserts.sort_unstable_by_key(|(key, _)| *key);
-    replace_segments(conn, &deletes, &inserts)
+    changes.deletes.sort_unstable();
+    changes.updates.sort_unstable_by_key(|(key, _)| *key);
+    changes.inserts.sort_unstable_by_key(|(key, _)| *key);
+    write_changes(conn, &changes)
+}
+
+/// What a merge chunk writes back to `presence_segments`.
+#[derive(Default)]
+struct Changes {
+    deletes: Vec<SegmentKey>,
+    updates: Vec<(SegmentKey, Segment)>,
+    inserts: Vec<(SegmentKey, Segment)>,
 }
 
 /// A device's day: the key prefix of its segments.
@@ -517,7 +530,7 @@ impl SegmentKey {
     }
 }
 
-/// Rows a PostgreSQL statement of [`replace_segments`] writes (5 binds each).
+/// Rows a PostgreSQL insert of [`write_changes`] writes (5 binds each).
 const POSTGRES_SEGMENTS_PER_INSERT: usize = 2_000;
 
 /// Every stored segment of `devices`: on SQLite a lookup a device (local, prepared
@@ -548,7 +561,9 @@ fn stored_segments(conn: &mut Conn, devices: &[DeviceDay]) -> QueryResult<Vec<Se
             let column =
                 |field: fn(&DeviceDay) -> i64| devices.iter().map(field).collect::<Vec<_>>();
             blobs = diesel::sql_query(
-                "SELECT s.segment FROM unnest($1::int8[], $2::int8[], $3::int8[])                  AS k(day, network_id, mac) JOIN presence_segments s                  ON s.day = k.day AND s.network_id = k.network_id AND s.mac = k.mac",
+                "SELECT s.segment FROM unnest($1::int8[], $2::int8[], $3::int8[]) \
+                 AS k(day, network_id, mac) JOIN presence_segments s \
+                 ON s.day = k.day AND s.network_id = k.network_id AND s.mac = k.mac",
             )
             .bind::<Array<BigInt>, _>(column(|d| d.day))
             .bind::<Array<BigInt>, _>(column(|d| d.network_id))
@@ -562,14 +577,11 @@ fn stored_segments(conn: &mut Conn, devices: &[DeviceDay]) -> QueryResult<Vec<Se
     Ok(blobs.iter().filter_map(|bytes| decode(bytes)).collect())
 }
 
-/// Deletes the segments keyed `deletes`, then inserts `inserts`: on SQLite a prepared
-/// statement a row, on PostgreSQL one statement for the deletes and one per
+/// Writes `changes`: deletes first (an insert may take a deleted segment's key), then
+/// updates and inserts. On SQLite a prepared statement a row (local calls); on
+/// PostgreSQL one statement for the deletes, one for the updates, and one per
 /// [`POSTGRES_SEGMENTS_PER_INSERT`] inserts.
-fn replace_segments(
-    conn: &mut Conn,
-    deletes: &[SegmentKey],
-    inserts: &[(SegmentKey, Segment)],
-) -> QueryResult<()> {
+fn write_changes(conn: &mut Conn, changes: &Changes) -> QueryResult<()> {
     use presence_segments as s;
     let row = |(key, segment): &(SegmentKey, Segment)| {
         (
@@ -582,37 +594,64 @@ fn replace_segments(
     };
     match conn {
         Conn::Sqlite(conn) => {
-            for key in deletes {
-                diesel::delete(
-                    s::table
-                        .filter(s::day.eq(key.day))
-                        .filter(s::network_id.eq(key.network_id))
-                        .filter(s::mac.eq(key.mac))
-                        .filter(s::first_seen.eq(key.first_seen)),
-                )
-                .execute(conn)?;
+            let keyed = |key: &SegmentKey| {
+                s::table
+                    .filter(s::day.eq(key.day))
+                    .filter(s::network_id.eq(key.network_id))
+                    .filter(s::mac.eq(key.mac))
+                    .filter(s::first_seen.eq(key.first_seen))
+            };
+            for key in &changes.deletes {
+                diesel::delete(keyed(key)).execute(conn)?;
             }
-            for insert in inserts {
+            for (key, segment) in &changes.updates {
+                diesel::update(keyed(key))
+                    .set(s::segment.eq(encode(segment)))
+                    .execute(conn)?;
+            }
+            for insert in &changes.inserts {
                 diesel::insert_into(s::table)
                     .values(row(insert))
                     .execute(conn)?;
             }
         }
         Conn::Postgres(conn) => {
-            use diesel::sql_types::{Array, BigInt};
+            use diesel::sql_types::{Array, BigInt, Binary};
+            fn column<T, R>(rows: &[T], field: impl Fn(&T) -> R) -> Vec<R> {
+                rows.iter().map(field).collect()
+            }
+            let deletes = &changes.deletes;
             if !deletes.is_empty() {
-                let column =
-                    |field: fn(&SegmentKey) -> i64| deletes.iter().map(field).collect::<Vec<_>>();
                 diesel::sql_query(
-                    "DELETE FROM presence_segments s                      USING unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[])                      AS k(day, network_id, mac, first_seen)                      WHERE s.day = k.day AND s.network_id = k.network_id                      AND s.mac = k.mac AND s.first_seen = k.first_seen",
+                    "DELETE FROM presence_segments s \
+                     USING unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[]) \
+                     AS k(day, network_id, mac, first_seen) \
+                     WHERE s.day = k.day AND s.network_id = k.network_id \
+                     AND s.mac = k.mac AND s.first_seen = k.first_seen",
                 )
-                .bind::<Array<BigInt>, _>(column(|k| k.day))
-                .bind::<Array<BigInt>, _>(column(|k| k.network_id))
-                .bind::<Array<BigInt>, _>(column(|k| k.mac))
-                .bind::<Array<BigInt>, _>(column(|k| k.first_seen))
+                .bind::<Array<BigInt>, _>(column(deletes, |k| k.day))
+                .bind::<Array<BigInt>, _>(column(deletes, |k| k.network_id))
+                .bind::<Array<BigInt>, _>(column(deletes, |k| k.mac))
+                .bind::<Array<BigInt>, _>(column(deletes, |k| k.first_seen))
                 .execute(conn)?;
             }
-            for chunk in inserts.chunks(POSTGRES_SEGMENTS_PER_INSERT) {
+            let updates = &changes.updates;
+            if !updates.is_empty() {
+                diesel::sql_query(
+                    "UPDATE presence_segments s SET segment = k.segment \
+                     FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::bytea[]) \
+                     AS k(day, network_id, mac, first_seen, segment) \
+                     WHERE s.day = k.day AND s.network_id = k.network_id \
+                     AND s.mac = k.mac AND s.first_seen = k.first_seen",
+                )
+                .bind::<Array<BigInt>, _>(column(updates, |(k, _)| k.day))
+                .bind::<Array<BigInt>, _>(column(updates, |(k, _)| k.network_id))
+                .bind::<Array<BigInt>, _>(column(updates, |(k, _)| k.mac))
+                .bind::<Array<BigInt>, _>(column(updates, |(k, _)| k.first_seen))
+                .bind::<Array<Binary>, _>(column(updates, |(_, segment)| encode(segment)))
+                .execute(conn)?;
+            }
+            for chunk in changes.inserts.chunks(POSTGRES_SEGMENTS_PER_INSERT) {
                 diesel::insert_into(s::table)
                     .values(chunk.iter().map(row).collect::<Vec<_>>())
                     .execute(conn)?;
@@ -940,18 +979,17 @@ mod tests {
             .run(&cases, |(seen, chunk, merged_first)| {
                 let conn = &mut *conn.borrow_mut();
                 conn.batch_execute(
-                    "TRUNCATE probe_requests, reports, presence_segments CASCADE;                      UPDATE presence_progress SET through_id = 0",
+                    "TRUNCATE probe_requests, reports, presence_segments CASCADE; \
+                     UPDATE presence_progress SET through_id = 0",
                 )
                 .unwrap();
                 store_all(conn, &seen, chunk);
-                let rows =
-                    observations(conn, i64::MIN, i64::MAX, None, None, i64::MAX).unwrap();
+                let rows = observations(conn, i64::MIN, i64::MAX, None, None, i64::MAX).unwrap();
                 let full = sorted(analytics::segments(&rows, SEGMENT_GAP_S));
                 catch_up(conn, merged_first).unwrap();
                 caught_up(conn);
-                let kept = sorted(
-                    segments(conn, i64::MIN, i64::MAX, None, None, i64::MAX).unwrap(),
-                );
+                let kept =
+                    sorted(segments(conn, i64::MIN, i64::MAX, None, None, i64::MAX).unwrap());
                 prop_assert_eq!(kept, full);
                 Ok(())
             })

@@ -126,7 +126,10 @@ pub(super) enum Unstored {
     Answered(WriteFailure),
     /// The connection broke (a database restarted, a failover, a transaction left
     /// open): nothing is answered yet, and the batch is tried again on a fresh one
-    /// (a refused report is lost: access points never send it again).
+    /// (a refused report is lost: access points never send it again). Should the
+    /// broken COMMIT have landed after all, the retry finds its reports stored and
+    /// answers them as duplicates (`stored: 0`); its refusals, which have no key, are
+    /// then logged twice.
     Broken(Batch),
 }
 

@@ -10,8 +10,8 @@ use super::metrics::Metrics;
 use crate::db::{self, writer, Conn, FailureKind};
 
 /// Rows the idle writer merges into the presence segments per transaction: a report
-/// that arrives meanwhile waits for one such chunk at most (about 130 ms on PostgreSQL
-/// and 180 ms on SQLite where most rows are new devices: BENCHMARKS.md, `make
+/// that arrives meanwhile waits for the chunk in progress (130-260 ms on average on
+/// SQLite and PostgreSQL where most rows are new devices: BENCHMARKS.md, `make
 /// bench-merge`).
 const PRESENCE_CHUNK_ROWS: i64 = 5_000;
 

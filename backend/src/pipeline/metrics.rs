@@ -81,6 +81,8 @@ pub struct Metrics {
     /// Failed store transactions, by `kind` ([`FailureKind::as_str`]).
     store_failures: Family<Label, Counter>,
     writer_restarts: Counter,
+    /// Batches tried again on a fresh connection after theirs broke under them.
+    batches_retried: Counter,
     /// Analytics requests refused because every slot was taken.
     analytics_refused: Counter,
     /// Probe requests (at least 1 per report) admitted and not yet committed.
@@ -142,6 +144,7 @@ impl Default for Metrics {
             batches: Counter::default(),
             store_failures: family("kind", &kinds),
             writer_restarts: Counter::default(),
+            batches_retried: Counter::default(),
             analytics_refused: Counter::default(),
             queued_probe_requests: AtomicU64::default(),
             queued_reports: AtomicU64::default(),
@@ -200,6 +203,11 @@ impl Metrics {
 
     pub fn writer_restarts(&self) -> u64 {
         self.writer_restarts.get()
+    }
+
+    /// A batch the connection broke under is tried again on a fresh one.
+    pub fn batch_retried(&self) {
+        self.batches_retried.inc();
     }
 
     /// Observations of opted-out devices were dropped at ingest.
@@ -300,6 +308,7 @@ impl Metrics {
         );
         add!("ncompass_store_failures", "Store transactions that failed, by kind: full (disk or page limit), busy (another process held the write lock past the busy timeout), io, report (one report's rows), other.", self.store_failures.clone());
         add!("ncompass_writer_restarts", "Times the writer started anew, after a panic or on a fresh connection after its connection broke.", self.writer_restarts.clone());
+        add!("ncompass_batches_retried", "Batches of reports tried again on a fresh connection because theirs broke under them (a database restart or failover): their reports were not refused.", self.batches_retried.clone());
         add!("ncompass_analytics_refused", "Analytics requests refused with 503 because --analytics-concurrency computations were running.", self.analytics_refused.clone());
         add!(
             "ncompass_writer_queue_reports",
@@ -450,6 +459,7 @@ mod tests {
         metrics.store_failed(FailureKind::Full);
         metrics.store_failed(FailureKind::Busy);
         metrics.writer_restarted();
+        metrics.batch_retried();
         let text = metrics.render(Some(&[]));
         for line in [
             "ncompass_reports_accepted_total 2",
@@ -468,6 +478,7 @@ mod tests {
             "ncompass_store_failures_total{kind=\"busy\"} 1",
             "ncompass_store_failures_total{kind=\"io\"} 0",
             "ncompass_store_failures_total{kind=\"other\"} 0",
+            "ncompass_batches_retried_total 1",
             "ncompass_writer_restarts_total 1",
             "ncompass_reports_rejected_total{reason=\"body_timeout\"} 0",
         ] {

@@ -96,7 +96,7 @@ enum Exit {
 
 /// What a broken connection was found with, carried to the next run unanswered.
 enum Carried {
-    /// Found by the check after a wait, before anything was tried.
+    /// Found by the check after an idle moment, before anything was tried.
     Job(Job),
     /// Failed by the broken connection: tried once more, on the fresh one.
     Batch(Batch),
@@ -245,17 +245,17 @@ fn write(
         }
         None => None,
     };
-    // Set when the writer found its queue empty since it last used its connection for
-    // a report: the connection may have been lost meanwhile (a database restarted while
-    // nothing arrived), or left unusable by idle work, and is checked before the next
-    // batch. Idle work that ends in `continue 'jobs` keeps it set.
-    let mut woke = false;
+    // Set when the writer found its queue empty and nothing has proved its connection
+    // since: it may have been lost meanwhile (a database restarted while nothing
+    // arrived) or left unusable by failed idle work, and is checked before the next
+    // batch. A merge chunk that committed proves it, and clears it.
+    let mut check_connection = false;
     'jobs: loop {
         let first = match carried.take().map_or_else(|| queue.try_recv(), Ok) {
             Ok(job) => job,
             Err(mpsc::TryRecvError::Disconnected) => return Exit::Closed,
             Err(mpsc::TryRecvError::Empty) => 'idle: {
-                woke = true;
+                check_connection = true;
                 if partitions_checked.elapsed() >= PARTITION_CHECK_INTERVAL {
                     partitions_checked = Instant::now();
                     if let Err(error) = db::partitions::ensure(conn, shared.clock.now()) {
@@ -278,6 +278,7 @@ fn write(
                 let merged = merge_idle(conn, metrics);
                 note_presence_backlog(conn, metrics);
                 if matches!(merged, Ok(rows) if rows > 0) {
+                    check_connection = false;
                     continue 'jobs;
                 }
                 if !retention_first && retention.step(conn, &shared.privacy, &shared.clock, metrics)
@@ -298,9 +299,10 @@ fn write(
                 }
             }
         };
-        // One round trip after a wait, never under load: a report that arrives after an
-        // outage is stored on a fresh connection instead of failing on the dead one.
-        if std::mem::take(&mut woke) && !writer::usable(conn) {
+        // One round trip after an idle moment that proved nothing (a wait, failed idle
+        // work), never under load: a report that arrives after an outage is stored on a
+        // fresh connection instead of failing on the dead one.
+        if std::mem::take(&mut check_connection) && !writer::usable(conn) {
             return Exit::Reconnect(Some(Carried::Job(first)));
         }
         let mut weight = 0;
@@ -326,7 +328,10 @@ fn write(
             OnBroken::HandBack,
         ) {
             Ok(()) => {}
-            Err(Unstored::Broken(batch)) => return Exit::Reconnect(Some(Carried::Batch(batch))),
+            Err(Unstored::Broken(batch)) => {
+                shared.metrics.batch_retried();
+                return Exit::Reconnect(Some(Carried::Batch(batch)));
+            }
             Err(Unstored::Answered(error)) if error.kind == FailureKind::Busy => {
                 // Another process holds the lock: what queued meanwhile has waited
                 // already, and would wait a whole busy timeout more. Answer it now.
