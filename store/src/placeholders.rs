@@ -29,6 +29,12 @@ impl Placeholders {
     }
 }
 
+/// One field of every row, as the array a PostgreSQL `unnest($1::type[], ...)` binds:
+/// a column of rows sent in one parameter.
+pub(crate) fn column<T, R>(rows: &[T], field: impl Fn(&T) -> R) -> Vec<R> {
+    rows.iter().map(field).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

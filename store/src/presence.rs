@@ -4,6 +4,7 @@
 //! it got in `presence_progress`; [`presence`] reads a range's segments and merges in
 //! the rows past that mark, so the figures are exact however far behind it is.
 
+use crate::placeholders::column;
 use crate::segment_codec::{decode, encode, sql_mac};
 use diesel::prelude::*;
 
@@ -558,16 +559,14 @@ fn stored_segments(conn: &mut Conn, devices: &[DeviceDay]) -> QueryResult<Vec<Se
                 #[diesel(sql_type = Binary)]
                 segment: Vec<u8>,
             }
-            let column =
-                |field: fn(&DeviceDay) -> i64| devices.iter().map(field).collect::<Vec<_>>();
             blobs = diesel::sql_query(
                 "SELECT s.segment FROM unnest($1::int8[], $2::int8[], $3::int8[]) \
                  AS k(day, network_id, mac) JOIN presence_segments s \
                  ON s.day = k.day AND s.network_id = k.network_id AND s.mac = k.mac",
             )
-            .bind::<Array<BigInt>, _>(column(|d| d.day))
-            .bind::<Array<BigInt>, _>(column(|d| d.network_id))
-            .bind::<Array<BigInt>, _>(column(|d| d.mac))
+            .bind::<Array<BigInt>, _>(column(devices, |d| d.day))
+            .bind::<Array<BigInt>, _>(column(devices, |d| d.network_id))
+            .bind::<Array<BigInt>, _>(column(devices, |d| d.mac))
             .load::<Blob>(conn)?
             .into_iter()
             .map(|blob| blob.segment)
@@ -617,9 +616,6 @@ fn write_changes(conn: &mut Conn, changes: &Changes) -> QueryResult<()> {
         }
         Conn::Postgres(conn) => {
             use diesel::sql_types::{Array, BigInt, Binary};
-            fn column<T, R>(rows: &[T], field: impl Fn(&T) -> R) -> Vec<R> {
-                rows.iter().map(field).collect()
-            }
             let deletes = &changes.deletes;
             if !deletes.is_empty() {
                 diesel::sql_query(

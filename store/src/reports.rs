@@ -110,13 +110,8 @@ fn store_rows(conn: &mut Conn, report: &Report, received_at: i64) -> QueryResult
         // An empty report (the access point's heartbeat) has no rows to send.
         Conn::Postgres(_) if probes.is_empty() => {}
         Conn::Postgres(conn) => {
+            use crate::placeholders::column;
             use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text};
-            fn column<T>(
-                probes: &[&ncompass_core::cloudtrax::ProbeRequest],
-                field: impl Fn(&ncompass_core::cloudtrax::ProbeRequest) -> T,
-            ) -> Vec<T> {
-                probes.iter().map(|probe| field(probe)).collect()
-            }
             stored += diesel::sql_query(
                 "INSERT INTO probe_requests (report_id, network_id, node_mac, mac, count, \
                  min_signal, max_signal, avg_signal, last_seen_signal, first_seen, last_seen, \
