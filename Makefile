@@ -9,7 +9,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 # wasm-opt from npm lives in .tools/; cargo-installed tools in ~/.cargo/bin.
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test cluster build frontend toolchain browser-toolchain test-tools openapi lint bench-dashboard bench-ingest bench-presence bench-postgres bench-postgres-queries bench-privacy bench-hostile bench-now bench-capacity bench-merge fuzz help
+.PHONY: run test cluster build frontend toolchain browser-toolchain test-tools openapi lint bench-dashboard bench-ingest bench-presence bench-postgres bench-postgres-queries bench-privacy bench-hostile bench-now bench-capacity bench-merge bench-meraki fuzz help
 
 ## run: build the dashboard and the server (release), then serve both on one port
 run: frontend build
@@ -75,6 +75,10 @@ BENCH_STORED ?= 3000000,10000000
 bench-capacity: build
 	$(CARGO) run --release --locked -p bench --bin capacity-bench -- --server $(TARGET_DIR)/release/ncompass --stored $(BENCH_STORED)
 
+## bench-meraki: Meraki v3 ingestion (observations/s, rows/s) beside CloudTrax's (probe requests/s), alternated on fresh databases (BENCHMARKS.md; about 3 minutes)
+bench-meraki: build
+	$(CARGO) run --release --locked -p bench --bin meraki-bench -- --server $(TARGET_DIR)/release/ncompass
+
 ## bench-merge: the presence merge's rate on BENCH_MERGE_ROWS realistic rows, on SQLite and on PostgreSQL in the same run (BENCHMARKS.md; a throwaway cluster, about 5 minutes)
 BENCH_MERGE_ROWS ?= 1000000
 bench-merge:
@@ -102,7 +106,9 @@ bench-postgres-queries: build
 	pg_virtualenv -t sh -c 'set -e; $(TARGET_DIR)/release/ingest-bench --server $(TARGET_DIR)/release/ncompass --queries-only --query-sizes 1000000 --query-requests 100; psql -q -c "CREATE DATABASE bench_queries"; $(TARGET_DIR)/release/ingest-bench --server $(TARGET_DIR)/release/ncompass --queries-only --query-sizes 1000000 --query-requests 100 --database "postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$$PGPORT/bench_queries"'
 
 FUZZ_SECONDS ?= 120
-## fuzz: the webhook parser and signature check under libFuzzer for FUZZ_SECONDS (installs cargo-fuzz)
+## fuzz: the webhook parser and signature check, then the Meraki parser, under libFuzzer for FUZZ_SECONDS each (installs cargo-fuzz)
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run webhook corpus/webhook -- -max_total_time=$(FUZZ_SECONDS)
+	mkdir -p fuzz/corpus/meraki && cp core/samples/meraki-*.json fuzz/corpus/meraki/
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run meraki corpus/meraki -- -max_total_time=$(FUZZ_SECONDS)

@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
     "first_seen": 1455845791,
     "last_seen": 1455845811,
     "associated": true,
-    "randomized": false
+    "randomized": false,
+    "vendor": "cloudtrax"
 })))]
 pub struct ProbeRequest {
     /// Stable identifier of the stored row.
@@ -62,6 +63,57 @@ pub struct ProbeRequest {
     /// The access point's current zone, when it has one.
     #[serde(default)]
     pub zone: Option<String>,
+    /// Which vendor's access points reported it (`cloudtrax` or `meraki`).
+    #[serde(default)]
+    pub source_vendor: Vendor,
+    /// The device's manufacturer, as a vendor (Meraki) reported it; null when none did.
+    #[serde(default)]
+    pub manufacturer: Option<String>,
+    /// The device's operating system, as a vendor (Meraki) reported it.
+    #[serde(default)]
+    pub os: Option<String>,
+    /// The SSID the device was last reported connected to (Meraki).
+    #[serde(default)]
+    pub ssid: Option<String>,
+}
+
+/// The access points' vendor a row, an access point or a network came from.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Vendor {
+    /// CloudTrax and the access points that post its format (`POST /receive`).
+    #[default]
+    Cloudtrax,
+    /// Cisco Meraki's Scanning API (`/meraki/{name}`).
+    Meraki,
+}
+
+impl Vendor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vendor::Cloudtrax => "cloudtrax",
+            Vendor::Meraki => "meraki",
+        }
+    }
+
+    /// The vendor named `text` (as the API spells it).
+    pub fn parse(text: &str) -> Option<Vendor> {
+        match text {
+            "cloudtrax" => Some(Vendor::Cloudtrax),
+            "meraki" => Some(Vendor::Meraki),
+            _ => None,
+        }
+    }
+
+    /// Whether the vendor's feed leaves randomized MACs out (Meraki's Scanning API v3
+    /// reports only clients that are associated or have a stable MAC), so that its
+    /// capture rates are not comparable to another's.
+    pub fn drops_randomized(self) -> bool {
+        self == Vendor::Meraki
+    }
 }
 
 /// One page of probe requests, newest `last_seen` first.
@@ -107,6 +159,9 @@ pub const MAX_COUNT: u64 = 100_000;
 })))]
 pub struct Node {
     pub network_id: i64,
+    /// Which vendor's format it reports in.
+    #[serde(default)]
+    pub vendor: Vendor,
     /// MAC of the access point (canonical: lower case, colons).
     pub node_mac: String,
     /// Its name, set with `PUT /api/v1/nodes/{node_mac}`; null while unnamed.
@@ -282,10 +337,14 @@ pub struct ProbeRequestQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", param(example = "Ground floor"))]
     pub zone: Option<String>,
-    /// CloudTrax network id.
+    /// Network id: CloudTrax's, or negative for a Meraki network (see `/api/v1/networks`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", param(minimum = 0, example = 179283))]
+    #[cfg_attr(feature = "openapi", param(example = 179283))]
     pub network_id: Option<i64>,
+    /// Only rows reported by this vendor's access points: `cloudtrax` (and those that
+    /// post its format) or `meraki`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_vendor: Option<Vendor>,
     /// `true`: only clients connected to the network; `false`: only those that were not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub associated: Option<bool>,
@@ -692,6 +751,13 @@ pub struct DeviceData {
 })))]
 pub struct Network {
     pub network_id: i64,
+    /// Which vendor's access points report for it.
+    #[serde(default)]
+    pub vendor: Vendor,
+    /// Meraki's id of the network (`L_...`; for a v2 source, the source's name); null for
+    /// CloudTrax networks.
+    #[serde(default)]
+    pub meraki_id: Option<String>,
     /// Null while unnamed.
     pub name: Option<String>,
     /// IANA time zone: presence analytics of this network bucket its local hours and
@@ -794,4 +860,84 @@ pub struct NowStats {
     /// The same per zone of the access points that heard them, most devices first (a
     /// device heard in two zones counts in both).
     pub zones: Vec<ZoneNow>,
+}
+
+/// A vendor source: where one vendor's access points post (`/meraki/{name}`). Its secret
+/// is never shown after creation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "name": "lobby", "vendor": "meraki", "validator": "da6a17c407bc11f1d8a5ae7f7e8e3c5a8a6bfa1c",
+    "url_path": "/meraki/lobby", "created_at": 1796637600, "created_by": "user alice"
+})))]
+pub struct Source {
+    /// Its name, the last segment of its URL.
+    pub name: String,
+    /// Only `meraki` so far.
+    pub vendor: String,
+    /// What `GET /meraki/{name}` answers (Meraki's organization validator).
+    pub validator: String,
+    /// The path to give Meraki, after this server's address: `/meraki/{name}`.
+    pub url_path: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Who created it (`user NAME`, `token NAME` or `command line`).
+    pub created_by: String,
+}
+
+/// Every source, by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SourceList {
+    pub items: Vec<Source>,
+}
+
+/// The body of `POST /api/v1/sources`. An unknown field is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "name": "lobby", "vendor": "meraki", "validator": "da6a17c407bc11f1d8a5ae7f7e8e3c5a8a6bfa1c",
+    "secret": "a long random shared secret"
+})))]
+pub struct NewSource {
+    /// 1 to 64 of `a-z`, `0-9`, `-` and `_`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9_-]{1,64}$"))]
+    pub name: String,
+    /// `meraki`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^meraki$"))]
+    pub vendor: String,
+    /// The organization's validator string, shown in Meraki's dashboard (Network-wide >
+    /// General > Location and scanning). 1 to 128 printable ASCII characters.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[!-~]{1,128}$"))]
+    pub validator: String,
+    /// The shared secret set beside the URL in Meraki's dashboard: 8 to 256 bytes. Kept
+    /// only as its SHA-256: it cannot be read back.
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 256))]
+    pub secret: String,
+}
+
+/// The answer to a Meraki post: what it held and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "network_id": -3_831_620_037_363_106_i64, "observations": 3, "ignored": 0,
+    "probe_requests": 4, "stored": 4, "duplicates": 0
+})))]
+pub struct MerakiIngestResult {
+    /// The NCompass network the post's Meraki network is stored as (negative: Meraki
+    /// networks are numbered apart from CloudTrax's).
+    pub network_id: i64,
+    /// Observations (clients) in the body, Wi-Fi or Bluetooth.
+    pub observations: i64,
+    /// Observations received and not stored by design: Bluetooth ones.
+    pub ignored: i64,
+    /// Probe requests the Wi-Fi observations map to: one per access point and record
+    /// time.
+    pub probe_requests: i64,
+    /// Probe requests stored as new rows.
+    pub stored: i64,
+    /// Probe requests already stored (a re-sent post, or v3 re-sending a client's
+    /// latest record): not stored again.
+    pub duplicates: i64,
 }

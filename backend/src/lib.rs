@@ -24,7 +24,7 @@ mod fault_tests;
 pub use app::{accounts, config, startup};
 pub use http::{auth, error, openapi, routes};
 pub use ncompass_core::clock::unix_now;
-pub use ncompass_core::{analytics, clock, cloudtrax, mac, privacy};
+pub use ncompass_core::{analytics, clock, cloudtrax, mac, meraki, privacy};
 pub use ncompass_store as db;
 pub use ncompass_store::backup;
 pub use pipeline as ingest;

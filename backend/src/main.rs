@@ -1,11 +1,10 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use ncompass::app::config::{Cli, Command};
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     ncompass::app::init_logging(&cli.settings.log);
     match ncompass::app::run(cli.command.unwrap_or(Command::Serve), &cli.settings).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -133,7 +133,7 @@ struct WireProbeRequest {
 
 /// A struct that serde may only read from a JSON object. (A derived `Deserialize` also
 /// takes an array of the fields in order, which would let `[1, "ac:…", 1, []]` pass.)
-struct Object<T>(T);
+pub(crate) struct Object<T>(pub(crate) T);
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -155,24 +155,33 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
 
 /// Parses and validates the exact bytes of a webhook body, received under `rules`.
 pub fn parse_report(body: &[u8], rules: &TimeRules) -> Result<Report, ReportError> {
+    let Object(wire): Object<WireReport> = deserialize_body(body)?;
+    validate(wire, rules)
+}
+
+/// The whole body as `T`: a syntax error (or bytes after the document) is
+/// [`ReportError::Syntax`], a value of the wrong type [`ReportError::Invalid`] with
+/// its JSON path.
+pub(crate) fn deserialize_body<'de, T: Deserialize<'de>>(
+    body: &'de [u8],
+) -> Result<T, ReportError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let Object(wire): Object<WireReport> = serde_path_to_error::deserialize(&mut deserializer)
-        .map_err(|error| {
-            let path = error.path().to_string();
-            let inner = error.into_inner();
-            if inner.is_data() {
-                ReportError::Invalid {
-                    field: (path != ".").then_some(path),
-                    message: without_position(&inner),
-                }
-            } else {
-                ReportError::Syntax(inner.to_string())
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if inner.is_data() {
+            ReportError::Invalid {
+                field: (path != ".").then_some(path),
+                message: without_position(&inner),
             }
-        })?;
+        } else {
+            ReportError::Syntax(inner.to_string())
+        }
+    })?;
     deserializer
         .end()
         .map_err(|error| ReportError::Syntax(error.to_string()))?;
-    validate(wire, rules)
+    Ok(value)
 }
 
 /// serde_json appends "at line 1 column 42" to data errors; the field path says more.

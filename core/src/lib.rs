@@ -10,4 +10,5 @@ pub mod analytics;
 pub mod clock;
 pub mod cloudtrax;
 pub mod mac;
+pub mod meraki;
 pub mod privacy;

@@ -198,7 +198,7 @@ async fn each_filter_narrows_the_table_and_lives_in_the_url() {
 
 /// Every filter a URL can hold, to the second: what Apply must give back unchanged.
 const EVERY_FILTER: &str = "mac=48:5a:3f:37:de:f7&node_mac=ac:86:74:61:4f:c0&network_id=179283\
-     &associated=false&randomized=true&since=1455845807&until=1455845819&limit=25";
+     &source_vendor=cloudtrax&associated=false&randomized=true&since=1455845807&until=1455845819&limit=25";
 
 /// The query of a location, as sorted pairs.
 fn query_pairs(location: &str) -> Vec<(String, String)> {
@@ -972,6 +972,93 @@ async fn operators_see_names_zones_occupancy_now_and_silent_access_points() {
             h.js("return document.querySelector('[data-testid=chart-table]').querySelectorAll('tbody tr').length").await,
             bars
         );
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_meraki_row_shows_its_vendor_and_description_and_the_overview_warns() {
+    browser_test("meraki_rows", async |h: &Harness| {
+        let added = h
+            .http
+            .post(h.url("/api/v1/sources"))
+            .json(
+                &json!({"name": "lobby", "vendor": "meraki", "validator": "v4lidator",
+                          "secret": "s3cret-meraki"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(added.status(), 201);
+        let stored = h
+            .http
+            .post(h.url("/meraki/lobby"))
+            .body(ncompass::meraki::samples::V3)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stored.status(), 200);
+        let meraki_rows = stored.json::<Value>().await.unwrap()["stored"]
+            .as_u64()
+            .unwrap() as usize;
+        h.post_report(&sample()).await;
+
+        h.open("/").await;
+        h.wait_for_rows(meraki_rows + 5).await;
+        let vendors = h.texts("[data-testid=source-vendor]").await;
+        assert_eq!(
+            vendors.iter().filter(|v| *v == "Meraki").count(),
+            meraki_rows,
+            "{vendors:?}"
+        );
+        assert_eq!(
+            vendors.iter().filter(|v| *v == "CloudTrax").count(),
+            5,
+            "{vendors:?}"
+        );
+        let descriptions = h.texts("[data-testid=device-description]").await;
+        assert!(
+            descriptions
+                .iter()
+                .any(|d| d == "Seiko Epson · Android · Guest Wi-Fi"),
+            "{descriptions:?}"
+        );
+        // The access point list says who reports.
+        let node_vendors = h.texts("[data-testid=node-vendor]").await;
+        assert!(
+            node_vendors.contains(&"Meraki".to_string())
+                && node_vendors.contains(&"CloudTrax".to_string())
+        );
+
+        // Filtered by source, in the URL.
+        h.set_value("#f-source", "meraki").await;
+        h.click("button[type=submit]").await;
+        h.eventually("the source filter", || async {
+            h.location()
+                .await
+                .contains("source_vendor=meraki")
+                .then_some(())
+        })
+        .await;
+        h.wait_for_rows(meraki_rows).await;
+        let vendors = h.texts("[data-testid=source-vendor]").await;
+        assert!(vendors.iter().all(|v| v == "Meraki"), "{vendors:?}");
+
+        // The device page says what the vendor told about it.
+        let network_id = ncompass::meraki::network_number("L_643802754597887745");
+        h.open(&format!("/device/{network_id}/00:26:ab:b8:a9:a5"))
+            .await;
+        let about = h.wait_for_text("[data-testid=device-about]").await;
+        assert_eq!(
+            about,
+            "Reported by Meraki access points: Seiko Epson · Android · Guest Wi-Fi"
+        );
+
+        // The Overview warns that this network's feed leaves randomized MACs out.
+        h.open("/overview").await;
+        let note = h.wait_for_text("[data-testid=vendor-note]").await;
+        assert!(note.contains("L_643802754597887745 (Meraki)"), "{note}");
+        assert!(note.contains("randomized"), "{note}");
     })
     .await;
 }

@@ -121,6 +121,25 @@ pub fn signal_quality(dbm: i32) -> &'static str {
     }
 }
 
+/// A vendor as people know it.
+pub fn vendor(vendor: api_types::Vendor) -> &'static str {
+    match vendor {
+        api_types::Vendor::Cloudtrax => "CloudTrax",
+        api_types::Vendor::Meraki => "Meraki",
+    }
+}
+
+/// What a vendor told about a device (manufacturer, OS, network name), joined with
+/// " · "; `None` when it told nothing.
+pub fn device_description(row: &api_types::ProbeRequest) -> Option<String> {
+    let parts: Vec<&str> = [&row.manufacturer, &row.os, &row.ssid]
+        .into_iter()
+        .filter_map(|part| part.as_deref())
+        .filter(|part| !part.trim().is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
+}
+
 /// The size of an export, for its download button: "1 row", "1,234 rows", or "over
 /// 100,000 rows" when the server stopped counting.
 pub fn export_size(counted: &api_types::ProbeRequestCount) -> String {

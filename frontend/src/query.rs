@@ -28,7 +28,9 @@ pub fn parse(query_string: &str) -> ProbeRequestQuery {
             "mac" => query.mac = Some(value.to_string()),
             "node_mac" => query.node_mac = Some(value.to_string()),
             "zone" => query.zone = Some(value.to_string()),
-            "network_id" => query.network_id = non_negative(),
+            // Meraki networks are numbered below zero.
+            "network_id" => query.network_id = value.parse().ok(),
+            "source_vendor" => query.source_vendor = api_types::Vendor::parse(value),
             "associated" => query.associated = boolean(value),
             "randomized" => query.randomized = boolean(value),
             "since" => query.since = non_negative(),
@@ -141,6 +143,7 @@ mod tests {
             node_mac: Some("ac:86:74:61:4f:c0".into()),
             zone: Some("Ground floor".into()),
             network_id: Some(179283),
+            source_vendor: Some(api_types::Vendor::Meraki),
             associated: Some(true),
             randomized: Some(false),
             since: Some(1_455_845_000),
@@ -152,8 +155,15 @@ mod tests {
 
     #[test]
     fn bad_values_are_left_out() {
-        let query = parse("limit=ten&network_id=-4&associated=maybe&since=yesterday&mac=&x=1");
+        let query = parse(
+            "limit=ten&network_id=x&associated=maybe&since=yesterday&mac=&x=1&source_vendor=aruba",
+        );
         assert_eq!(query, ProbeRequestQuery::default());
+        assert_eq!(
+            parse("network_id=-4").network_id,
+            Some(-4),
+            "a Meraki network"
+        );
         assert_eq!(parse("limit=0").limit, None);
         assert_eq!(parse("limit=1001").limit, None);
         assert_eq!(parse("limit=1000").limit, Some(1000));

@@ -30,6 +30,7 @@ macro_rules! on_each_backend {
 pub mod alerts;
 pub mod backup;
 mod connection;
+pub mod devices;
 mod error;
 pub mod locks;
 pub mod mac_mode;
@@ -49,6 +50,7 @@ pub mod retention;
 pub mod schema;
 mod segment_codec;
 pub mod sessions;
+pub mod sources;
 pub mod tokens;
 mod transaction;
 pub mod users;
@@ -133,7 +135,7 @@ pub(crate) mod tests {
     fn schema_matches_migrations() {
         use diesel::Column as _;
         let (_dir, mut conn) = migrated();
-        let expected: [(&str, &[&str]); 12] = [
+        let expected: [(&str, &[&str]); 14] = [
             (
                 "reports",
                 &[
@@ -238,6 +240,29 @@ pub(crate) mod tests {
                     schema::networks::network_id::NAME,
                     schema::networks::name::NAME,
                     schema::networks::time_zone::NAME,
+                    schema::networks::vendor::NAME,
+                    schema::networks::meraki_id::NAME,
+                ],
+            ),
+            (
+                "sources",
+                &[
+                    schema::sources::name::NAME,
+                    schema::sources::vendor::NAME,
+                    schema::sources::validator::NAME,
+                    schema::sources::secret_sha256::NAME,
+                    schema::sources::created_at::NAME,
+                    schema::sources::created_by::NAME,
+                ],
+            ),
+            (
+                "devices",
+                &[
+                    schema::devices::mac::NAME,
+                    schema::devices::manufacturer::NAME,
+                    schema::devices::os::NAME,
+                    schema::devices::ssid::NAME,
+                    schema::devices::seen_at::NAME,
                 ],
             ),
             (

@@ -57,6 +57,7 @@ pub fn list(
                 let silent = is_silent(last_report_at, now, silence_after_s);
                 Node {
                     network_id,
+                    vendor: directory.vendor(network_id),
                     name: directory.node_name(&node_mac),
                     zone: directory.zone(&node_mac),
                     network_name: directory.network_name(network_id),

@@ -205,7 +205,9 @@ pub fn erase(
                 presence_segments::table.filter(presence_segments::mac.eq(mac.to_i64())),
             )
             .execute(conn)?;
-            if rows + segments > 0 && found.is_none() {
+            // The manufacturer, OS and network name the vendor told about it.
+            let described = super::devices::forget(conn, &[mac.to_string()])?;
+            if (rows + segments > 0 || described > 0) && found.is_none() {
                 found = Some(*mac);
             }
             probe_requests += rows;

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use api_types::{Network, NodeLabel, ProbeRequest, Rejection};
+use api_types::{Network, NodeLabel, ProbeRequest, Rejection, Vendor};
 use diesel::dsl::{count_star, max};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
@@ -20,6 +20,8 @@ pub const DEFAULT_TIME_ZONE: &str = "UTC";
 pub struct Directory {
     /// network_id -> (name, time zone)
     networks: HashMap<i64, (Option<String>, String)>,
+    /// The networks of another vendor than CloudTrax.
+    vendors: HashMap<i64, Vendor>,
     /// node_mac -> (name, zone)
     nodes: HashMap<String, (Option<String>, Option<String>)>,
 }
@@ -46,6 +48,11 @@ impl Directory {
         zones
     }
 
+    /// The vendor whose access points report for the network.
+    pub fn vendor(&self, network_id: i64) -> Vendor {
+        self.vendors.get(&network_id).copied().unwrap_or_default()
+    }
+
     pub fn node_name(&self, node_mac: &str) -> Option<String> {
         self.nodes.get(node_mac).and_then(|(name, _)| name.clone())
     }
@@ -59,6 +66,7 @@ impl Directory {
         row.network_name = self.network_name(row.network_id);
         row.node_name = self.node_name(&row.node_mac);
         row.zone = self.zone(&row.node_mac);
+        row.source_vendor = self.vendor(row.network_id);
     }
 
     /// Fills in the names of the network and access point a refused body named.
@@ -74,11 +82,24 @@ impl Directory {
 
 /// Reads every name, zone and time zone (two small tables).
 pub fn directory(conn: &mut Conn) -> QueryResult<Directory> {
-    let networks = networks::table
-        .select((networks::network_id, networks::name, networks::time_zone))
-        .load::<(i64, Option<String>, String)>(conn)?
+    let rows = networks::table
+        .select((
+            networks::network_id,
+            networks::name,
+            networks::time_zone,
+            networks::vendor,
+        ))
+        .load::<(i64, Option<String>, String, Option<String>)>(conn)?;
+    let vendors = rows
+        .iter()
+        .filter_map(|(id, _, _, vendor)| {
+            let vendor = Vendor::parse(vendor.as_deref()?)?;
+            Some((*id, vendor))
+        })
+        .collect();
+    let networks = rows
         .into_iter()
-        .map(|(id, name, tz)| (id, (name, tz)))
+        .map(|(id, name, tz, _)| (id, (name, tz)))
         .collect();
     let nodes = node_labels::table
         .select((node_labels::node_mac, node_labels::name, node_labels::zone))
@@ -86,7 +107,11 @@ pub fn directory(conn: &mut Conn) -> QueryResult<Directory> {
         .into_iter()
         .map(|(mac, name, zone)| (mac, (name, zone)))
         .collect();
-    Ok(Directory { networks, nodes })
+    Ok(Directory {
+        networks,
+        vendors,
+        nodes,
+    })
 }
 
 /// Sets a network's name and time zone (creating its row: a network may be named
@@ -111,6 +136,38 @@ pub fn put_network(
             networks::time_zone.eq(excluded(networks::time_zone)),
         ))
         .execute(conn))?;
+    Ok(())
+}
+
+/// Registers the NCompass network a Meraki network is stored as, on its first post:
+/// named after Meraki's id until an operator names it. Writes nothing once registered.
+pub fn register_meraki_network(
+    conn: &mut Conn,
+    network_id: i64,
+    meraki_id: &str,
+) -> QueryResult<()> {
+    let row = (
+        networks::network_id.eq(network_id),
+        networks::name.eq(Some(meraki_id)),
+        networks::time_zone.eq(DEFAULT_TIME_ZONE),
+        networks::vendor.eq(Some(Vendor::Meraki.as_str())),
+        networks::meraki_id.eq(Some(meraki_id)),
+    );
+    on_each_backend!(conn, |conn| diesel::insert_into(networks::table)
+        .values(row)
+        .on_conflict_do_nothing()
+        .execute(conn))?;
+    // A network named by an operator before its first post keeps its name.
+    diesel::update(
+        networks::table
+            .find(network_id)
+            .filter(networks::meraki_id.is_null()),
+    )
+    .set((
+        networks::vendor.eq(Some(Vendor::Meraki.as_str())),
+        networks::meraki_id.eq(Some(meraki_id)),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 
@@ -149,14 +206,22 @@ pub fn networks(conn: &mut Conn) -> QueryResult<Vec<Network>> {
         .select((nodes::network_id, count_star(), max(nodes::last_report_at)))
         .load::<(i64, i64, Option<i64>)>(conn)?;
     let named = networks::table
-        .select((networks::network_id, networks::name, networks::time_zone))
-        .load::<(i64, Option<String>, String)>(conn)?;
+        .select((
+            networks::network_id,
+            networks::name,
+            networks::time_zone,
+            networks::vendor,
+            networks::meraki_id,
+        ))
+        .load::<(i64, Option<String>, String, Option<String>, Option<String>)>(conn)?;
     let mut all: BTreeMap<i64, Network> = BTreeMap::new();
     for (network_id, nodes, last_report_at) in reporting {
         all.insert(
             network_id,
             Network {
                 network_id,
+                vendor: Vendor::default(),
+                meraki_id: None,
                 name: None,
                 time_zone: DEFAULT_TIME_ZONE.to_string(),
                 nodes,
@@ -164,9 +229,11 @@ pub fn networks(conn: &mut Conn) -> QueryResult<Vec<Network>> {
             },
         );
     }
-    for (network_id, name, time_zone) in named {
+    for (network_id, name, time_zone, vendor, meraki_id) in named {
         let entry = all.entry(network_id).or_insert(Network {
             network_id,
+            vendor: Vendor::default(),
+            meraki_id: None,
             name: None,
             time_zone: String::new(),
             nodes: 0,
@@ -174,6 +241,11 @@ pub fn networks(conn: &mut Conn) -> QueryResult<Vec<Network>> {
         });
         entry.name = name;
         entry.time_zone = time_zone;
+        entry.vendor = vendor
+            .as_deref()
+            .and_then(Vendor::parse)
+            .unwrap_or_default();
+        entry.meraki_id = meraki_id;
     }
     Ok(all.into_values().collect())
 }

@@ -48,6 +48,10 @@ impl From<Row> for ProbeRequest {
             network_name: None,
             node_name: None,
             zone: None,
+            source_vendor: api_types::Vendor::default(),
+            manufacturer: None,
+            os: None,
+            ssid: None,
         }
     }
 }
@@ -61,6 +65,8 @@ pub struct Filter {
     /// Any of these access points (a zone's).
     pub node_macs: Option<Vec<String>>,
     pub network_id: Option<i64>,
+    /// Meraki networks are numbered below zero, CloudTrax's from zero up.
+    pub source_vendor: Option<api_types::Vendor>,
     pub associated: Option<bool>,
     pub randomized: Option<bool>,
     /// `last_seen >= since`
@@ -122,6 +128,17 @@ macro_rules! page_query_builders {
             }
             if let Some(value) = filter.network_id {
                 query = query.filter(probe_requests::network_id.eq(value));
+            }
+            // `+ 0`: a filter on the rows the keyset index walks, never a reason to seek
+            // the network index and sort (one vendor's rows are most rows, or few).
+            match filter.source_vendor {
+                Some(api_types::Vendor::Meraki) => {
+                    query = query.filter((probe_requests::network_id + 0).lt(0));
+                }
+                Some(api_types::Vendor::Cloudtrax) => {
+                    query = query.filter((probe_requests::network_id + 0).ge(0));
+                }
+                None => {}
             }
             if let Some(value) = filter.associated {
                 query = query.filter(probe_requests::associated.eq(value));

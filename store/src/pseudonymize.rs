@@ -31,6 +31,8 @@ pub struct Converted {
     pub probe_requests: u64,
     pub presence_segments: u64,
     pub rejections: u64,
+    /// Device descriptions (manufacturer, OS, SSID) moved to their pseudonyms.
+    pub devices: u64,
     /// The database was in `keyed` mode already: nothing to do.
     pub already_keyed: bool,
     /// Stopped after the number of chunks asked for (tests of an interrupted run).
@@ -185,7 +187,12 @@ pub fn run(
     )
     .unwrap_or(0);
 
+    // Device descriptions, in the transaction that marks the file keyed (so that a
+    // second run cannot key them twice).
     crate::write_transaction(conn, |conn| {
+        converted.devices = crate::devices::pseudonymize(conn, &|mac| {
+            Mac::parse(mac).map(|real| key.pseudonym(real).to_string())
+        })?;
         metadata::set(conn, metadata::MAC_PRIVACY, "keyed")?;
         diesel::delete(
             crate::schema::settings::table

@@ -401,8 +401,11 @@ mod tests {
         assert_eq!(store(&mut conn, &report, 1000).unwrap().stored, 5);
         drop(conn);
 
-        // Exactly this change's migration: the upgrade is that one step.
-        assert_eq!(crate::migrate(url).unwrap(), ["20261207000000"]);
+        // Exactly the migrations since: the key's reordering, then the Meraki sources.
+        assert_eq!(
+            crate::migrate(url).unwrap(),
+            ["20261207000000", "20261208000000"]
+        );
         let mut conn = crate::connect(url).unwrap();
         assert_eq!(
             observation_key(&mut conn),

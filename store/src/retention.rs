@@ -56,6 +56,8 @@ pub struct Deleted {
     pub presence_segments: u64,
     pub reports: u64,
     pub rejections: u64,
+    /// Device descriptions (manufacturer, OS, SSID) not heard since the cutoff.
+    pub devices: u64,
     /// Segments of the cutoff day remain to be looked at (see [`delete_chunk`]'s
     /// cursor), even if this chunk deleted none.
     pub more_to_scan: bool,
@@ -63,7 +65,7 @@ pub struct Deleted {
 
 impl Deleted {
     pub fn total(&self) -> u64 {
-        self.probe_requests + self.presence_segments + self.reports + self.rejections
+        self.probe_requests + self.presence_segments + self.reports + self.rejections + self.devices
     }
 
     /// Another chunk may find something: rows were deleted, or segments remain to scan.
@@ -76,6 +78,7 @@ impl Deleted {
         self.presence_segments += other.presence_segments;
         self.reports += other.reports;
         self.rejections += other.rejections;
+        self.devices += other.devices;
         self.more_to_scan = other.more_to_scan;
     }
 }
@@ -94,6 +97,7 @@ pub fn delete_chunk(
         if let Some(cutoff) = cutoffs.probe_requests {
             deleted.probe_requests = delete_probe_requests(conn, cutoff, chunk)?;
             deleted.reports = delete_reports(conn, cutoff, chunk)?;
+            deleted.devices = super::devices::delete_before(conn, cutoff, chunk)?;
             let mut bind = Placeholders::of(conn);
             let sql = format!(
                 "DELETE FROM rejections WHERE id IN \

@@ -141,6 +141,8 @@ diesel::table! {
         network_id -> BigInt,
         name -> Nullable<Text>,
         time_zone -> Text,
+        vendor -> Nullable<Text>,
+        meraki_id -> Nullable<Text>,
     }
 }
 
@@ -170,5 +172,26 @@ diesel::table! {
         delivered_at -> Nullable<BigInt>,
         abandoned_at -> Nullable<BigInt>,
         last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sources (name) {
+        name -> Text,
+        vendor -> Text,
+        validator -> Text,
+        secret_sha256 -> Text,
+        created_at -> BigInt,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    devices (mac) {
+        mac -> Text,
+        manufacturer -> Nullable<Text>,
+        os -> Nullable<Text>,
+        ssid -> Nullable<Text>,
+        seen_at -> BigInt,
     }
 }

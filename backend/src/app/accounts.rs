@@ -156,7 +156,7 @@ pub fn token(command: &TokenCommand, settings: &Settings) -> Result<(), Error> {
 }
 
 /// Logs an administrative change with the operating-system user who made it.
-fn audit(what: &str) {
+pub(super) fn audit(what: &str) {
     let by = std::env::var("SUDO_USER")
         .or_else(|_| std::env::var("USER"))
         .unwrap_or_else(|_| "unknown".to_string());
@@ -186,7 +186,7 @@ fn read_password(from_stdin: bool, confirm: bool) -> Result<String, Error> {
 }
 
 /// A time as RFC 3339 UTC, to the second; `-` for none.
-fn time(at: Option<i64>) -> String {
+pub(super) fn time(at: Option<i64>) -> String {
     at.and_then(|at| jiff::Timestamp::from_second(at).ok())
         .map_or_else(
             || "-".to_string(),
@@ -195,7 +195,7 @@ fn time(at: Option<i64>) -> String {
 }
 
 /// Columns padded to their widest cell.
-fn print_table(header: &[&str], rows: Vec<Vec<String>>) -> std::io::Result<()> {
+pub(super) fn print_table(header: &[&str], rows: Vec<Vec<String>>) -> std::io::Result<()> {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {

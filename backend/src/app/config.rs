@@ -50,6 +50,61 @@ pub enum Command {
     /// Manage the API tokens of programs (works while the server runs).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage the vendor sources: the Meraki networks that post to /meraki/NAME (works
+    /// while the server runs; every instance on the database sees them).
+    #[command(subcommand)]
+    Source(SourceCommand),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum SourceCommand {
+    /// Add a source: `source add meraki NAME --validator V --secret S`. Meraki's
+    /// dashboard then gets http(s)://HOST/meraki/NAME, the same secret, and checks that
+    /// the URL answers V. The secret is kept only as its SHA-256; --secret-stdin reads
+    /// it from standard input's first line instead of the command line.
+    Add {
+        /// The vendor; `meraki` (CloudTrax posts to /receive and needs no source).
+        vendor: String,
+        /// Lower-case letters, digits, `-` and `_`: the last part of the URL.
+        name: String,
+        /// The validator string Meraki shows beside the Scanning API's URL.
+        #[arg(long)]
+        validator: String,
+        /// Read the secret from standard input (its first line).
+        #[arg(long)]
+        secret_stdin: bool,
+    },
+    /// List the sources: name, vendor, URL path, validator, created (never the secret).
+    List,
+    /// Remove a source: its URL answers 404 from then on. What it stored stays.
+    Remove { name: String },
+}
+
+impl Cli {
+    /// Parses the process's arguments (exits with clap's message when they are wrong).
+    pub fn parse_args() -> Self {
+        Self::try_parse_args_from(std::env::args_os()).unwrap_or_else(|error| error.exit())
+    }
+
+    /// Parses `args`, noting where --secret came from (see
+    /// [`Settings::secret_on_command_line`]).
+    pub fn try_parse_args_from<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::{CommandFactory as _, FromArgMatches as _};
+        let matches = Self::command().try_get_matches_from(args)?;
+        let mut cli = Self::from_arg_matches(&matches)?;
+        let given_on_line = |matches: &clap::ArgMatches| {
+            matches.value_source("secret") == Some(clap::parser::ValueSource::CommandLine)
+        };
+        cli.settings.secret_on_command_line = given_on_line(&matches)
+            || matches.subcommand().is_some_and(|(_, sub)| {
+                given_on_line(sub) || sub.subcommand().is_some_and(|(_, sub)| given_on_line(sub))
+            });
+        Ok(cli)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -143,10 +198,21 @@ pub struct Settings {
     )]
     pub secret: Vec<String>,
 
+    /// Whether --secret was given on the command line (not only through NCOMPASS_SECRET):
+    /// `source add` takes the source's secret from it.
+    #[arg(skip)]
+    pub secret_on_command_line: bool,
+
     /// Largest webhook body accepted, in bytes (suffixes KiB and MiB allowed); larger
     /// bodies are refused with 413.
     #[arg(long, env = "NCOMPASS_MAX_BODY", default_value = "1MiB", value_parser = parse_size, global = true)]
     pub max_body: usize,
+
+    /// Largest Meraki Scanning API post accepted (`/meraki/NAME`), in bytes (suffixes
+    /// KiB and MiB allowed): Meraki posts thousands of observations at once (a 10,000-
+    /// observation v3 post is about 6 MiB). Larger posts are refused with 413.
+    #[arg(long, env = "NCOMPASS_MERAKI_MAX_BODY", default_value = "16MiB", value_parser = parse_size, global = true)]
+    pub meraki_max_body: usize,
 
     /// How many probe requests may wait for the writer before new reports are refused
     /// with 503 (a report counts as at least 1). Bounds memory when the disk falls
@@ -540,6 +606,35 @@ mod tests {
         assert!(parse_size("1GiB").is_err());
         assert!(parse_size("-1").is_err());
         assert!(parse_size("99999999999999999999999MiB").is_err());
+    }
+
+    #[test]
+    fn source_add_knows_whether_its_secret_came_from_the_command_line() {
+        let cli = Cli::try_parse_args_from([
+            "ncompass",
+            "source",
+            "add",
+            "meraki",
+            "lobby",
+            "--validator",
+            "v",
+            "--secret",
+            "s3cret-x",
+        ])
+        .unwrap();
+        assert!(cli.settings.secret_on_command_line);
+        assert_eq!(cli.settings.secret, ["s3cret-x"]);
+        assert_eq!(
+            cli.command,
+            Some(Command::Source(SourceCommand::Add {
+                vendor: "meraki".into(),
+                name: "lobby".into(),
+                validator: "v".into(),
+                secret_stdin: false,
+            }))
+        );
+        let cli = Cli::try_parse_args_from(["ncompass", "source", "list"]).unwrap();
+        assert!(!cli.settings.secret_on_command_line);
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! The application: the command line and settings ([`config`], the only place that
 //! reads flags or the environment), start-up ([`startup`]: each subsystem handed its own
-//! config), and the CLI commands ([`run`], [`accounts`]).
+//! config), and the CLI commands ([`run`], [`accounts`], [`sources`]).
 
 pub mod accounts;
 pub mod config;
 pub mod files;
 pub mod privacy;
+pub mod sources;
 pub mod startup;
 
 use tracing_subscriber::EnvFilter;
@@ -92,6 +93,7 @@ pub async fn run(
         }
         Command::User(command) => crate::app::accounts::user(&command, settings)?,
         Command::Token(command) => crate::app::accounts::token(&command, settings)?,
+        Command::Source(command) => crate::app::sources::source(&command, settings)?,
     }
     Ok(())
 }

@@ -161,6 +161,7 @@ impl Application {
             metrics,
             secrets,
             max_body: settings.max_body,
+            meraki_max_body: settings.meraki_max_body,
             body_timeout: settings.body_timeout,
             max_span_s: i64::try_from(settings.max_span.as_secs()).unwrap_or(i64::MAX),
             analytics: Arc::new(tokio::sync::Semaphore::new(settings.analytics_slots())),

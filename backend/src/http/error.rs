@@ -43,6 +43,9 @@ pub enum AppError {
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
     NotFound(String),
+    /// The resource exists already.
+    #[error("{0}")]
+    Conflict(String),
     #[error("{0}")]
     MethodNotAllowed(&'static str),
     /// Anything that is our fault. The cause is logged, never shown.
@@ -89,6 +92,25 @@ impl std::fmt::Debug for AppError {
 }
 
 impl AppError {
+    /// Why an ingestion endpoint (`/receive`, `/meraki/{name}`) refused a post, as the
+    /// rejection metric and log count it; `None` for an answer they do not count.
+    pub(crate) fn reject_reason(&self) -> Option<crate::pipeline::metrics::RejectReason> {
+        use crate::pipeline::metrics::RejectReason;
+        Some(match self {
+            AppError::UnreadableBody(_) => RejectReason::UnreadableBody,
+            AppError::MalformedBody(_) => RejectReason::InvalidJson,
+            AppError::InvalidBody { .. } => RejectReason::InvalidReport,
+            AppError::Unauthorized(SignatureError::Missing) => RejectReason::MissingSignature,
+            AppError::Unauthorized(_) => RejectReason::BadSignature,
+            AppError::Forbidden(_) => RejectReason::BadSecret,
+            AppError::PayloadTooLarge { .. } => RejectReason::TooLarge,
+            AppError::BodyTimeout { .. } => RejectReason::BodyTimeout,
+            AppError::Overloaded => RejectReason::Overloaded,
+            AppError::NotStored { .. } => RejectReason::NotStored,
+            _ => return None,
+        })
+    }
+
     pub fn internal(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         AppError::Internal(error.into())
     }
@@ -191,6 +213,7 @@ impl ResponseError for AppError {
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Unavailable(_)

@@ -21,7 +21,34 @@ use crate::clock::Clock;
 use crate::cloudtrax::Report;
 use crate::db::writer::Durability;
 use crate::db::{self, rejections::NewRejection, FailureKind, OpenError};
+use crate::meraki::{self, Device};
 use crate::privacy::Privacy;
+
+/// What one accepted post hands the writer, stored in one transaction: the reports of
+/// the access points it speaks for (a CloudTrax post is one; a Meraki post one per
+/// access point that heard something), what it says of the devices, and the Meraki
+/// network to register.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Delivery {
+    pub reports: Vec<Report>,
+    pub devices: Vec<Device>,
+    pub network: Option<meraki::Network>,
+}
+
+impl Delivery {
+    /// A CloudTrax report.
+    pub fn of(report: Report) -> Delivery {
+        Delivery {
+            reports: vec![report],
+            ..Delivery::default()
+        }
+    }
+
+    /// Its probe requests, all reports together.
+    pub fn probe_requests(&self) -> usize {
+        self.reports.iter().map(|r| r.probe_requests.len()).sum()
+    }
+}
 
 /// How long a store failure keeps `/api/v1/health` at 503 when no later commit has
 /// succeeded: long enough for an orchestrator to see it, short enough that an instance
@@ -275,18 +302,34 @@ impl Ingest {
     /// before anything is queued, stored or logged.
     pub async fn store(
         &self,
-        mut report: Report,
+        report: Report,
         received_at: i64,
     ) -> Result<IngestResult, IngestError> {
-        self.shared.privacy.apply(&mut report);
-        let weight = u64::try_from(report.probe_requests.len())
+        self.deliver(Delivery::of(report), received_at).await
+    }
+
+    /// [`Ingest::store`] of a whole delivery, all or nothing: its result sums its
+    /// reports' (`report_id` is its first report's).
+    pub async fn deliver(
+        &self,
+        mut delivery: Delivery,
+        received_at: i64,
+    ) -> Result<IngestResult, IngestError> {
+        let privacy = &self.shared.privacy;
+        for report in &mut delivery.reports {
+            privacy.apply(report);
+        }
+        for device in &mut delivery.devices {
+            device.mac = privacy.stored(device.mac);
+        }
+        let weight = u64::try_from(delivery.probe_requests())
             .unwrap_or(u64::MAX)
             .max(1);
         let reservation = self.admit(weight).ok_or(IngestError::Overloaded)?;
         let (reply, answer) = oneshot::channel();
         let abandoned = Arc::new(AtomicBool::new(false));
         let job = Job::Store {
-            report,
+            delivery,
             received_at,
             reply,
             abandoned: Arc::clone(&abandoned),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use api_types::IngestResult;
 use tokio::sync::oneshot;
 
-use super::admission::{Reservation, Shared};
+use super::admission::{Delivery, Reservation, Shared};
 use super::writer::Job;
 use crate::cloudtrax::Report;
 use crate::db::opt_outs::OptOutCache;
@@ -49,7 +49,7 @@ impl WriteFailure {
 
 /// A store job taken apart.
 pub(super) struct Store {
-    report: Report,
+    delivery: Delivery,
     received_at: i64,
     reply: oneshot::Sender<Result<IngestResult, WriteFailure>>,
     abandoned: Arc<AtomicBool>,
@@ -73,7 +73,7 @@ impl Batch {
         for job in jobs {
             match job {
                 Job::Store {
-                    report,
+                    delivery,
                     received_at,
                     reply,
                     abandoned,
@@ -81,7 +81,7 @@ impl Batch {
                 } => {
                     batch.reservations.push(reservation);
                     batch.stores.push(Store {
-                        report,
+                        delivery,
                         received_at,
                         reply,
                         abandoned,
@@ -154,14 +154,9 @@ pub(super) fn commit(
         reservations,
     } = batch;
     stores.retain(|store| !store.abandoned.load(Ordering::SeqCst));
-    // Reports in one fixed order (their access point, then their first observation),
-    // as their rows are within each report: two instances storing the same reports at
-    // once then take the observations' index locks in the same order and never wait
-    // on each other in a circle.
-    stores.sort_by_key(|store| db::reports::order_key(&store.report));
-    let reports: Vec<(&Report, i64)> = stores
+    let deliveries: Vec<(&Delivery, i64)> = stores
         .iter()
-        .map(|store| (&store.report, store.received_at))
+        .map(|store| (&store.delivery, store.received_at))
         .collect();
     // SQLite rolls a transaction back by itself on a full disk or an I/O error, and
     // diesel's own ROLLBACK then fails and is what it returns: keep the first error.
@@ -170,7 +165,7 @@ pub(super) fn commit(
     let together = loop {
         cause = None;
         let together = db::write_transaction(conn, |conn| {
-            let stored = store_kept(conn, &reports, &shared.privacy, opt_outs).map(
+            let stored = store_kept(conn, &deliveries, &shared.privacy, opt_outs).map(
                 |(results, opted_out)| {
                     // In a savepoint of its own: a refusal that cannot be logged costs
                     // the log entry, never a report of the batch.
@@ -222,7 +217,7 @@ pub(super) fn commit(
                 let result = db::write_transaction(conn, |conn| {
                     store_kept(
                         conn,
-                        &[(&store.report, store.received_at)],
+                        &[(&store.delivery, store.received_at)],
                         &shared.privacy,
                         opt_outs,
                     )
@@ -275,34 +270,94 @@ pub(super) fn commit(
     }
 }
 
-/// Stores `reports` in the caller's transaction, leaving out the observations of
-/// opted-out devices (the list is brought up to date first, in the same transaction:
-/// see `db::opt_outs`). Returns each report's result and how many were left out.
+/// Stores `deliveries` in the caller's transaction, leaving out the observations and
+/// descriptions of opted-out devices (the list is brought up to date first, in the same
+/// transaction: see `db::opt_outs`). Returns each delivery's result (its reports'
+/// summed) and how many observations were left out.
+///
+/// Every report of the batch is stored in one fixed order (its access point, then its
+/// first observation), as its rows are within it: two instances storing the same
+/// reports at once then take the observations' index locks in the same order and never
+/// wait on each other in a circle.
 fn store_kept(
     conn: &mut Conn,
-    reports: &[(&Report, i64)],
+    deliveries: &[(&Delivery, i64)],
     privacy: &Privacy,
     opt_outs: &mut OptOutCache,
 ) -> db::QueryResult<(Vec<IngestResult>, u64)> {
     opt_outs.refresh(conn, privacy.mode.as_str())?;
-    if opt_outs.is_empty() {
-        return Ok((db::reports::store_in_transaction(conn, reports)?, 0));
-    }
     let mut opted_out = 0;
-    let kept: Vec<(Report, i64)> = reports
-        .iter()
-        .map(|(report, received_at)| {
-            let mut report = (*report).clone();
-            report.probe_requests.retain(|probe| {
-                let keep = !opt_outs.contains(privacy.opt_out_entry_of_stored(probe.mac));
-                opted_out += u64::from(!keep);
-                keep
-            });
-            (report, *received_at)
+    let kept =
+        |mac| opt_outs.is_empty() || !opt_outs.contains(privacy.opt_out_entry_of_stored(mac));
+    // (delivery, report) in storing order; reports copied only when some rows go.
+    let mut reports: Vec<(usize, std::borrow::Cow<'_, Report>, i64)> = Vec::new();
+    let mut descriptions = Vec::new();
+    for (index, (delivery, received_at)) in deliveries.iter().enumerate() {
+        for report in &delivery.reports {
+            let report = if report.probe_requests.iter().all(|probe| kept(probe.mac)) {
+                std::borrow::Cow::Borrowed(report)
+            } else {
+                let mut report = report.clone();
+                report.probe_requests.retain(|probe| {
+                    let keep = kept(probe.mac);
+                    opted_out += u64::from(!keep);
+                    keep
+                });
+                std::borrow::Cow::Owned(report)
+            };
+            reports.push((index, report, *received_at));
+        }
+        descriptions.extend(
+            delivery
+                .devices
+                .iter()
+                .filter(|device| kept(device.mac))
+                .map(|device| db::devices::Description {
+                    mac: device.mac.to_string(),
+                    manufacturer: device.manufacturer.clone(),
+                    os: device.os.clone(),
+                    ssid: device.ssid.clone(),
+                    seen_at: device.seen,
+                }),
+        );
+        if let Some(network) = &delivery.network {
+            db::places::register_meraki_network(conn, network.network_id, &network.meraki_id)?;
+        }
+    }
+    reports.sort_by_key(|(_, report, _)| db::reports::order_key(report));
+    let stored = db::reports::store_in_transaction(
+        conn,
+        &reports
+            .iter()
+            .map(|(_, report, at)| (report.as_ref(), *at))
+            .collect::<Vec<_>>(),
+    )?;
+    db::devices::remember(conn, &descriptions)?;
+    let mut results: Vec<Option<IngestResult>> = vec![None; deliveries.len()];
+    for ((index, _, _), result) in reports.iter().zip(stored) {
+        results[*index] = Some(match results[*index].take() {
+            None => result,
+            Some(sum) => IngestResult {
+                report_id: sum.report_id,
+                received: sum.received + result.received,
+                stored: sum.stored + result.stored,
+                duplicates: sum.duplicates + result.duplicates,
+            },
+        });
+    }
+    // A delivery without a report (a Bluetooth post) stores nothing.
+    let results = results
+        .into_iter()
+        .map(|result| {
+            result.unwrap_or(IngestResult {
+                report_id: 0,
+                received: 0,
+                stored: 0,
+                duplicates: 0,
+            })
         })
         .collect();
-    let kept: Vec<(&Report, i64)> = kept.iter().map(|(report, at)| (report, *at)).collect();
-    Ok((db::reports::store_in_transaction(conn, &kept)?, opted_out))
+    Ok((results, opted_out))
 }
 
 /// `rejections`, with the body bytes and detail emptied of any that names an opted-out

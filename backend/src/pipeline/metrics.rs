@@ -26,6 +26,8 @@ pub enum RejectReason {
     InvalidReport,
     MissingSignature,
     BadSignature,
+    /// A Meraki post without its source's secret (403).
+    BadSecret,
     TooLarge,
     UnreadableBody,
     /// The body did not arrive within `--body-timeout` (408).
@@ -36,11 +38,12 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 9] = [
+    pub const ALL: [RejectReason; 10] = [
         RejectReason::InvalidJson,
         RejectReason::InvalidReport,
         RejectReason::MissingSignature,
         RejectReason::BadSignature,
+        RejectReason::BadSecret,
         RejectReason::TooLarge,
         RejectReason::UnreadableBody,
         RejectReason::BodyTimeout,
@@ -54,6 +57,7 @@ impl RejectReason {
             RejectReason::InvalidReport => "invalid_report",
             RejectReason::MissingSignature => "missing_signature",
             RejectReason::BadSignature => "bad_signature",
+            RejectReason::BadSecret => "bad_secret",
             RejectReason::TooLarge => "too_large",
             RejectReason::UnreadableBody => "unreadable_body",
             RejectReason::BodyTimeout => "body_timeout",
@@ -85,6 +89,10 @@ pub struct Metrics {
     batches_retried: Counter,
     /// Analytics requests refused because every slot was taken.
     analytics_refused: Counter,
+    /// Observations in accepted Meraki posts, by `type` (wifi, bluetooth).
+    meraki_observations: Family<Label, Counter>,
+    /// Observations of accepted Meraki posts not stored by design (Bluetooth).
+    meraki_ignored: Counter,
     /// Probe requests (at least 1 per report) admitted and not yet committed.
     pub queued_probe_requests: AtomicU64,
     /// Reports admitted and not yet committed.
@@ -146,6 +154,8 @@ impl Default for Metrics {
             writer_restarts: Counter::default(),
             batches_retried: Counter::default(),
             analytics_refused: Counter::default(),
+            meraki_observations: family("type", &["wifi", "bluetooth"]),
+            meraki_ignored: Counter::default(),
             queued_probe_requests: AtomicU64::default(),
             queued_reports: AtomicU64::default(),
             presence_backlog: AtomicU64::default(),
@@ -208,6 +218,15 @@ impl Metrics {
     /// A batch the connection broke under is tried again on a fresh one.
     pub fn batch_retried(&self) {
         self.batches_retried.inc();
+    }
+
+    /// A Meraki post was accepted: its observations, of `kind` (`wifi`, `bluetooth`),
+    /// and how many of them were not stored by design.
+    pub fn meraki_post(&self, kind: &'static str, observations: u64, ignored: u64) {
+        self.meraki_observations
+            .get_or_create(&[("type", kind)])
+            .inc_by(observations);
+        self.meraki_ignored.inc_by(ignored);
     }
 
     /// Observations of opted-out devices were dropped at ingest.
@@ -309,6 +328,12 @@ impl Metrics {
         add!("ncompass_store_failures", "Store transactions that failed, by kind: full (disk or page limit), busy (another process held the write lock past the busy timeout), io, report (one report's rows), other.", self.store_failures.clone());
         add!("ncompass_writer_restarts", "Times the writer started anew, after a panic or on a fresh connection after its connection broke.", self.writer_restarts.clone());
         add!("ncompass_batches_retried", "Batches of reports tried again on a fresh connection because theirs broke under them (a database restart or failover): their reports were not refused.", self.batches_retried.clone());
+        add!("ncompass_meraki_observations", "Observations (clients) in accepted Meraki Scanning API posts, by type: wifi, bluetooth.", self.meraki_observations.clone());
+        add!(
+            "ncompass_meraki_observations_ignored",
+            "Observations of accepted Meraki posts received but not stored by design (Bluetooth).",
+            self.meraki_ignored.clone()
+        );
         add!("ncompass_analytics_refused", "Analytics requests refused with 503 because --analytics-concurrency computations were running.", self.analytics_refused.clone());
         add!(
             "ncompass_writer_queue_reports",

@@ -28,4 +28,6 @@ mod retention;
 mod writer;
 
 pub use crate::db::writer::Durability;
-pub use admission::{Ingest, IngestConfig, IngestError, Reservation, StartError, WriterHealth};
+pub use admission::{
+    Delivery, Ingest, IngestConfig, IngestError, Reservation, StartError, WriterHealth,
+};

@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 use api_types::IngestResult;
 use tokio::sync::oneshot;
 
+use super::admission::Delivery;
 use super::admission::{Reservation, Shared};
 use super::commit::{commit, Batch, OnBroken, Unstored, WriteFailure};
 use super::idle::{merge_idle, note_presence_backlog};
 use super::retention::{Retention, Slice};
-use crate::cloudtrax::Report;
 use crate::db::opt_outs::OptOutCache;
 use crate::db::writer::{self, Durability};
 use crate::db::{self, rejections::NewRejection, Conn, FailureKind, OpenError};
@@ -35,7 +35,7 @@ const RESTART_PAUSE: Duration = Duration::from_millis(500);
 /// What the writer is asked to do.
 pub(super) enum Job {
     Store {
-        report: Report,
+        delivery: Delivery,
         received_at: i64,
         reply: oneshot::Sender<Result<IngestResult, WriteFailure>>,
         /// Set when the request stopped waiting (its reply timed out): it was told 503,

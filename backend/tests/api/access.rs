@@ -152,13 +152,20 @@ async fn every_secured_operation_refuses_missing_invalid_revoked_and_expired_cre
     assert_eq!(app.stored(), (5, 1));
 
     // What declares no security stays open: the webhook, health, the documentation.
+    // (A Meraki source's URL, for the Meraki receiver's operations.)
+    app.add_source("open", "validator", "s3cret-meraki");
     for (method, path, _) in operations.iter().filter(|(_, _, role)| role.is_none()) {
         if path == "/api/v1/session" {
             continue;
         }
+        let path = &path.replace("/meraki/{name}", "/meraki/open");
         let mut request = app.client.request(method.clone(), app.url(path));
         if *method == reqwest::Method::POST {
-            request = request.body(SAMPLE);
+            request = request.body(if path.starts_with("/meraki/") {
+                ncompass::meraki::samples::V3
+            } else {
+                SAMPLE
+            });
         }
         let status = request.send().await.unwrap().status();
         assert!(status.is_success(), "{method} {path}: {status}");
@@ -540,7 +547,7 @@ async fn a_cookie_authenticated_change_must_come_from_the_dashboards_origin() {
 }
 
 /// Runs the `ncompass` binary on `database` with `args`, feeding `stdin`.
-fn ncompass(database: &str, args: &[&str], stdin: &str) -> std::process::Output {
+pub(crate) fn ncompass(database: &str, args: &[&str], stdin: &str) -> std::process::Output {
     use std::io::Write;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ncompass"))
         .arg("--database")
@@ -561,7 +568,7 @@ fn ncompass(database: &str, args: &[&str], stdin: &str) -> std::process::Output 
     child.wait_with_output().unwrap()
 }
 
-fn succeeds(output: std::process::Output) -> String {
+pub(crate) fn succeeds(output: std::process::Output) -> String {
     assert!(
         output.status.success(),
         "{}",

@@ -93,6 +93,8 @@ fn schema_name(schema: &Value) -> Option<&str> {
 struct Described {
     /// A cursor this server handed out.
     cursor: String,
+    /// A Meraki source's name (`/meraki/{name}`).
+    source: String,
 }
 
 const TIME_ZONES: &[&str] = &[
@@ -277,7 +279,11 @@ fn valid_request(
         if !required && !draw.chance(50) {
             continue;
         }
-        let value = valid(doc, draw, described, name, &parameter["schema"]);
+        let value = if operation.path.starts_with("/meraki/") && name == "name" {
+            json!(described.source)
+        } else {
+            valid(doc, draw, described, name, &parameter["schema"])
+        };
         match parameter["in"].as_str() {
             Some("path") => path_parameters.insert(name.to_string(), value),
             _ => query.insert(name.to_string(), value),
@@ -478,7 +484,14 @@ async fn seeded_app() -> (TestApp, Described) {
     }
     let page = app.get_json("/api/v1/probe-requests?limit=1").await;
     let cursor = page["next_cursor"].as_str().unwrap().to_string();
-    (app, Described { cursor })
+    app.add_source("contract", "validator", "contract-secret");
+    (
+        app,
+        Described {
+            cursor,
+            source: "contract".to_string(),
+        },
+    )
 }
 
 /// Every operation: generated valid requests are not refused as invalid, and each

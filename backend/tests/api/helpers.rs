@@ -32,7 +32,9 @@ pub fn settings() -> Settings {
         database: String::new(),
         bind: "127.0.0.1:0".to_string(),
         secret: Vec::new(),
+        secret_on_command_line: false,
         max_body: 1024 * 1024,
+        meraki_max_body: 16 * 1024 * 1024,
         static_dir: PathBuf::from("no-dashboard-here"),
         log: "warn".to_string(),
         queue_limit: 200_000,
@@ -152,6 +154,27 @@ impl TestApp {
         let response = self.post_report("/receive", report.to_string(), None).await;
         assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
         response.json().await.unwrap()
+    }
+
+    /// GETs `path` and returns its body as text, whatever the status.
+    pub async fn get_text(&self, path: &str) -> String {
+        self.get(path).await.text().await.unwrap()
+    }
+
+    /// Adds a Meraki source straight to the database, as `ncompass source add` does.
+    pub fn add_source(&self, name: &str, validator: &str, secret: &str) {
+        let source = ncompass::db::sources::Source {
+            name: name.to_string(),
+            vendor: "meraki".to_string(),
+            validator: validator.to_string(),
+            secret_sha256: ncompass::meraki::secret_digest(secret),
+            created_at: self.clock.now(),
+            created_by: "test".to_string(),
+        };
+        assert!(self
+            .db()
+            .run_blocking(|conn| ncompass::db::sources::add(conn, &source))
+            .unwrap());
     }
 
     /// Counts rows straight from the database, as an operator's sqlite3 or psql would.

@@ -11,6 +11,7 @@ mod export;
 mod hardening;
 mod helpers;
 mod ingestion;
+mod meraki;
 mod places;
 mod privacy;
 mod probe_requests;

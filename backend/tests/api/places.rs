@@ -37,6 +37,7 @@ async fn networks_and_access_points_are_named_and_validated() {
     assert_eq!(
         networks["items"],
         json!([{"network_id": 7, "name": null, "time_zone": "UTC", "nodes": 1,
+                "vendor": "cloudtrax", "meraki_id": null,
                 "last_report_at": networks["items"][0]["last_report_at"]}])
     );
     let node = &app.get_json("/api/v1/nodes").await["items"][0];
@@ -88,7 +89,8 @@ async fn networks_and_access_points_are_named_and_validated() {
     assert_eq!(networks.as_array().unwrap().len(), 2);
     assert_eq!(
         networks[1],
-        json!({"network_id": 8, "name": "Warehouse", "time_zone": "UTC", "nodes": 0, "last_report_at": null})
+        json!({"network_id": 8, "name": "Warehouse", "time_zone": "UTC", "nodes": 0, "last_report_at": null,
+               "vendor": "cloudtrax", "meraki_id": null})
     );
     let node = &app.get_json("/api/v1/nodes").await["items"][0];
     assert_eq!(node["name"], "Entrance");
@@ -143,7 +145,7 @@ async fn networks_and_access_points_are_named_and_validated() {
     );
     let problem = assert_problem(put(&app, "/api/v1/nodes/not-a-mac", json!({})).await, 400).await;
     assert_eq!(problem["parameter"], "node_mac");
-    let problem = assert_problem(put(&app, "/api/v1/networks/-1", json!({})).await, 400).await;
+    let problem = assert_problem(put(&app, "/api/v1/networks/seven", json!({})).await, 400).await;
     assert_eq!(problem["parameter"], "network_id");
     let response = app
         .client
@@ -392,14 +394,18 @@ async fn names_show_wherever_macs_do_and_zones_filter() {
         .unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert!(
-        lines[0].ends_with(",network_name,node_name,zone"),
+        lines[0].ends_with(",network_name,node_name,zone,source_vendor,manufacturer,os,ssid"),
         "{}",
         lines[0]
     );
     assert_eq!(lines.len(), 3, "{csv}");
-    assert!(lines[1].ends_with(",Main street,,Staff"), "{}", lines[1]);
     assert!(
-        lines[2].ends_with(",Main street,Café,Staff"),
+        lines[1].ends_with(",Main street,,Staff,cloudtrax,,,"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].ends_with(",Main street,Café,Staff,cloudtrax,,,"),
         "{}",
         lines[2]
     );
@@ -727,7 +733,7 @@ async fn occupancy_now_counts_the_windows_devices() {
         "window_s=0",
         "window_s=3601",
         "window_s=x",
-        "network_id=-1",
+        "network_id=x",
         "zone=",
     ] {
         let problem = assert_problem(app.get(&format!("/api/v1/stats/now?{bad}")).await, 400).await;

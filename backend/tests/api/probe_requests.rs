@@ -235,7 +235,7 @@ async fn bad_parameters_are_400_naming_the_parameter() {
         ("cursor=MTIz", "cursor"),
         ("mac=00:11:22", "mac"),
         ("node_mac=hello", "node_mac"),
-        ("network_id=-1", "network_id"),
+        ("network_id=1.5", "network_id"),
         ("network_id=abc", "network_id"),
         ("associated=maybe", "associated"),
         ("randomized=1", "randomized"),
@@ -265,7 +265,8 @@ async fn one_probe_request_by_id() {
             "mac": "80:19:34:b8:bc:1c", "count": 2, "min_signal": -65, "max_signal": -61,
             "avg_signal": -63, "last_seen_signal": null, "first_seen": 1455845819,
             "last_seen": 1455845820, "associated": false, "randomized": false,
-            "network_name": null, "node_name": null, "zone": null
+            "network_name": null, "node_name": null, "zone": null,
+            "source_vendor": "cloudtrax", "manufacturer": null, "os": null, "ssid": null
         })
     );
     assert_problem(app.get("/api/v1/probe-requests/999999").await, 404).await;

@@ -168,7 +168,7 @@ async fn bad_summary_parameters_are_400_naming_them() {
         ("node_mac=nope", "node_mac"),
         ("visit_gap_s=-1", "visit_gap_s"),
         ("nearby_signal_dbm=5", "nearby_signal_dbm"),
-        ("network_id=-2", "network_id"),
+        ("network_id=two", "network_id"),
         ("tz=Mars/Olympus_Mons", "tz"),
     ] {
         let response = app.get(&format!("/api/v1/stats/summary?{query}")).await;

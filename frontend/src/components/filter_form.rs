@@ -25,6 +25,8 @@ struct Draft {
     node_mac: String,
     zone: String,
     network_id: String,
+    /// Any vendor (`None`), or one.
+    source_vendor: Option<api_types::Vendor>,
     /// Any (`None`), yes or no: every value the URL can hold has a choice.
     associated: Option<bool>,
     randomized: Option<bool>,
@@ -43,6 +45,7 @@ impl Draft {
                 .network_id
                 .map(|id| id.to_string())
                 .unwrap_or_default(),
+            source_vendor: query.source_vendor,
             associated: query.associated,
             randomized: query.randomized,
             since: query.since.map(clock::to_input_value).unwrap_or_default(),
@@ -64,7 +67,7 @@ impl Draft {
         };
         let network_id = match self.network_id.trim() {
             "" => None,
-            text => Some(text.parse::<i64>().ok().filter(|id| *id >= 0).ok_or((
+            text => Some(text.parse::<i64>().ok().ok_or((
                 "network_id",
                 "Enter a network number, like 179283".to_string(),
             ))?),
@@ -83,6 +86,7 @@ impl Draft {
             node_mac: mac_field(&self.node_mac, "node_mac")?,
             zone: Some(self.zone.trim().to_string()).filter(|zone| !zone.is_empty()),
             network_id,
+            source_vendor: self.source_vendor,
             associated: self.associated,
             randomized: self.randomized,
             since,
@@ -154,6 +158,15 @@ pub fn FilterForm(props: &FilterFormProps) -> Html {
             draft.set(next);
         })
     };
+    let on_source = {
+        let draft = draft.clone();
+        Callback::from(move |event: Event| {
+            let select: HtmlSelectElement = event.target_unchecked_into();
+            let mut next = (*draft).clone();
+            next.source_vendor = api_types::Vendor::parse(&select.value());
+            draft.set(next);
+        })
+    };
     let on_limit = {
         let draft = draft.clone();
         let apply = apply.clone();
@@ -209,6 +222,17 @@ pub fn FilterForm(props: &FilterFormProps) -> Html {
                     placeholder="179283" value={draft.network_id.clone()} oninput={text(|d| &mut d.network_id)}
                     aria-invalid={invalid("network_id").to_string()} aria-describedby={described("network_id")} />
                 { message("network_id") }
+            </div>
+            <div class="field narrow">
+                <label for="f-source">{ "Source" }</label>
+                <select id="f-source" name="source_vendor" onchange={on_source}>
+                    <option value="" selected={draft.source_vendor.is_none()}>{ "Any" }</option>
+                    { for [api_types::Vendor::Cloudtrax, api_types::Vendor::Meraki].into_iter().map(|vendor| html! {
+                        <option value={vendor.as_str()} selected={draft.source_vendor == Some(vendor)}>
+                            { crate::format::vendor(vendor) }
+                        </option>
+                    }) }
+                </select>
             </div>
             <div class="field">
                 <label for="f-since">{ "Last seen from" }</label>

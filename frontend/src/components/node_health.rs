@@ -99,6 +99,9 @@ fn node_item(node: &Node, now: i64, on_select: &Callback<String>) -> Html {
                 <span class="badge zone">{ zone.clone() }</span>
             }
             <span class="muted">{ format!(" network {}", node.network_name.clone().unwrap_or_else(|| node.network_id.to_string())) }</span>
+            <span class="badge vendor" data-testid="node-vendor" title="The vendor whose reports it sends">
+                { format::vendor(node.vendor) }
+            </span>
             <span>{ format!(" · last report {}", format::relative_time(now, node.last_report_at)) }</span>
             <span>{ format!(" · {} reports in the last hour", format::count(node.reports_last_hour)) }</span>
         </li>

@@ -189,6 +189,12 @@ fn ProbeRow(props: &ProbeRowProps) -> Html {
                         { "random" }
                     </span>
                 }
+                if let Some(description) = format::device_description(item) {
+                    <div class="sub" data-testid="device-description"
+                        title="Manufacturer, OS and network name, as the access points' vendor reported them">
+                        { description }
+                    </div>
+                }
             </td>
             <td>
                 if let Some(name) = &item.node_name {
@@ -204,6 +210,9 @@ fn ProbeRow(props: &ProbeRowProps) -> Html {
                     <div class="place-name">{ name.clone() }</div>
                 }
                 { link(FilterBy::Network(item.network_id), "", "network", "Show only this network", item.network_id.to_string()) }
+                <div class="sub" data-testid="source-vendor" title="The vendor whose access points reported it">
+                    { format::vendor(item.source_vendor) }
+                </div>
             </td>
             <td class="num">{ format::count(item.count) }</td>
             <td>{ signal(item) }</td>

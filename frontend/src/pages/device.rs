@@ -149,6 +149,12 @@ pub fn Device(props: &DeviceProps) -> Html {
                         if loaded.visits.randomized {
                             <p class="notice">{ "This MAC is randomized (locally administered): the same phone may appear under other MACs, and this one may not come back." }</p>
                         }
+                        { for loaded.rows.0.first().map(|row| html! {
+                            <p class="device-about" data-testid="device-about">
+                                { format!("Reported by {} access points", crate::format::vendor(row.source_vendor)) }
+                                { for crate::format::device_description(row).map(|about| format!(": {about}")) }
+                            </p>
+                        }) }
                         { timeline(&loaded.visits, loaded.end, view.days, loaded.now) }
                         { visits_table(&loaded.visits, view.days) }
                         <h3>{ "Its probe requests" }</h3>

@@ -24,10 +24,13 @@ pub enum Access {
 pub fn required(method: &Method, path: &str) -> Access {
     match path {
         "/receive" | "/recieve" | "/api/v1/health" | "/api/v1/privacy" => Access::Open,
+        // Meraki's receivers: the body's secret is their credential.
+        _ if path.starts_with("/meraki/") => Access::Open,
         "/api/v1/session" | "/api/v1/openapi.json" | "/api/docs" => Access::Public,
         // What is kept of one person's device, and the opt-out list: personal data
         // handled for its owner's requests, by administrators only.
         _ if path.starts_with("/api/v1/opt-outs")
+            || path.starts_with("/api/v1/sources")
             || (path.starts_with("/api/v1/devices/") && path.ends_with("/data")) =>
         {
             Access::Role(Role::Admin)
@@ -58,6 +61,13 @@ mod tests {
         let post = Method::POST;
         assert_eq!(required(&post, "/receive"), Access::Open);
         assert_eq!(required(&post, "/recieve"), Access::Open);
+        assert_eq!(required(&post, "/meraki/lobby"), Access::Open);
+        assert_eq!(required(&get, "/meraki/lobby"), Access::Open);
+        assert_eq!(required(&get, "/api/v1/sources"), Access::Role(Role::Admin));
+        assert_eq!(
+            required(&post, "/api/v1/sources"),
+            Access::Role(Role::Admin)
+        );
         assert_eq!(required(&get, "/api/v1/health"), Access::Open);
         assert_eq!(required(&get, "/api/v1/privacy"), Access::Open);
         assert_eq!(required(&get, "/"), Access::Public);

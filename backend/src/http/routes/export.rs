@@ -28,7 +28,8 @@ const STALLED_CLIENT: std::time::Duration = std::time::Duration::from_secs(60);
 /// Then the names an administrator gave the network and the access point, and its zone
 /// (empty when none).
 pub const CSV_HEADER: &str = "id,network_id,node_mac,mac,count,min_signal,max_signal,avg_signal,\
-last_seen_signal,first_seen,last_seen,associated,randomized,network_name,node_name,zone\r\n";
+last_seen_signal,first_seen,last_seen,associated,randomized,network_name,node_name,zone,\
+source_vendor,manufacturer,os,ssid\r\n";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -113,6 +114,7 @@ pub async fn export(request: HttpRequest, state: Data<AppState>) -> Result<HttpR
                         None => std::sync::Arc::new(db::places::directory(conn)?),
                     };
                     page.items.iter_mut().for_each(|row| names.label(row));
+                    db::devices::describe(conn, &mut page.items)?;
                     Ok((page, names))
                 })
                 .await;
@@ -233,6 +235,12 @@ fn csv_row(out: &mut String, row: &ProbeRequest) {
         }
         csv_field(out, name.as_deref().unwrap_or(""));
     }
+    out.push(',');
+    out.push_str(row.source_vendor.as_str());
+    for text in [&row.manufacturer, &row.os, &row.ssid] {
+        out.push(',');
+        csv_field(out, text.as_deref().unwrap_or(""));
+    }
     out.push_str("\r\n");
 }
 
@@ -270,6 +278,10 @@ mod tests {
             network_name: None,
             node_name: None,
             zone: None,
+            source_vendor: api_types::Vendor::Cloudtrax,
+            manufacturer: None,
+            os: None,
+            ssid: None,
         }
     }
 
@@ -280,12 +292,15 @@ mod tests {
         odd.last_seen_signal = Some(-28);
         odd.node_name = Some("Café, \"Nord\"".into());
         odd.zone = Some("Ground".into());
+        odd.source_vendor = api_types::Vendor::Meraki;
+        odd.manufacturer = Some("Seiko Epson".into());
+        odd.ssid = Some("Guest, 5 GHz".into());
         assert_eq!(
             render(ExportFormat::Csv, &[row(), odd]),
-            "42,179283,ac:86:74:61:4f:c0,48:5a:3f:37:de:f7,10,-37,-26,-30,,1455845791,1455845811,true,false,,,\r\n\
-             42,179283,ac:86:74:61:4f:c0,\"a,\"\"b\"\"\nc\",10,-37,-26,-30,-28,1455845791,1455845811,true,false,,\"Café, \"\"Nord\"\"\",Ground\r\n"
+            "42,179283,ac:86:74:61:4f:c0,48:5a:3f:37:de:f7,10,-37,-26,-30,,1455845791,1455845811,true,false,,,,cloudtrax,,,\r\n\
+             42,179283,ac:86:74:61:4f:c0,\"a,\"\"b\"\"\nc\",10,-37,-26,-30,-28,1455845791,1455845811,true,false,,\"Café, \"\"Nord\"\"\",Ground,meraki,Seiko Epson,,\"Guest, 5 GHz\"\r\n"
         );
-        assert_eq!(CSV_HEADER.split(',').count(), 16);
+        assert_eq!(CSV_HEADER.split(',').count(), 20);
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod dashboard;
 pub mod docs;
 pub mod export;
 pub mod health;
+pub mod meraki;
 pub mod metrics;
 pub mod nodes;
 pub mod pages;
@@ -13,6 +14,7 @@ pub mod probe_requests;
 pub mod rejections;
 pub mod samples;
 pub mod session;
+pub mod sources;
 pub mod stats;
 pub mod webhook;
 
@@ -43,6 +45,8 @@ pub struct AppState {
     pub secrets: Vec<Vec<u8>>,
     /// Largest webhook body accepted, in bytes.
     pub max_body: usize,
+    /// Largest Meraki post accepted, in bytes (`--meraki-max-body`).
+    pub meraki_max_body: usize,
     /// How long a webhook body may take to arrive.
     pub body_timeout: std::time::Duration,
     /// The longest span of one probe request, seconds (`--max-span`).
@@ -76,6 +80,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         // The CloudTrax webhook, under both spellings the original receiver answered.
         .service(resource("/receive").route(web::post().to(webhook::receive)))
         .service(resource("/recieve").route(web::post().to(webhook::receive_legacy)))
+        // Meraki's Scanning API, one receiver per configured source.
+        .service(
+            resource("/meraki/{name}")
+                .route(get().to(meraki::validate))
+                .route(web::post().to(meraki::receive)),
+        )
         // The REST API.
         .service(resource("/api/v1/probe-requests").route(get().to(probe_requests::list)))
         // Before `{id}`, which would take "export" for an id.
@@ -120,6 +130,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(personal_data::remove_opt_out)),
         )
         .service(
+            resource("/api/v1/sources")
+                .route(get().to(sources::list))
+                .route(web::post().to(sources::add)),
+        )
+        .service(resource("/api/v1/sources/{name}").route(web::delete().to(sources::remove)))
+        .service(
             resource("/api/v1/session")
                 .route(get().to(session::current))
                 .route(web::post().to(session::sign_in))
@@ -149,7 +165,9 @@ async fn method_not_allowed(request: HttpRequest) -> Result<HttpResponse, AppErr
     let allow = match request.path() {
         "/receive" | "/recieve" | "/api/v1/samples" => "POST",
         "/api/v1/session" => "GET, HEAD, POST, DELETE",
-        "/api/v1/opt-outs" => "GET, HEAD, POST",
+        "/api/v1/opt-outs" | "/api/v1/sources" => "GET, HEAD, POST",
+        path if path.starts_with("/meraki/") => "GET, HEAD, POST",
+        path if path.starts_with("/api/v1/sources/") => "DELETE",
         path if path.starts_with("/api/v1/opt-outs/") => "DELETE",
         path if path.starts_with("/api/v1/nodes/") => "PUT, DELETE",
         path if path.starts_with("/api/v1/networks/") => "PUT",

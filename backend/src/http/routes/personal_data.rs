@@ -18,7 +18,7 @@ const DATA_LIMIT: i64 = 100_000;
 /// Largest body of `POST /api/v1/opt-outs`.
 const MAX_OPT_OUT_BODY: usize = 1024;
 
-fn who(request: &HttpRequest) -> String {
+pub(crate) fn who(request: &HttpRequest) -> String {
     request
         .extensions()
         .get::<Principal>()
@@ -136,6 +136,7 @@ pub async fn device_data(
             probe_requests
                 .iter_mut()
                 .for_each(|row| directory.label(row));
+            db::devices::describe(conn, &mut probe_requests)?;
             Ok(DeviceData {
                 mac: mac.to_string(),
                 mac_privacy: privacy.mode.as_str().to_string(),

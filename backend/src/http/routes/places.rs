@@ -44,11 +44,11 @@ pub async fn list(state: Data<AppState>) -> Result<Json<NetworkList>, AppError> 
     path = "/api/v1/networks/{network_id}",
     tag = "places",
     operation_id = "put_network",
-    params(("network_id" = i64, Path, minimum = 0, description = "The CloudTrax network id", example = 179283)),
+    params(("network_id" = i64, Path, description = "The network id: CloudTrax's, or negative for a Meraki network", example = 179283)),
     request_body(content = NetworkSettings, content_type = "application/json"),
     responses(
         (status = 200, description = "The network as now set", body = Network),
-        (status = 400, description = "`network_id` is not a non-negative integer, or the body is not a JSON object", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`network_id` is not an integer, or the body is not a JSON object", body = api_types::Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than 4 KiB", body = api_types::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`name` or `time_zone` is not acceptable; `field` names it", body = api_types::Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = api_types::Problem, content_type = "application/problem+json"),
@@ -63,8 +63,7 @@ pub async fn put_network(
     let network_id: i64 = path
         .parse()
         .ok()
-        .filter(|id| *id >= 0)
-        .ok_or_else(|| AppError::parameter("network_id", "must be a non-negative integer"))?;
+        .ok_or_else(|| AppError::parameter("network_id", "must be an integer"))?;
     let settings: NetworkSettings = read_json(&request, payload, &state).await?;
     let name = settings
         .name

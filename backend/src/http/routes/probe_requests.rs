@@ -53,6 +53,7 @@ pub async fn list(
             let mut page = db::probe_requests::list(conn, &filter, after, limit)?;
             let directory = db::places::directory(conn)?;
             page.items.iter_mut().for_each(|row| directory.label(row));
+            db::devices::describe(conn, &mut page.items)?;
             Ok(page)
         })
         .await?;
@@ -72,9 +73,10 @@ pub struct FilterQuery {
     node_mac: Option<String>,
     /// Only probe requests heard by the access points now in this zone.
     zone: Option<String>,
-    /// CloudTrax network id.
-    #[param(minimum = 0)]
+    /// Network id: CloudTrax's, or negative for a Meraki network.
     network_id: Option<i64>,
+    /// Only rows reported by this vendor's access points.
+    source_vendor: Option<api_types::Vendor>,
     /// Only clients connected (`true`) or not (`false`).
     associated: Option<bool>,
     /// Only randomized (`true`) or globally unique (`false`) client MACs.
@@ -96,6 +98,7 @@ impl FilterQuery {
             node_mac: self.node_mac,
             zone: self.zone,
             network_id: self.network_id,
+            source_vendor: self.source_vendor,
             associated: self.associated,
             randomized: self.randomized,
             since: self.since,
@@ -167,6 +170,7 @@ pub async fn get(id: Path<String>, state: Data<AppState>) -> Result<Json<ProbeRe
             let mut row = db::probe_requests::find(conn, id)?;
             if let Some(row) = row.as_mut() {
                 db::places::directory(conn)?.label(row);
+                db::devices::describe(conn, std::slice::from_mut(row))?;
             }
             Ok(row)
         })
@@ -187,7 +191,8 @@ pub(super) fn filter(query: &ProbeRequestQuery) -> Result<Filter, AppError> {
         mac: mac("mac", &query.mac)?,
         node_mac: mac("node_mac", &query.node_mac)?,
         node_macs: None,
-        network_id: non_negative("network_id", query.network_id)?,
+        network_id: query.network_id,
+        source_vendor: query.source_vendor,
         associated: query.associated,
         randomized: query.randomized,
         since: non_negative("since", query.since)?,
@@ -247,10 +252,16 @@ mod tests {
             Err(AppError::InvalidParameter { parameter, .. }) => parameter,
             other => panic!("{query}: {other:?}"),
         };
+        // Meraki networks are numbered below zero.
+        let meraki = parse_query("network_id=-1&source_vendor=meraki").and_then(|q| filter(&q));
+        assert!(
+            matches!(&meraki, Ok(f) if f.network_id == Some(-1) && f.source_vendor == Some(api_types::Vendor::Meraki)),
+            "{meraki:?}"
+        );
         assert_eq!(parameter("limit=abc"), "limit");
         assert_eq!(parameter("limit=-1"), "limit");
         assert_eq!(parameter("network_id=x"), "network_id");
-        assert_eq!(parameter("network_id=-1"), "network_id");
+        assert_eq!(parameter("source_vendor=aruba"), "source_vendor");
         assert_eq!(parameter("associated=yes"), "associated");
         assert_eq!(parameter("randomized=2"), "randomized");
         assert_eq!(parameter("since=yesterday"), "since");

@@ -7,7 +7,7 @@ use actix_web::HttpRequest;
 use api_types::IngestResult;
 
 use super::AppState;
-use crate::cloudtrax::{parse_report, verify_signature_any, Mac, SignatureError, TimeRules};
+use crate::cloudtrax::{parse_report, verify_signature_any, Mac, TimeRules};
 use crate::db::rejections::NewRejection;
 use crate::http::error::AppError;
 use crate::pipeline::metrics::RejectReason;
@@ -164,17 +164,8 @@ async fn accept(
 /// Counts a refused report and keeps it in the rejection log (server-side failures are
 /// not the access point's fault and are only logged).
 fn refused(state: &AppState, error: &AppError, body: &[u8], received_at: i64) {
-    let reason = match error {
-        AppError::UnreadableBody(_) => RejectReason::UnreadableBody,
-        AppError::MalformedBody(_) => RejectReason::InvalidJson,
-        AppError::InvalidBody { .. } => RejectReason::InvalidReport,
-        AppError::Unauthorized(SignatureError::Missing) => RejectReason::MissingSignature,
-        AppError::Unauthorized(_) => RejectReason::BadSignature,
-        AppError::PayloadTooLarge { .. } => RejectReason::TooLarge,
-        AppError::BodyTimeout { .. } => RejectReason::BodyTimeout,
-        AppError::Overloaded => RejectReason::Overloaded,
-        AppError::NotStored { .. } => RejectReason::NotStored,
-        _ => return,
+    let Some(reason) = error.reject_reason() else {
+        return;
     };
     state.metrics.rejected(reason);
     if matches!(reason, RejectReason::Overloaded | RejectReason::NotStored) {

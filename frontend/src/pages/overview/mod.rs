@@ -179,6 +179,16 @@ impl Places {
                 .find(|n| n.network_id == network_id)
                 .map_or_else(|| "UTC".to_string(), |n| n.time_zone.clone())
         };
+        let mut zones: Vec<String> = self.networks_in(scope).into_iter().map(zone_of).collect();
+        zones.dedup();
+        match zones.as_slice() {
+            [only] => only.clone(),
+            _ => clock::time_zone(),
+        }
+    }
+
+    /// The networks the scope covers (those of its access points), by id.
+    fn networks_in(&self, scope: &Scope) -> Vec<i64> {
         let mut networks: Vec<i64> = match scope.network_id {
             Some(id) => vec![id],
             None => self
@@ -195,12 +205,27 @@ impl Places {
         };
         networks.sort_unstable();
         networks.dedup();
-        let mut zones: Vec<String> = networks.into_iter().map(zone_of).collect();
-        zones.dedup();
-        match zones.as_slice() {
-            [only] => only.clone(),
-            _ => clock::time_zone(),
-        }
+        networks
+    }
+
+    /// The scope's networks whose vendor leaves randomized MACs out of its feed, by
+    /// name, with the vendor.
+    fn dropping_randomized(&self, scope: &Scope) -> Vec<(String, api_types::Vendor)> {
+        let covered = self.networks_in(scope);
+        self.networks
+            .items
+            .iter()
+            .filter(|network| covered.contains(&network.network_id))
+            .filter(|network| network.vendor.drops_randomized())
+            .map(|network| {
+                let name = network
+                    .name
+                    .clone()
+                    .or_else(|| network.meraki_id.clone())
+                    .unwrap_or_else(|| network.network_id.to_string());
+                (name, network.vendor)
+            })
+            .collect()
     }
 
     fn zones(&self) -> Vec<String> {
@@ -315,6 +340,7 @@ pub fn Overview() -> Html {
                     }
                 </p>
             }
+            { vendor_note(places.as_deref().map(|places| &places.1), &scope) }
             if range.is_too_long() {
                 <p class="field-error" role="alert" data-testid="range-too-long">
                     { "A range may span at most 31 days: choose a shorter one." }
@@ -329,6 +355,38 @@ pub fn Overview() -> Html {
                 Some(figures) => view(figures),
             } }
         </main>
+    }
+}
+
+/// Says which of the scope's networks report through a vendor that leaves randomized
+/// MACs out (Meraki's Scanning API v3 keeps associated clients' only), so that their
+/// device counts and capture rates are not compared blindly with other networks'.
+fn vendor_note(places: Option<&Places>, scope: &Scope) -> Html {
+    let Some(places) = places else {
+        return html! {};
+    };
+    let networks = places.dropping_randomized(scope);
+    if networks.is_empty() {
+        return html! {};
+    }
+    let names: Vec<String> = networks
+        .iter()
+        .map(|(name, vendor)| format!("{name} ({})", crate::format::vendor(*vendor)))
+        .collect();
+    let (which, verb) = if names.len() == 1 {
+        ("Network", "reports")
+    } else {
+        ("Networks", "report")
+    };
+    html! {
+        <p class="notice" data-testid="vendor-note">
+            { format!(
+                "{which} {} {verb} through a vendor whose feed leaves out randomized MACs of \
+                 clients that are not connected: its device counts and capture rates are lower \
+                 than a CloudTrax network's for the same crowd; compare them with care.",
+                names.join(", ")
+            ) }
+        </p>
     }
 }
 

@@ -21,7 +21,7 @@ use crate::http::error::AppError;
     tag = "analytics",
     operation_id = "device_visits",
     params(
-        ("network_id" = i64, Path, minimum = 0, description = "The device's network"),
+        ("network_id" = i64, Path, description = "The device's network (negative: a Meraki network)"),
         ("mac" = String, Path, description = "The client MAC, any case, `:` or `-`", example = "48:5a:3f:37:de:f7"),
         SummaryQuery,
     ),
@@ -40,8 +40,7 @@ pub async fn device_visits(
     let network_id: i64 = network_id
         .parse()
         .ok()
-        .filter(|id| *id >= 0)
-        .ok_or_else(|| AppError::parameter("network_id", "must be a non-negative integer"))?;
+        .ok_or_else(|| AppError::parameter("network_id", "must be an integer"))?;
     let given = mac_parameter("mac", &mac)?;
     let mut query: SummaryQuery = parse_query(request.query_string())?;
     query.network_id = Some(network_id);

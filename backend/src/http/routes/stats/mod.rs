@@ -41,8 +41,7 @@ pub struct SummaryQuery {
     /// at most 31 days (2678400 s) after it.
     #[param(minimum = 0, maximum = 253401948000_i64)]
     until: Option<i64>,
-    /// Only this network.
-    #[param(minimum = 0)]
+    /// Only this network (negative: a Meraki network).
     network_id: Option<i64>,
     /// Only visits heard by this access point (any case, `:` or `-`).
     node_mac: Option<String>,
@@ -195,7 +194,6 @@ fn validate(query: SummaryQuery, now: i64) -> Result<Scope, AppError> {
             "the range may span at most 31 days",
         ));
     }
-    non_negative("network_id", query.network_id)?;
     let defaults = Thresholds::default();
     let thresholds = Thresholds {
         visit_gap_s: query.visit_gap_s.unwrap_or(defaults.visit_gap_s),

@@ -4,7 +4,7 @@ use actix_web::web::{Data, Json};
 use actix_web::HttpRequest;
 use api_types::{NowStats, ZoneNow};
 
-use super::super::{mac_parameter, non_negative, parse_query, AppState};
+use super::super::{mac_parameter, parse_query, AppState};
 use super::analytics_slot;
 use crate::db;
 use crate::http::error::AppError;
@@ -18,8 +18,7 @@ const MAX_NOW_ROWS: i64 = 500_000;
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct NowQuery {
-    /// Only this network.
-    #[param(minimum = 0)]
+    /// Only this network (negative: a Meraki network).
     network_id: Option<i64>,
     /// Only the access points now in this zone (exact name).
     zone: Option<String>,
@@ -51,7 +50,6 @@ pub struct NowQuery {
 )]
 pub async fn now(request: HttpRequest, state: Data<AppState>) -> Result<Json<NowStats>, AppError> {
     let query: NowQuery = parse_query(request.query_string())?;
-    non_negative("network_id", query.network_id)?;
     let window_s = query.window_s.unwrap_or(DEFAULT_NOW_WINDOW_S);
     if !(1..=MAX_NOW_WINDOW_S).contains(&window_s) {
         return Err(AppError::parameter(
