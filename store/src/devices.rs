@@ -269,4 +269,39 @@ mod tests {
         assert_eq!(forget(&mut conn, &[mac.to_string()]).ok(), Some(1));
         assert!(of(&mut conn, &[mac]).unwrap_or_default().is_empty());
     }
+
+    #[test]
+    fn pseudonymizing_moves_each_description_to_its_pseudonym() {
+        let (_dir, mut conn) = migrated();
+        let ok = |result: QueryResult<()>| assert!(result.is_ok(), "{result:?}");
+        ok(remember(
+            &mut conn,
+            &[
+                described("00:26:ab:b8:a9:a5", Some("Seiko Epson"), None, 10),
+                described("f0:18:98:11:22:33", Some("Apple"), Some("Guest"), 20),
+                described("not a mac", None, None, 30),
+            ],
+        ));
+        let keyed = |mac: &str| (mac != "not a mac").then(|| format!("k{}", &mac[1..]));
+        assert_eq!(pseudonymize(&mut conn, &keyed).ok(), Some(2));
+        let found = of(
+            &mut conn,
+            &[
+                "00:26:ab:b8:a9:a5",
+                "k0:26:ab:b8:a9:a5",
+                "k0:18:98:11:22:33",
+            ],
+        )
+        .unwrap_or_default();
+        assert_eq!(found.len(), 2, "no real MAC is left: {found:?}");
+        assert_eq!(
+            found.get("k0:18:98:11:22:33"),
+            Some(&described(
+                "k0:18:98:11:22:33",
+                Some("Apple"),
+                Some("Guest"),
+                20
+            ))
+        );
+    }
 }

@@ -73,10 +73,12 @@ pub async fn run(
                 );
             } else {
                 println!(
-                    "{}: pseudonymized {} probe requests and {} presence segments; serve it with --mac-privacy keyed",
+                    "{}: pseudonymized {} probe requests, {} presence segments and {} device \
+                     descriptions; serve it with --mac-privacy keyed",
                     crate::db::redacted(&settings.database),
                     converted.probe_requests,
-                    converted.presence_segments
+                    converted.presence_segments,
+                    converted.devices
                 );
             }
         }

@@ -471,6 +471,34 @@ async fn keyed_mode_opt_outs_and_erasure_apply_to_meraki_rows() {
 }
 
 #[actix_web::test]
+async fn retention_deletes_old_meraki_rows_and_the_descriptions_of_devices_gone() {
+    let mut settings = settings();
+    settings.keep_probe_requests = Some(std::time::Duration::from_secs(3_600));
+    let app = spawn_app_with(settings).await;
+    add_source(&app, "lobby", SECRET);
+    let now = ncompass::unix_now();
+    // Heard three hours ago (other seeds: other clients), and a minute ago.
+    let old = ncompass::meraki::samples::v3_body(50, 1, now - 3 * 3_600, SECRET);
+    stored_ok(&app, old).await;
+    let recent = stored_ok(&app, ncompass::meraki::samples::v3_body(50, 2, now, SECRET)).await;
+    let recent_devices = 50;
+    assert!(
+        app.count("devices") > recent_devices,
+        "both posts described their devices"
+    );
+    crate::privacy::within(
+        std::time::Duration::from_secs(30),
+        "old rows and descriptions deleted",
+        || async {
+            (app.count("devices") == recent_devices
+                && app.count("probe_requests") == recent["stored"].as_i64().unwrap())
+            .then_some(())
+        },
+    )
+    .await;
+}
+
+#[actix_web::test]
 async fn the_sources_api_adds_lists_and_removes_without_showing_the_secret() {
     let app = spawn_app().await;
     let new =

@@ -29,7 +29,7 @@ async fn call(request: reqwest::RequestBuilder, token: &str) -> (u16, Value) {
 }
 
 /// Polls `probe` every 100 ms until it answers `Some`, for at most `limit`.
-async fn within<T, F, Fut>(limit: Duration, what: &str, mut probe: F) -> T
+pub(crate) async fn within<T, F, Fut>(limit: Duration, what: &str, mut probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
