@@ -274,6 +274,66 @@ async fn histogram_access_points_and_a_devices_visits() {
 }
 
 #[actix_web::test]
+async fn series_buckets_are_clipped_to_the_range() {
+    let app = spawn_app().await;
+    // 12:00 UTC of T0's day; one device at 12:10-12:20, another at 13:10-13:20.
+    let noon = T0 + 43_200;
+    app.ingest(&report(
+        9,
+        "ac:86:74:00:00:01",
+        vec![
+            seen("00:11:22:33:44:01", 43_800, 44_400, -60, false),
+            seen("00:11:22:33:44:02", 47_400, 48_000, -60, false),
+        ],
+    ))
+    .await;
+    let points = |since: i64, until: i64| {
+        let app = &app;
+        async move {
+            let series = app
+                .get_json(&format!(
+                    "/api/v1/stats/series?bucket=hour&since={since}&until={until}"
+                ))
+                .await;
+            series["points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p["since"].as_i64().unwrap(),
+                        p["until"].as_i64().unwrap(),
+                        p["devices"].as_i64().unwrap(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    // 12:00 to 13:00 (until inclusive): the 13:00 bucket is one second, and the device
+    // heard at 13:10 is in no bucket of the range.
+    assert_eq!(
+        points(noon, noon + 3_600).await,
+        [(noon, noon + 3_599, 1), (noon + 3_600, noon + 3_600, 0)]
+    );
+    // From 12:30: a half-hour first bucket, which holds no one heard before 12:30.
+    assert_eq!(
+        points(noon + 1_800, noon + 7_199).await,
+        [
+            (noon + 1_800, noon + 3_599, 0),
+            (noon + 3_600, noon + 7_199, 1)
+        ]
+    );
+    // No bucket holds more than the whole range's summary.
+    let summary = app
+        .get_json(&format!(
+            "/api/v1/stats/summary?since={noon}&until={}",
+            noon + 3_600
+        ))
+        .await;
+    assert_eq!(summary["devices"], 1);
+}
+
+#[actix_web::test]
 async fn a_series_by_local_day_across_a_dst_change() {
     let app = spawn_app().await;
     // Berlin's local midnights around the 2026-03-29 change: 03-28 00:00 CET =

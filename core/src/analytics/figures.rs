@@ -260,6 +260,22 @@ pub fn buckets(
     Ok(out)
 }
 
+/// `bounds` (from [`buckets`]) cut to the range `since..=until`: the first bucket starts
+/// at `since` and the last ends just after `until`, so that no bucket counts what
+/// happened outside the range (a 12:00-12:59:59 range's series never holds a 13:00
+/// bucket of the hour after it, and a range from 12:30 has a first bucket of half an
+/// hour). The buckets keep their local boundaries inside the range.
+pub fn clipped(mut bounds: Vec<(i64, i64)>, since: i64, until: i64) -> Vec<(i64, i64)> {
+    bounds.retain(|(start, end)| *end > since && *start <= until);
+    if let Some(first) = bounds.first_mut() {
+        first.0 = first.0.max(since);
+    }
+    if let Some(last) = bounds.last_mut() {
+        last.1 = last.1.min(until.saturating_add(1));
+    }
+    bounds
+}
+
 /// Nearest-rank percentile of sorted values.
 pub(crate) fn percentile(sorted: &[i64], percent: usize) -> Option<i64> {
     if sorted.is_empty() {

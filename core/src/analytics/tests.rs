@@ -218,6 +218,46 @@ fn days_and_hours_follow_the_time_zone_across_dst() {
 }
 
 #[test]
+fn series_buckets_are_clipped_to_the_range() {
+    let utc = jiff::tz::TimeZone::UTC;
+    let hours = |since: i64, until: i64| {
+        clipped(
+            buckets(since, until, Bucket::Hour, &utc).unwrap(),
+            since,
+            until,
+        )
+    };
+    // From mid-hour to a minute past the next hour: two partial hours.
+    assert_eq!(
+        hours(T0 + 90, T0 + 3_660),
+        [(T0 + 90, T0 + 3_600), (T0 + 3_600, T0 + 3_661)]
+    );
+    // A whole hour (until inclusive): one bucket, not the next hour's too.
+    assert_eq!(hours(T0, T0 + 3_599), [(T0, T0 + 3_600)]);
+    // One instant: a one-second bucket.
+    assert_eq!(hours(T0 + 10, T0 + 10), [(T0 + 10, T0 + 11)]);
+    // Nothing outside the bounds is invented.
+    assert_eq!(clipped(Vec::new(), T0, T0 + 10), []);
+
+    // A visit after the range counts in no bucket of it.
+    let t = Thresholds::default();
+    let all = visits(
+        vec![
+            seen("aa", "n1", 100, 200, -50),
+            seen("bb", "n1", 3_700, 3_800, -50),
+        ],
+        &t,
+    );
+    let days = Days::new(T0, T0 + 3_599, &utc).unwrap();
+    let points = series(&all, &hours(T0, T0 + 3_599), None, &t, &days);
+    assert_eq!(points.len(), 1);
+    assert_eq!(
+        (points[0].since, points[0].until, points[0].devices),
+        (T0, T0 + 3_599, 1)
+    );
+}
+
+#[test]
 fn an_empty_range_has_no_figures() {
     let t = Thresholds::default();
     let none = summary(

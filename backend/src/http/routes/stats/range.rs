@@ -162,8 +162,10 @@ pub struct SeriesQuery {
 ///
 /// The summary's figures per local hour or local day of a time zone, over the range
 /// (same parameters and definitions as the summary). Bucket boundaries are the zone's:
-/// a day with a DST change lasts 23 or 25 hours. A visit counts in every bucket it
-/// overlaps.
+/// a day with a DST change lasts 23 or 25 hours. The first and last buckets are cut to
+/// the range (a range from 12:30 starts with a half-hour bucket; nothing after `until`
+/// is counted), so no bucket holds more than the range. A visit counts in every bucket
+/// it overlaps.
 #[utoipa::path(
     get,
     path = "/api/v1/stats/series",
@@ -190,7 +192,8 @@ pub async fn series(
             )
         },
     )?;
-    // The buckets may start before `since` (at its local hour or day): days over them.
+    let bounds = analytics::clipped(bounds, scope.since, scope.until);
+    // The local days over the buckets (their local days, for "returning").
     let days = match (bounds.first(), bounds.last()) {
         (Some(first), Some(last)) => Days::new(first.0, last.1 - 1, &scope.tz),
         _ => Days::new(scope.since, scope.until, &scope.tz),
