@@ -157,10 +157,14 @@ pub fn token(command: &TokenCommand, settings: &Settings) -> Result<(), Error> {
 
 /// Logs an administrative change with the operating-system user who made it.
 pub(super) fn audit(what: &str) {
-    let by = std::env::var("SUDO_USER")
+    tracing::info!(target: "ncompass::audit", by = %operator(), "command line: {what}");
+}
+
+/// The operating-system user running the command (the one behind `sudo`, if any).
+pub(super) fn operator() -> String {
+    std::env::var("SUDO_USER")
         .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| "unknown".to_string());
-    tracing::info!(target: "ncompass::audit", by = %by, "command line: {what}");
+        .unwrap_or_else(|_| "unknown".to_string())
 }
 
 /// The new password: the first line of standard input, or asked twice on the terminal.

@@ -3,7 +3,7 @@
 
 use std::io::BufRead;
 
-use super::accounts::{audit, print_table, time};
+use super::accounts::{audit, operator, print_table, time};
 use crate::app::config::{Settings, SourceCommand};
 use crate::db::{self, Database};
 use crate::meraki;
@@ -109,10 +109,4 @@ fn argument_of(field: &str) -> String {
         "name" => "NAME".to_string(),
         other => format!("--{other}"),
     }
-}
-
-fn operator() -> String {
-    std::env::var("SUDO_USER")
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| "unknown".to_string())
 }
