@@ -12,12 +12,9 @@ use api_types::MerakiIngestResult;
 use super::AppState;
 use crate::cloudtrax::TimeRules;
 use crate::db;
-use crate::db::rejections::NewRejection;
 use crate::http::error::AppError;
 use crate::ingest::Delivery;
 use crate::meraki::{self, Kind};
-use crate::pipeline::metrics::RejectReason;
-use crate::privacy::MacPrivacy;
 
 /// The source called `name`, or 404.
 async fn source(state: &AppState, name: &str) -> Result<db::sources::Source, AppError> {
@@ -121,7 +118,7 @@ pub async fn receive(
     {
         Ok(body) => body,
         Err(error) => {
-            refused(&state, &error, received_at);
+            super::webhook::refused(&state, &error, None, received_at);
             return Err(error);
         }
     };
@@ -131,7 +128,7 @@ pub async fn receive(
             Ok(Json(result))
         }
         Err(error) => {
-            refused(&state, &error, received_at);
+            super::webhook::refused(&state, &error, None, received_at);
             Err(error)
         }
     }
@@ -193,29 +190,4 @@ async fn accept(
         .metrics
         .meraki_post(kind, post.observations, post.ignored);
     Ok(result)
-}
-
-/// Counts a refused post and logs it in the rejection log. No byte of a Meraki body is
-/// kept (it holds the source's secret): only the reason, the status, the field and, in
-/// raw mode, the detail.
-fn refused(state: &AppState, error: &AppError, received_at: i64) {
-    let Some(reason) = error.reject_reason() else {
-        return;
-    };
-    state.metrics.rejected(reason);
-    if matches!(reason, RejectReason::Overloaded | RejectReason::NotStored) {
-        return;
-    }
-    let problem = error.problem();
-    let keyed = state.privacy.mode == MacPrivacy::Keyed;
-    state.ingest.reject(NewRejection {
-        received_at,
-        status: i32::from(problem.status),
-        reason: reason.as_str().to_string(),
-        detail: if keyed { String::new() } else { problem.detail },
-        field: problem.field,
-        network_id: None,
-        node_mac: None,
-        body_prefix: String::new(),
-    });
 }

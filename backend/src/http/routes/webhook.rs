@@ -124,7 +124,7 @@ pub async fn receive(
     let body = match super::read_body(&request, payload, state.max_body, state.body_timeout).await {
         Ok(body) => body,
         Err(error) => {
-            refused(&state, &error, &[], received_at);
+            refused(&state, &error, None, received_at);
             return Err(error);
         }
     };
@@ -134,7 +134,7 @@ pub async fn receive(
             Ok(Json(result))
         }
         Err(error) => {
-            refused(&state, &error, &body, received_at);
+            refused(&state, &error, Some(&body), received_at);
             Err(error)
         }
     }
@@ -161,9 +161,10 @@ async fn accept(
     Ok(state.ingest.store(report, received_at).await?)
 }
 
-/// Counts a refused report and keeps it in the rejection log (server-side failures are
-/// not the access point's fault and are only logged).
-fn refused(state: &AppState, error: &AppError, body: &[u8], received_at: i64) {
+/// Counts a refused post and keeps it in the rejection log (server-side failures are
+/// not the access point's fault and are only logged). `body`: what of it may be read
+/// for the log (`None`: not one byte, as for a Meraki body, which holds its secret).
+pub(super) fn refused(state: &AppState, error: &AppError, body: Option<&[u8]>, received_at: i64) {
     let Some(reason) = error.reject_reason() else {
         return;
     };
@@ -172,9 +173,9 @@ fn refused(state: &AppState, error: &AppError, body: &[u8], received_at: i64) {
         return;
     }
     // An unsigned body is never parsed, not even for the log: refusing it stays cheap.
-    let hint = match error {
-        AppError::Unauthorized(_) => NodeHint::default(),
-        _ => NodeHint::read(body),
+    let hint = match (error, body) {
+        (AppError::Unauthorized(_), _) | (_, None) => NodeHint::default(),
+        (_, Some(body)) => NodeHint::read(body),
     };
     let problem = error.problem();
     // In `keyed` mode no byte of the body is kept, nor the detail (which may quote a
@@ -188,10 +189,11 @@ fn refused(state: &AppState, error: &AppError, body: &[u8], received_at: i64) {
         field: problem.field,
         network_id: hint.network_id,
         node_mac: hint.node_mac,
-        body_prefix: if keyed {
-            String::new()
-        } else {
-            String::from_utf8_lossy(&body[..body.len().min(BODY_PREFIX_BYTES)]).into_owned()
+        body_prefix: match body {
+            Some(body) if !keyed => {
+                String::from_utf8_lossy(&body[..body.len().min(BODY_PREFIX_BYTES)]).into_owned()
+            }
+            _ => String::new(),
         },
     });
 }
