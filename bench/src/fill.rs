@@ -48,6 +48,10 @@ pub struct Fill {
     pub end_before: i64,
     /// Leave the rows for the server's presence merge instead of marking them merged.
     pub merge: bool,
+    /// Spread the rows evenly over this many days (at least 1): the newest day's rows
+    /// end `end_before` seconds ago, each earlier day's a day before. A database that
+    /// has filled for days has them in as many day partitions.
+    pub days: u32,
 }
 
 #[derive(QueryableByName)]
@@ -62,8 +66,10 @@ struct Index {
 /// unique ones and the primary key): their names and the SQL that makes each again.
 fn droppable_indexes(conn: &mut Conn) -> Vec<Index> {
     let sql = match conn {
+        // Every table of the view: the day partitions and the default table.
         Conn::Sqlite(_) => {
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'probe_requests' \
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' \
+             AND tbl_name LIKE 'probe\\_requests\\_%' ESCAPE '\\' \
              AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name"
         }
         Conn::Postgres(_) => {
@@ -80,14 +86,24 @@ fn droppable_indexes(conn: &mut Conn) -> Vec<Index> {
 pub fn fill(url: &str, workload: &Workload, fill: &Fill, mut progress: impl FnMut(u64)) -> Filled {
     ncompass::db::migrate(url).unwrap();
     let mut conn = ncompass::db::connect(url).unwrap();
-    let reports = fill.rows.div_ceil(u64::from(workload.probes.max(1)));
+    let days = u64::from(fill.days.max(1));
+    let reports_a_day = fill
+        .rows
+        .div_ceil(days)
+        .div_ceil(u64::from(workload.probes.max(1)));
     let nodes = u64::from(workload.nodes.max(1));
-    let periods = i64::try_from(reports.div_ceil(nodes)).unwrap();
-    let workload = Workload {
-        start: Some(ncompass::unix_now() - fill.end_before - 30 * periods),
-        secret: None,
-        ..workload.clone()
-    };
+    let periods = i64::try_from(reports_a_day.div_ceil(nodes)).unwrap();
+    let now = ncompass::unix_now();
+    // Oldest day first, so that ids grow with time as a server's do.
+    let workloads: Vec<Workload> = (0..days)
+        .rev()
+        .map(|k| Workload {
+            start: Some(now - fill.end_before - 86_400 * k as i64 - 30 * periods),
+            seed: workload.seed + k,
+            secret: None,
+            ..workload.clone()
+        })
+        .collect();
     match &mut conn {
         Conn::Sqlite(_) => conn
             .batch_execute("PRAGMA synchronous = OFF; PRAGMA cache_size = -4000000; PRAGMA temp_store = MEMORY;")
@@ -95,14 +111,14 @@ pub fn fill(url: &str, workload: &Workload, fill: &Fill, mut progress: impl FnMu
         Conn::Postgres(_) => {
             conn.batch_execute("SET statement_timeout = 0; SET maintenance_work_mem = '1GB'; SET synchronous_commit = off;")
                 .unwrap();
-            // The day partitions of the filled hours exist before their rows come.
-            let first = workload.start.unwrap_or_default();
-            let mut day = first;
-            while day <= ncompass::unix_now() + 86_400 {
-                ncompass::db::partitions::ensure(&mut conn, day).unwrap();
-                day += 86_400;
-            }
         }
+    }
+    // The day partitions of the filled hours exist before their rows come, so that
+    // their indexes are dropped with the others.
+    let mut day = workloads[0].start.unwrap_or_default();
+    while day <= now + 86_400 {
+        ncompass::db::partitions::ensure(&mut conn, day).unwrap();
+        day += 86_400;
     }
     let indexes = droppable_indexes(&mut conn);
     for index in &indexes {
@@ -115,34 +131,40 @@ pub fn fill(url: &str, workload: &Workload, fill: &Fill, mut progress: impl FnMu
     let mut stored = 0u64;
     let mut batch: Vec<(ncompass::cloudtrax::Report, i64)> = Vec::new();
     let mut batch_rows = 0u64;
-    let mut posts = workload.iter(usize::try_from(reports).unwrap()).peekable();
-    while posts.peek().is_some() {
-        for (body, _) in posts.by_ref() {
-            let report = ncompass::cloudtrax::parse_report(body.as_bytes(), &rules).unwrap();
-            let received_at = report
-                .probe_requests
-                .iter()
-                .map(|probe| probe.last_seen)
-                .max()
-                .unwrap_or_default()
-                + 5;
-            batch_rows += report.probe_requests.len() as u64;
-            batch.push((report, received_at));
-            if batch_rows >= ROWS_PER_TRANSACTION {
-                break;
+    for workload in &workloads {
+        let mut posts = workload
+            .iter(usize::try_from(reports_a_day).unwrap())
+            .peekable();
+        while posts.peek().is_some() {
+            for (body, _) in posts.by_ref() {
+                let report = ncompass::cloudtrax::parse_report(body.as_bytes(), &rules).unwrap();
+                // Received as it was heard: its day's partition is a recent day's.
+                let received_at = report
+                    .probe_requests
+                    .iter()
+                    .map(|probe| probe.last_seen)
+                    .max()
+                    .unwrap_or_default()
+                    + 5;
+                batch_rows += report.probe_requests.len() as u64;
+                batch.push((report, received_at));
+                if batch_rows >= ROWS_PER_TRANSACTION {
+                    break;
+                }
             }
+            let chunk: Vec<(&ncompass::cloudtrax::Report, i64)> =
+                batch.iter().map(|(report, at)| (report, *at)).collect();
+            let results = ncompass::db::write_transaction(&mut conn, |conn| {
+                ncompass::db::reports::store_in_transaction(conn, &chunk)
+            })
+            .unwrap();
+            stored += results.iter().map(|r| r.stored as u64).sum::<u64>();
+            batch.clear();
+            batch_rows = 0;
+            progress(stored);
         }
-        let chunk: Vec<(&ncompass::cloudtrax::Report, i64)> =
-            batch.iter().map(|(report, at)| (report, *at)).collect();
-        let results = ncompass::db::write_transaction(&mut conn, |conn| {
-            ncompass::db::reports::store_in_transaction(conn, &chunk)
-        })
-        .unwrap();
-        stored += results.iter().map(|r| r.stored as u64).sum::<u64>();
-        batch.clear();
-        batch_rows = 0;
-        progress(stored);
     }
+    let reports = reports_a_day * days;
     let insert_seconds = started.elapsed().as_secs_f64();
 
     let started = Instant::now();
@@ -151,7 +173,8 @@ pub fn fill(url: &str, workload: &Workload, fill: &Fill, mut progress: impl FnMu
     }
     if !fill.merge {
         conn.batch_execute(
-            "UPDATE presence_progress SET through_id = (SELECT coalesce(max(id), 0) FROM probe_requests)",
+            "UPDATE presence_progress SET through_id = \
+             coalesce((SELECT id FROM probe_requests ORDER BY id DESC LIMIT 1), 0)",
         )
         .unwrap();
     }
@@ -195,6 +218,7 @@ mod tests {
                 rows: 250_000,
                 end_before: 3_600,
                 merge: false,
+                days: 1,
             },
             |rows| seen.push(rows),
         );
@@ -206,7 +230,13 @@ mod tests {
         let mut conn = ncompass::db::connect(url).unwrap();
         let after = droppable_indexes(&mut conn);
         let names = |indexes: &[Index]| indexes.iter().map(|i| i.name.clone()).collect::<Vec<_>>();
-        assert_eq!(names(&after), names(&before));
+        // Those of the partitions there were, and of any the fill's hour made.
+        let (before, after) = (names(&before), names(&after));
+        assert!(
+            before.iter().all(|name| after.contains(name)),
+            "{before:?} {after:?}"
+        );
+        assert_eq!(after.len() % 7, 0, "{after:?}");
         let rows = count(&mut conn, "SELECT count(*) AS n FROM probe_requests");
         assert_eq!(u64::try_from(rows).unwrap(), filled.rows);
         assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM reports"), 2_500);

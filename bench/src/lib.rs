@@ -737,8 +737,8 @@ pub fn null_server() -> u16 {
     port
 }
 
-/// Inserts every probe request of `posts` into the `probe_requests` table of a fresh,
-/// migrated database at `path` (same schema, same indexes), in one transaction with one
+/// Inserts every probe request of `posts` into today's day partition of `probe_requests`
+/// in a fresh, migrated database at `path` (same schema, same indexes), in one transaction with one
 /// prepared statement, through SQLite's C API: the database ceiling. Returns the rows
 /// inserted and the time taken.
 pub fn raw_sqlite_insert(
@@ -812,11 +812,13 @@ pub fn raw_sqlite_insert(
         );
         let started = Instant::now();
         exec(db, "BEGIN IMMEDIATE");
-        let sql = CString::new(
-            "INSERT INTO probe_requests (report_id, network_id, node_mac, mac, count, min_signal, max_signal, \
+        // Today's day partition (made by the migration), with its indexes.
+        let table = ncompass::db::partitions::name(ncompass::unix_now().div_euclid(86_400));
+        let sql = CString::new(format!(
+            "INSERT INTO {table} (report_id, network_id, node_mac, mac, count, min_signal, max_signal, \
              avg_signal, last_seen_signal, first_seen, last_seen, associated, randomized) \
-             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT DO NOTHING",
-        )
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT DO NOTHING"
+        ))
         .unwrap();
         let mut statement: *mut ffi::sqlite3_stmt = std::ptr::null_mut();
         assert_eq!(

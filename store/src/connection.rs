@@ -173,6 +173,15 @@ pub fn connect(url: &str) -> Result<Conn, OpenError> {
 /// Opens the database at `url` (creating an SQLite file if needed) and applies every
 /// pending migration. Returns the names of the migrations applied.
 pub fn migrate(url: &str) -> Result<Vec<String>, OpenError> {
+    migrate_with_progress(url, &mut |line| tracing::info!("{line}"))
+}
+
+/// [`migrate`], telling `progress` how far a long conversion is (an SQLite file of an
+/// earlier release moved into day partitions: `partitions::upgrade`).
+pub fn migrate_with_progress(
+    url: &str,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<String>, OpenError> {
     let mut conn = connect(url)?;
     let migrate_error = |source| OpenError::Migrate {
         path: redacted(url),
@@ -208,9 +217,14 @@ pub fn migrate(url: &str) -> Result<Vec<String>, OpenError> {
             applied.map_err(migrate_error)?
         }
     };
+    let now = ncompass_core::clock::unix_now();
+    partitions::upgrade(&mut conn, now, progress).map_err(|source| OpenError::Setup {
+        path: redacted(url),
+        source,
+    })?;
     // Not a reason to refuse to start: rows go to the default partition meanwhile, and
     // the writer tries again hourly.
-    if let Err(error) = partitions::ensure(&mut conn, ncompass_core::clock::unix_now()) {
+    if let Err(error) = partitions::ensure(&mut conn, now) {
         tracing::warn!(%error, "cannot create the coming days' partitions now; trying again within the hour");
     }
     Ok(applied)

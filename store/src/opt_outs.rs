@@ -20,7 +20,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use super::metadata::{MAC_PRIVACY, OPT_OUT_VERSION};
-use super::schema::{opt_outs, presence_segments, probe_requests, settings};
+use super::schema::{opt_outs, presence_segments, settings};
 use super::Conn;
 use ncompass_core::cloudtrax::Mac;
 
@@ -197,10 +197,7 @@ pub fn erase(
         let mut presence_segments = 0;
         let mut found = None;
         for mac in stored {
-            let rows = diesel::delete(
-                probe_requests::table.filter(probe_requests::mac.eq(mac.to_string())),
-            )
-            .execute(conn)?;
+            let rows = super::partitions::delete_mac(conn, &mac.to_string())?;
             let segments = diesel::delete(
                 presence_segments::table.filter(presence_segments::mac.eq(mac.to_i64())),
             )

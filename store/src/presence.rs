@@ -344,8 +344,10 @@ fn safe_horizon(conn: &mut Conn) -> QueryResult<Option<i64>> {
         }
         conn.batch_execute("LOCK TABLE probe_requests IN SHARE MODE")?;
         let newest: Option<i64> = probe_requests::table
-            .select(diesel::dsl::max(probe_requests::id))
-            .first(conn)?;
+            .select(probe_requests::id)
+            .order(probe_requests::id.desc())
+            .first(conn)
+            .optional()?;
         Ok(Some(newest.unwrap_or(0)))
     })
 }
@@ -353,8 +355,10 @@ fn safe_horizon(conn: &mut Conn) -> QueryResult<Option<i64>> {
 /// How many probe requests wait to be merged into the segments.
 pub fn backlog(conn: &mut Conn) -> QueryResult<i64> {
     let newest: Option<i64> = probe_requests::table
-        .select(diesel::dsl::max(probe_requests::id))
-        .first(conn)?;
+        .select(probe_requests::id)
+        .order(probe_requests::id.desc())
+        .first(conn)
+        .optional()?;
     Ok(newest.unwrap_or(0).saturating_sub(watermark(conn)?).max(0))
 }
 

@@ -66,13 +66,11 @@ fn store_rows(conn: &mut Conn, report: &Report, received_at: i64) -> QueryResult
         .returning(reports::id)
         .get_result(conn)?;
 
-    // SQLite: one prepared statement, executed per row (no round trip: SQLite runs in
-    // this process). Written as a tuple of `column.eq(value)` because diesel caches
-    // that statement by type; a derived `Insertable` makes it rebuild the SQL text on
-    // every row (half the writer's time, measured with callgrind). `INSERT OR IGNORE`,
-    // which `ON CONFLICT DO NOTHING` would also rebuild: it differs from it only for NOT
-    // NULL and CHECK violations, which these typed rows cannot have; what it ignores is
-    // the observation's unique index, i.e. duplicates.
+    // SQLite: into the rows' day partitions, one prepared statement a partition,
+    // executed per row (no round trip: SQLite runs in this process); see
+    // `partitions::insert`. `INSERT OR IGNORE` differs from `ON CONFLICT DO NOTHING`
+    // only for NOT NULL and CHECK violations, which these typed rows cannot have; what
+    // it ignores is the observation's unique index, i.e. duplicates.
     // PostgreSQL: a round trip per statement dominates, so the report's rows go in one
     // `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING` on the same index: a
     // column an array, so the statement has 13 parameters whatever the report's size
@@ -87,25 +85,17 @@ fn store_rows(conn: &mut Conn, report: &Report, received_at: i64) -> QueryResult
     let mut stored = 0;
     match conn {
         Conn::Sqlite(conn) => {
-            for (probe, mac) in probes.iter().zip(&macs) {
-                stored += diesel::insert_or_ignore_into(p::table)
-                    .values((
-                        p::report_id.eq(report_id),
-                        p::network_id.eq(report.network_id),
-                        p::node_mac.eq(node_mac),
-                        p::mac.eq(mac.as_str()),
-                        p::count.eq(probe.count),
-                        p::min_signal.eq(probe.min_signal),
-                        p::max_signal.eq(probe.max_signal),
-                        p::avg_signal.eq(probe.avg_signal),
-                        p::last_seen_signal.eq(probe.last_seen_signal),
-                        p::first_seen.eq(probe.first_seen),
-                        p::last_seen.eq(probe.last_seen),
-                        p::associated.eq(probe.associated),
-                        p::randomized.eq(probe.randomized),
-                    ))
-                    .execute(conn)?;
-            }
+            stored += crate::partitions::insert(
+                conn,
+                &crate::partitions::ReportRows {
+                    report_id,
+                    network_id: report.network_id,
+                    node_mac,
+                    probes: &probes,
+                    macs: &macs,
+                },
+                received_at,
+            )?;
         }
         // An empty report (the access point's heartbeat) has no rows to send.
         Conn::Postgres(_) if probes.is_empty() => {}
@@ -207,7 +197,7 @@ fn store_rows(conn: &mut Conn, report: &Report, received_at: i64) -> QueryResult
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::tests::migrated;
     use ncompass_core::cloudtrax::{parse_report, TimeRules};
@@ -301,10 +291,11 @@ mod tests {
     #[test]
     fn a_failing_report_stores_nothing() {
         let (_dir, mut conn) = migrated();
-        // A trigger that fails on the third row stands in for any error mid-report.
+        // A trigger that fails on the third row stands in for any error mid-report (the
+        // sample's rows are of 2016, a day with no partition: the default table's).
         diesel::sql_query(
-            "CREATE TRIGGER fail_third AFTER INSERT ON probe_requests \
-             WHEN (SELECT count(*) FROM probe_requests) = 3 \
+            "CREATE TRIGGER fail_third AFTER INSERT ON probe_requests_default \
+             WHEN (SELECT count(*) FROM probe_requests_default) = 3 \
              BEGIN SELECT RAISE(ABORT, 'disk full'); END",
         )
         .execute(&mut conn)
@@ -344,7 +335,7 @@ mod tests {
 
     /// Applies every migration up to, not including, the one named `before`: the schema
     /// of the release before it.
-    fn migrate_until(conn: &mut Conn, before: &str) {
+    pub(crate) fn migrate_until(conn: &mut Conn, before: &str) {
         use diesel_migrations::MigrationHarness;
         fn run<H, DB>(harness: &mut H, source: diesel_migrations::EmbeddedMigrations, before: &str)
         where
@@ -365,24 +356,68 @@ mod tests {
         }
     }
 
-    /// The idempotency key's columns, in order.
-    fn observation_key(conn: &mut Conn) -> String {
+    /// The idempotency key's columns, in order (on SQLite, of the key named `sqlite`).
+    fn observation_key(conn: &mut Conn, sqlite: &str) -> String {
         #[derive(diesel::QueryableByName)]
         struct Key {
             #[diesel(sql_type = diesel::sql_types::Text)]
             key: String,
         }
         let sql = match conn {
-            Conn::Sqlite(_) => {
+            Conn::Sqlite(_) => format!(
                 "SELECT group_concat(name, ', ') AS key FROM \
-                 (SELECT name FROM pragma_index_info('probe_requests_observation') ORDER BY seqno)"
-            }
+                 (SELECT name FROM pragma_index_info('{sqlite}') ORDER BY seqno)"
+            ),
             Conn::Postgres(_) => {
                 "SELECT substring(pg_get_indexdef('probe_requests_observation'::regclass) \
                  FROM '\\((.*)\\)') AS key"
+                    .to_string()
             }
         };
         diesel::sql_query(sql).get_result::<Key>(conn).unwrap().key
+    }
+
+    /// Stores `report` as a release before the SQLite day partitions did (into the one
+    /// table `probe_requests`, ids from the table). PostgreSQL: as today.
+    pub(crate) fn store_as_before(conn: &mut Conn, report: &Report, received_at: i64) {
+        let Conn::Sqlite(sqlite) = conn else {
+            store(conn, report, received_at).unwrap();
+            return;
+        };
+        use probe_requests as p;
+        let report_id: i64 = diesel::insert_into(reports::table)
+            .values((
+                reports::network_id.eq(report.network_id),
+                reports::node_mac.eq(report.node_mac.canonical().as_str()),
+                reports::version.eq(1),
+                reports::received_at.eq(received_at),
+                reports::probe_request_count.eq(report.probe_requests.len() as i32),
+                reports::stored_count.eq(report.probe_requests.len() as i32),
+                reports::duplicate_count.eq(0),
+            ))
+            .returning(reports::id)
+            .get_result(sqlite)
+            .unwrap();
+        for probe in &report.probe_requests {
+            diesel::insert_or_ignore_into(p::table)
+                .values((
+                    p::report_id.eq(report_id),
+                    p::network_id.eq(report.network_id),
+                    p::node_mac.eq(report.node_mac.canonical().as_str()),
+                    p::mac.eq(probe.mac.canonical().as_str()),
+                    p::count.eq(probe.count),
+                    p::min_signal.eq(probe.min_signal),
+                    p::max_signal.eq(probe.max_signal),
+                    p::avg_signal.eq(probe.avg_signal),
+                    p::last_seen_signal.eq(probe.last_seen_signal),
+                    p::first_seen.eq(probe.first_seen),
+                    p::last_seen.eq(probe.last_seen),
+                    p::associated.eq(probe.associated),
+                    p::randomized.eq(probe.randomized),
+                ))
+                .execute(sqlite)
+                .unwrap();
+        }
     }
 
     /// A database of the release before the key's new order is upgraded in place: every
@@ -392,23 +427,27 @@ mod tests {
         let mut conn = crate::connect(url).unwrap();
         migrate_until(&mut conn, "observation_key_by_time");
         assert_eq!(
-            observation_key(&mut conn),
+            observation_key(&mut conn, "probe_requests_observation"),
             "network_id, node_mac, mac, first_seen, last_seen"
         );
         crate::partitions::ensure(&mut conn, ncompass_core::clock::unix_now()).unwrap();
         let report =
             parse_report(SAMPLE, &TimeRules::at(ncompass_core::clock::unix_now())).unwrap();
-        assert_eq!(store(&mut conn, &report, 1000).unwrap().stored, 5);
+        store_as_before(&mut conn, &report, 1000);
+        assert_eq!(count(&mut conn), 5);
         drop(conn);
 
-        // Exactly the migrations since: the key's reordering, then the Meraki sources.
-        assert_eq!(
-            crate::migrate(url).unwrap(),
-            ["20261207000000", "20261208000000"]
-        );
+        // Exactly the migrations since: the key's reordering, the Meraki sources, and
+        // on SQLite the day partitions.
+        let mut since = vec!["20261207000000", "20261208000000"];
+        if crate::Kind::of(url) == crate::Kind::Sqlite {
+            since.push("20261209000000");
+        }
+        assert_eq!(crate::migrate(url).unwrap(), since);
         let mut conn = crate::connect(url).unwrap();
+        // The sample's rows are of 2016: older than the days the upgrade keeps apart.
         assert_eq!(
-            observation_key(&mut conn),
+            observation_key(&mut conn, "probe_requests_default_observation"),
             "network_id, node_mac, last_seen, mac, first_seen"
         );
         assert_eq!(count(&mut conn), 5);

@@ -6,7 +6,7 @@
 //! time, so a report arriving meanwhile waits for one chunk at most. A probe request is
 //! deleted only once it is merged into the presence segments (id at most the merge's
 //! watermark), so the presence figures of a range keep working from the segments after
-//! its rows are gone. On PostgreSQL whole day partitions past the limit are dropped
+//! its rows are gone. Whole day partitions past the limit are dropped
 //! ([`drop_partitions`]) instead of deleting their rows one by one. On SQLite the freed
 //! pages go back to the file system ([`release_free_pages`]; the file is in
 //! `auto_vacuum = INCREMENTAL` mode, see `db::migrate`).
@@ -132,27 +132,47 @@ fn rows(count: usize) -> u64 {
 fn delete_probe_requests(conn: &mut Conn, cutoff: i64, chunk: i64) -> QueryResult<u64> {
     let mut bind = Placeholders::of(conn);
     let (cutoff_at, chunk_at) = (bind.next(), bind.next());
-    let sql = match conn {
-        Conn::Sqlite(_) => format!(
-            "DELETE FROM probe_requests WHERE id IN (SELECT id FROM probe_requests \
+    let sqlite = matches!(conn, Conn::Sqlite(_));
+    let delete = |table: &str| match sqlite {
+        true => format!(
+            "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} \
              WHERE last_seen < {cutoff_at} \
              AND id <= (SELECT through_id FROM presence_progress) \
              ORDER BY last_seen LIMIT {chunk_at})"
         ),
         // The partition key beside the id lets each row's delete go to its partition.
-        Conn::Postgres(_) => format!(
-            "DELETE FROM probe_requests WHERE (id, last_seen) IN (SELECT id, last_seen \
-             FROM probe_requests WHERE last_seen < {cutoff_at} \
+        false => format!(
+            "DELETE FROM {table} WHERE (id, last_seen) IN (SELECT id, last_seen \
+             FROM {table} WHERE last_seen < {cutoff_at} \
              AND id <= (SELECT through_id FROM presence_progress) \
              ORDER BY last_seen LIMIT {chunk_at})"
         ),
     };
-    Ok(rows(
-        diesel::sql_query(sql)
-            .bind::<BigInt, _>(cutoff)
-            .bind::<BigInt, _>(chunk)
-            .execute(conn)?,
-    ))
+    // SQLite: each table that may hold rows before the cutoff (the days past it are
+    // dropped whole by `drop_partitions`, so this is the cutoff's day, the default
+    // table, and days not merged yet); PostgreSQL routes the delete itself.
+    let tables: Vec<String> = match conn {
+        Conn::Sqlite(_) => super::partitions::tables(conn)?
+            .into_iter()
+            .filter(|table| table.starts_before(cutoff))
+            .map(|table| table.name)
+            .collect(),
+        Conn::Postgres(_) => vec!["probe_requests".to_string()],
+    };
+    let mut deleted = 0;
+    for table in tables {
+        let left = chunk - i64::try_from(deleted).unwrap_or(i64::MAX);
+        if left <= 0 {
+            break;
+        }
+        deleted += rows(
+            diesel::sql_query(delete(&table))
+                .bind::<BigInt, _>(cutoff)
+                .bind::<BigInt, _>(left)
+                .execute(conn)?,
+        );
+    }
+    Ok(deleted)
 }
 
 /// Reports received before `cutoff` that have no probe request left. A probe request's
@@ -163,8 +183,10 @@ fn delete_probe_requests(conn: &mut Conn, cutoff: i64, chunk: i64) -> QueryResul
 /// turned on). Each report is still checked, in case an older row breaks the rule.
 fn delete_reports(conn: &mut Conn, cutoff: i64, chunk: i64) -> QueryResult<u64> {
     let oldest_row: Option<i64> = probe_requests::table
-        .select(diesel::dsl::min(probe_requests::last_seen))
-        .first(conn)?;
+        .select(probe_requests::last_seen)
+        .order(probe_requests::last_seen)
+        .first(conn)
+        .optional()?;
     let before = oldest_row.map_or(cutoff, |oldest| {
         cutoff.min(oldest.saturating_sub(ncompass_core::cloudtrax::MAX_CLOCK_AHEAD_S))
     });
@@ -253,16 +275,17 @@ fn delete_segments(
     Ok((deleted, more_to_scan))
 }
 
-/// On SQLite a new row takes the highest id plus one: after the highest rows are
-/// deleted, an id at or below the merge's watermark could be handed out again, and its
-/// row would never be merged into the presence segments. Lowering the watermark to the
-/// highest id left keeps "every row up to it is merged" true. PostgreSQL's sequences
-/// never hand an id out twice.
+/// Keeps the merge's watermark at or below the highest id left, so that "every row up
+/// to it is merged" stays true of the rows there are. Ids are never handed out twice
+/// (SQLite: `probe_request_ids`, see `partitions`; PostgreSQL: a sequence), so this only
+/// tidies the watermark after the newest rows are deleted.
 pub fn keep_watermark_below_next_id(conn: &mut Conn) -> QueryResult<()> {
     if matches!(conn, Conn::Sqlite(_)) {
         let newest: Option<i64> = probe_requests::table
-            .select(diesel::dsl::max(probe_requests::id))
-            .first(conn)?;
+            .select(probe_requests::id)
+            .order(probe_requests::id.desc())
+            .first(conn)
+            .optional()?;
         diesel::update(presence_progress::table)
             .filter(presence_progress::through_id.gt(newest.unwrap_or(0)))
             .set(presence_progress::through_id.eq(newest.unwrap_or(0)))
@@ -271,33 +294,35 @@ pub fn keep_watermark_below_next_id(conn: &mut Conn) -> QueryResult<()> {
     Ok(())
 }
 
-/// PostgreSQL: drops the day partitions whose every row is past `cutoff` and merged
+/// Drops the day partitions (on both databases) whose every row is past `cutoff` and merged
 /// into the presence segments (dropping is instant where deleting a day's rows is not).
 /// Takes the partition's lock without waiting and the table's for 100 ms at most, and
 /// leaves the partition to the row deletes (or a later try) when it cannot have them.
 /// Returns the rows dropped.
 pub fn drop_partitions(conn: &mut Conn, cutoff: i64, now: i64) -> QueryResult<u64> {
-    if !matches!(conn, Conn::Postgres(_)) {
-        return Ok(0);
-    }
     let now_day = now.div_euclid(DAY_S);
     #[derive(QueryableByName)]
     struct Partition {
         #[diesel(sql_type = diesel::sql_types::Text)]
         name: String,
     }
-    let partitions: Vec<Partition> = diesel::sql_query(
-        "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
-         WHERE i.inhparent = 'probe_requests'::regclass AND c.relname LIKE 'probe_requests_d%'",
-    )
-    .load(conn)?;
+    let partitions: Vec<String> = match conn {
+        Conn::Sqlite(_) => super::partitions::tables(conn)?
+            .into_iter()
+            .map(|table| table.name)
+            .collect(),
+        Conn::Postgres(_) => diesel::sql_query(
+            "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+             WHERE i.inhparent = 'probe_requests'::regclass AND c.relname LIKE 'probe_requests_d%'",
+        )
+        .load::<Partition>(conn)?
+        .into_iter()
+        .map(|partition| partition.name)
+        .collect(),
+    };
     let mut dropped = 0;
     for partition in partitions {
-        let Some(day) = partition
-            .name
-            .strip_prefix("probe_requests_d")
-            .and_then(|day| day.parse::<i64>().ok())
-        else {
+        let Some(day) = super::partitions::day_of(&partition) else {
             continue;
         };
         if (day + 1) * DAY_S > cutoff {
@@ -315,12 +340,15 @@ pub fn drop_partitions(conn: &mut Conn, cutoff: i64, now: i64) -> QueryResult<u6
         }
         let name = super::partitions::name(day);
         let outcome = super::write_transaction(conn, |conn| -> QueryResult<Option<u64>> {
-            // The partition first, without waiting: from then on no insert can add a
-            // row to it (an old report arriving now waits, then goes to the default
-            // partition once it is gone), so what is checked is what is dropped.
-            conn.batch_execute(&format!(
-                "SET LOCAL lock_timeout = '100ms'; LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE NOWAIT"
-            ))?;
+            // PostgreSQL: the partition first, without waiting: from then on no insert
+            // can add a row to it (an old report arriving now waits, then goes to the
+            // default partition once it is gone), so what is checked is what is
+            // dropped. SQLite: the write transaction has the whole file.
+            if let Conn::Postgres(_) = conn {
+                conn.batch_execute(&format!(
+                    "SET LOCAL lock_timeout = '100ms'; LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE NOWAIT"
+                ))?;
+            }
             // The newest id first (an index's end): a partition not merged yet is left
             // at that cost, every pass until it is.
             let newest: Option<i64> =
@@ -338,9 +366,13 @@ pub fn drop_partitions(conn: &mut Conn, cutoff: i64, now: i64) -> QueryResult<u6
             }
             let extent: Extent = diesel::sql_query(format!("SELECT count(*) AS rows FROM {name}"))
                 .get_result(conn)?;
-            // The parent's lock queues every reader and writer behind it while it
-            // waits: 100 ms at most, then the next pass tries again.
-            conn.batch_execute(&format!("DROP TABLE {name}"))?;
+            match conn {
+                // Out of the view in the same transaction.
+                Conn::Sqlite(_) => super::partitions::drop_table(conn, &name)?,
+                // The parent's lock queues every reader and writer behind it while it
+                // waits: 100 ms at most, then the next pass tries again.
+                Conn::Postgres(_) => conn.batch_execute(&format!("DROP TABLE {name}"))?,
+            }
             Ok(Some(u64::try_from(extent.rows).unwrap_or(0)))
         });
         match outcome {
@@ -369,8 +401,10 @@ pub fn release_free_pages(conn: &mut Conn, pages: u32) -> QueryResult<()> {
 /// the oldest presence segment's day: for `/metrics`.
 pub fn oldest(conn: &mut Conn) -> QueryResult<(Option<i64>, Option<i64>)> {
     let probe: Option<i64> = probe_requests::table
-        .select(diesel::dsl::min(probe_requests::last_seen))
-        .first(conn)?;
+        .select(probe_requests::last_seen)
+        .order(probe_requests::last_seen)
+        .first(conn)
+        .optional()?;
     let day: Option<i64> = presence_segments::table
         .select(diesel::dsl::min(presence_segments::day))
         .first(conn)?;

@@ -45,6 +45,13 @@ diesel::table! {
     }
 }
 
+// SQLite only: the next id of a probe request (see `partitions`).
+diesel::table! {
+    probe_request_ids (next) {
+        next -> BigInt,
+    }
+}
+
 diesel::joinable!(probe_requests -> reports (report_id));
 diesel::allow_tables_to_appear_in_same_query!(
     networks,

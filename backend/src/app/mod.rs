@@ -33,7 +33,9 @@ pub async fn run(
                 .await?
         }
         Command::Migrate => {
-            let applied = crate::db::migrate(&settings.database)?;
+            let applied = crate::db::migrate_with_progress(&settings.database, &mut |line| {
+                eprintln!("{line}")
+            })?;
             println!(
                 "{}: {} migration(s) applied",
                 crate::db::redacted(&settings.database),

@@ -397,10 +397,7 @@ async fn retention_keeps_the_file_from_growing_under_a_steady_load() {
 }
 
 #[actix_web::test]
-async fn on_postgresql_retention_drops_whole_day_partitions() {
-    if crate::support::postgres().is_none() {
-        return; // SQLite has one table: its rows go by the chunk (tested above)
-    }
+async fn retention_drops_whole_day_partitions() {
     let app = spawn_app_with(ncompass::config::Settings {
         keep_probe_requests: Some(Duration::from_secs(86_400)),
         keep_presence: Some(Duration::from_secs(2 * 86_400)),
@@ -412,7 +409,7 @@ async fn on_postgresql_retention_drops_whole_day_partitions() {
     let day = now.div_euclid(86_400) - 3;
     let partition = ncompass::db::partitions::name(day);
     let mut conn = ncompass::db::connect(&app.database).unwrap();
-    ncompass::db::partitions::ensure(&mut conn, (day + 1) * 86_400).unwrap();
+    ncompass::db::partitions::ensure(&mut conn, day * 86_400).unwrap();
     let exists = |conn: &mut ncompass::db::Conn| {
         #[derive(diesel::QueryableByName)]
         struct Found {
@@ -420,12 +417,18 @@ async fn on_postgresql_retention_drops_whole_day_partitions() {
             found: bool,
         }
         use diesel::RunQueryDsl;
-        diesel::sql_query(format!(
-            "SELECT to_regclass('{partition}') IS NOT NULL AS found"
-        ))
-        .get_result::<Found>(conn)
-        .unwrap()
-        .found
+        let sql = match conn {
+            ncompass::db::Conn::Postgres(_) => {
+                format!("SELECT to_regclass('{partition}') IS NOT NULL AS found")
+            }
+            ncompass::db::Conn::Sqlite(_) => format!(
+                "SELECT count(*) > 0 AS found FROM sqlite_master WHERE name = '{partition}'"
+            ),
+        };
+        diesel::sql_query(sql)
+            .get_result::<Found>(conn)
+            .unwrap()
+            .found
     };
     assert!(exists(&mut conn));
     let at = day * 86_400 + 43_200;

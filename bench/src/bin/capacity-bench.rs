@@ -31,6 +31,12 @@ struct Options {
     /// 3000000,10000000,30000000.
     #[arg(long, default_value = "3000000,10000000", value_delimiter = ',')]
     stored: Vec<u64>,
+    /// Spread each fill over this many days. 1: every filled row is of the hour before
+    /// the run (today's partition holds them all, as on a planned deployment's day);
+    /// more: the rows are of the days before today, as in a database that has filled
+    /// for days (the run's rows go to today's partition).
+    #[arg(long, default_value_t = 1)]
+    days: u32,
     /// The server's --durability.
     #[arg(long, default_value = "full")]
     durability: String,
@@ -101,14 +107,19 @@ async fn empty_run(options: &Options, macs: MacSpread, seed: u64) -> (LoadResult
 /// A database of `rows` rows: a fresh fill, or the one kept from an earlier run.
 fn filled(options: &Options, rows: u64, dir: &Path) -> PathBuf {
     let folder = options.keep.as_deref().unwrap_or(dir);
-    let path = folder.join(format!("filled-{rows}.db"));
+    let name = if options.days > 1 {
+        format!("filled-{rows}-{}d", options.days)
+    } else {
+        format!("filled-{rows}")
+    };
+    let path = folder.join(format!("{name}.db"));
     if options.keep.is_some() && path.exists() {
         eprintln!("reusing {}", path.display());
         return path;
     }
     // Made under another name and renamed once whole: a fill that was stopped is never
     // taken for a finished one.
-    let partial = folder.join(format!("filling-{rows}.db"));
+    let partial = folder.join(format!("filling-{name}.db"));
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", partial.display()));
     }
@@ -123,8 +134,9 @@ fn filled(options: &Options, rows: u64, dir: &Path) -> PathBuf {
         &workload,
         &Fill {
             rows,
-            end_before: 3_600,
+            end_before: if options.days > 1 { 86_400 } else { 3_600 },
             merge: false,
+            days: options.days,
         },
         |stored| {
             if said.elapsed() >= Duration::from_secs(10) {
@@ -198,7 +210,8 @@ async fn main() {
         let bytes = disk_bytes(&copy) as f64 / total.max(1) as f64;
         let filled_bytes = filled_bytes as f64 / (total - result.probes_ok).max(1) as f64;
         println!(
-            "| realistic MACs, {rows} rows stored before | {:.0} | {:.2}x (empty: {before:.0} before, {after:.0} after) | {:.1} | {:.1} | {} | {bytes:.0} (the fill alone: {filled_bytes:.0}) |",
+            "| realistic MACs, {rows} rows stored before ({} day(s)) | {:.0} | {:.2}x (empty: {before:.0} before, {after:.0} after) | {:.1} | {:.1} | {} | {bytes:.0} (the fill alone: {filled_bytes:.0}) |",
+            options.days,
             result.probes_per_second(),
             result.probes_per_second() / baseline,
             result.latency_ms(0.5),

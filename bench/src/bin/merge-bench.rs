@@ -37,6 +37,7 @@ fn measure(label: &str, url: &str, options: &Options) -> f64 {
             rows: options.rows,
             end_before: 3_600,
             merge: true,
+            days: 1,
         },
         |_| {},
     );
