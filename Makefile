@@ -9,7 +9,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 # wasm-opt from npm lives in .tools/; cargo-installed tools in ~/.cargo/bin.
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test cluster build frontend toolchain browser-toolchain test-tools openapi lint bench-dashboard bench-ingest bench-presence bench-postgres bench-postgres-queries bench-privacy bench-hostile bench-now bench-capacity bench-merge bench-meraki fuzz help
+.PHONY: run test cluster build frontend toolchain browser-toolchain test-tools openapi lint bench-dashboard bench-ingest bench-presence bench-postgres bench-postgres-queries bench-privacy bench-hostile bench-now bench-capacity bench-merge bench-meraki bench-retention fuzz help
 
 ## run: build the dashboard and the server (release), then serve both on one port
 run: frontend build
@@ -78,6 +78,11 @@ bench-capacity: build
 ## bench-meraki: Meraki v3 ingestion (observations/s, rows/s) beside CloudTrax's (probe requests/s), alternated on fresh databases (BENCHMARKS.md; about 3 minutes)
 bench-meraki: build
 	$(CARGO) run --release --locked -p bench --bin meraki-bench -- --server $(TARGET_DIR)/release/ncompass
+
+## bench-retention: SQLite retention, the oldest day of a file filled over two days (5M rows) dropped whole beside deleted by the chunk (BENCHMARKS.md; about 5 minutes)
+bench-retention:
+	$(CARGO) build --release --locked -p bench --bin retention-bench
+	$(TARGET_DIR)/release/retention-bench
 
 ## bench-merge: the presence merge's rate on BENCH_MERGE_ROWS realistic rows, on SQLite and on PostgreSQL in the same run (BENCHMARKS.md; a throwaway cluster, about 5 minutes)
 BENCH_MERGE_ROWS ?= 1000000

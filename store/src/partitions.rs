@@ -851,6 +851,39 @@ mod tests {
     }
 
     #[test]
+    fn retention_drops_a_merged_day_whole_and_keeps_zeroing_erasures() {
+        let (_dir, mut conn) = crate::tests::migrated();
+        let now = ncompass_core::clock::unix_now();
+        let today = now.div_euclid(DAY_S);
+        // Three days ago, as received then; and today.
+        let old_at = (today - 3) * DAY_S + 3_600;
+        store(&mut conn, &report_at(old_at, 60), old_at).unwrap();
+        store(&mut conn, &report_at(now, 60), now).unwrap();
+        let cutoff = (today - 2) * DAY_S;
+        // Not merged into the presence segments yet: kept.
+        assert_eq!(
+            crate::retention::drop_partitions(&mut conn, cutoff, now).unwrap(),
+            0
+        );
+        while crate::presence::catch_up(&mut conn, 100).unwrap() > 0 {}
+        assert_eq!(
+            crate::retention::drop_partitions(&mut conn, cutoff, now).unwrap(),
+            5
+        );
+        assert!(!names(&mut conn).contains(&name(today - 3)));
+        assert_eq!(rows(&mut conn).len(), 5);
+        #[derive(QueryableByName)]
+        struct Mode {
+            #[diesel(sql_type = Integer)]
+            secure_delete: i32,
+        }
+        let mode = diesel::sql_query("PRAGMA secure_delete")
+            .get_result::<Mode>(&mut conn)
+            .unwrap();
+        assert_eq!(mode.secure_delete, 1, "zeroing is back on for erasures");
+    }
+
+    #[test]
     fn an_sqlite_file_of_the_release_before_is_moved_into_day_partitions() {
         let dir = tempfile::tempdir().unwrap();
         let url = dir.path().join("old.db");

@@ -339,6 +339,17 @@ pub fn drop_partitions(conn: &mut Conn, cutoff: i64, now: i64) -> QueryResult<u6
             newest: Option<i64>,
         }
         let name = super::partitions::name(day);
+        // SQLite: the day's pages go to the free list without being zeroed first
+        // (secure_delete FAST for this transaction): zeroing writes every page of the
+        // day, 24x the time (8.3 s instead of 0.35 s for 2.5 million rows, BENCHMARKS.md)
+        // with the write lock held. The writer then gives the free pages back to the file
+        // system in its idle time (`release_free_pages`: relocated over, or cut off the
+        // end), after which none of the day's bytes is in the file. An erasure still
+        // zeroes what it deletes.
+        let sqlite = matches!(conn, Conn::Sqlite(_));
+        if sqlite {
+            conn.batch_execute("PRAGMA secure_delete = FAST")?;
+        }
         let outcome = super::write_transaction(conn, |conn| -> QueryResult<Option<u64>> {
             // PostgreSQL: the partition first, without waiting: from then on no insert
             // can add a row to it (an old report arriving now waits, then goes to the
@@ -389,6 +400,9 @@ pub fn drop_partitions(conn: &mut Conn, cutoff: i64, now: i64) -> QueryResult<u6
             }
             Ok(Some(u64::try_from(extent.rows).unwrap_or(0)))
         });
+        if sqlite {
+            conn.batch_execute("PRAGMA secure_delete = ON")?;
+        }
         match outcome {
             Ok(Some(rows)) => {
                 tracing::info!(partition = %name, rows, "dropped a day partition past the retention period");
