@@ -347,6 +347,53 @@ async fn walk_to_page_three(h: &Harness, probes: Vec<Value>) -> [Vec<i64>; 3] {
     [first, second, third]
 }
 
+/// The pager is below the table: a page reached from it is shown from the table's top,
+/// not scrolled to its last row (issue 27), at a desktop's and a phone's width.
+#[actix_web::test]
+async fn paging_shows_the_new_page_from_the_tables_top() {
+    browser_test("paging_scrolls", async |h: &Harness| {
+        h.post_report(&report(42, "AC:86:74:00:00:01", one_a_second()))
+            .await;
+        for width in [1400, 390] {
+            h.browser
+                .set_window_size(width, if width > 600 { 1000 } else { 844 })
+                .await
+                .unwrap();
+            h.open("/?limit=50").await;
+            let first = h.wait_for_rows(50).await;
+            let table_top = "return document.querySelector('[data-testid=table-top]')\
+                             .getBoundingClientRect().top";
+            // At the bottom of the page, where the pager is.
+            h.js("window.scrollTo(0, document.body.scrollHeight); return true")
+                .await;
+            let before = h.js(table_top).await.as_f64().unwrap();
+            assert!(before < -500.0, "{width} px: scrolled down: {before}");
+            h.click("[data-testid=next]").await;
+            h.eventually("the second page", || async {
+                let ids = h.row_ids().await;
+                (ids.len() == 50 && ids != first).then_some(())
+            })
+            .await;
+            let top = h
+                .eventually("the table's top in view", || async {
+                    let top = h.js(table_top).await.as_f64().unwrap();
+                    (top.abs() < 2.0).then_some(top)
+                })
+                .await;
+            assert!(top.abs() < 2.0, "{width} px: {top}");
+            // A refresh of the same page does not move the reader.
+            // (Clicked by script: a WebDriver click would scroll to the button first.)
+            h.js("window.scrollTo(0, document.body.scrollHeight); \
+                  document.querySelector('[data-testid=refresh]').click(); return true")
+                .await;
+            tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+            let after = h.js(table_top).await.as_f64().unwrap();
+            assert!(after < -500.0, "{width} px: a refresh scrolled: {after}");
+        }
+    })
+    .await;
+}
+
 #[actix_web::test]
 async fn a_double_click_on_newer_moves_one_page() {
     // Every page after the first is answered 1 s late, so a second click lands while
