@@ -236,33 +236,27 @@ fn rebuild_view(conn: &mut SqliteConnection, tables: &[Table]) -> QueryResult<()
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let days: Vec<i64> = tables.iter().filter_map(|t| t.day).collect();
+    // Each day partition takes the rows of its day; the default table the others.
     let mut insert = String::new();
-    for day in &days {
-        insert.push_str(&format!(
-            "INSERT INTO {} ({COLUMNS}) SELECT {values} \
-             WHERE NEW.last_seen >= {} AND NEW.last_seen < {};",
-            name(*day),
+    let mut days = Vec::new();
+    for day in tables.iter().filter_map(|t| t.day) {
+        let within = format!(
+            "(NEW.last_seen >= {} AND NEW.last_seen < {})",
             day * DAY_S,
             (day + 1) * DAY_S
+        );
+        insert.push_str(&format!(
+            "INSERT INTO {} ({COLUMNS}) SELECT {values} WHERE {within};",
+            name(day)
         ));
+        days.push(within);
     }
-    let outside = days
-        .iter()
-        .map(|day| {
-            format!(
-                "(NEW.last_seen >= {} AND NEW.last_seen < {})",
-                day * DAY_S,
-                (day + 1) * DAY_S
-            )
-        })
-        .collect::<Vec<_>>();
     insert.push_str(&format!(
         "INSERT INTO {DEFAULT} ({COLUMNS}) SELECT {values} WHERE NOT ({});",
-        if outside.is_empty() {
+        if days.is_empty() {
             "0".to_string()
         } else {
-            outside.join(" OR ")
+            days.join(" OR ")
         }
     ));
     insert.push_str("UPDATE probe_request_ids SET next = max(next, coalesce(NEW.id, next) + 1);");
@@ -291,9 +285,15 @@ fn rebuild_view(conn: &mut SqliteConnection, tables: &[Table]) -> QueryResult<()
     conn.batch_execute(&sql)
 }
 
-/// SQLite: creates the partition of `day` with its indexes, and puts it in the view.
-fn create_day(conn: &mut SqliteConnection, day: i64) -> QueryResult<()> {
-    conn.batch_execute(&create_sql(&name(day), true))?;
+/// SQLite: creates the partitions of `days` with their indexes (each a no-op if it
+/// exists), and puts them in the view.
+fn create_days(
+    conn: &mut SqliteConnection,
+    days: impl IntoIterator<Item = i64>,
+) -> QueryResult<()> {
+    for day in days {
+        conn.batch_execute(&create_sql(&name(day), true))?;
+    }
     let tables = sqlite_tables(conn)?;
     rebuild_view(conn, &tables)
 }
@@ -403,12 +403,13 @@ pub(crate) fn insert(
     let first_id: i64 = probe_request_ids.select(next).first(conn)?;
     let today = received_at.div_euclid(DAY_S);
     let mut stored = 0;
+    // The table of the previous row's day (rows come day by day, in key order).
     let mut table: Option<(i64, String)> = None;
     for (i, (probe, mac)) in rows.probes.iter().zip(rows.macs).enumerate() {
         let day = probe.last_seen.div_euclid(DAY_S);
-        let mut target = match &table {
-            Some((current, name)) if *current == day => name.clone(),
-            _ => name(day),
+        let (_, target) = match &mut table {
+            Some(current) if current.0 == day => current,
+            other => other.insert((day, name(day))),
         };
         let id = first_id + i as i64;
         let insert = |conn: &mut SqliteConnection, table: &str| {
@@ -423,18 +424,17 @@ pub(crate) fn insert(
             }
             .execute(conn)
         };
-        stored += match insert(conn, &target) {
-            Err(error) if missing(&error, &target) => {
+        stored += match insert(conn, target) {
+            Err(error) if missing(&error, target) => {
                 if (today - LATE_DAYS..=today + 1).contains(&day) {
-                    create_day(conn, day)?;
+                    create_days(conn, [day])?;
                 } else {
-                    target = DEFAULT.to_string();
+                    *target = DEFAULT.to_string();
                 }
-                insert(conn, &target)?
+                insert(conn, target)?
             }
             other => other?,
         };
-        table = Some((day, target));
     }
     diesel::update(probe_request_ids)
         .set(next.eq(first_id + rows.probes.len() as i64))
@@ -461,11 +461,7 @@ fn ensure_sqlite(conn: &mut Conn, now: i64) -> QueryResult<()> {
         let Conn::Sqlite(sqlite) = conn else {
             return Ok(());
         };
-        for day in today..=today + 1 {
-            sqlite.batch_execute(&create_sql(&name(day), true))?;
-        }
-        let tables = sqlite_tables(sqlite)?;
-        rebuild_view(sqlite, &tables)
+        create_days(sqlite, today..=today + 1)
     })
 }
 
@@ -689,16 +685,9 @@ pub fn upgrade_with(
 
     // 4. The single table goes; the view reads the partitions.
     super::write_transaction(conn, |conn| {
-        let Conn::Sqlite(sqlite) = conn else {
-            return Ok(());
-        };
-        let tables: Vec<Table> = sqlite_tables(sqlite)?
-            .into_iter()
-            .filter(|t| t.name != LEGACY)
-            .collect();
-        rebuild_view(sqlite, &tables)?;
-        sqlite.batch_execute(&format!(
-            "DROP TABLE {LEGACY}; DELETE FROM settings WHERE name = '{UPGRADE_THROUGH}';"
+        drop_table(conn, LEGACY)?;
+        conn.batch_execute(&format!(
+            "DELETE FROM settings WHERE name = '{UPGRADE_THROUGH}'"
         ))
     })?;
     progress("upgrade: done");
