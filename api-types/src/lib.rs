@@ -470,6 +470,87 @@ pub struct StatsSummary {
     /// `tz`, else the network's); absent in a series' points (the series names it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tz: Option<String>,
+    /// With `compare=previous|last_week`: the same figures over the comparison window
+    /// (of the whole range, or of this bucket in a series), and the change; absent
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compared: Option<Compared>,
+}
+
+/// A range's (or bucket's) figures over the window it is compared with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "compare": "last_week", "since": 1763510400, "until": 1763596799,
+    "devices": 380, "devices_non_randomized": 160, "devices_associated": 61,
+    "visits": 498, "visitors": 104, "passers_by": 394, "dwell_p50_s": 40,
+    "returning_devices": 0,
+    "change": {"devices": 0.0842, "devices_non_randomized": 0.0813,
+               "devices_associated": -0.0492, "visits": 0.0643, "visitors": 0.1635}
+})))]
+pub struct Compared {
+    /// `previous`: the window of the same length just before the range (or bucket);
+    /// `last_week`: the same local times seven days before.
+    pub compare: String,
+    /// The comparison window, Unix seconds, inclusive.
+    pub since: i64,
+    pub until: i64,
+    pub devices: i64,
+    pub devices_non_randomized: i64,
+    pub devices_associated: i64,
+    pub visits: i64,
+    pub visitors: i64,
+    pub passers_by: i64,
+    pub dwell_p50_s: Option<i64>,
+    pub returning_devices: i64,
+    /// The change from the comparison window to the range.
+    pub change: FigureChange,
+}
+
+/// Relative changes, `(now - then) / then`: 0.25 is 25% more than in the comparison
+/// window; `null` where the comparison window had none (no ratio to give).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FigureChange {
+    pub devices: Option<f64>,
+    pub devices_non_randomized: Option<f64>,
+    pub devices_associated: Option<f64>,
+    pub visits: Option<f64>,
+    pub visitors: Option<f64>,
+}
+
+impl FigureChange {
+    /// From the figures `then` (the comparison window's) to `now`.
+    pub fn between(now: &StatsSummary, then: &StatsSummary) -> FigureChange {
+        let change = |now: i64, then: i64| (then != 0).then(|| (now - then) as f64 / then as f64);
+        FigureChange {
+            devices: change(now.devices, then.devices),
+            devices_non_randomized: change(now.devices_non_randomized, then.devices_non_randomized),
+            devices_associated: change(now.devices_associated, then.devices_associated),
+            visits: change(now.visits, then.visits),
+            visitors: change(now.visitors, then.visitors),
+        }
+    }
+}
+
+impl Compared {
+    /// `then` (the comparison window's figures, named `compare`) beside `now`.
+    pub fn of(compare: &str, now: &StatsSummary, then: &StatsSummary) -> Compared {
+        Compared {
+            compare: compare.to_string(),
+            since: then.since,
+            until: then.until,
+            devices: then.devices,
+            devices_non_randomized: then.devices_non_randomized,
+            devices_associated: then.devices_associated,
+            visits: then.visits,
+            visitors: then.visitors,
+            passers_by: then.passers_by,
+            dwell_p50_s: then.dwell_p50_s,
+            returning_devices: then.returning_devices,
+            change: FigureChange::between(now, then),
+        }
+    }
 }
 
 /// One bucket of the dwell-time histogram.
@@ -523,6 +604,51 @@ pub struct NodeStatsList {
     pub items: Vec<NodeStats>,
 }
 
+/// A zone's figures over a range: all its access points together (a device heard by two
+/// of them counts once).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ZoneFigures {
+    pub zone: String,
+    /// Its access points (as named in `PUT /api/v1/nodes/{node_mac}`).
+    pub access_points: Vec<String>,
+    /// The summary's figures of the visits heard by any of them (with `compared` when
+    /// asked).
+    pub figures: StatsSummary,
+}
+
+/// The zones of a range, most visitors first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ZoneRanking {
+    pub since: i64,
+    pub until: i64,
+    /// The IANA time zone whose local days `returning_devices` counts.
+    pub tz: String,
+    pub items: Vec<ZoneFigures>,
+}
+
+/// A network's figures over a range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NetworkFigures {
+    pub network_id: i64,
+    pub name: Option<String>,
+    /// The summary's figures of its visits (with `compared` when asked).
+    pub figures: StatsSummary,
+}
+
+/// The networks of a range, most visitors first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NetworkRanking {
+    pub since: i64,
+    pub until: i64,
+    /// The IANA time zone whose local days `returning_devices` counts.
+    pub tz: String,
+    pub items: Vec<NetworkFigures>,
+}
+
 /// One visit of a device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -559,11 +685,11 @@ pub struct DeviceVisits {
     pub visits: Vec<DeviceVisit>,
 }
 
-/// The summary's figures per hour or day of a time zone.
+/// The summary's figures per 5 or 15 minutes, hour or day of a time zone.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatsSeries {
-    /// `hour` or `day`.
+    /// `5m`, `15m`, `hour` or `day`.
     pub bucket: String,
     /// The IANA time zone whose hours or days the buckets are.
     pub tz: String,

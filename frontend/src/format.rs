@@ -207,6 +207,7 @@ mod tests {
             dwell_p90_s: None,
             returning_devices: 0,
             tz: None,
+            compared: None,
         };
         let csv = series_csv("Europe/Berlin", std::slice::from_ref(&point), &point);
         let lines: Vec<&str> = csv.split("\r\n").collect();

@@ -61,6 +61,27 @@ impl Directory {
         self.nodes.get(node_mac).and_then(|(_, zone)| zone.clone())
     }
 
+    /// Every zone with its access points (both sorted).
+    pub fn zones(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        let mut zones = std::collections::BTreeMap::<String, Vec<String>>::new();
+        for (mac, (_, zone)) in &self.nodes {
+            if let Some(zone) = zone {
+                zones.entry(zone.clone()).or_default().push(mac.clone());
+            }
+        }
+        for nodes in zones.values_mut() {
+            nodes.sort_unstable();
+        }
+        zones
+    }
+
+    /// Every network with a row (named, given a time zone, or registered by a vendor).
+    pub fn network_ids(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.networks.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// Fills in the names of a stored probe request.
     pub fn label(&self, row: &mut ProbeRequest) {
         row.network_name = self.network_name(row.network_id);
@@ -256,6 +277,24 @@ pub fn zone_nodes(conn: &mut Conn, zone: &str) -> QueryResult<Vec<String>> {
         .filter(node_labels::zone.eq(zone))
         .select(node_labels::node_mac)
         .order(node_labels::node_mac)
+        .load(conn)
+}
+
+/// The access points that have reported in `network_id`, sorted.
+pub fn nodes_of_network(conn: &mut Conn, network_id: i64) -> QueryResult<Vec<String>> {
+    nodes::table
+        .filter(nodes::network_id.eq(network_id))
+        .select(nodes::node_mac)
+        .order(nodes::node_mac)
+        .load(conn)
+}
+
+/// Every network an access point has reported in, once each.
+pub fn reporting_networks(conn: &mut Conn) -> QueryResult<Vec<i64>> {
+    nodes::table
+        .select(nodes::network_id)
+        .distinct()
+        .order(nodes::network_id)
         .load(conn)
 }
 

@@ -6,7 +6,7 @@
 //! Where the server is stricter than a schema can say, the document says so in words and
 //! this test follows those words ([`Described`]): a cursor must be one the server handed
 //! out, a time zone must exist, `until` is not before `since` (and analytics span at most
-//! 31 days), a reported observation lasts at most `--max-span` and does not end in the
+//! 31 days, a series at most 2,100 buckets), a reported observation lasts at most `--max-span` and does not end in the
 //! future by more than a day.
 
 use proptest::strategy::{Strategy, ValueTree};
@@ -20,6 +20,8 @@ use crate::helpers::*;
 const VALID_CASES: usize = 24;
 /// The analytics' longest range (`stats::MAX_RANGE_S`), as the document says it.
 const MAX_RANGE_S: i64 = 31 * 86_400;
+/// The most buckets of a series (`analytics::MAX_BUCKETS`), as the document says it.
+const MAX_BUCKETS: i64 = 2_100;
 
 fn document() -> Value {
     serde_norway::from_str(include_str!("../../../openapi.yaml")).expect("openapi.yaml parses")
@@ -305,7 +307,8 @@ fn valid_request(
 }
 
 /// The rules the document states in words: `until` not before `since`, analytics over at
-/// most 31 days (`until` defaulting to now, `since` to a day before `until`), and a
+/// most 31 days (`until` defaulting to now, `since` to a day before `until`) and a series
+/// of at most 2,100 buckets, and a
 /// report's observations within `--max-span` and not ending more than a day ahead.
 fn keep_described_rules(draw: &mut Draw, operation: &Operation, request: &mut Request) {
     let query = &mut request.query;
@@ -332,6 +335,20 @@ fn keep_described_rules(draw: &mut Draw, operation: &Operation, request: &mut Re
                 query.insert("until".into(), json!(until));
             }
             (None, Some(_)) | (None, None) => {}
+        }
+        // A series of 5- or 15-minute buckets holds at most 2,100 of them.
+        let bucket_s = match query.get("bucket").and_then(Value::as_str) {
+            Some("5m") => Some(300),
+            Some("15m") => Some(900),
+            _ => None,
+        };
+        if let (Some(bucket_s), Some(since), Some(until)) = (
+            bucket_s,
+            number(query.get("since")),
+            number(query.get("until")),
+        ) {
+            let until = until.min(since.saturating_add((MAX_BUCKETS - 2) * bucket_s));
+            query.insert("until".into(), json!(until));
         }
     } else if let (Some(since), Some(until)) =
         (number(query.get("since")), number(query.get("until")))

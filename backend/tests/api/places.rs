@@ -1001,3 +1001,134 @@ async fn a_replayed_report_does_not_bring_a_silent_access_point_back() {
     );
     assert_eq!(app.count("reports"), 2);
 }
+
+#[actix_web::test]
+async fn zones_and_networks_ranked_over_a_range() {
+    let app = spawn_app().await;
+    let t = 1_764_115_200; // 2025-11-26 00:00 UTC
+    let other = "ac:86:74:00:00:09";
+    // Network 9: the entrance and the café in "Ground", the back office in "Upstairs";
+    // network 10: one access point in "Annex".
+    for (node, zone, name) in [
+        (ENTRANCE, "Ground", "Entrance"),
+        (CAFE, "Ground", "Café"),
+        (BACK_OFFICE, "Upstairs", "Back office"),
+        (other, "Annex", "Annex door"),
+    ] {
+        put(
+            &app,
+            &format!("/api/v1/nodes/{node}"),
+            json!({"name": name, "zone": zone}),
+        )
+        .await;
+    }
+    put(&app, "/api/v1/networks/9", json!({"name": "Main street"})).await;
+    // Device 1 heard by both Ground access points (one device there, not two), device 2
+    // at the café for 20 minutes (a visitor), device 3 upstairs, devices 4 and 5 in the
+    // annex; and the hour before, device 6 upstairs.
+    let mut long = probe(&client_mac(2), t + 600, t + 1_800, false);
+    long["max_signal"] = json!(-50);
+    app.ingest(&report(
+        9,
+        ENTRANCE,
+        vec![probe(&client_mac(1), t + 60, t + 120, false)],
+    ))
+    .await;
+    app.ingest(&report(
+        9,
+        CAFE,
+        vec![probe(&client_mac(1), t + 130, t + 190, false), long],
+    ))
+    .await;
+    app.ingest(&report(
+        9,
+        BACK_OFFICE,
+        vec![
+            probe(&client_mac(3), t + 60, t + 120, false),
+            probe(&client_mac(6), t - 1_800, t - 1_740, false),
+        ],
+    ))
+    .await;
+    app.ingest(&report(
+        10,
+        other,
+        vec![
+            probe(&client_mac(4), t + 60, t + 120, false),
+            probe(&client_mac(5), t + 60, t + 120, false),
+        ],
+    ))
+    .await;
+    let range = format!("since={t}&until={}", t + 3_599);
+
+    let zones = app
+        .get_json(&format!("/api/v1/stats/zones?{range}&compare=previous"))
+        .await;
+    let rows: Vec<(String, i64, i64, i64)> = zones["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|z| {
+            (
+                z["zone"].as_str().unwrap().to_string(),
+                z["figures"]["devices"].as_i64().unwrap(),
+                z["figures"]["visitors"].as_i64().unwrap(),
+                z["figures"]["compared"]["devices"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // Most visitors first, then most devices.
+    assert_eq!(
+        rows,
+        [
+            ("Ground".to_string(), 2, 1, 0),
+            ("Annex".to_string(), 2, 0, 0),
+            ("Upstairs".to_string(), 1, 0, 1)
+        ]
+    );
+    assert_eq!(zones["items"][0]["access_points"], json!([ENTRANCE, CAFE]));
+    assert_eq!(
+        zones["items"][2]["figures"]["compared"]["change"]["devices"],
+        0.0
+    );
+    // Narrowed to network 9: the annex (network 10's) is not listed.
+    let nine = app
+        .get_json(&format!("/api/v1/stats/zones?{range}&network_id=9"))
+        .await;
+    let names: Vec<&str> = nine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|z| z["zone"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Ground", "Upstairs"]);
+
+    let networks = app
+        .get_json(&format!("/api/v1/stats/networks?{range}"))
+        .await;
+    let rows: Vec<(i64, Value, i64, i64)> = networks["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["network_id"].as_i64().unwrap(),
+                n["name"].clone(),
+                n["figures"]["devices"].as_i64().unwrap(),
+                n["figures"]["visitors"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [(9, json!("Main street"), 3, 1), (10, json!(null), 2, 0)]
+    );
+    assert!(networks["items"][0]["figures"].get("compared").is_none());
+
+    for path in ["/api/v1/stats/zones", "/api/v1/stats/networks"] {
+        let problem =
+            assert_problem(app.get(&format!("{path}?{range}&compare=never")).await, 400).await;
+        assert_eq!(problem["parameter"], "compare", "{path}");
+        let problem = assert_problem(app.get(&format!("{path}?since=10&until=5")).await, 400).await;
+        assert_eq!(problem["parameter"], "until", "{path}");
+    }
+}

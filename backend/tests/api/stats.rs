@@ -334,6 +334,188 @@ async fn series_buckets_are_clipped_to_the_range() {
 }
 
 #[actix_web::test]
+async fn an_hour_in_five_and_fifteen_minute_buckets_and_too_many_refused() {
+    let app = spawn_app().await;
+    let noon = T0 + 43_200;
+    // Three devices, at 12:02, 12:17 and 12:50 (each for a minute).
+    app.ingest(&report(
+        9,
+        "ac:86:74:00:00:01",
+        vec![
+            seen("00:11:22:33:44:01", 43_320, 43_380, -60, false),
+            seen("00:11:22:33:44:02", 44_220, 44_280, -60, false),
+            seen("00:11:22:33:44:03", 46_200, 46_260, -60, false),
+        ],
+    ))
+    .await;
+    let devices = |bucket: &'static str| {
+        let app = &app;
+        async move {
+            let series = app
+                .get_json(&format!(
+                    "/api/v1/stats/series?bucket={bucket}&since={noon}&until={}",
+                    noon + 3_599
+                ))
+                .await;
+            assert_eq!(series["bucket"], bucket);
+            series["points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p["since"].as_i64().unwrap() - noon,
+                        p["devices"].as_i64().unwrap(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let fives = devices("5m").await;
+    assert_eq!(fives.len(), 12, "{fives:?}");
+    assert!(fives
+        .iter()
+        .enumerate()
+        .all(|(i, (at, _))| *at == i as i64 * 300));
+    assert_eq!(
+        fives.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
+        [1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0]
+    );
+    assert_eq!(
+        devices("15m").await,
+        [(0, 1), (900, 1), (1_800, 0), (2_700, 1)]
+    );
+    // More than a week of 5-minute buckets (or three of 15) is refused, not computed.
+    for (bucket, days) in [("5m", 8), ("15m", 22)] {
+        let problem = assert_problem(
+            app.get(&format!(
+                "/api/v1/stats/series?bucket={bucket}&since={T0}&until={}",
+                T0 + days * 86_400
+            ))
+            .await,
+            400,
+        )
+        .await;
+        assert_eq!(problem["parameter"], "bucket", "{bucket}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("2100"),
+            "{problem}"
+        );
+    }
+    // A week of 5-minute buckets is answered, also from mid-bucket (2,017 of them).
+    let week = app
+        .get_json(&format!(
+            "/api/v1/stats/series?bucket=5m&since={}&until={}",
+            T0 + 1,
+            T0 + 7 * 86_400
+        ))
+        .await;
+    assert_eq!(week["points"].as_array().unwrap().len(), 2_017);
+    let problem = assert_problem(app.get("/api/v1/stats/series?bucket=1m").await, 400).await;
+    assert_eq!(problem["parameter"], "bucket");
+}
+
+#[actix_web::test]
+async fn figures_compared_with_the_previous_period_and_last_week() {
+    let app = spawn_app().await;
+    let noon = T0 + 43_200;
+    let week = 7 * 86_400;
+    // This day's 12:00-13:00: four devices (two at 12:10, two at 12:40); the hour
+    // before: one; the same hour a week before: two, both at 12:10.
+    app.ingest(&report(
+        9,
+        "ac:86:74:00:00:01",
+        vec![
+            seen("00:11:22:33:44:01", 43_800, 43_860, -60, false),
+            seen("00:11:22:33:44:02", 43_800, 43_860, -60, true),
+            seen("00:11:22:33:44:03", 45_600, 45_660, -60, false),
+            seen("00:11:22:33:44:04", 45_600, 45_660, -60, false),
+            seen("00:11:22:33:44:05", 40_200, 40_260, -60, false),
+            seen(
+                "00:11:22:33:44:06",
+                43_800 - week,
+                43_860 - week,
+                -60,
+                false,
+            ),
+            seen(
+                "00:11:22:33:44:07",
+                43_800 - week,
+                43_860 - week,
+                -60,
+                false,
+            ),
+        ],
+    ))
+    .await;
+    let range = format!("since={noon}&until={}", noon + 3_599);
+    let summary = app
+        .get_json(&format!("/api/v1/stats/summary?{range}&compare=last_week"))
+        .await;
+    assert_eq!(summary["devices"], 4);
+    let compared = &summary["compared"];
+    assert_eq!(compared["compare"], "last_week");
+    assert_eq!(
+        (compared["since"].as_i64(), compared["until"].as_i64()),
+        (Some(noon - week), Some(noon - week + 3_599))
+    );
+    assert_eq!(compared["devices"], 2);
+    assert_eq!(compared["change"]["devices"], 1.0, "4 against 2: +100%");
+    assert_eq!(compared["devices_associated"], 0);
+    assert_eq!(
+        compared["change"]["devices_associated"],
+        serde_json::Value::Null,
+        "nothing to divide by"
+    );
+    let previous = app
+        .get_json(&format!("/api/v1/stats/summary?{range}&compare=previous"))
+        .await;
+    assert_eq!(previous["compared"]["since"], noon - 3_600);
+    assert_eq!(previous["compared"]["devices"], 1);
+    assert_eq!(previous["compared"]["change"]["devices"], 3.0);
+    // Without `compare`, no `compared`.
+    let plain = app
+        .get_json(&format!("/api/v1/stats/summary?{range}"))
+        .await;
+    assert!(plain.get("compared").is_none(), "{plain}");
+
+    // A series: each quarter hour against its own a week before.
+    let series = app
+        .get_json(&format!(
+            "/api/v1/stats/series?bucket=15m&{range}&compare=last_week"
+        ))
+        .await;
+    let pairs: Vec<(i64, i64, i64)> = series["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            assert_eq!(
+                p["compared"]["since"].as_i64().unwrap(),
+                p["since"].as_i64().unwrap() - week
+            );
+            (
+                p["since"].as_i64().unwrap() - noon,
+                p["devices"].as_i64().unwrap(),
+                p["compared"]["devices"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        [(0, 2, 2), (900, 0, 0), (1_800, 2, 0), (2_700, 0, 0)]
+    );
+
+    let problem = assert_problem(
+        app.get(&format!("/api/v1/stats/summary?{range}&compare=yesterday"))
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(problem["parameter"], "compare");
+}
+
+#[actix_web::test]
 async fn a_series_by_local_day_across_a_dst_change() {
     let app = spawn_app().await;
     // Berlin's local midnights around the 2026-03-29 change: 03-28 00:00 CET =

@@ -216,22 +216,57 @@ fn summarize(
         dwell_p90_s: percentile(&dwells, 90),
         returning_devices: count(devices[RETURNING]),
         tz: None,
+        compared: None,
     }
 }
 
-/// Time series buckets: local hours or local days of a time zone.
+/// Time series buckets: 5 or 15 minutes, local hours or local days of a time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
 pub enum Bucket {
+    #[serde(rename = "5m")]
+    FiveMinutes,
+    #[serde(rename = "15m")]
+    FifteenMinutes,
+    #[serde(rename = "hour")]
     Hour,
+    #[serde(rename = "day")]
     Day,
 }
 
+impl Bucket {
+    /// Its name in the API (`bucket=`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bucket::FiveMinutes => "5m",
+            Bucket::FifteenMinutes => "15m",
+            Bucket::Hour => "hour",
+            Bucket::Day => "day",
+        }
+    }
+
+    /// Minutes of a bucket shorter than an hour.
+    fn minutes(self) -> Option<i8> {
+        match self {
+            Bucket::FiveMinutes => Some(5),
+            Bucket::FifteenMinutes => Some(15),
+            Bucket::Hour | Bucket::Day => None,
+        }
+    }
+}
+
+/// The most buckets a series may have: a week of 5-minute buckets (2,016) from any
+/// instant, or three weeks of 15-minute ones. The work of a series grows with its
+/// buckets, so a month of 5-minute ones is refused, not computed.
+pub const MAX_BUCKETS: usize = 2_100;
+
 /// The boundaries `[start, end)` (Unix seconds) of the `bucket`s of `tz` that overlap
 /// `since..=until`, first to last. Days run from local midnight to local midnight, so
-/// a day with a DST change lasts 23 or 25 hours; hours are the local clock's, so the
-/// repeated hour of a DST change comes twice.
+/// a day with a DST change lasts 23 or 25 hours; hours and minutes are the local
+/// clock's (a 15-minute bucket starts at :00, :15, :30 or :45 local, also in a zone
+/// offset by 30 or 45 minutes), so the repeated hour of a DST change comes twice.
+/// Stops past [`MAX_BUCKETS`] (the caller refuses such a range): the work is bounded
+/// whatever the range.
 pub fn buckets(
     since: i64,
     until: i64,
@@ -241,23 +276,103 @@ pub fn buckets(
     let first = jiff::Timestamp::from_second(since)?.to_zoned_datetime(tz.clone());
     let mut start = match bucket {
         Bucket::Day => first.start_of_day()?,
-        Bucket::Hour => first
-            .with()
-            .minute(0)
-            .second(0)
-            .subsec_nanosecond(0)
-            .build()?,
+        Bucket::Hour | Bucket::FiveMinutes | Bucket::FifteenMinutes => {
+            let step = bucket.minutes().unwrap_or(60);
+            first
+                .with()
+                .minute(first.minute() / step * step)
+                .second(0)
+                .subsec_nanosecond(0)
+                .build()?
+        }
     };
     let mut out = Vec::new();
-    while start.timestamp().as_second() <= until {
+    while start.timestamp().as_second() <= until && out.len() <= MAX_BUCKETS {
         let end = match bucket {
             Bucket::Day => start.tomorrow()?.start_of_day()?,
             Bucket::Hour => start.checked_add(jiff::Span::new().hours(1))?,
+            Bucket::FiveMinutes | Bucket::FifteenMinutes => {
+                start.checked_add(jiff::Span::new().minutes(bucket.minutes().unwrap_or(60)))?
+            }
         };
         out.push((start.timestamp().as_second(), end.timestamp().as_second()));
         start = end;
     }
     Ok(out)
+}
+
+/// What a range's figures are compared with (`compare=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Compare {
+    /// The period of the same length just before the range.
+    Previous,
+    /// The same local times seven days before.
+    LastWeek,
+}
+
+impl Compare {
+    /// Its name in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compare::Previous => "previous",
+            Compare::LastWeek => "last_week",
+        }
+    }
+
+    /// Where the instant `at` of the range `since..=until` falls in the comparison
+    /// window: `previous` moves it back by the range's length; `last_week` by seven
+    /// local days of `tz` (across a DST change the local time is kept, so the window
+    /// may be an hour longer or shorter than the range). Never before 1970.
+    pub fn shift(
+        self,
+        at: i64,
+        since: i64,
+        until: i64,
+        tz: &jiff::tz::TimeZone,
+    ) -> Result<i64, jiff::Error> {
+        let shifted = match self {
+            Compare::Previous => at - (until - since + 1),
+            Compare::LastWeek => jiff::Timestamp::from_second(at)?
+                .to_zoned_datetime(tz.clone())
+                .checked_sub(jiff::Span::new().days(7))?
+                .timestamp()
+                .as_second(),
+        };
+        Ok(shifted.max(0))
+    }
+
+    /// The comparison window of the range `since..=until` (inclusive, like the range).
+    pub fn window(
+        self,
+        since: i64,
+        until: i64,
+        tz: &jiff::tz::TimeZone,
+    ) -> Result<(i64, i64), jiff::Error> {
+        let start = self.shift(since, since, until, tz)?;
+        let end = self.shift(until.saturating_add(1), since, until, tz)? - 1;
+        Ok((start, end.max(start)))
+    }
+
+    /// The comparison buckets of `bounds` (`[start, end)`, of the range `since..=until`):
+    /// bucket for bucket, so that each point of a series is compared with its own.
+    pub fn buckets(
+        self,
+        bounds: &[(i64, i64)],
+        since: i64,
+        until: i64,
+        tz: &jiff::tz::TimeZone,
+    ) -> Result<Vec<(i64, i64)>, jiff::Error> {
+        bounds
+            .iter()
+            .map(|&(start, end)| {
+                let start = self.shift(start, since, until, tz)?;
+                let end = self.shift(end, since, until, tz)?;
+                Ok((start, end.max(start + 1)))
+            })
+            .collect()
+    }
 }
 
 /// `bounds` (from [`buckets`]) cut to the range `since..=until`: the first bucket starts

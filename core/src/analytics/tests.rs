@@ -218,6 +218,82 @@ fn days_and_hours_follow_the_time_zone_across_dst() {
 }
 
 #[test]
+fn minute_buckets_follow_the_local_clock_and_are_bounded() {
+    let utc = jiff::tz::TimeZone::UTC;
+    // "Last hour" from 12:07:30: the 5-minute buckets from 12:05, twelve and a bit.
+    let since = T0 + 450;
+    let fives = buckets(since, since + 3_599, Bucket::FiveMinutes, &utc).unwrap();
+    assert_eq!(fives.first(), Some(&(T0 + 300, T0 + 600)));
+    assert_eq!(fives.len(), 13);
+    assert!(fives.iter().all(|(start, end)| end - start == 300));
+    let clipped_fives = clipped(fives, since, since + 3_599);
+    assert_eq!(clipped_fives.first(), Some(&(since, T0 + 600)));
+    assert_eq!(clipped_fives.last(), Some(&(T0 + 3_900, since + 3_600)));
+    // Quarter hours of the local clock in a zone 5:45 off UTC (Kathmandu): T0 is 05:45
+    // there, so 05:46:40 falls in 05:45-06:00.
+    let kathmandu = jiff::tz::TimeZone::get("Asia/Kathmandu").unwrap();
+    assert_eq!(
+        buckets(T0 + 100, T0 + 100, Bucket::FifteenMinutes, &kathmandu).unwrap(),
+        [(T0, T0 + 900)]
+    );
+    // A month of 5-minute buckets is cut short past the bound (the API refuses it).
+    let month = buckets(T0, T0 + 31 * 86_400, Bucket::FiveMinutes, &utc).unwrap();
+    assert_eq!(month.len(), MAX_BUCKETS + 1);
+    // A week of them is within it, from any instant.
+    assert_eq!(
+        buckets(T0, T0 + 7 * 86_400 - 1, Bucket::FiveMinutes, &utc)
+            .unwrap()
+            .len(),
+        2_016
+    );
+    assert_eq!(
+        buckets(T0 + 1, T0 + 7 * 86_400, Bucket::FiveMinutes, &utc)
+            .unwrap()
+            .len(),
+        2_017
+    );
+}
+
+#[test]
+fn comparison_windows_previous_and_last_week() {
+    let utc = jiff::tz::TimeZone::UTC;
+    // Today so far (00:00-14:59:59) against the same length before, and last week's.
+    let (since, until) = (T0, T0 + 15 * 3_600 - 1);
+    assert_eq!(
+        Compare::Previous.window(since, until, &utc).unwrap(),
+        (T0 - 15 * 3_600, T0 - 1)
+    );
+    assert_eq!(
+        Compare::LastWeek.window(since, until, &utc).unwrap(),
+        (T0 - 7 * 86_400, T0 - 7 * 86_400 + 15 * 3_600 - 1)
+    );
+    // Bucket for bucket.
+    let hours = [(T0, T0 + 3_600), (T0 + 3_600, T0 + 7_200)];
+    assert_eq!(
+        Compare::Previous
+            .buckets(&hours, T0, T0 + 7_199, &utc)
+            .unwrap(),
+        [(T0 - 7_200, T0 - 3_600), (T0 - 3_600, T0)]
+    );
+    // Across Berlin's spring change (2026-03-29): Monday 30th 09:00-10:00 CEST is
+    // compared with Monday 23rd 09:00-10:00 CET: the same local hour, 7 days less an
+    // hour of clock time before.
+    let berlin = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+    let monday_nine = 1774854000; // 2026-03-30 09:00 CEST
+    assert_eq!(
+        Compare::LastWeek
+            .window(monday_nine, monday_nine + 3_599, &berlin)
+            .unwrap(),
+        (
+            monday_nine - 7 * 86_400 + 3_600,
+            monday_nine - 7 * 86_400 + 3_600 + 3_599
+        )
+    );
+    // Never before 1970.
+    assert_eq!(Compare::Previous.window(10, 100, &utc).unwrap(), (0, 9));
+}
+
+#[test]
 fn series_buckets_are_clipped_to_the_range() {
     let utc = jiff::tz::TimeZone::UTC;
     let hours = |since: i64, until: i64| {

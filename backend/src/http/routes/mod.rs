@@ -111,6 +111,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(get().to(stats::range::dwell_histogram)),
         )
         .service(resource("/api/v1/stats/nodes").route(get().to(stats::range::nodes)))
+        .service(resource("/api/v1/stats/zones").route(get().to(stats::rankings::zones)))
+        .service(resource("/api/v1/stats/networks").route(get().to(stats::rankings::networks)))
         .service(
             resource("/api/v1/devices/{network_id}/{mac}/visits")
                 .route(get().to(stats::device::device_visits)),

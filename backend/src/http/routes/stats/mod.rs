@@ -1,11 +1,13 @@
 //! Presence figures computed from the stored probe requests: what every range answer
 //! shares (the query, its scope and bounds, the analytics slots, loading the visits)
 //! here; the answers by kind in [`range`] (summary, series, dwell histogram, access
-//! points), [`device`] (one device's visits) and [`now`] (occupancy now).
+//! points), [`rankings`] (zones and networks), [`device`] (one device's visits) and
+//! [`now`] (occupancy now).
 
 pub mod device;
 pub mod now;
 pub mod range;
+pub mod rankings;
 
 use std::sync::Arc;
 
@@ -65,6 +67,7 @@ pub struct SummaryQuery {
 }
 
 /// A validated range, scope and thresholds.
+#[derive(Clone)]
 struct Scope {
     since: i64,
     until: i64,
@@ -80,18 +83,30 @@ struct Scope {
 impl Scope {
     /// The local days of the range.
     fn days(&self) -> Result<Days, AppError> {
-        Days::new(self.since, self.until, &self.tz).map_err(|error| {
-            AppError::parameter(
-                "since",
-                format!("cannot be placed in {}: {error}", self.tz_name),
-            )
-        })
+        Days::new(self.since, self.until, &self.tz).map_err(|error| self.placing_error(error))
     }
 }
 
 impl Scope {
     fn nodes(&self) -> Option<&[MacId]> {
         self.nodes.as_deref()
+    }
+
+    /// The same scope over another range (a comparison window).
+    fn during(&self, since: i64, until: i64) -> Scope {
+        Scope {
+            since,
+            until,
+            ..self.clone()
+        }
+    }
+
+    /// An error of placing the range in its time zone, as the 400 it is.
+    fn placing_error(&self, error: jiff::Error) -> AppError {
+        AppError::parameter(
+            "since",
+            format!("cannot be placed in {}: {error}", self.tz_name),
+        )
     }
 }
 

@@ -2,11 +2,13 @@
 
 use actix_web::web::{Data, Json};
 use actix_web::HttpRequest;
-use api_types::{DwellBucket, DwellHistogram, NodeStats, NodeStatsList, StatsSeries, StatsSummary};
+use api_types::{
+    Compared, DwellBucket, DwellHistogram, NodeStats, NodeStatsList, StatsSeries, StatsSummary,
+};
 
 use super::super::{parse_query, AppState};
-use super::{load_visits, scope, SummaryQuery};
-use crate::analytics::{self, Bucket, Days};
+use super::{load_visits, scope, Scope, SummaryQuery};
+use crate::analytics::{self, Bucket, Compare, Days};
 use crate::cloudtrax::Mac;
 use crate::http::error::AppError;
 
@@ -26,7 +28,7 @@ use crate::http::error::AppError;
     path = "/api/v1/stats/summary",
     tag = "analytics",
     operation_id = "stats_summary",
-    params(SummaryQuery),
+    params(SummaryQuery, CompareQuery),
     responses(
         (status = 200, description = "The figures, with the range and thresholds used", body = StatsSummary),
         (status = 400, description = "A parameter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
@@ -37,11 +39,26 @@ pub async fn summary(
     request: HttpRequest,
     state: Data<AppState>,
 ) -> Result<Json<StatsSummary>, AppError> {
+    let compare: CompareQuery = parse_query(request.query_string())?;
     let (scope, _) = scope(&state, parse_query(request.query_string())?).await?;
+    let mut summary = summary_of(&state, scope.clone()).await?;
+    if let Some(compare) = compare.compare {
+        let (since, until) = compare
+            .window(scope.since, scope.until, &scope.tz)
+            .map_err(|error| scope.placing_error(error))?;
+        let then = summary_of(&state, scope.during(since, until)).await?;
+        summary.compared = Some(Compared::of(compare.as_str(), &summary, &then));
+    }
+    summary.tz = Some(scope.tz_name);
+    Ok(Json(summary))
+}
+
+/// The summary's figures of `scope` (its analytics slot held while they are computed,
+/// and given back before a comparison window takes one).
+async fn summary_of(state: &AppState, scope: Scope) -> Result<StatsSummary, AppError> {
     let days = scope.days()?;
-    let (visits, slot) = load_visits(&state, &scope, None).await?;
-    let tz = scope.tz_name.clone();
-    let mut summary = actix_web::web::block(move || {
+    let (visits, slot) = load_visits(state, &scope, None).await?;
+    actix_web::web::block(move || {
         let _slot = slot;
         analytics::summary(
             &visits,
@@ -53,9 +70,7 @@ pub async fn summary(
         )
     })
     .await
-    .map_err(AppError::internal)?;
-    summary.tz = Some(tz);
-    Ok(Json(summary))
+    .map_err(AppError::internal)
 }
 
 /// Dwell-time histogram
@@ -150,10 +165,45 @@ pub async fn nodes(
     }))
 }
 
+/// The figures of each bucket (`[start, end)`, within `scope`'s range) of `scope`.
+async fn points_of(
+    state: &AppState,
+    scope: Scope,
+    bounds: Vec<(i64, i64)>,
+) -> Result<Vec<StatsSummary>, AppError> {
+    // The local days over the buckets (their local days, for "returning").
+    let days = match (bounds.first(), bounds.last()) {
+        (Some(first), Some(last)) => Days::new(first.0, last.1 - 1, &scope.tz),
+        _ => Days::new(scope.since, scope.until, &scope.tz),
+    }
+    .map_err(AppError::internal)?;
+    let (visits, slot) = load_visits(state, &scope, None).await?;
+    actix_web::web::block(move || {
+        let _slot = slot;
+        analytics::series(&visits, &bounds, scope.nodes(), &scope.thresholds, &days)
+    })
+    .await
+    .map_err(AppError::internal)
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CompareQuery {
+    /// Compare with `previous` (the period of the same length just before the range)
+    /// or `last_week` (the same local times seven days before, in `tz`): the figures
+    /// (the summary; each bucket of a series, with its own bucket of the comparison
+    /// window) gain `compared`, those of the comparison window and the change. Costs a
+    /// second computation, over the comparison window.
+    #[param(inline)]
+    pub(super) compare: Option<Compare>,
+}
+
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SeriesQuery {
-    /// `hour` or `day` of the time zone `tz`.
+    /// `5m`, `15m`, `hour` or `day` of the time zone `tz` (minutes and hours of its
+    /// local clock). At most 2,100 buckets (a week of `5m`, three weeks of `15m`): a
+    /// longer range is refused (400) rather than computed.
     #[param(inline)]
     bucket: Bucket,
 }
@@ -171,7 +221,7 @@ pub struct SeriesQuery {
     path = "/api/v1/stats/series",
     tag = "analytics",
     operation_id = "stats_series",
-    params(SeriesQuery, SummaryQuery),
+    params(SeriesQuery, SummaryQuery, CompareQuery),
     responses(
         (status = 200, description = "One summary per bucket, oldest first", body = StatsSeries),
         (status = 400, description = "A parameter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
@@ -183,36 +233,38 @@ pub async fn series(
     state: Data<AppState>,
 ) -> Result<Json<StatsSeries>, AppError> {
     let series: SeriesQuery = parse_query(request.query_string())?;
+    let compare: CompareQuery = parse_query(request.query_string())?;
     let (scope, _) = scope(&state, parse_query(request.query_string())?).await?;
-    let bounds = analytics::buckets(scope.since, scope.until, series.bucket, &scope.tz).map_err(
-        |error| {
-            AppError::parameter(
-                "since",
-                format!("cannot be placed in {}: {error}", scope.tz_name),
-            )
-        },
-    )?;
-    let bounds = analytics::clipped(bounds, scope.since, scope.until);
-    // The local days over the buckets (their local days, for "returning").
-    let days = match (bounds.first(), bounds.last()) {
-        (Some(first), Some(last)) => Days::new(first.0, last.1 - 1, &scope.tz),
-        _ => Days::new(scope.since, scope.until, &scope.tz),
+    let bounds = analytics::buckets(scope.since, scope.until, series.bucket, &scope.tz)
+        .map_err(|error| scope.placing_error(error))?;
+    if bounds.len() > analytics::MAX_BUCKETS {
+        return Err(AppError::parameter(
+            "bucket",
+            format!(
+                "this range holds more than {} buckets of {}, the most a series may have: \
+                 choose a longer bucket or a shorter range",
+                analytics::MAX_BUCKETS,
+                series.bucket.as_str()
+            ),
+        ));
     }
-    .map_err(AppError::internal)?;
-    let (visits, slot) = load_visits(&state, &scope, None).await?;
-    let (nodes, thresholds) = (scope.nodes.clone(), scope.thresholds);
-    let points = actix_web::web::block(move || {
-        let _slot = slot;
-        analytics::series(&visits, &bounds, nodes.as_deref(), &thresholds, &days)
-    })
-    .await
-    .map_err(AppError::internal)?;
-    Ok(Json(StatsSeries {
-        bucket: match series.bucket {
-            Bucket::Hour => "hour",
-            Bucket::Day => "day",
+    let bounds = analytics::clipped(bounds, scope.since, scope.until);
+    let mut points = points_of(&state, scope.clone(), bounds.clone()).await?;
+    if let Some(compare) = compare.compare {
+        let placing = |error| scope.placing_error(error);
+        let then_bounds = compare
+            .buckets(&bounds, scope.since, scope.until, &scope.tz)
+            .map_err(placing)?;
+        let (since, until) = compare
+            .window(scope.since, scope.until, &scope.tz)
+            .map_err(placing)?;
+        let then = points_of(&state, scope.during(since, until), then_bounds).await?;
+        for (point, then) in points.iter_mut().zip(&then) {
+            point.compared = Some(Compared::of(compare.as_str(), point, then));
         }
-        .to_string(),
+    }
+    Ok(Json(StatsSeries {
+        bucket: series.bucket.as_str().to_string(),
         tz: scope.tz_name,
         points,
     }))
