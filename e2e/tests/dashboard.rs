@@ -704,6 +704,9 @@ async fn the_overview_shows_presence_figures_and_leads_to_a_device() {
         visitor["max_signal"] = json!(-58);
         let passer_by = probe("02:11:22:33:44:02", now - 200, now - 190, false);
         h.post_report(&report(31, "AC:86:74:00:00:31", vec![visitor, passer_by])).await;
+        // The same time a week before: one passer-by.
+        let week = 7 * 86_400;
+        h.post_report(&report(31, "AC:86:74:00:00:31", vec![probe("00:11:22:33:44:09", now - week - 200, now - week - 190, false)])).await;
 
         h.open("/overview?range=hour").await;
         let cards = h
@@ -723,6 +726,9 @@ async fn the_overview_shows_presence_figures_and_leads_to_a_device() {
         assert_eq!(value("visitors"), "1");
         assert_eq!(value("passers-by"), "1");
         assert_eq!(value("capture rate"), "50%");
+        // Against the same time last week, in words.
+        assert_eq!(h.wait_for_text("[data-testid=change-devices]").await, "+100%: 1 at the same time last week");
+        assert_eq!(h.wait_for_text("[data-testid=change-visitors]").await, "none at the same time last week");
         // Three charts with axes, legends and hover titles.
         assert_eq!(h.js("return document.querySelectorAll('figure.chart').length").await, 3);
         assert!(h.js("return document.querySelectorAll('figure.chart rect title').length").await.as_i64().unwrap() > 0);
@@ -735,6 +741,9 @@ async fn the_overview_shows_presence_figures_and_leads_to_a_device() {
         assert!(csv.starts_with("bucket_start,bucket_end,tz,devices,"), "{csv}");
         let range_row = csv.lines().find(|l| l.starts_with("range,")).unwrap();
         assert_eq!(range_row.split(',').nth(3), Some("2"), "{range_row}");
+        // The last hour in twelve bars of 5 minutes.
+        let buckets = csv.lines().filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).count();
+        assert_eq!(buckets, 12, "{csv}");
         // The last hour moves on: the page says when it was computed and that it refreshes.
         let status = h.wait_for_text("[data-testid=overview-status]").await;
         assert!(status.starts_with("Computed ") && status.ends_with("refreshes every 60 s"), "{status}");
@@ -764,9 +773,9 @@ async fn the_overview_shows_presence_figures_and_leads_to_a_device() {
         assert!(!status.contains("refreshes"), "{status}");
         assert!(!h.js("return document.querySelector('#r-since').value").await.as_str().unwrap().is_empty());
 
-        // From the table, a MAC's device link opens its page.
+        // From the table (with last week's row too), a MAC's device link opens its page.
         h.open("/").await;
-        h.wait_for_rows(2).await;
+        h.wait_for_rows(3).await;
         h.click("a.device-link[href='/device/31/00%3A11%3A22%3A33%3A44%3A01']").await;
         let title = h.wait_for_text("[data-testid=device] h2").await;
         assert!(title.contains("00:11:22:33:44:01") && title.contains("network 31"), "{title}");
@@ -820,6 +829,26 @@ async fn every_page_passes_an_automated_accessibility_check() {
         h.wait_for_text("form").await;
         let violations = h.accessibility_violations().await;
         assert!(violations.is_empty(), "sign-in: {violations:#?}");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn an_overview_before_any_report_says_how_to_connect_access_points() {
+    browser_test("overview_setup", async |h: &Harness| {
+        h.open("/overview").await;
+        let setup = h.wait_for_text("[data-testid=overview-setup]").await;
+        assert!(setup.contains("No access point has reported yet"), "{setup}");
+        let url = h.wait_for_text("[data-testid=setup-cloudtrax-url]").await;
+        let origin = h.js("return window.location.origin").await;
+        assert_eq!(json!(url), json!(format!("{}/receive", origin.as_str().unwrap())));
+        // No figures of zero, and no CSV of zeros, beside it.
+        assert_eq!(h.js("return document.querySelectorAll('[data-testid=overview-csv], [data-testid=summary]').length").await, json!(0));
+        // The first report: the figures replace the pointer on the next load.
+        h.post_report(&sample()).await;
+        h.open("/overview").await;
+        h.wait_for_text("[data-testid=overview-csv]").await;
+        assert_eq!(h.js("return document.querySelectorAll('[data-testid=overview-setup]').length").await, json!(0));
     })
     .await;
 }
@@ -886,9 +915,12 @@ async fn a_device_heard_last_month_shows_its_visits_and_pages_through_all_its_ro
             .unwrap()
             .as_secs() as i64;
         let mac = "00:11:22:33:44:77";
-        // 130 observations a minute apart, forty days ago: one long visit.
+        // 130 observations a minute apart, forty days ago: one long visit; and one
+        // observation of 30 s ten days after it: a short one (the 7 days up to it hold
+        // only that one).
         let start = now - 40 * 86_400;
-        let probes: Vec<Value> = (0..130).map(|i| probe(mac, start + i * 60, start + i * 60 + 30, false)).collect();
+        let mut probes: Vec<Value> = (0..130).map(|i| probe(mac, start + i * 60, start + i * 60 + 30, false)).collect();
+        probes.push(probe(mac, start + 10 * 86_400, start + 10 * 86_400 + 30, false));
         for chunk in probes.chunks(50) {
             h.post_report(&report(51, "ac:86:74:00:00:51", chunk.to_vec())).await;
         }
@@ -900,19 +932,54 @@ async fn a_device_heard_last_month_shows_its_visits_and_pages_through_all_its_ro
         })
         .await;
         let first = h.wait_for_rows(100).await;
-        h.click("[data-testid=device-older]").await;
-        let second = h.wait_for_rows(30).await;
+        // Older, clicked at the page's bottom, shows its page from the table's top.
+        let rows_top = "return document.querySelector('[data-testid=device-rows]').getBoundingClientRect().top";
+        h.js("window.scrollTo(0, document.body.scrollHeight); return true").await;
+        let before = h.js(rows_top).await.as_f64().unwrap();
+        assert!(before < -500.0, "scrolled down: {before}");
+        h.js("document.querySelector('[data-testid=device-older]').click(); return true").await;
+        let second = h.wait_for_rows(31).await;
         assert!(second.iter().all(|id| !first.contains(id)), "no row twice");
         assert!(h.wait_for_text("[data-testid=device-pager]").await.contains("Page 2"));
+        // At the top of the window, or below it when the short last page cannot
+        // scroll that far: in view either way.
+        let height = h.js("return window.innerHeight").await.as_f64().unwrap();
+        h.eventually("the table's top in view", || async {
+            let top = h.js(rows_top).await.as_f64().unwrap();
+            (top > -2.0 && top < height).then_some(top)
+        })
+        .await;
         h.click("[data-testid=device-pager] button:first-child").await;
         assert_eq!(h.wait_for_rows(100).await, first);
-        // 31 days up to its last row hold the same visit.
+        // 31 days up to its last row hold both visits.
         h.click("[data-testid=days-31]").await;
         h.eventually("the 31-day range", || async {
             let range = h.js("const e = document.querySelector('[data-testid=visits-range]'); return e && e.textContent").await;
-            range.as_str().filter(|r| r.contains("31 days")).map(str::to_string)
+            range.as_str().filter(|r| r.contains("31 days") && r.ends_with("(2)")).map(str::to_string)
         })
         .await;
+        // On a phone, the 30 s visit is still a mark one can see and tap: its fill is
+        // about 1 px at this scale, its outline (drawn in screen pixels) makes it 4.
+        // Hit-tested 1.4 px either side of its middle, it is there.
+        h.browser.set_window_size(390, 844).await.unwrap();
+        let hits = h
+            .eventually("the phone's timeline", || async {
+                let hits = h
+                    .js("const svg = document.querySelector('.timeline svg'); \
+                         if (!svg || svg.getBoundingClientRect().width >= 390) return null; \
+                         const rects = Array.from(svg.querySelectorAll('rect.s-visitors, rect.s-passers')); \
+                         if (rects.length !== 2) return null; \
+                         const short = rects.reduce((a, b) => a.getBoundingClientRect().width < b.getBoundingClientRect().width ? a : b); \
+                         short.scrollIntoView({block: 'center'}); \
+                         const r = short.getBoundingClientRect(); \
+                         const [x, y] = [r.left + r.width / 2, r.top + r.height / 2]; \
+                         return [r.width, ...[-1.4, 1.4].map(dx => document.elementFromPoint(x + dx, y) === short)];")
+                    .await;
+                hits.as_array().cloned()
+            })
+            .await;
+        assert!(hits[0].as_f64().unwrap() < 2.0, "the fill alone is a sliver here: {hits:?}");
+        assert_eq!(hits[1..], [json!(true), json!(true)], "the short visit is wider than its fill: {hits:?}");
         assert_eq!(h.js("return document.title").await, json!(format!("Device {mac} · NCompass")));
     })
     .await;

@@ -4,4 +4,5 @@ pub mod fetch;
 pub mod latest;
 pub mod paging;
 pub mod refresh;
+pub mod scroll;
 pub mod title;

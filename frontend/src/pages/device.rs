@@ -12,6 +12,7 @@ use crate::components::notice::ErrorNotice;
 use crate::components::probe_table::{FilterBy, ProbeTable, Rows};
 use crate::format;
 use crate::hooks::fetch::use_fetch;
+use crate::hooks::scroll::{use_table_top, TableTop};
 use crate::route::Route;
 
 /// The visit ranges offered, days (the server computes at most 31).
@@ -102,6 +103,12 @@ pub fn Device(props: &DeviceProps) -> Html {
     });
     let error = &fetched.error;
     let retry = fetched.reload.clone();
+    // Older and Newer show their page from the table's top (once it is on the screen:
+    // the page is replaced by "Loading" meanwhile).
+    let rows_top = use_table_top(
+        view.cursor.clone(),
+        !fetched.loading && fetched.answer_to(&view).is_some(),
+    );
     let on_filter = Callback::from(move |by: FilterBy| {
         let query = by.narrow(ProbeRequestQuery::default());
         if let Some(navigator) = &navigator {
@@ -157,7 +164,7 @@ pub fn Device(props: &DeviceProps) -> Html {
                         }) }
                         { timeline(&loaded.visits, loaded.end, view.days, loaded.now) }
                         { visits_table(&loaded.visits, view.days) }
-                        <h3>{ "Its probe requests" }</h3>
+                        <h3 ref={rows_top.top.clone()} data-testid="device-rows">{ "Its probe requests" }</h3>
                         <p class="toolbar">
                             <a class="button" data-testid="device-csv" download="device-probe-requests.csv"
                                 href={crate::query::export_url(&ProbeRequestQuery {
@@ -170,7 +177,7 @@ pub fn Device(props: &DeviceProps) -> Html {
                         </p>
                         <ProbeTable items={loaded.rows.clone()} new_ids={std::collections::HashSet::new()}
                             now={loaded.now} {on_filter} />
-                        { pager(&trail, &cursor, loaded.probes.next_cursor.clone()) }
+                        { pager(&trail, &cursor, loaded.probes.next_cursor.clone(), &rows_top) }
                     </>
                 },
             } }
@@ -270,27 +277,28 @@ fn pager(
     trail: &UseStateHandle<Vec<Option<String>>>,
     cursor: &UseStateHandle<Option<String>>,
     next: Option<String>,
+    rows_top: &TableTop,
 ) -> Html {
     let page = trail.len() + 1;
     let on_older = {
         let (trail, cursor) = (trail.clone(), cursor.clone());
         let next = next.clone();
-        Callback::from(move |_: MouseEvent| {
+        rows_top.on_page(Callback::from(move |_: MouseEvent| {
             let mut earlier = (*trail).clone();
             earlier.push((*cursor).clone());
             trail.set(earlier);
             cursor.set(next.clone());
-        })
+        }))
     };
     let on_newer = {
         let (trail, cursor) = (trail.clone(), cursor.clone());
-        Callback::from(move |_: MouseEvent| {
+        rows_top.on_page(Callback::from(move |_: MouseEvent| {
             let mut earlier = (*trail).clone();
             if let Some(previous) = earlier.pop() {
                 cursor.set(previous);
                 trail.set(earlier);
             }
-        })
+        }))
     };
     html! {
         <nav class="pager" aria-label="Pages of its probe requests" data-testid="device-pager">

@@ -20,6 +20,7 @@ use crate::components::probe_table::{FilterBy, ProbeTable, Rows};
 use crate::format;
 use crate::hooks::fetch::use_fetch;
 use crate::hooks::paging::{self, Place};
+use crate::hooks::scroll::use_table_top;
 use crate::query;
 use crate::reload::Reload;
 use crate::route::Route;
@@ -138,35 +139,13 @@ pub fn ProbeRequests() -> Html {
         })
     };
     let on_node = on_filter.reform(FilterBy::Node);
-    // Paging shows the new page from the table's top: the pager is below the table, so
-    // after "Older" the next page would otherwise open scrolled to its last row. Set by
-    // the pager's buttons, done once their page is shown.
-    let table_top = use_node_ref();
-    let scroll_to_table = use_mut_ref(|| false);
-    {
-        let table_top = table_top.clone();
-        let scroll_to_table = scroll_to_table.clone();
-        use_effect_with((query.cursor.clone(), loading), move |(_, loading)| {
-            if !*loading && std::mem::take(&mut *scroll_to_table.borrow_mut()) {
-                if let Some(top) = table_top.cast::<web_sys::Element>() {
-                    if top.get_bounding_client_rect().top() < 0.0 {
-                        top.scroll_into_view();
-                    }
-                }
-            }
-        });
-    }
-    let from_pager = |action: Callback<()>| {
-        let scroll_to_table = scroll_to_table.clone();
-        Callback::from(move |()| {
-            *scroll_to_table.borrow_mut() = true;
-            action.emit(());
-        })
-    };
+    // Paging shows the new page from the table's top.
+    let table_top = use_table_top(query.cursor.clone(), !loading);
+    let on_page = |action: Callback<()>| table_top.on_page(action);
     let on_newest = {
         let go = go.clone();
         let query = query.clone();
-        from_pager(Callback::from(move |()| go.emit(query::first_page(&query))))
+        on_page(Callback::from(move |()| go.emit(query::first_page(&query))))
     };
     // Where this page stands: its number from the URL, and the page before from the walk
     // this tab made (Back, Forward and reload too).
@@ -185,7 +164,7 @@ pub fn ProbeRequests() -> Html {
             }) => (Some(cursor.clone()), Some(number - 1)),
             _ => (None, None),
         };
-        from_pager(Callback::from(move |()| {
+        on_page(Callback::from(move |()| {
             go_to_page.emit((
                 ProbeRequestQuery {
                     cursor: previous.clone(),
@@ -203,7 +182,7 @@ pub fn ProbeRequests() -> Html {
         let query = query.clone();
         let next_cursor = next_cursor.clone();
         let place = place.clone();
-        from_pager(Callback::from(move |()| {
+        on_page(Callback::from(move |()| {
             if let Some(cursor) = &next_cursor {
                 let next = ProbeRequestQuery {
                     cursor: Some(cursor.clone()),
@@ -280,7 +259,7 @@ pub fn ProbeRequests() -> Html {
         }
         (Some(loaded), _) => html! {
             <>
-                <div ref={table_top.clone()} data-testid="table-top"></div>
+                <div ref={table_top.top.clone()} data-testid="table-top"></div>
                 <ProbeTable items={loaded.rows.clone()} new_ids={loaded.new_ids.clone()}
                     {now} on_filter={on_filter.clone()} busy={loading} base={query.clone()} />
                 <Pager {page_number} at_newest={query.cursor.is_none()} has_next={next_cursor.is_some()} busy={loading}

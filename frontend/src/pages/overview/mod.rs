@@ -8,6 +8,7 @@ mod occupancy_now;
 mod range_picker;
 mod scope_picker;
 mod series;
+mod setup;
 mod summary;
 
 use api_types::{DwellHistogram, NetworkList, Node, NodeStatsList, StatsSeries, StatsSummary};
@@ -94,17 +95,22 @@ impl Range {
     /// every bar but today's is a whole local day.
     pub fn bounds(self, now: i64, today: i64, six_days_before: i64) -> (i64, i64, &'static str) {
         match self {
-            Range::LastHour => (now - 3_600, now, "hour"),
+            // Twelve bars of 5 minutes (the current one and the eleven before), not
+            // two hourly ones. Every zone's offset is a multiple of 5 minutes, so these
+            // are the local clock's too.
+            Range::LastHour => (now - now.rem_euclid(300) - 11 * 300, now, "5m"),
             Range::Today => (today, now, "hour"),
             Range::SevenDays => (six_days_before, now, "day"),
-            // Hours up to two days, days beyond.
+            // 5 minutes up to 3 hours, quarter hours up to 12, hours up to two days,
+            // days beyond: between 12 and 48 bars (more than a phone shows apart).
             Range::Custom { since, until } => (
                 since,
                 until,
-                if until - since <= 2 * 86_400 {
-                    "hour"
-                } else {
-                    "day"
+                match until - since {
+                    span if span <= 3 * 3_600 => "5m",
+                    span if span <= 12 * 3_600 => "15m",
+                    span if span <= 2 * 86_400 => "hour",
+                    _ => "day",
                 },
             ),
         }
@@ -269,6 +275,13 @@ pub fn Overview() -> Html {
         })
     });
     let places_tried = places.data.is_some() || places.error.is_some();
+    // No access point has ever reported: the page says how to connect one (not zeros),
+    // and looks again every refresh until one has.
+    let unconnected = places
+        .data
+        .as_ref()
+        .is_some_and(|places| places.1.nodes.is_empty());
+    crate::hooks::refresh::use_auto_refresh(REFRESH_MILLIS, unconnected, places.reload.clone());
     let places: Option<PlacesAnswer> = places.data;
     let tz = places
         .as_ref()
@@ -299,8 +312,12 @@ pub fn Overview() -> Html {
             params.extend(scope.params());
             let mut series_params = params.clone();
             series_params.push(("bucket", bucket.to_string()));
+            // The summary against the same local time a week before: a venue's week
+            // is its cycle (a Saturday against a Friday says little).
+            let mut summary_params = params.clone();
+            summary_params.push(("compare", "last_week".to_string()));
             Ok::<_, ApiError>(Some(Figures {
-                summary: api::stats_summary(&params, signal).await?,
+                summary: api::stats_summary(&summary_params, signal).await?,
                 series: api::stats_series(&series_params, signal).await?,
                 histogram: api::dwell_histogram(&params, signal).await?,
                 nodes: api::stats_nodes(&params, signal).await?,
@@ -352,6 +369,7 @@ pub fn Overview() -> Html {
                 _ if range.is_too_long() => html! {},
                 None if error.is_none() => html! { <p class="status-line" role="status">{ "Computing the figures…" }</p> },
                 None => html! {},
+                Some(_) if unconnected => setup::pointer(),
                 Some(figures) => view(figures),
             } }
         </main>
@@ -443,9 +461,25 @@ mod tests {
             .2,
             "day"
         );
+        assert_eq!(Range::LastHour.bounds(10_000, 0, 0), (6_600, 10_000, "5m"));
+        let custom = |hours: i64| {
+            Range::Custom {
+                since: 0,
+                until: hours * 3_600,
+            }
+            .bounds(9, 9, 0)
+            .2
+        };
         assert_eq!(
-            Range::LastHour.bounds(10_000, 0, 0),
-            (6_400, 10_000, "hour")
+            [
+                custom(3),
+                custom(4),
+                custom(12),
+                custom(13),
+                custom(48),
+                custom(49)
+            ],
+            ["5m", "15m", "15m", "hour", "hour", "day"]
         );
         assert_eq!(
             Range::Today.bounds(10_000, 3_600, 0),

@@ -1,5 +1,5 @@
-//! The charts over the range: unique devices, and visitors and passers-by, per hour or
-//! per day.
+//! The charts over the range: unique devices, and visitors and passers-by, per 5 or 15
+//! minutes, hour or day.
 
 use api_types::StatsSummary;
 use yew::prelude::*;
@@ -50,10 +50,15 @@ pub(super) fn charts(figures: &Figures) -> Html {
             values: column(|p| p.passers_by),
         },
     ];
+    let per = match figures.bucket {
+        "5m" => "5 minutes",
+        "15m" => "15 minutes",
+        other => other,
+    };
     html! {
         <>
-            <StackedBars title={format!("Unique devices per {}", figures.bucket)} unit="devices" labels={labels.clone()} series={devices} />
-            <StackedBars title={format!("Visitors and passers-by per {}", figures.bucket)} unit="visits" {labels} series={visits} />
+            <StackedBars title={format!("Unique devices per {per}")} unit="devices" labels={labels.clone()} series={devices} />
+            <StackedBars title={format!("Visitors and passers-by per {per}")} unit="visits" {labels} series={visits} />
         </>
     }
 }
