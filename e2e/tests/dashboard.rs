@@ -854,6 +854,53 @@ async fn an_overview_before_any_report_says_how_to_connect_access_points() {
 }
 
 #[actix_web::test]
+async fn the_overview_ranks_zones_and_networks_and_sorts_them() {
+    browser_test("rankings", async |h: &Harness| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let (door, shop, annex) = ("ac:86:74:00:00:61", "ac:86:74:00:00:62", "ac:86:74:00:00:63");
+        // Network 61: the door (zone "Street", three devices) and the shop (zone
+        // "Shop", one visitor of ten minutes); network 62: the annex (zone "Annex", two).
+        h.post_report(&report(61, door, (1..=3).map(|i| probe(&client_mac(i), now - 300, now - 280, false)).collect())).await;
+        let mut visitor = probe(&client_mac(4), now - 900, now - 60, false);
+        visitor["max_signal"] = json!(-50);
+        h.post_report(&report(61, shop, vec![visitor])).await;
+        h.post_report(&report(62, annex, (5..=6).map(|i| probe(&client_mac(i), now - 300, now - 280, false)).collect())).await;
+        for (node, zone) in [(door, "Street"), (shop, "Shop"), (annex, "Annex")] {
+            h.put_json(&format!("/api/v1/nodes/{node}"), &json!({"name": zone, "zone": zone})).await;
+        }
+        h.put_json("/api/v1/networks/61", &json!({"name": "Main street"})).await;
+        h.open("/overview?range=hour").await;
+        let names = |testid: &'static str| async move {
+            h.js(&format!("return Array.from(document.querySelectorAll('[data-testid={testid}] tbody .place-name')).map(e => e.textContent)")).await
+        };
+        // Most visitors first, then most devices.
+        h.eventually("the zone ranking", || async {
+            (names("zone-ranking").await == json!(["Shop", "Street", "Annex"])).then_some(())
+        })
+        .await;
+        assert_eq!(names("network-ranking").await, json!(["Main street", "Network 62"]));
+        // Sorted by devices, then reversed; by name.
+        let sort_by = |label: &'static str| async move {
+            h.js(&format!("Array.from(document.querySelectorAll('[data-testid=zone-ranking] th button')).find(b => b.textContent.startsWith('{label}')).click(); return true")).await;
+        };
+        sort_by("Devices").await;
+        assert_eq!(names("zone-ranking").await, json!(["Street", "Annex", "Shop"]));
+        assert_eq!(
+            h.js("return document.querySelector('[data-testid=zone-ranking] th[aria-sort=descending]').textContent").await,
+            json!("Devices ▼")
+        );
+        sort_by("Devices").await;
+        assert_eq!(names("zone-ranking").await, json!(["Shop", "Annex", "Street"]));
+        sort_by("Name").await;
+        assert_eq!(names("zone-ranking").await, json!(["Annex", "Shop", "Street"]));
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn at_phone_width_no_page_scrolls_sideways() {
     browser_test("phone_width", async |h: &Harness| {
         h.post_report(&sample()).await;

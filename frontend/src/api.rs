@@ -210,6 +210,22 @@ pub async fn dwell_histogram(
     decode(Request::get(&url).abort_signal(signal).send().await).await
 }
 
+pub async fn stats_zones(
+    params: &[(&str, String)],
+    signal: Option<&AbortSignal>,
+) -> Result<api_types::ZoneRanking, ApiError> {
+    let url = format!("/api/v1/stats/zones?{}", query_string(params));
+    decode(Request::get(&url).abort_signal(signal).send().await).await
+}
+
+pub async fn stats_networks(
+    params: &[(&str, String)],
+    signal: Option<&AbortSignal>,
+) -> Result<api_types::NetworkRanking, ApiError> {
+    let url = format!("/api/v1/stats/networks?{}", query_string(params));
+    decode(Request::get(&url).abort_signal(signal).send().await).await
+}
+
 pub async fn stats_nodes(
     params: &[(&str, String)],
     signal: Option<&AbortSignal>,

@@ -6,12 +6,16 @@ mod csv_download;
 mod dwell_histogram;
 mod occupancy_now;
 mod range_picker;
+mod rankings;
 mod scope_picker;
 mod series;
 mod setup;
 mod summary;
 
-use api_types::{DwellHistogram, NetworkList, Node, NodeStatsList, StatsSeries, StatsSummary};
+use api_types::{
+    DwellHistogram, NetworkList, NetworkRanking, Node, NodeStatsList, StatsSeries, StatsSummary,
+    ZoneRanking,
+};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -21,6 +25,7 @@ use crate::components::notice::ErrorNotice;
 use crate::hooks::fetch::use_fetch;
 use occupancy_now::OccupancyNow;
 use range_picker::{range_links, CustomRange};
+use rankings::Ranking;
 use scope_picker::ScopePicker;
 
 /// How often the figures of a range ending now are computed again.
@@ -248,6 +253,8 @@ struct Figures {
     series: StatsSeries,
     histogram: DwellHistogram,
     nodes: NodeStatsList,
+    zones: ZoneRanking,
+    networks: NetworkRanking,
     /// The range and scope they are of: another's figures are never shown under this one.
     range: Range,
     scope: Scope,
@@ -321,6 +328,8 @@ pub fn Overview() -> Html {
                 series: api::stats_series(&series_params, signal).await?,
                 histogram: api::dwell_histogram(&params, signal).await?,
                 nodes: api::stats_nodes(&params, signal).await?,
+                zones: api::stats_zones(&summary_params, signal).await?,
+                networks: api::stats_networks(&summary_params, signal).await?,
                 range,
                 scope,
                 tz,
@@ -416,6 +425,13 @@ fn view(figures: &Figures) -> Html {
             { csv_download::link(figures) }
             { series::charts(figures) }
             { dwell_histogram::chart(&figures.histogram) }
+            // Rankings where there is something to rank.
+            if figures.zones.items.len() > 1 {
+                <Ranking title="Zones" testid="zone-ranking" rows={rankings::zone_rows(&figures.zones)} />
+            }
+            if figures.networks.items.len() > 1 {
+                <Ranking title="Networks" testid="network-ranking" rows={rankings::network_rows(&figures.networks)} />
+            }
             { access_points::table(&figures.nodes) }
         </>
     }
