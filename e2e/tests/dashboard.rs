@@ -15,7 +15,7 @@ fn sample() -> Value {
 #[actix_web::test]
 async fn empty_state_offers_the_sample_and_shows_it() {
     browser_test("empty_state", async |h: &Harness| {
-        h.open("/").await;
+        h.open("/probe-requests").await;
         let empty = h.wait_for_text("[data-testid=empty]").await;
         assert!(empty.contains("No probe requests yet"), "{empty}");
         assert!(
@@ -48,7 +48,7 @@ async fn empty_state_offers_the_sample_and_shows_it() {
 async fn rows_appear_after_a_report_is_posted_and_are_marked_new() {
     browser_test("rows_appear", async |h: &Harness| {
         h.post_report(&sample()).await;
-        h.open("/").await;
+        h.open("/probe-requests").await;
         let before = h.wait_for_rows(5).await;
 
         let later: Value = serde_json::from_slice(SAMPLE_LAST_SEEN_SIGNAL).unwrap();
@@ -80,7 +80,7 @@ async fn seed_mixed(h: &Harness) {
 async fn each_filter_narrows_the_table_and_lives_in_the_url() {
     browser_test("filters", async |h: &Harness| {
         seed_mixed(h).await;
-        h.open("/").await;
+        h.open("/probe-requests").await;
         h.wait_for_rows(7).await;
         // The downloads say how many rows they fetch, for the filters in force.
         let downloads = || async { h.texts("[data-testid^=export-]").await.join(" | ") };
@@ -106,7 +106,7 @@ async fn each_filter_narrows_the_table_and_lives_in_the_url() {
         .await;
         h.click("button[type=reset]").await;
         h.wait_for_rows(7).await;
-        assert_eq!(h.location().await, "/");
+        assert_eq!(h.location().await, "/probe-requests");
 
         // Access point.
         h.type_into("#f-node", "AC:86:74:82:9A:30").await;
@@ -280,7 +280,7 @@ async fn an_old_answer_arriving_late_never_replaces_the_newer_one() {
     let delay = std::time::Duration::from_secs(2);
     browser_test_slow("late_answer", "mac=", delay, async |h: &Harness| {
         seed_mixed(h).await;
-        h.open("/").await;
+        h.open("/probe-requests").await;
         h.wait_for_rows(7).await;
         // Filter by a MAC (slow), then at once by the network instead (fast).
         h.type_into("#f-mac", "48:5a:3f:37:de:f7").await;
@@ -465,7 +465,7 @@ async fn back_forward_and_reload_keep_the_page_and_its_label() {
         let link = h.location().await;
         assert!(link.contains("page=3"), "{link}");
         h.js("sessionStorage.clear(); return true").await;
-        h.open("/").await;
+        h.open("/probe-requests").await;
         h.wait_for_rows(100).await;
         h.open(&link).await;
         h.wait_for_rows(20).await;
@@ -479,13 +479,13 @@ async fn back_forward_and_reload_keep_the_page_and_its_label() {
 async fn an_invalid_mac_is_explained_in_the_form() {
     browser_test("invalid_mac", async |h: &Harness| {
         seed_mixed(h).await;
-        h.open("/").await;
+        h.open("/probe-requests").await;
         h.wait_for_rows(7).await;
         h.type_into("#f-mac", "00:11:22").await;
         h.click("button[type=submit]").await;
         let message = h.wait_for_text("#mac-error").await;
         assert!(message.contains("6 octets"), "{message}");
-        assert_eq!(h.location().await, "/", "nothing applied");
+        assert_eq!(h.location().await, "/probe-requests", "nothing applied");
     })
     .await;
 }
@@ -596,7 +596,7 @@ async fn stored_markup_renders_as_text() {
              (1, 1, '<img src=x onerror=\"window.__pwned=1\">', '<script>window.__pwned=2</script>', \
               1, -60, -50, -55, 2000000000, 2000000000, false, false)",
         );
-        h.open("/").await;
+        h.open("/probe-requests").await;
         h.wait_for_rows(6).await;
         let macs = h.texts("[data-testid=mac]").await;
         assert_eq!(macs[0], "<script>window.__pwned=2</script>");
@@ -612,7 +612,7 @@ async fn stored_markup_renders_as_text() {
 async fn the_api_being_down_shows_an_error_and_keeps_the_table() {
     browser_test("api_down", async |h: &Harness| {
         h.post_report(&sample()).await;
-        h.open("/").await;
+        h.open("/probe-requests").await;
         h.wait_for_rows(5).await;
         h.stop_server().await;
         h.click("[data-testid=refresh]").await;
@@ -774,7 +774,7 @@ async fn the_overview_shows_presence_figures_and_leads_to_a_device() {
         assert!(!h.js("return document.querySelector('#r-since').value").await.as_str().unwrap().is_empty());
 
         // From the table (with last week's row too), a MAC's device link opens its page.
-        h.open("/").await;
+        h.open("/probe-requests").await;
         h.wait_for_rows(3).await;
         h.click("a.device-link[href='/device/31/00%3A11%3A22%3A33%3A44%3A01']").await;
         let title = h.wait_for_text("[data-testid=device] h2").await;
@@ -804,7 +804,8 @@ async fn every_page_passes_an_automated_accessibility_check() {
         )
         .await;
         for (path, ready) in [
-            ("/", "[data-testid=probe-table]"),
+            ("/", "[data-testid=today-visitors]"),
+            ("/probe-requests", "[data-testid=probe-table]"),
             ("/overview?range=hour", "[data-testid=now-devices]"),
             ("/overview?since=100&until=200", "[data-testid=chart-empty]"),
             (
@@ -825,7 +826,7 @@ async fn every_page_passes_an_automated_accessibility_check() {
             "correct horse battery staple",
         )
         .await;
-        h.open("/").await;
+        h.open("/probe-requests").await;
         h.wait_for_text("form").await;
         let violations = h.accessibility_violations().await;
         assert!(violations.is_empty(), "sign-in: {violations:#?}");
@@ -901,6 +902,122 @@ async fn the_overview_ranks_zones_and_networks_and_sorts_them() {
 }
 
 #[actix_web::test]
+async fn overview_charts_keep_their_text_size_show_values_on_tap_and_mark_days_without_data() {
+    browser_test("chart_text", async |h: &Harness| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        // The network's first report is now: the six days before today have no data.
+        h.post_report(&report(71, "ac:86:74:00:00:71", vec![probe(&client_mac(1), now - 120, now - 60, false)])).await;
+        let label_heights = "return Array.from(document.querySelectorAll('.chart .x-axis span')).map(e => e.getBoundingClientRect().height)";
+        let mut heights = Vec::new();
+        for width in [1400, 390] {
+            h.browser.set_window_size(width, if width > 600 { 1000 } else { 844 }).await.unwrap();
+            h.open("/overview?range=7d").await;
+            let labels = h
+                .eventually("the day bars", || async {
+                    let labels = h.texts(".chart .x-axis span").await;
+                    (labels.len() >= 7).then_some(labels)
+                })
+                .await;
+            // Days say their weekday.
+            assert!(
+                labels[..7].iter().all(|l| ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].iter().any(|d| l.starts_with(d))),
+                "{labels:?}"
+            );
+            let sizes = h.js(label_heights).await;
+            let sizes: Vec<f64> = serde_json::from_value(sizes).unwrap();
+            heights.push(sizes[0]);
+            // Days before the first report: "no data", not zero, in the drawing and the
+            // table.
+            assert_eq!(h.js("return document.querySelector('.chart').querySelectorAll('rect.no-data').length").await, json!(6));
+            let cells = h.js("return Array.from(document.querySelector('[data-testid=chart-table]').querySelectorAll('tbody tr td:first-of-type')).map(e => e.textContent)").await;
+            let cells: Vec<String> = serde_json::from_value(cells).unwrap();
+            assert_eq!(cells.iter().filter(|c| *c == "no data").count(), 6, "{cells:?}");
+            assert_ne!(cells[6], "no data");
+            // A tap shows a bar's values (phones have no hover).
+            h.js("const bars = document.querySelector('.chart').querySelectorAll('.bar'); bars[bars.length - 1].dispatchEvent(new MouseEvent('click', {bubbles: true})); return true").await;
+            let values = h
+                .eventually("the tapped bar's values", || async {
+                    let text = h.wait_for_text("[data-testid=chart-values]").await;
+                    text.contains("Randomized").then_some(text)
+                })
+                .await;
+            assert!(values.starts_with(&labels[6]) && values.ends_with("devices"), "{values}");
+            h.js("document.querySelector('.chart').querySelectorAll('.bar')[0].dispatchEvent(new MouseEvent('click', {bubbles: true})); return true").await;
+            let values = h.wait_for_text("[data-testid=chart-values]").await;
+            assert!(values.contains("no data"), "{values}");
+        }
+        // The same text size on a wide screen and a phone (SVG text was 26 px and 6 px).
+        assert!((heights[0] - heights[1]).abs() < 1.0 && (10.0..24.0).contains(&heights[0]), "{heights:?}");
+        // Yesterday, all before the first report: said, not drawn as a day of zeros.
+        h.open("/overview?range=yesterday").await;
+        let said = h.wait_for_text("[data-testid=chart-empty]").await;
+        assert_eq!(said, "No data in this range: no access point here was reporting yet");
+        assert_eq!(h.js("return document.querySelector('nav.ranges a[aria-current=page]').textContent").await, json!("Yesterday"));
+        // The last 30 days: 30 day bars, 29 of them without data.
+        h.open("/overview?range=30d").await;
+        h.eventually("thirty days", || async {
+            let rows = h.js("const t = document.querySelector('[data-testid=chart-table]'); return t && t.querySelectorAll('tbody tr').length").await;
+            (rows == json!(30)).then_some(())
+        })
+        .await;
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn home_answers_today_and_old_links_land_on_the_table() {
+    browser_test("home", async |h: &Harness| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let (day, week) = (86_400, 7 * 86_400);
+        let visitor = |n: u32, ago: i64| {
+            let mut visit = probe(&client_mac(n), now - ago - 400, now - ago - 60, false);
+            visit["max_signal"] = json!(-50);
+            visit
+        };
+        // Two visitors now, one yesterday at this time, one a week ago at this time.
+        h.post_report(&report(81, "ac:86:74:00:00:81", vec![visitor(1, 0), visitor(2, 0), visitor(3, day), visitor(4, week)])).await;
+        h.put_json("/api/v1/nodes/ac:86:74:00:00:81", &json!({"name": "Door", "zone": "Ground"})).await;
+        for width in [1400, 390] {
+            h.browser.set_window_size(width, if width > 600 { 1000 } else { 844 }).await.unwrap();
+            h.open("/").await;
+            assert_eq!(h.wait_for_text("[data-testid=today-visitors]").await, "2");
+            assert_eq!(h.wait_for_text("[data-testid=today-vs-last-week]").await, "+100%: 1 at the same time last week");
+            assert_eq!(h.wait_for_text("[data-testid=today-vs-yesterday]").await, "+100%: 1 yesterday at this time");
+            assert_eq!(h.wait_for_text("[data-testid=busiest-zones]").await, "Ground: 2 visitors (+100% on last week)");
+            h.wait_for_text("[data-testid=now-devices]").await;
+            // The headline is on the first screen, phone too.
+            let top = h.js("return document.querySelector('[data-testid=today-visitors]').getBoundingClientRect().bottom").await.as_f64().unwrap();
+            let height = h.js("return window.innerHeight").await.as_f64().unwrap();
+            assert!(top < height, "{width} px: the visitors are below the first screen ({top} px)");
+            assert_eq!(h.js("return document.querySelector('nav.links a[aria-current=page]').textContent").await, json!("Today"));
+            assert_eq!(h.js("return document.title").await, json!("Today · NCompass"));
+        }
+        // Old links to the table land on the table, with their filters.
+        let mac = client_mac(1);
+        for link in [format!("/?mac={mac}"), format!("/filter?mac={mac}")] {
+            h.open(&link).await;
+            let rows = h.wait_for_rows(1).await;
+            assert_eq!(rows.len(), 1, "{link}");
+            assert_eq!(h.texts("[data-testid=mac]").await, std::slice::from_ref(&mac), "{link}");
+            assert_eq!(h.js("return document.querySelector('nav.links a[aria-current=page]').textContent").await, json!("Probe requests"), "{link}");
+        }
+        // The table is one click away.
+        h.open("/").await;
+        h.wait_for_text("[data-testid=today-visitors]").await;
+        h.click("nav.links a[href='/probe-requests']").await;
+        h.wait_for_rows(4).await;
+        assert!(h.location().await.starts_with("/probe-requests"));
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn at_phone_width_no_page_scrolls_sideways() {
     browser_test("phone_width", async |h: &Harness| {
         h.post_report(&sample()).await;
@@ -908,7 +1025,8 @@ async fn at_phone_width_no_page_scrolls_sideways() {
         let width = h.js("return window.innerWidth").await.as_i64().unwrap();
         assert!(width <= 400, "the viewport is {width} px");
         for (path, ready) in [
-            ("/", "[data-testid=probe-table]"),
+            ("/", "[data-testid=today-visitors]"),
+            ("/probe-requests", "[data-testid=probe-table]"),
             ("/overview?range=hour", "[data-testid=occupancy-now]"),
             ("/device/179283/48:5a:3f:37:de:f7", "[data-testid=visits-range]"),
         ] {
@@ -930,7 +1048,7 @@ async fn at_phone_width_no_page_scrolls_sideways() {
 async fn a_hidden_tab_asks_nothing_and_catches_up_when_shown() {
     browser_test("hidden_tab", async |h: &Harness| {
         h.post_report(&sample()).await;
-        h.open("/").await;
+        h.open("/probe-requests").await;
         h.wait_for_rows(5).await;
         let asked = || async {
             h.js("return performance.getEntriesByType('resource').filter(e => e.name.includes('/api/v1/probe-requests')).length")
@@ -1051,7 +1169,7 @@ async fn operators_see_names_zones_occupancy_now_and_silent_access_points() {
         h.put_json("/api/v1/networks/41", &json!({"name": "Main street"})).await;
 
         // Names beside the MACs; a zone badge filters by zone, in the URL.
-        h.open("/").await;
+        h.open("/probe-requests").await;
         h.wait_for_rows(3).await;
         let mut names = h.texts("[data-testid=node-name]").await;
         names.sort();
@@ -1098,7 +1216,7 @@ async fn operators_see_names_zones_occupancy_now_and_silent_access_points() {
         assert_eq!(h.js("return document.querySelectorAll('[data-testid=silent-nodes]').length").await, json!(0));
         // The café falls silent: the header names it, on every page.
         h.sql(&format!("UPDATE nodes SET last_report_at = last_report_at - 3600 WHERE node_mac = '{cafe}'"));
-        for page in ["/overview", &format!("/device/41/{}", client_mac(1)), "/"] {
+        for page in ["/overview", &format!("/device/41/{}", client_mac(1)), "/probe-requests"] {
             h.open(page).await;
             let silent = h.wait_for_text("header [data-testid=silent-nodes]").await;
             assert!(silent.contains("1 silent") && silent.contains("Café"), "{page}: {silent}");
@@ -1128,7 +1246,7 @@ async fn operators_see_names_zones_occupancy_now_and_silent_access_points() {
         );
         h.wait_for_text("[data-testid=overview-status]").await;
         assert_eq!(h.js("return document.querySelectorAll('[data-testid=chart-table]').length").await, json!(3));
-        let bars = h.js("return document.querySelectorAll('.chart svg rect.s-associated').length").await;
+        let bars = h.js("return document.querySelector('.chart').querySelectorAll('svg .bar').length").await;
         assert_eq!(
             h.js("return document.querySelector('[data-testid=chart-table]').querySelectorAll('tbody tr').length").await,
             bars
@@ -1164,7 +1282,7 @@ async fn a_meraki_row_shows_its_vendor_and_description_and_the_overview_warns() 
             .unwrap() as usize;
         h.post_report(&sample()).await;
 
-        h.open("/").await;
+        h.open("/probe-requests").await;
         h.wait_for_rows(meraki_rows + 5).await;
         let vendors = h.texts("[data-testid=source-vendor]").await;
         assert_eq!(
@@ -1231,7 +1349,7 @@ async fn people_sign_in_see_what_their_role_allows_and_sign_out() {
             .await;
         h.add_user("ada", api_types::Role::Admin, "admin password")
             .await;
-        h.open("/").await;
+        h.open("/probe-requests").await;
         h.element("[data-testid=sign-in]").await;
 
         // A wrong password: a clear error, and no hint whether the name exists.

@@ -9,6 +9,7 @@ use crate::api::{self, ApiError};
 use crate::components::node_health::SilentNodes;
 use crate::components::privacy_note::PrivacyNote;
 use crate::pages::device::Device;
+use crate::pages::home::Home;
 use crate::pages::overview::Overview;
 use crate::pages::probe_requests::ProbeRequests;
 use crate::pages::sign_in::SignIn;
@@ -16,15 +17,34 @@ use crate::route::Route;
 
 fn switch(route: Route) -> Html {
     match route {
-        Route::Home | Route::LegacyFilter => html! { <ProbeRequests /> },
+        // One component for the three, so that the table keeps its state (the pager's
+        // scroll, the walk) when `/?limit=50` moves on to `/probe-requests?...`.
+        Route::Home | Route::ProbeRequests | Route::LegacyFilter => html! { <HomeOrTable /> },
         Route::Overview => html! { <Overview /> },
         Route::Device { network_id, mac } => html! { <Device {network_id} mac={mac} /> },
         Route::NotFound => html! {
             <main class="page not-found">
                 <h2>{ "Page not found" }</h2>
-                <p><Link<Route> to={Route::Home}>{ "Back to the probe requests" }</Link<Route>></p>
+                <p><Link<Route> to={Route::Home}>{ "Back to today's figures" }</Link<Route>></p>
             </main>
         },
+    }
+}
+
+/// `/`: today's answer; with a query string (an old link to the table, `/?mac=..`,
+/// `/?limit=100`), the probe-request table with its filters, as it always was; and the
+/// table at `/probe-requests` and the original receiver's `/filter`.
+#[function_component]
+fn HomeOrTable() -> Html {
+    let location = use_location();
+    let route = use_route::<Route>();
+    let has_query = location
+        .as_ref()
+        .is_some_and(|location| !location.query_str().trim_start_matches('?').is_empty());
+    if has_query || route != Some(Route::Home) {
+        html! { <ProbeRequests /> }
+    } else {
+        html! { <Home /> }
     }
 }
 

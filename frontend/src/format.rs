@@ -63,6 +63,22 @@ pub fn dwell_range(from_s: i64, to_s: Option<i64>) -> String {
     }
 }
 
+/// A figure's change against another window in words and sign: "+12%: 380 at the same
+/// time last week", "unchanged: 380 ...", "none ..." (when the window had none; `then`
+/// is that window's figure, already formatted; `at` names the window).
+pub fn change_line(ratio: Option<f64>, then: &str, at: &str) -> String {
+    match ratio {
+        None => format!("none {at}"),
+        Some(ratio) if ratio.abs() < 0.005 => format!("unchanged: {then} {at}"),
+        Some(ratio) => format!("{:+.0}%: {then} {at}", ratio * 100.0),
+    }
+}
+
+/// `(now - then) / then`, or `None` when `then` is 0 (no ratio to give).
+pub fn ratio(now: i64, then: i64) -> Option<f64> {
+    (then != 0).then(|| (now - then) as f64 / then as f64)
+}
+
 /// The series of a range as CSV (RFC 4180, CRLF): one row per bucket with its figures,
 /// the time zone it was counted in, and the range's summary as the last row.
 pub fn series_csv(
@@ -185,6 +201,23 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn changes_in_words() {
+        assert_eq!(
+            change_line(ratio(4, 2), "2", "last week"),
+            "+100%: 2 last week"
+        );
+        assert_eq!(
+            change_line(ratio(1, 4), "4", "last week"),
+            "-75%: 4 last week"
+        );
+        assert_eq!(
+            change_line(ratio(3, 3), "3", "last week"),
+            "unchanged: 3 last week"
+        );
+        assert_eq!(change_line(ratio(3, 0), "0", "last week"), "none last week");
+    }
 
     #[test]
     fn the_series_as_csv() {

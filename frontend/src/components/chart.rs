@@ -1,5 +1,7 @@
-//! Small SVG charts: stacked bars with axes, units, a legend, and values on hover
-//! (each bar's `<title>`). No charting library: they would not fit the bundle budget.
+//! Small charts: stacked bars drawn in SVG, with their text (axes, values) in HTML so
+//! that it keeps its size at every width (SVG text scales with the drawing: 26 px tall
+//! on a wide screen, 6 px on a phone). A bar's values show on hover and on tap (phones
+//! have no hover). No charting library: they would not fit the bundle budget.
 
 use yew::prelude::*;
 
@@ -21,14 +23,19 @@ pub struct StackedBarsProps {
     /// One label per bar, e.g. "14:00".
     pub labels: Vec<String>,
     pub series: Vec<Series>,
+    /// Bars with no data (not zero: nothing was reporting then), drawn apart and never
+    /// as zero. Absent or shorter than the bars: every bar has data.
+    #[prop_or_default]
+    pub missing: Vec<bool>,
+    /// Why a missing bar has no data, for its title and the tap line.
+    #[prop_or_default]
+    pub missing_reason: AttrValue,
 }
 
-const WIDTH: f64 = 640.0;
-const HEIGHT: f64 = 220.0;
-const LEFT: f64 = 48.0;
-const RIGHT: f64 = 8.0;
-const TOP: f64 = 10.0;
-const BOTTOM: f64 = 28.0;
+/// The drawing's own units: a bar is 10 wide, the plot 100 high. It is stretched to
+/// the box the page gives it (`preserveAspectRatio="none"`): no text is drawn in it.
+const SLOT: f64 = 10.0;
+const PLOT_H: f64 = 100.0;
 
 /// The smallest 1, 2 or 5 times a power of ten at or above `value` (at least 1): a
 /// round top for the y axis.
@@ -46,7 +53,10 @@ pub fn nice_max(value: i64) -> i64 {
 
 #[function_component]
 pub fn StackedBars(props: &StackedBarsProps) -> Html {
+    // The bar whose values are shown under the chart (tapped or hovered last).
+    let picked = use_state(|| None::<usize>);
     let bars = props.labels.len();
+    let missing = |i: usize| props.missing.get(i).copied().unwrap_or(false);
     let totals: Vec<i64> = (0..bars)
         .map(|i| {
             props
@@ -57,19 +67,25 @@ pub fn StackedBars(props: &StackedBarsProps) -> Html {
         })
         .collect();
     let top = nice_max(totals.iter().copied().max().unwrap_or(0));
-    if totals.iter().all(|total| *total == 0) {
+    // Nothing to draw: every bar zero, or none with data. (Zeros after the first
+    // report beside bars before it are drawn: they say where the data starts.)
+    let all_missing = bars > 0 && (0..bars).all(missing);
+    if totals.iter().all(|total| *total == 0) && (all_missing || !(0..bars).any(missing)) {
         // Blank axes would read like a broken chart.
+        let said = if all_missing {
+            format!("No data in this range: {}", props.missing_reason)
+        } else {
+            "No data in this range".to_string()
+        };
         return html! {
             <figure class="chart">
                 <figcaption>{ props.title.clone() }<span class="unit">{ format!(" ({})", props.unit) }</span></figcaption>
-                <p class="chart-empty" data-testid="chart-empty">{ "No data in this range" }</p>
+                <p class="chart-empty" data-testid="chart-empty">{ said }</p>
             </figure>
         };
     }
-    let plot_w = WIDTH - LEFT - RIGHT;
-    let plot_h = HEIGHT - TOP - BOTTOM;
-    let slot = plot_w / bars.max(1) as f64;
-    let y = |value: i64| TOP + plot_h - plot_h * value as f64 / top as f64;
+    let width = SLOT * bars.max(1) as f64;
+    let y = |value: i64| PLOT_H - PLOT_H * value as f64 / top as f64;
     let label_every = bars.div_ceil(8).max(1);
     let description = format!(
         "{}: {} bars, up to {} {}",
@@ -78,49 +94,100 @@ pub fn StackedBars(props: &StackedBarsProps) -> Html {
         format::count(top),
         props.unit
     );
-
-    let rects = (0..bars).flat_map(|i| {
-        let mut base = 0;
-        props
+    let values_of = |i: usize| -> String {
+        if missing(i) {
+            return format!("{}: no data ({})", props.labels[i], props.missing_reason);
+        }
+        let parts: Vec<String> = props
             .series
             .iter()
-            .map(|series| {
-                let value = series.values.get(i).copied().unwrap_or(0);
-                let (y0, y1) = (y(base), y(base + value));
-                base += value;
-                html! {
-                    <rect class={series.class} x={format!("{:.1}", LEFT + slot * i as f64 + slot * 0.1)}
-                        y={format!("{y1:.1}")} width={format!("{:.1}", slot * 0.8)} height={format!("{:.1}", (y0 - y1).max(0.0))}>
-                        <title>{ format!("{}: {} {} {}", props.labels[i], series.name, format::count(value), props.unit) }</title>
-                    </rect>
-                }
+            .map(|s| {
+                format!(
+                    "{} {}",
+                    s.name,
+                    format::count(s.values.get(i).copied().unwrap_or(0))
+                )
             })
-            .collect::<Vec<_>>()
-    });
+            .collect();
+        format!("{}: {} {}", props.labels[i], parts.join(", "), props.unit)
+    };
+    let bar = |i: usize| {
+        let pick = {
+            let picked = picked.clone();
+            Callback::from(move |_: MouseEvent| picked.set(Some(i)))
+        };
+        let x = SLOT * i as f64 + SLOT * 0.1;
+        let current = *picked == Some(i);
+        if missing(i) {
+            return html! {
+                <g class={classes!("bar", current.then_some("picked"))} onclick={pick.clone()} onmouseenter={pick}>
+                    <rect class="no-data" x={format!("{x:.1}")} y="0" width={format!("{:.1}", SLOT * 0.8)} height={PLOT_H.to_string()}>
+                        <title>{ values_of(i) }</title>
+                    </rect>
+                </g>
+            };
+        }
+        let mut base = 0;
+        html! {
+            <g class={classes!("bar", current.then_some("picked"))} onclick={pick.clone()} onmouseenter={pick}>
+                // The whole slot takes the tap, not only the (maybe 1 px) bar in it.
+                <rect class="hit" x={format!("{:.1}", SLOT * i as f64)} y="0" width={SLOT.to_string()} height={PLOT_H.to_string()} />
+                { for props.series.iter().map(|series| {
+                    let value = series.values.get(i).copied().unwrap_or(0);
+                    let (y0, y1) = (y(base), y(base + value));
+                    base += value;
+                    html! {
+                        <rect class={series.class} x={format!("{x:.1}")}
+                            y={format!("{y1:.2}")} width={format!("{:.1}", SLOT * 0.8)} height={format!("{:.2}", (y0 - y1).max(0.0))}>
+                            <title>{ format!("{}: {} {} {}", props.labels[i], series.name, format::count(value), props.unit) }</title>
+                        </rect>
+                    }
+                }) }
+            </g>
+        }
+    };
+    let at = |i: usize| format!("{:.3}%", 100.0 * (i as f64 + 0.5) / bars.max(1) as f64);
     html! {
         <figure class="chart">
             <figcaption>{ props.title.clone() }<span class="unit">{ format!(" ({})", props.unit) }</span></figcaption>
-            <svg viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img" aria-label={description}>
+            <div class="plot">
                 // Y axis: 0, half and top, in the unit.
-                { for [0, top / 2, top].into_iter().map(|tick| html! {
-                    <g class="tick">
-                        <line x1={LEFT.to_string()} x2={(WIDTH - RIGHT).to_string()} y1={format!("{:.1}", y(tick))} y2={format!("{:.1}", y(tick))} />
-                        <text x={(LEFT - 6.0).to_string()} y={format!("{:.1}", y(tick) + 4.0)} text-anchor="end">{ format::count(tick) }</text>
-                    </g>
-                }) }
-                { for rects }
-                // X axis labels, thinned to about eight.
+                <div class="y-axis" aria-hidden="true">
+                    { for [0, top / 2, top].into_iter().map(|tick| html! {
+                        <span style={format!("top: {:.2}%", 100.0 * y(tick) / PLOT_H)}>{ format::count(tick) }</span>
+                    }) }
+                </div>
+                <svg viewBox={format!("0 0 {width} {PLOT_H}")} preserveAspectRatio="none" role="img" aria-label={description}>
+                    { for [0, top / 2, top].into_iter().map(|tick| html! {
+                        <line class="grid" x1="0" x2={width.to_string()} y1={format!("{:.2}", y(tick))} y2={format!("{:.2}", y(tick))} />
+                    }) }
+                    { for (0..bars).map(bar) }
+                </svg>
+            </div>
+            // X axis labels, thinned to about eight.
+            <div class="x-axis" aria-hidden="true">
                 { for props.labels.iter().enumerate().filter(|(i, _)| i % label_every == 0).map(|(i, label)| html! {
-                    <text class="xlabel" x={format!("{:.1}", LEFT + slot * (i as f64 + 0.5))} y={(HEIGHT - 8.0).to_string()} text-anchor="middle">{ label.clone() }</text>
+                    <span class="xlabel" style={format!("left: {}", at(i))}>{ label.clone() }</span>
                 }) }
-            </svg>
+            </div>
+            <p class="chart-values" data-testid="chart-values" aria-live="polite">
+                { match *picked {
+                    Some(i) if i < bars => values_of(i),
+                    _ => "Tap or point at a bar for its values.".to_string(),
+                } }
+            </p>
             <ul class="legend">
                 { for props.series.iter().map(|series| html! {
                     <li><span class={classes!("swatch", series.class)}></span>{ series.name.clone() }</li>
                 }) }
+                if (0..bars).any(missing) {
+                    <li><span class="swatch no-data"></span>{ "No data" }</li>
+                }
             </ul>
             // The numbers, for screen readers (the drawing is one image to them).
-            <table class="visually-hidden" data-testid="chart-table">
+            // (In a hidden box: a table ignores `width: 1px` and would widen the page.)
+            <div class="visually-hidden">
+            <table data-testid="chart-table">
                 <caption>{ format!("{} ({})", props.title, props.unit) }</caption>
                 <thead><tr>
                     <th scope="col">{ "Bar" }</th>
@@ -131,12 +198,13 @@ pub fn StackedBars(props: &StackedBarsProps) -> Html {
                         <tr>
                             <th scope="row">{ label.clone() }</th>
                             { for props.series.iter().map(|series| html! {
-                                <td>{ format::count(series.values.get(i).copied().unwrap_or(0)) }</td>
+                                <td>{ if missing(i) { "no data".to_string() } else { format::count(series.values.get(i).copied().unwrap_or(0)) } }</td>
                             }) }
                         </tr>
                     }) }
                 </tbody>
             </table>
+            </div>
         </figure>
     }
 }

@@ -117,18 +117,18 @@ pub fn local_day_month(unix: i64) -> String {
     format!("{:02}/{:02}", d.get_date(), d.get_month() + 1)
 }
 
-/// The wall clock of `unix` in the IANA time zone `tz`: (year, month, day, hour, minute,
-/// second); `None` if the browser does not know the zone.
-pub fn parts_in(unix: i64, tz: &str) -> Option<[i64; 6]> {
-    let options = js_sys::Object::new();
+/// A date formatter for the IANA time zone `tz` with `options` (Intl's), in `locale` or
+/// the browser's; `None` if the browser does not know the zone.
+fn formatter_in(
+    tz: &str,
+    locale: Option<&str>,
+    options: &[(&str, &str)],
+) -> Option<js_sys::Intl::DateTimeFormat> {
+    let object = js_sys::Object::new();
     let set = |key: &str, value: &str| {
-        js_sys::Reflect::set(&options, &JsValue::from_str(key), &JsValue::from_str(value)).is_ok()
+        js_sys::Reflect::set(&object, &JsValue::from_str(key), &JsValue::from_str(value)).is_ok()
     };
-    let fields = ["year", "month", "day", "hour", "minute", "second"];
-    let ok = set("timeZone", tz)
-        && set("hourCycle", "h23")
-        && fields.iter().all(|field| set(field, "numeric"));
-    if !ok {
+    if !(set("timeZone", tz) && options.iter().all(|(key, value)| set(key, value))) {
         return None;
     }
     // Constructed through Reflect, which returns the RangeError an unknown zone throws
@@ -139,10 +139,42 @@ pub fn parts_in(unix: i64, tz: &str) -> Option<[i64; 6]> {
             .ok()?
             .dyn_into()
             .ok()?;
-    let arguments = js_sys::Array::of2(&JsValue::from_str("en-US"), &options);
-    let format: js_sys::Intl::DateTimeFormat = js_sys::Reflect::construct(&constructor, &arguments)
-        .ok()?
-        .unchecked_into();
+    let locales = match locale {
+        Some(locale) => js_sys::Array::of1(&JsValue::from_str(locale)),
+        None => js_sys::Array::new(),
+    };
+    let arguments = js_sys::Array::of2(&locales, &object);
+    Some(
+        js_sys::Reflect::construct(&constructor, &arguments)
+            .ok()?
+            .unchecked_into(),
+    )
+}
+
+/// The weekday, day and month of `unix` in `tz`, in the browser's locale ("Mon, 11/26",
+/// "Mo., 26.11."): a day bar's label says which day of the week it is.
+pub fn weekday_day_in(unix: i64, tz: &str) -> String {
+    formatter_in(
+        tz,
+        None,
+        &[
+            ("weekday", "short"),
+            ("day", "numeric"),
+            ("month", "numeric"),
+        ],
+    )
+    .and_then(|format| format.format().call1(&JsValue::NULL, &date(unix)).ok())
+    .and_then(|text| text.as_string())
+    .unwrap_or_else(|| day_month_in(unix, tz))
+}
+
+/// The wall clock of `unix` in the IANA time zone `tz`: (year, month, day, hour, minute,
+/// second); `None` if the browser does not know the zone.
+pub fn parts_in(unix: i64, tz: &str) -> Option<[i64; 6]> {
+    let fields = ["year", "month", "day", "hour", "minute", "second"];
+    let mut options = vec![("hourCycle", "h23")];
+    options.extend(fields.iter().map(|field| (*field, "numeric")));
+    let format = formatter_in(tz, Some("en-US"), &options)?;
     let parts = format.format_to_parts(&date(unix));
     let mut out = [0_i64; 6];
     for part in parts.iter() {

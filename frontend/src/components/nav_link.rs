@@ -65,9 +65,19 @@ pub fn NavLink(props: &NavLinkProps) -> Html {
 pub fn SectionNav() -> Html {
     let route = use_route::<Route>();
     let location = use_location();
-    let path = location.as_ref().map(|l| l.path().to_string());
+    // `/` with a query string is the table (old links).
+    let table_at_home = location
+        .as_ref()
+        .is_some_and(|location| !location.query_str().trim_start_matches('?').is_empty());
+    // The page, for the focus: the table's three paths are one page (its pager moves
+    // `/?limit=50` on to `/probe-requests?...` without leaving it).
+    let page = match &route {
+        Some(Route::ProbeRequests | Route::LegacyFilter) => Some("/probe-requests".to_string()),
+        Some(Route::Home) if table_at_home => Some("/probe-requests".to_string()),
+        _ => location.as_ref().map(|l| l.path().to_string()),
+    };
     let first = use_mut_ref(|| true);
-    use_effect_with(path, move |_| {
+    use_effect_with(page, move |_| {
         if std::mem::replace(&mut *first.borrow_mut(), false) {
             return;
         }
@@ -86,14 +96,17 @@ pub fn SectionNav() -> Html {
         .forget();
     });
     let on = |section: &Route| match (&route, section) {
-        (Some(Route::Home | Route::LegacyFilter), Route::Home) => true,
+        (Some(Route::ProbeRequests | Route::LegacyFilter), Route::ProbeRequests) => true,
+        (Some(Route::Home), Route::ProbeRequests) => table_at_home,
+        (Some(Route::Home), Route::Home) => !table_at_home,
         (Some(current), section) => current == section,
         (None, _) => false,
     };
     html! {
         <nav class="links" aria-label="Sections">
-            <NavLink to={Route::Home} current={on(&Route::Home)}>{ "Probe requests" }</NavLink>
+            <NavLink to={Route::Home} current={on(&Route::Home)}>{ "Today" }</NavLink>
             <NavLink to={Route::Overview} current={on(&Route::Overview)}>{ "Overview" }</NavLink>
+            <NavLink to={Route::ProbeRequests} current={on(&Route::ProbeRequests)}>{ "Probe requests" }</NavLink>
             <a href="/api/docs">{ "API" }</a>
         </nav>
     }

@@ -112,7 +112,7 @@ pub fn Device(props: &DeviceProps) -> Html {
     let on_filter = Callback::from(move |by: FilterBy| {
         let query = by.narrow(ProbeRequestQuery::default());
         if let Some(navigator) = &navigator {
-            let _ = navigator.push_with_query(&Route::Home, &query);
+            let _ = navigator.push_with_query(&Route::ProbeRequests, &query);
         }
     });
     html! {

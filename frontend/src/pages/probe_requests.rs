@@ -118,10 +118,10 @@ pub fn ProbeRequests() -> Html {
             if let Some(navigator) = &navigator {
                 let pairs = query::url_pairs(&next, page);
                 let pushed = if pairs.is_empty() {
-                    navigator.push(&Route::Home);
+                    navigator.push(&Route::ProbeRequests);
                     Ok(())
                 } else {
-                    navigator.push_with_query(&Route::Home, &pairs)
+                    navigator.push_with_query(&Route::ProbeRequests, &pairs)
                 };
                 if let Err(problem) = pushed {
                     web_sys::console::error_1(&format!("navigation failed: {problem}").into());

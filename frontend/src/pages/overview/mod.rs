@@ -4,12 +4,12 @@
 mod access_points;
 mod csv_download;
 mod dwell_histogram;
-mod occupancy_now;
+pub(crate) mod occupancy_now;
 mod range_picker;
 mod rankings;
 mod scope_picker;
 mod series;
-mod setup;
+pub(crate) mod setup;
 mod summary;
 
 use api_types::{
@@ -39,12 +39,20 @@ pub const MAX_RANGE_S: i64 = 31 * 86_400;
 pub enum Range {
     LastHour,
     Today,
+    Yesterday,
     SevenDays,
+    ThirtyDays,
     Custom { since: i64, until: i64 },
 }
 
 impl Range {
-    pub const ALL: [Range; 3] = [Range::LastHour, Range::Today, Range::SevenDays];
+    pub const ALL: [Range; 5] = [
+        Range::LastHour,
+        Range::Today,
+        Range::Yesterday,
+        Range::SevenDays,
+        Range::ThirtyDays,
+    ];
 
     pub fn from_query(query_string: &str) -> Range {
         let pairs: Vec<(String, String)> =
@@ -67,7 +75,9 @@ impl Range {
             .map(|(_, v)| v.as_str())
         {
             Some("hour") => Range::LastHour,
+            Some("yesterday") => Range::Yesterday,
             Some("7d") => Range::SevenDays,
+            Some("30d") => Range::ThirtyDays,
             _ => Range::Today,
         }
     }
@@ -81,7 +91,9 @@ impl Range {
         match self {
             Range::LastHour => "hour",
             Range::Today => "today",
+            Range::Yesterday => "yesterday",
             Range::SevenDays => "7d",
+            Range::ThirtyDays => "30d",
             Range::Custom { .. } => "custom",
         }
     }
@@ -90,22 +102,26 @@ impl Range {
         match self {
             Range::LastHour => "Last hour",
             Range::Today => "Today",
+            Range::Yesterday => "Yesterday",
             Range::SevenDays => "Last 7 days",
+            Range::ThirtyDays => "Last 30 days",
             Range::Custom { .. } => "Custom",
         }
     }
 
-    /// `(since, until, bucket)` at `now`, given the local midnight of today and that of
-    /// six days before: the last 7 days are today and the six whole days before it, so
-    /// every bar but today's is a whole local day.
-    pub fn bounds(self, now: i64, today: i64, six_days_before: i64) -> (i64, i64, &'static str) {
+    /// `(since, until, bucket)` at `now`, given `midnight(n)`: the local midnight `n`
+    /// days before today's (`midnight(0)`: today's). The last 7 and 30 days are today
+    /// and the whole days before it, so every bar but today's is a whole local day.
+    pub fn bounds(self, now: i64, midnight: impl Fn(u32) -> i64) -> (i64, i64, &'static str) {
         match self {
             // Twelve bars of 5 minutes (the current one and the eleven before), not
             // two hourly ones. Every zone's offset is a multiple of 5 minutes, so these
             // are the local clock's too.
             Range::LastHour => (now - now.rem_euclid(300) - 11 * 300, now, "5m"),
-            Range::Today => (today, now, "hour"),
-            Range::SevenDays => (six_days_before, now, "day"),
+            Range::Today => (midnight(0), now, "hour"),
+            Range::Yesterday => (midnight(1), midnight(0) - 1, "hour"),
+            Range::SevenDays => (midnight(6), now, "day"),
+            Range::ThirtyDays => (midnight(29), now, "day"),
             // 5 minutes up to 3 hours, quarter hours up to 12, hours up to two days,
             // days beyond: between 12 and 48 bars (more than a phone shows apart).
             Range::Custom { since, until } => (
@@ -171,18 +187,26 @@ impl Scope {
 
 /// The networks and access points, for the scope's menus and its time zone.
 #[derive(Clone, PartialEq)]
-struct Places {
+pub(crate) struct Places {
     networks: NetworkList,
-    nodes: Vec<Node>,
+    pub(crate) nodes: Vec<Node>,
 }
 
 /// [`Places`] as the fetch hook keeps it (with its inputs, none): shared, not copied.
 type PlacesAnswer = std::rc::Rc<((), Places)>;
 
 impl Places {
+    /// Every network and access point.
+    pub(crate) async fn load(signal: Option<&web_sys::AbortSignal>) -> Result<Places, ApiError> {
+        Ok(Places {
+            networks: api::list_networks(signal).await?,
+            nodes: api::list_nodes(signal).await?.items,
+        })
+    }
+
     /// The time zone hours and days are shown in: the network's; over several, theirs
     /// when they share one; else the browser's.
-    fn time_zone(&self, scope: &Scope) -> String {
+    pub(crate) fn time_zone(&self, scope: &Scope) -> String {
         let zone_of = |network_id: i64| {
             self.networks
                 .items
@@ -239,6 +263,22 @@ impl Places {
             .collect()
     }
 
+    /// When the scope's first access point first reported (`None`: none known).
+    fn first_report(&self, scope: &Scope) -> Option<i64> {
+        self.nodes
+            .iter()
+            .filter(|node| scope.network_id.is_none_or(|id| id == node.network_id))
+            .filter(|node| scope.zone.is_none() || node.zone == scope.zone)
+            .filter(|node| {
+                scope
+                    .node_mac
+                    .as_ref()
+                    .is_none_or(|mac| crate::mac::canonical(mac).as_ref() == Some(&node.node_mac))
+            })
+            .map(|node| node.first_report_at)
+            .min()
+    }
+
     fn zones(&self) -> Vec<String> {
         let mut zones: Vec<String> = self.nodes.iter().filter_map(|n| n.zone.clone()).collect();
         zones.sort_unstable();
@@ -275,11 +315,7 @@ pub fn Overview() -> Html {
     // The networks and access points: the scope's menus and time zone. Until they are
     // known (or if they cannot be), the browser's zone.
     let places = use_fetch((), |(), signal| async move {
-        let signal = signal.as_ref();
-        Ok(Places {
-            networks: api::list_networks(signal).await?,
-            nodes: api::list_nodes(signal).await?.items,
-        })
+        Places::load(signal.as_ref()).await
     });
     let places_tried = places.data.is_some() || places.error.is_some();
     // No access point has ever reported: the page says how to connect one (not zeros),
@@ -305,11 +341,8 @@ pub fn Overview() -> Html {
             }
             let signal = signal.as_ref();
             let now = clock::now();
-            let (since, until, bucket) = range.bounds(
-                now,
-                clock::midnight_in(now, &tz),
-                clock::midnight_days_before_in(now, 6, &tz),
-            );
+            let (since, until, bucket) =
+                range.bounds(now, |days| clock::midnight_days_before_in(now, days, &tz));
             // The scope's zone: its hours and days for the buckets and "returning".
             let mut params = vec![
                 ("since", since.to_string()),
@@ -379,7 +412,7 @@ pub fn Overview() -> Html {
                 None if error.is_none() => html! { <p class="status-line" role="status">{ "Computing the figures…" }</p> },
                 None => html! {},
                 Some(_) if unconnected => setup::pointer(),
-                Some(figures) => view(figures),
+                Some(figures) => view(figures, places.as_ref().and_then(|places| places.1.first_report(&scope))),
             } }
         </main>
     }
@@ -417,13 +450,14 @@ fn vendor_note(places: Option<&Places>, scope: &Scope) -> Html {
     }
 }
 
-/// The figures of a range, section by section.
-fn view(figures: &Figures) -> Html {
+/// The figures of a range, section by section; `first_report` is the first report of
+/// the scope's access points (before it, no data, not zero).
+fn view(figures: &Figures, first_report: Option<i64>) -> Html {
     html! {
         <>
             { summary::cards(&figures.summary) }
             { csv_download::link(figures) }
-            { series::charts(figures) }
+            { series::charts(figures, first_report) }
             { dwell_histogram::chart(&figures.histogram) }
             // Rankings where there is something to rank.
             if figures.zones.items.len() > 1 {
@@ -445,8 +479,13 @@ mod tests {
     fn ranges_from_the_url_and_their_bounds() {
         assert_eq!(Range::from_query("?range=hour"), Range::LastHour);
         assert_eq!(Range::from_query("range=7d"), Range::SevenDays);
+        assert_eq!(Range::from_query("range=yesterday"), Range::Yesterday);
+        assert_eq!(Range::from_query("range=30d"), Range::ThirtyDays);
         assert_eq!(Range::from_query(""), Range::Today);
         assert_eq!(Range::from_query("range=nonsense"), Range::Today);
+        for range in Range::ALL {
+            assert_eq!(Range::from_query(&format!("range={}", range.key())), range);
+        }
         assert_eq!(
             Range::from_query("since=100&until=200&range=hour"),
             Range::Custom {
@@ -460,32 +499,16 @@ mod tests {
             Range::Today,
             "backwards is ignored"
         );
+        // Midnights of a zone without DST: today's at 950,400.
+        let midnight = |days: u32| 950_400 - i64::from(days) * 86_400;
+        let custom = |since: i64, until: i64| Range::Custom { since, until }.bounds(9, midnight);
+        assert_eq!(custom(0, 86_400), (0, 86_400, "hour"));
+        assert_eq!(custom(0, 3 * 86_400).2, "day");
         assert_eq!(
-            Range::Custom {
-                since: 0,
-                until: 86_400
-            }
-            .bounds(9, 9, 0),
-            (0, 86_400, "hour")
+            Range::LastHour.bounds(10_000, midnight),
+            (6_600, 10_000, "5m")
         );
-        assert_eq!(
-            Range::Custom {
-                since: 0,
-                until: 3 * 86_400
-            }
-            .bounds(9, 9, 0)
-            .2,
-            "day"
-        );
-        assert_eq!(Range::LastHour.bounds(10_000, 0, 0), (6_600, 10_000, "5m"));
-        let custom = |hours: i64| {
-            Range::Custom {
-                since: 0,
-                until: hours * 3_600,
-            }
-            .bounds(9, 9, 0)
-            .2
-        };
+        let custom = |hours: i64| custom(0, hours * 3_600).2;
         assert_eq!(
             [
                 custom(3),
@@ -497,14 +520,22 @@ mod tests {
             ],
             ["5m", "15m", "15m", "hour", "hour", "day"]
         );
+        let now = 1_000_000;
+        assert_eq!(Range::Today.bounds(now, midnight), (950_400, now, "hour"));
+        // Yesterday: its whole local day, hour by hour.
         assert_eq!(
-            Range::Today.bounds(10_000, 3_600, 0),
-            (3_600, 10_000, "hour")
+            Range::Yesterday.bounds(now, midnight),
+            (864_000, 950_399, "hour")
         );
-        // From the local midnight six days before today's: whole days, no partial first.
+        // From the local midnight six (29) days before today's: whole days, no partial
+        // first.
         assert_eq!(
-            Range::SevenDays.bounds(1_000_000, 950_400, 432_000),
-            (432_000, 1_000_000, "day")
+            Range::SevenDays.bounds(now, midnight),
+            (432_000, now, "day")
+        );
+        assert_eq!(
+            Range::ThirtyDays.bounds(now, midnight),
+            (950_400 - 29 * 86_400, now, "day")
         );
     }
 

@@ -11,13 +11,13 @@ use crate::format;
 const NOW_REFRESH_MILLIS: u32 = 30_000;
 
 #[derive(Properties, PartialEq)]
-pub(super) struct OccupancyNowProps {
-    pub(super) scope: Scope,
+pub(crate) struct OccupancyNowProps {
+    pub(crate) scope: Scope,
 }
 
 /// The first question of the day: how many are here right now (the last 5 minutes).
 #[function_component]
-pub(super) fn OccupancyNow(props: &OccupancyNowProps) -> Html {
+pub(crate) fn OccupancyNow(props: &OccupancyNowProps) -> Html {
     let now =
         crate::hooks::fetch::use_fetch(props.scope.clone(), |scope: Scope, signal| async move {
             api::stats_now(&scope.params(), signal.as_ref()).await

@@ -8,14 +8,23 @@ use super::Figures;
 use crate::components::chart::{Series, StackedBars};
 use crate::components::clock;
 
-/// The devices and the visits of each hour or day of the range, stacked by kind.
-pub(super) fn charts(figures: &Figures) -> Html {
+/// The devices and the visits of each bucket of the range, stacked by kind. Buckets
+/// over before `first_report` (the first report of the scope's access points) have no
+/// data: drawn as such, never as zero.
+pub(super) fn charts(figures: &Figures, first_report: Option<i64>) -> Html {
+    let missing: Vec<bool> = figures
+        .series
+        .points
+        .iter()
+        .map(|p| first_report.is_some_and(|first| p.until < first))
+        .collect();
+    let reason = "no access point here was reporting yet";
     let labels: Vec<String> = figures
         .series
         .points
         .iter()
         .map(|p| match figures.bucket {
-            "day" => clock::day_month_in(p.since, &figures.tz),
+            "day" => clock::weekday_day_in(p.since, &figures.tz),
             _ => clock::hour_minute_in(p.since, &figures.tz),
         })
         .collect();
@@ -57,8 +66,10 @@ pub(super) fn charts(figures: &Figures) -> Html {
     };
     html! {
         <>
-            <StackedBars title={format!("Unique devices per {per}")} unit="devices" labels={labels.clone()} series={devices} />
-            <StackedBars title={format!("Visitors and passers-by per {per}")} unit="visits" {labels} series={visits} />
+            <StackedBars title={format!("Unique devices per {per}")} unit="devices" labels={labels.clone()} series={devices}
+                missing={missing.clone()} missing_reason={reason} />
+            <StackedBars title={format!("Visitors and passers-by per {per}")} unit="visits" {labels} series={visits}
+                {missing} missing_reason={reason} />
         </>
     }
 }

@@ -47,27 +47,22 @@ fn card_with(value: String, label: &str, hint: &str, change: Option<Html>) -> Ht
     }
 }
 
-/// "+12%: 380 at the same time last week": the change in words and sign (not colour
-/// alone), and the figure it is measured against.
+/// The change against the comparison window, in words and sign (not colour alone).
 fn change(compared: &Compared, (ratio, then): (Option<f64>, i64), name: &str) -> Html {
     let at = match compared.compare.as_str() {
         "last_week" => "at the same time last week",
         _ => "in the period before",
     };
-    let then = format::count(then);
-    let (class, text) = match ratio {
-        None => ("change", format!("none {at}")),
-        Some(ratio) if ratio.abs() < 0.005 => ("change", format!("unchanged: {then} {at}")),
-        Some(ratio) => (
-            if ratio > 0.0 {
-                "change up"
-            } else {
-                "change down"
-            },
-            format!("{:+.0}%: {then} {at}", ratio * 100.0),
-        ),
+    let class = match ratio {
+        Some(ratio) if ratio >= 0.005 => "change up",
+        Some(ratio) if ratio <= -0.005 => "change down",
+        _ => "change",
     };
-    html! { <div class={class} data-testid={format!("change-{name}")}>{ text }</div> }
+    html! {
+        <div class={class} data-testid={format!("change-{name}")}>
+            { format::change_line(ratio, &format::count(then), at) }
+        </div>
+    }
 }
 
 fn seconds(value: Option<i64>) -> String {
