@@ -325,6 +325,13 @@ impl Harness {
         response.json().await.unwrap()
     }
 
+    /// GETs a JSON answer from the API (loopback, as [`Harness::put_json`]); expects 200.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.http.get(self.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.unwrap()
+    }
+
     /// Runs axe-core (from npm, in `.tools/`, injected here: nothing is fetched) on the
     /// page as it is, and returns its serious and critical WCAG violations, each as
     /// "rule (impact): up to three elements".

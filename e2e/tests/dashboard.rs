@@ -120,7 +120,7 @@ async fn each_filter_narrows_the_table_and_lives_in_the_url() {
         h.wait_for_rows(7).await;
 
         // Network.
-        h.type_into("#f-network", "179283").await;
+        h.set_value("#f-network", "179283").await;
         h.click("button[type=submit]").await;
         h.wait_for_rows(5).await;
         assert!(h.location().await.contains("network_id=179283"));
@@ -294,7 +294,7 @@ async fn an_old_answer_arriving_late_never_replaces_the_newer_one() {
         })
         .await;
         h.set_value("#f-mac", "").await;
-        h.type_into("#f-network", "179283").await;
+        h.set_value("#f-network", "179283").await;
         h.click("button[type=submit]").await;
         h.wait_for_rows(5).await;
         // The MAC's answer arrives meanwhile: it was aborted, and is not shown.
@@ -738,9 +738,12 @@ async fn the_overview_shows_presence_figures_and_leads_to_a_device() {
             .js("return decodeURIComponent(document.querySelector('[data-testid=overview-csv]').getAttribute('href').split(',').slice(1).join(','))")
             .await;
         let csv = csv.as_str().unwrap();
-        assert!(csv.starts_with("bucket_start,bucket_end,tz,devices,"), "{csv}");
+        assert!(csv.starts_with("bucket_start,bucket_end,bucket_start_local,bucket_end_local,tz,devices,"), "{csv}");
         let range_row = csv.lines().find(|l| l.starts_with("range,")).unwrap();
-        assert_eq!(range_row.split(',').nth(3), Some("2"), "{range_row}");
+        assert_eq!(range_row.split(',').nth(5), Some("2"), "{range_row}");
+        // Beside the Unix seconds, ISO 8601 local times of the zone counted in (UTC here).
+        let start_local = range_row.split(',').nth(2).unwrap();
+        assert!(start_local.len() == 25 && start_local.ends_with("+00:00") && start_local.as_bytes()[10] == b'T', "{range_row}");
         // The last hour in twelve bars of 5 minutes.
         let buckets = csv.lines().filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).count();
         assert_eq!(buckets, 12, "{csv}");
@@ -1013,6 +1016,114 @@ async fn home_answers_today_and_old_links_land_on_the_table() {
         h.click("nav.links a[href='/probe-requests']").await;
         h.wait_for_rows(4).await;
         assert!(h.location().await.starts_with("/probe-requests"));
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn the_table_filters_by_name_and_reads_as_cards_on_a_phone() {
+    browser_test("filters_by_name", async |h: &Harness| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let (entrance, cafe, annex) = ("ac:86:74:00:00:91", "ac:86:74:00:00:92", "ac:86:74:00:00:93");
+        h.post_report(&report(91, entrance, vec![probe(&client_mac(1), now - 100, now - 90, false), probe(&client_mac(2), now - 80, now - 70, false)])).await;
+        h.post_report(&report(91, cafe, vec![probe(&client_mac(3), now - 60, now - 50, false)])).await;
+        h.post_report(&report(92, annex, vec![probe(&client_mac(4), now - 40, now - 30, false)])).await;
+        h.put_json(&format!("/api/v1/nodes/{entrance}"), &json!({"name": "Entrance", "zone": "Ground"})).await;
+        h.put_json(&format!("/api/v1/nodes/{cafe}"), &json!({"name": "Café"})).await;
+        h.put_json("/api/v1/networks/91", &json!({"name": "Main street"})).await;
+
+        // Wide: the filters are open; an access point by its name (any case).
+        h.open("/probe-requests").await;
+        h.wait_for_rows(4).await;
+        assert_eq!(h.js("return document.querySelector('[data-testid=filters-panel]').open").await, json!(true));
+        let suggested = h.js("return Array.from(document.querySelectorAll('#known-nodes option')).map(o => o.value)").await;
+        let mut suggested: Vec<String> = serde_json::from_value(suggested).unwrap();
+        suggested.sort();
+        assert_eq!(suggested, ["Café", "Entrance", annex]);
+        h.type_into("#f-node", "entrance").await;
+        h.click("button[type=submit]").await;
+        h.wait_for_rows(2).await;
+        assert!(h.location().await.contains("node_mac=ac%3A86%3A74%3A00%3A00%3A91"), "{}", h.location().await);
+        assert_eq!(h.wait_for_text("[data-testid=filters-panel] summary").await, "Filters (1 in force)");
+        // A name nobody has: said, nothing applied.
+        h.type_into("#f-node", "Roof").await;
+        h.click("button[type=submit]").await;
+        let error = h.wait_for_text("#node_mac-error").await;
+        assert!(error.starts_with("No access point is named"), "{error}");
+        assert!(h.location().await.contains("node_mac=ac%3A86%3A74%3A00%3A00%3A91"));
+        // A MAC typed still works; the network from a menu of names.
+        h.set_value("#f-node", "").await;
+        let networks = h.texts("#f-network option").await;
+        assert_eq!(networks, ["Any", "Main street (91)", "Network 92"]);
+        h.set_value("#f-network", "92").await;
+        h.click("button[type=submit]").await;
+        h.wait_for_rows(1).await;
+        assert!(h.location().await.contains("network_id=92"), "{}", h.location().await);
+
+        // A phone: the filters folded, the first row on the first screen, every field of
+        // a row in view with its label, nothing to scroll sideways.
+        h.browser.set_window_size(390, 844).await.unwrap();
+        h.open("/probe-requests").await;
+        h.wait_for_rows(4).await;
+        assert_eq!(h.js("return document.querySelector('[data-testid=filters-panel]').open").await, json!(false));
+        let first = h.js("return document.querySelector('[data-testid=probe-table] tbody tr').getBoundingClientRect().top").await.as_f64().unwrap();
+        assert!(first < 600.0, "the first row starts {first} px down");
+        assert_eq!(
+            h.js("const w = document.querySelector('.table-wrap'); return w.scrollWidth - w.clientWidth").await,
+            json!(0)
+        );
+        let labels = h.js("return Array.from(document.querySelector('[data-testid=probe-table] tbody tr').querySelectorAll('td')).map(td => getComputedStyle(td, '::before').content)").await;
+        assert_eq!(
+            labels,
+            json!(["\"Last seen\"", "\"Client\"", "\"Access point\"", "\"Network\"", "\"Count\"", "\"Signal (dBm)\"", "\"Duration\"", "\"Associated\""])
+        );
+        let right = h.js("return Math.max(...Array.from(document.querySelector('[data-testid=probe-table] tbody tr').querySelectorAll('td')).map(td => td.getBoundingClientRect().right))").await.as_f64().unwrap();
+        assert!(right <= 390.0, "a field ends at {right} px");
+        // Opened on demand.
+        h.click("[data-testid=filters-panel] summary").await;
+        h.element("#f-mac").await;
+        assert_eq!(h.js("return document.querySelector('[data-testid=filters-panel]').open").await, json!(true));
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn the_table_and_the_device_page_show_times_in_the_networks_zone() {
+    browser_test_in("one_zone", "America/New_York", async |h: &Harness| {
+        h.post_report(&sample()).await;
+        // The venue is in Berlin; the browser in New York.
+        h.put_json("/api/v1/networks/179283", &json!({"time_zone": "Europe/Berlin"})).await;
+        let in_zone = |unix: i64, tz: &str| {
+            format!("return new Intl.DateTimeFormat(undefined, {{timeZone: '{tz}', dateStyle: 'short', timeStyle: 'medium'}}).format(new Date({unix} * 1000))")
+        };
+        h.open("/probe-requests").await;
+        h.wait_for_rows(5).await;
+        let status = h.wait_for_text("[data-testid=status]").await;
+        assert!(status.contains("times in Europe/Berlin"), "{status}");
+        let id = h.row_ids().await[0];
+        let row = h.get_json(&format!("/api/v1/probe-requests/{id}")).await;
+        let last_seen = row["last_seen"].as_i64().unwrap();
+        let shown = h.texts("[data-testid=last-seen-local]").await[0].clone();
+        assert_eq!(json!(shown), h.js(&in_zone(last_seen, "Europe/Berlin")).await);
+        assert_ne!(json!(shown), h.js(&in_zone(last_seen, "America/New_York")).await);
+        // Dates are entered in the same zone: 12:00 in Berlin is 11:00 UTC in January.
+        assert!(h.wait_for_text("[data-testid=since-label]").await.ends_with("(Europe/Berlin)"));
+        h.set_value("#f-since", "2026-01-15T12:00:00").await;
+        h.click("button[type=submit]").await;
+        h.eventually("the since filter", || async {
+            h.location().await.contains("since=1768474800").then_some(())
+        })
+        .await;
+        // (Chrome shows whole minutes without their seconds.)
+        let since = h.js("return document.querySelector('#f-since').value").await;
+        assert!(since.as_str().is_some_and(|v| v.starts_with("2026-01-15T12:00")), "{since}");
+        // The device page too.
+        h.open("/device/179283/48:5a:3f:37:de:f7").await;
+        let said = h.wait_for_text("[data-testid=device-tz]").await;
+        assert_eq!(said, "Days and times in Europe/Berlin, the network's time zone");
     })
     .await;
 }

@@ -80,16 +80,19 @@ pub fn ratio(now: i64, then: i64) -> Option<f64> {
 }
 
 /// The series of a range as CSV (RFC 4180, CRLF): one row per bucket with its figures,
-/// the time zone it was counted in, and the range's summary as the last row.
+/// its bounds as Unix seconds and as ISO 8601 local times of `tz` (`local` formats
+/// them), the time zone it was counted in, and the range's summary as the last row.
 pub fn series_csv(
     tz: &str,
     points: &[api_types::StatsSummary],
     summary: &api_types::StatsSummary,
+    local: &dyn Fn(i64) -> String,
 ) -> String {
     let mut out = String::from(
-        "bucket_start,bucket_end,tz,devices,devices_non_randomized,devices_associated,\
-devices_non_randomized_unassociated,devices_randomized_unassociated,visits,visitors,passers_by,\
-dwell_p50_s,dwell_p90_s,returning_devices\r\n",
+        "bucket_start,bucket_end,bucket_start_local,bucket_end_local,tz,devices,\
+devices_non_randomized,devices_associated,devices_non_randomized_unassociated,\
+devices_randomized_unassociated,visits,visitors,passers_by,dwell_p50_s,dwell_p90_s,\
+returning_devices\r\n",
     );
     let optional = |value: Option<i64>| value.map(|v| v.to_string()).unwrap_or_default();
     // A time zone name holds no comma or quote: no quoting needed.
@@ -99,8 +102,10 @@ dwell_p50_s,dwell_p90_s,returning_devices\r\n",
         .chain(std::iter::once(("range".to_string(), summary)))
     {
         out.push_str(&format!(
-            "{start},{},{tz},{},{},{},{},{},{},{},{},{},{},{}\r\n",
+            "{start},{},{},{},{tz},{},{},{},{},{},{},{},{},{},{},{}\r\n",
             p.until,
+            local(p.since),
+            local(p.until),
             p.devices,
             p.devices_non_randomized,
             p.devices_associated,
@@ -242,10 +247,19 @@ mod tests {
             tz: None,
             compared: None,
         };
-        let csv = series_csv("Europe/Berlin", std::slice::from_ref(&point), &point);
+        let local = |t: i64| format!("L{t}");
+        let csv = series_csv(
+            "Europe/Berlin",
+            std::slice::from_ref(&point),
+            &point,
+            &local,
+        );
         let lines: Vec<&str> = csv.split("\r\n").collect();
         assert_eq!(lines.len(), 4, "{csv}");
-        assert_eq!(lines[1], "0,3599,Europe/Berlin,3,2,1,1,1,4,1,3,60,,0");
+        assert_eq!(
+            lines[1],
+            "0,3599,L0,L3599,Europe/Berlin,3,2,1,1,1,4,1,3,60,,0"
+        );
         assert!(lines[2].starts_with("range,3599,"));
         assert_eq!(lines[0].split(',').count(), lines[1].split(',').count());
     }

@@ -43,6 +43,33 @@ pub fn local_time(unix: i64) -> String {
     })
 }
 
+thread_local! {
+    /// One formatter per time zone, made once (see [`DATE_TIME`]).
+    static DATE_TIME_IN: std::cell::RefCell<std::collections::HashMap<String, Option<js_sys::Intl::DateTimeFormat>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The time in the browser's locale and the IANA time zone `tz`, e.g. "26/11/2026,
+/// 10:42:01"; in the browser's zone when `tz` is empty or unknown to it.
+pub fn local_time_in(unix: i64, tz: &str) -> String {
+    if tz.is_empty() {
+        return local_time(unix);
+    }
+    let formatted = DATE_TIME_IN.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let format = cache.entry(tz.to_string()).or_insert_with(|| {
+            formatter_in(tz, None, &[("dateStyle", "short"), ("timeStyle", "medium")])
+        });
+        format
+            .as_ref()?
+            .format()
+            .call1(&JsValue::NULL, &date(unix))
+            .ok()?
+            .as_string()
+    });
+    formatted.unwrap_or_else(|| local_time(unix))
+}
+
 /// A whole number in the browser's locale ("12,345", "12.345", "12 345").
 #[cfg(target_arch = "wasm32")]
 pub fn number(value: i64) -> Option<String> {
@@ -73,6 +100,76 @@ pub fn to_input_value(unix: i64) -> String {
         d.get_minutes(),
         d.get_seconds()
     )
+}
+
+/// ISO 8601 with the offset of the IANA time zone `tz`, e.g. "2026-11-26T10:42:01+01:00"
+/// (UTC's "Z" when the browser does not know `tz`).
+pub fn iso_in(unix: i64, tz: &str) -> String {
+    let Some(parts) = parts_in(unix, tz) else {
+        return iso(unix);
+    };
+    let [year, month, day, hour, minute, second] = parts;
+    let offset = wall_clock_as_utc(parts) - unix;
+    let sign = if offset < 0 { '-' } else { '+' };
+    let offset = offset.abs();
+    format!(
+        "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{sign}{:02}:{:02}",
+        offset / 3_600,
+        offset % 3_600 / 60
+    )
+}
+
+/// A wall-clock time read as if it were UTC, Unix seconds.
+fn wall_clock_as_utc(parts: [i64; 6]) -> i64 {
+    (js_sys::Date::utc(parts[0] as f64, (parts[1] - 1) as f64) / 1000.0) as i64
+        + (parts[2] - 1) * 86_400
+        + parts[3] * 3_600
+        + parts[4] * 60
+        + parts[5]
+}
+
+/// [`to_input_value`] in the IANA time zone `tz` (the browser's when empty or unknown).
+pub fn to_input_value_in(unix: i64, tz: &str) -> String {
+    match (!tz.is_empty()).then(|| parts_in(unix, tz)).flatten() {
+        Some([year, month, day, hour, minute, second]) => {
+            format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}")
+        }
+        None => to_input_value(unix),
+    }
+}
+
+/// [`from_input_value`] read as a wall-clock time of the IANA time zone `tz` (the
+/// browser's when empty or unknown). A time a DST change skips is read an hour later;
+/// one it repeats, as the first.
+pub fn from_input_value_in(value: &str, tz: &str) -> Option<i64> {
+    if tz.is_empty() || parts_in(0, tz).is_none() {
+        return from_input_value(value);
+    }
+    let wanted = parse_wall_clock(value)?;
+    // The wall clock read as UTC, then moved by the zone's offset there (twice: the
+    // offset at the first guess may be the other side of a change).
+    let naive = wall_clock_as_utc(wanted);
+    let mut guess = naive;
+    for _ in 0..2 {
+        let seen = wall_clock_as_utc(parts_in(guess, tz)?);
+        guess -= seen - naive;
+    }
+    Some(guess)
+}
+
+/// "2026-11-26T10:42" or "2026-11-26T10:42:01" as its six fields.
+fn parse_wall_clock(value: &str) -> Option<[i64; 6]> {
+    let (date, time) = value.trim().split_once('T')?;
+    let mut out = [0_i64; 6];
+    let date: Vec<&str> = date.split('-').collect();
+    let time: Vec<&str> = time.split(':').collect();
+    if date.len() != 3 || !(2..=3).contains(&time.len()) {
+        return None;
+    }
+    for (slot, text) in out.iter_mut().zip(date.iter().chain(time.iter())) {
+        *slot = text.split('.').next()?.parse().ok()?;
+    }
+    Some(out)
 }
 
 /// The Unix time of an `<input type="datetime-local">` value (local time); `None` when

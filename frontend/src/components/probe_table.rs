@@ -93,7 +93,23 @@ pub struct ProbeTableProps {
     /// A new query is loading: the rows shown are the previous one's (dimmed).
     #[prop_or_default]
     pub busy: bool,
+    /// The IANA time zone of the times shown (the networks'); empty: the browser's.
+    #[prop_or_default]
+    pub tz: AttrValue,
 }
+
+/// The columns: their headers, which label each field of a row's card on a phone, and
+/// their class.
+const COLUMNS: [(&str, &str); 8] = [
+    ("Last seen", ""),
+    ("Client", ""),
+    ("Access point", ""),
+    ("Network", ""),
+    ("Count", "num"),
+    ("Signal (dBm)", ""),
+    ("Duration", ""),
+    ("Associated", ""),
+];
 
 /// The probe requests, one row each. Every value from a report is rendered as text.
 #[function_component]
@@ -107,26 +123,23 @@ pub fn ProbeTable(props: &ProbeTableProps) -> Html {
     let base = use_memo(props.base.clone(), |base| base.clone());
     html! {
         <div class={classes!("table-wrap", props.busy.then_some("busy"))} aria-busy={props.busy.to_string()}>
-            <table class="probes" data-testid="probe-table">
+            // Under 600 px each row is a card of labelled fields (CSS; the roles keep the
+            // table's semantics once its display is no longer a table's).
+            <table class="probes row-cards" role="table" data-testid="probe-table">
                 <caption class="visually-hidden">
                     { "Probe requests, newest last seen first" }
                 </caption>
-                <thead>
-                    <tr>
-                        <th scope="col">{ "Last seen" }</th>
-                        <th scope="col">{ "Client" }</th>
-                        <th scope="col">{ "Access point" }</th>
-                        <th scope="col">{ "Network" }</th>
-                        <th scope="col" class="num">{ "Count" }</th>
-                        <th scope="col">{ "Signal (dBm)" }</th>
-                        <th scope="col">{ "Duration" }</th>
-                        <th scope="col">{ "Associated" }</th>
+                <thead role="rowgroup">
+                    <tr role="row">
+                        { for COLUMNS.iter().map(|(label, class)| html! {
+                            <th scope="col" role="columnheader" class={*class}>{ *label }</th>
+                        }) }
                     </tr>
                 </thead>
-                <tbody>
+                <tbody role="rowgroup">
                     { for props.items.0.iter().enumerate().map(|(index, item)| html! {
                         <ProbeRow key={item.id} rows={props.items.clone()} {index}
-                            is_new={props.new_ids.contains(&item.id)} now={props.now}
+                            is_new={props.new_ids.contains(&item.id)} now={props.now} tz={props.tz.clone()}
                             base={base.clone()} on_filter={props.on_filter.clone()} />
                     }) }
                 </tbody>
@@ -141,6 +154,7 @@ struct ProbeRowProps {
     index: usize,
     is_new: bool,
     now: i64,
+    tz: AttrValue,
     base: Rc<api_types::ProbeRequestQuery>,
     on_filter: Callback<FilterBy>,
 }
@@ -170,15 +184,15 @@ fn ProbeRow(props: &ProbeRowProps) -> Html {
         )
     };
     html! {
-        <tr class={classes!(is_new.then_some("new"))} data-id={item.id.to_string()}>
-            <td>
-                <time datetime={clock::iso(item.last_seen)} title={clock::local_time(item.last_seen)}>
+        <tr class={classes!(is_new.then_some("new"))} role="row" data-id={item.id.to_string()}>
+            <td role="cell" data-label={COLUMNS[0].0}>
+                <time datetime={clock::iso(item.last_seen)} title={clock::local_time_in(item.last_seen, &props.tz)}>
                     { format::relative_time(props.now, item.last_seen) }
                 </time>
                 if is_new { <span class="badge new-badge">{ "new" }</span> }
-                <div class="sub">{ clock::local_time(item.last_seen) }</div>
+                <div class="sub" data-testid="last-seen-local">{ clock::local_time_in(item.last_seen, &props.tz) }</div>
             </td>
-            <td>
+            <td role="cell" data-label={COLUMNS[1].0}>
                 { link(FilterBy::Mac(item.mac.clone()), "mono", "mac", "Show only this client", item.mac.clone()) }
                 if crate::mac::canonical(&item.mac).as_deref() == Some(item.mac.as_str()) {
                     <Link<Route> to={Route::Device { network_id: item.network_id, mac: item.mac.clone() }}
@@ -196,7 +210,7 @@ fn ProbeRow(props: &ProbeRowProps) -> Html {
                     </div>
                 }
             </td>
-            <td>
+            <td role="cell" data-label={COLUMNS[2].0}>
                 if let Some(name) = &item.node_name {
                     <div class="place-name" data-testid="node-name">{ name.clone() }</div>
                 }
@@ -205,7 +219,7 @@ fn ProbeRow(props: &ProbeRowProps) -> Html {
                     { link(FilterBy::Zone(zone.clone()), "badge zone", "zone", "Show only this zone", zone.clone()) }
                 }
             </td>
-            <td>
+            <td role="cell" data-label={COLUMNS[3].0}>
                 if let Some(name) = &item.network_name {
                     <div class="place-name">{ name.clone() }</div>
                 }
@@ -214,10 +228,10 @@ fn ProbeRow(props: &ProbeRowProps) -> Html {
                     { format::vendor(item.source_vendor) }
                 </div>
             </td>
-            <td class="num">{ format::count(item.count) }</td>
-            <td>{ signal(item) }</td>
-            <td>{ format::duration(item.last_seen - item.first_seen) }</td>
-            <td>
+            <td class="num" role="cell" data-label={COLUMNS[4].0}>{ format::count(item.count) }</td>
+            <td role="cell" data-label={COLUMNS[5].0}>{ signal(item) }</td>
+            <td role="cell" data-label={COLUMNS[6].0}>{ format::duration(item.last_seen - item.first_seen) }</td>
+            <td role="cell" data-label={COLUMNS[7].0}>
                 if item.associated {
                     <span class="badge associated">{ "yes" }</span>
                 } else {

@@ -34,6 +34,8 @@ struct Loaded {
     now: i64,
     /// The end of the visits' range: the device's latest `last_seen` (or now).
     end: i64,
+    /// Its network's time zone: the times shown are its (empty: the browser's).
+    tz: String,
 }
 
 /// The device, the visits' range in days and the probe requests' page.
@@ -93,12 +95,26 @@ pub fn Device(props: &DeviceProps) -> Html {
             ("until", end.to_string()),
         ];
         let visits = api::device_visits(network_id, &mac, &params, signal).await?;
+        // The network's time zone, for every time on the page (the browser's if its
+        // list cannot be read: the page says which).
+        let tz = api::list_networks(signal)
+            .await
+            .ok()
+            .and_then(|networks| {
+                networks
+                    .items
+                    .into_iter()
+                    .find(|network| network.network_id == network_id)
+            })
+            .map(|network| network.time_zone)
+            .unwrap_or_default();
         Ok::<_, ApiError>(Loaded {
             visits,
             rows: Rows::from(probes.items.clone()),
             probes,
             now,
             end,
+            tz,
         })
     });
     let error = &fetched.error;
@@ -162,8 +178,8 @@ pub fn Device(props: &DeviceProps) -> Html {
                                 { for crate::format::device_description(row).map(|about| format!(": {about}")) }
                             </p>
                         }) }
-                        { timeline(&loaded.visits, loaded.end, view.days, loaded.now) }
-                        { visits_table(&loaded.visits, view.days) }
+                        { timeline(&loaded.visits, loaded.end, view.days, loaded.now, &loaded.tz) }
+                        { visits_table(&loaded.visits, view.days, &loaded.tz) }
                         <h3 ref={rows_top.top.clone()} data-testid="device-rows">{ "Its probe requests" }</h3>
                         <p class="toolbar">
                             <a class="button" data-testid="device-csv" download="device-probe-requests.csv"
@@ -176,7 +192,7 @@ pub fn Device(props: &DeviceProps) -> Html {
                             </a>
                         </p>
                         <ProbeTable items={loaded.rows.clone()} new_ids={std::collections::HashSet::new()}
-                            now={loaded.now} {on_filter} />
+                            now={loaded.now} {on_filter} tz={loaded.tz.clone()} />
                         { pager(&trail, &cursor, loaded.probes.next_cursor.clone(), &rows_top) }
                     </>
                 },
@@ -185,28 +201,43 @@ pub fn Device(props: &DeviceProps) -> Html {
     }
 }
 
+/// "26/11" in `tz` (the browser's zone when empty).
+fn day_month(unix: i64, tz: &str) -> String {
+    if tz.is_empty() {
+        clock::local_day_month(unix)
+    } else {
+        clock::day_month_in(unix, tz)
+    }
+}
+
 /// What the visits' range is called: "the last 7 days", or up to the device's last row.
-fn range_label(days: i64, end: i64, now: i64) -> String {
+fn range_label(days: i64, end: i64, now: i64, tz: &str) -> String {
     if now - end < 3_600 {
         format!("the last {days} days")
     } else {
         format!(
             "the {days} days up to its last probe request ({})",
-            clock::local_time(end)
+            clock::local_time_in(end, tz)
         )
     }
 }
 
 /// The `days` days up to `end` as a strip, each visit a bar from its start to its end.
-fn timeline(visits: &DeviceVisits, end: i64, days: i64, now: i64) -> Html {
+fn timeline(visits: &DeviceVisits, end: i64, days: i64, now: i64, tz: &str) -> Html {
     const WIDTH: f64 = 640.0;
     let since = end - days * 86_400;
     let x = |t: i64| WIDTH * (t - since).clamp(0, days * 86_400) as f64 / (days * 86_400) as f64;
-    let range = range_label(days, end, now);
+    let range = range_label(days, end, now, tz);
     html! {
         <figure class="chart timeline">
             <figcaption data-testid="visits-range">{ format!("Visits of {range} ({})", visits.visits.len()) }</figcaption>
-            <p class="sub">{ format!("Days and times in your browser's time zone, {}", clock::time_zone()) }</p>
+            <p class="sub" data-testid="device-tz">
+                { if tz.is_empty() {
+                    format!("Days and times in your browser's time zone, {}", clock::time_zone())
+                } else {
+                    format!("Days and times in {tz}, the network's time zone")
+                } }
+            </p>
             <svg viewBox={format!("0 0 {WIDTH} 44")} role="img"
                 aria-label={format!("{} visits in {range}", visits.visits.len())}>
                 <rect class="track" x="0" y="6" width={WIDTH.to_string()} height="16" />
@@ -218,13 +249,13 @@ fn timeline(visits: &DeviceVisits, end: i64, days: i64, now: i64) -> Html {
                     html! {
                         <rect class={if visit.visitor { "s-visitors" } else { "s-passers" }}
                             x={format!("{x0:.1}")} y="6" width={format!("{:.1}", (x1 - x0).max(2.0))} height="16">
-                            <title>{ format!("{} for {}", clock::local_time(visit.start), format::duration(visit.dwell_s)) }</title>
+                            <title>{ format!("{} for {}", clock::local_time_in(visit.start, tz), format::duration(visit.dwell_s)) }</title>
                         </rect>
                     }
                 }) }
-                <text class="xlabel" x="0" y="40">{ clock::local_day_month(since) }</text>
+                <text class="xlabel" x="0" y="40">{ day_month(since, tz) }</text>
                 <text class="xlabel" x={WIDTH.to_string()} y="40" text-anchor="end">
-                    { if now - end < 3_600 { "now".to_string() } else { clock::local_day_month(end) } }
+                    { if now - end < 3_600 { "now".to_string() } else { day_month(end, tz) } }
                 </text>
             </svg>
             <ul class="legend">
@@ -235,7 +266,7 @@ fn timeline(visits: &DeviceVisits, end: i64, days: i64, now: i64) -> Html {
     }
 }
 
-fn visits_table(visits: &DeviceVisits, days: i64) -> Html {
+fn visits_table(visits: &DeviceVisits, days: i64, tz: &str) -> Html {
     if visits.visits.is_empty() {
         return html! { <p class="empty">{ format!("No visit in these {days} days.") }</p> };
     }
@@ -252,7 +283,7 @@ fn visits_table(visits: &DeviceVisits, days: i64) -> Html {
                 <tbody>
                     { for visits.visits.iter().rev().map(|visit| html! {
                         <tr>
-                            <td>{ clock::local_time(visit.start) }</td>
+                            <td data-testid="visit-start">{ clock::local_time_in(visit.start, tz) }</td>
                             <td>{ format::duration(visit.dwell_s) }</td>
                             <td>
                                 if let Some(name) = &visit.strongest_node_name {

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::rc::Rc;
 
-use api_types::{Node, ProbeRequestPage, ProbeRequestQuery, Role, SessionInfo};
+use api_types::{NetworkList, Node, ProbeRequestPage, ProbeRequestQuery, Role, SessionInfo};
 use yew::platform::spawn_local;
 use yew::prelude::*;
 use yew_router::prelude::*;
@@ -43,6 +43,9 @@ struct Loaded {
     /// says "unknown", not 0.
     nodes: Option<Rc<Vec<Node>>>,
     nodes_failed: bool,
+    /// The time zone the rows' times are shown in (see [`view_time_zone`]); empty: the
+    /// browser's.
+    tz: AttrValue,
 }
 
 #[function_component]
@@ -61,10 +64,12 @@ pub fn ProbeRequests() -> Html {
         use_context::<Rc<SessionInfo>>().is_some_and(|session| session.role == Role::Admin);
     let highest_id = use_mut_ref(|| None::<(ProbeRequestQuery, i64)>);
     let known_nodes = use_mut_ref(|| None::<Rc<Vec<Node>>>);
+    let known_networks = use_mut_ref(|| None::<Rc<NetworkList>>);
 
     // The page and the access points, for the query in force; the latest request wins.
     let fetched = use_fetch((query.clone(), *reload), move |(query, _), signal| {
         let (highest_id, known_nodes) = (highest_id.clone(), known_nodes.clone());
+        let known_networks = known_networks.clone();
         async move {
             let page = api::list_probe_requests(&query, signal.as_ref()).await;
             let nodes = api::list_nodes(signal.as_ref()).await;
@@ -72,7 +77,16 @@ pub fn ProbeRequests() -> Html {
             if let Ok(list) = nodes {
                 *known_nodes.borrow_mut() = Some(Rc::new(list.items));
             }
+            // Their time zones, for the times shown (the last known if this fails).
+            if let Ok(networks) = api::list_networks(signal.as_ref()).await {
+                *known_networks.borrow_mut() = Some(Rc::new(networks));
+            }
             let page = page?;
+            let tz = known_networks
+                .borrow()
+                .as_deref()
+                .map(|networks| view_time_zone(networks, query.network_id))
+                .unwrap_or_default();
             Ok(Loaded {
                 new_ids: new_rows(&highest_id, &query, &page),
                 rows: Rows::from(page.items.clone()),
@@ -80,6 +94,7 @@ pub fn ProbeRequests() -> Html {
                 at: clock::now(),
                 nodes: known_nodes.borrow().clone(),
                 nodes_failed,
+                tz: tz.into(),
             })
         }
     });
@@ -261,7 +276,7 @@ pub fn ProbeRequests() -> Html {
             <>
                 <div ref={table_top.top.clone()} data-testid="table-top"></div>
                 <ProbeTable items={loaded.rows.clone()} new_ids={loaded.new_ids.clone()}
-                    {now} on_filter={on_filter.clone()} busy={loading} base={query.clone()} />
+                    {now} on_filter={on_filter.clone()} busy={loading} base={query.clone()} tz={loaded.tz.clone()} />
                 <Pager {page_number} at_newest={query.cursor.is_none()} has_next={next_cursor.is_some()} busy={loading}
                     {on_newest} {on_previous} {on_next} />
             </>
@@ -271,7 +286,8 @@ pub fn ProbeRequests() -> Html {
     html! {
             <main class="page">
                 <NodeHealth nodes={nodes.clone()} failed={nodes_failed} {now} on_select={on_node} />
-                <FilterForm query={query.clone()} {on_apply} zones={zones_of(nodes.as_deref())} />
+                <FilterForm query={query.clone()} {on_apply} nodes={nodes.clone().unwrap_or_default()}
+                    tz={loaded.map(|loaded| loaded.tz.clone()).unwrap_or_default()} />
                 <div class="toolbar">
                     // Only "Loading…" is announced: the time of each 30 s refresh is not
                     // read out every time (the table's aria-busy says a query runs).
@@ -296,18 +312,6 @@ pub fn ProbeRequests() -> Html {
                 { body }
             </main>
     }
-}
-
-/// The zones the access points are in, sorted, once each.
-fn zones_of(nodes: Option<&Vec<api_types::Node>>) -> Vec<String> {
-    let mut zones: Vec<String> = nodes
-        .into_iter()
-        .flatten()
-        .filter_map(|node| node.zone.clone())
-        .collect();
-    zones.sort_unstable();
-    zones.dedup();
-    zones
 }
 
 /// Rows of `page` above the highest id seen at the previous load of the same view (all
@@ -342,8 +346,35 @@ fn status_text(loaded: Option<&Loaded>, paused: bool) -> String {
         format!("refreshes every {} s", REFRESH_MILLIS / 1000)
     };
     match loaded {
-        Some(loaded) => format!("Updated {} · {mode}", clock::local_time(loaded.at)),
+        Some(loaded) => {
+            let zone = if loaded.tz.is_empty() {
+                format!("times in your browser's zone, {}", clock::time_zone())
+            } else {
+                format!("times in {}", loaded.tz)
+            };
+            format!(
+                "Updated {} · {zone} · {mode}",
+                clock::local_time_in(loaded.at, &loaded.tz)
+            )
+        }
         None => mode,
+    }
+}
+
+/// The time zone a view's times are shown in: its network's (the filter's), else the
+/// one every network shares; empty (the browser's) when they differ or none is known.
+fn view_time_zone(networks: &NetworkList, network_id: Option<i64>) -> String {
+    let mut zones: Vec<&str> = networks
+        .items
+        .iter()
+        .filter(|network| network_id.is_none_or(|id| id == network.network_id))
+        .map(|network| network.time_zone.as_str())
+        .collect();
+    zones.sort_unstable();
+    zones.dedup();
+    match zones.as_slice() {
+        [only] => only.to_string(),
+        _ => String::new(),
     }
 }
 

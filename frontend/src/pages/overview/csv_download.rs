@@ -11,7 +11,8 @@ pub(super) fn link(figures: &Figures) -> Html {
         <p class="toolbar">
             <a class="button" data-testid="overview-csv" download="ncompass-overview.csv"
                 href={format!("data:text/csv;charset=utf-8,{}", String::from(js_sys::encode_uri_component(
-                    &format::series_csv(&figures.tz, &figures.series.points, &figures.summary))))}>
+                    &format::series_csv(&figures.tz, &figures.series.points, &figures.summary,
+                        &|t| crate::components::clock::iso_in(t, &figures.tz)))))}>
                 { format!("Download these figures (CSV, {} rows)", figures.series.points.len() + 1) }
             </a>
         </p>
