@@ -467,6 +467,31 @@ async fn figures_compared_with_the_previous_period_and_last_week() {
         serde_json::Value::Null,
         "nothing to divide by"
     );
+    // The comparison window's figures are those of a separate query of that window.
+    for compare in ["last_week", "previous"] {
+        let with = app
+            .get_json(&format!("/api/v1/stats/summary?{range}&compare={compare}"))
+            .await;
+        let window = &with["compared"];
+        let alone = app
+            .get_json(&format!(
+                "/api/v1/stats/summary?since={}&until={}",
+                window["since"], window["until"]
+            ))
+            .await;
+        for figure in [
+            "devices",
+            "devices_non_randomized",
+            "devices_associated",
+            "visits",
+            "visitors",
+            "passers_by",
+            "dwell_p50_s",
+            "returning_devices",
+        ] {
+            assert_eq!(window[figure], alone[figure], "{compare}: {figure}");
+        }
+    }
     let previous = app
         .get_json(&format!("/api/v1/stats/summary?{range}&compare=previous"))
         .await;
@@ -505,6 +530,27 @@ async fn figures_compared_with_the_previous_period_and_last_week() {
         pairs,
         [(0, 2, 2), (900, 0, 0), (1_800, 2, 0), (2_700, 0, 0)]
     );
+    // Each bucket's comparison is that bucket of a separate series of the window.
+    let alone = app
+        .get_json(&format!(
+            "/api/v1/stats/series?bucket=15m&since={}&until={}",
+            noon - week,
+            noon - week + 3_599
+        ))
+        .await;
+    let compared: Vec<&serde_json::Value> = series["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["compared"]["visits"])
+        .collect();
+    let separately: Vec<&serde_json::Value> = alone["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["visits"])
+        .collect();
+    assert_eq!(compared, separately);
 
     let problem = assert_problem(
         app.get(&format!("/api/v1/stats/summary?{range}&compare=yesterday"))

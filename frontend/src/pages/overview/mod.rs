@@ -263,8 +263,8 @@ impl Places {
             .collect()
     }
 
-    /// When the scope's first access point first reported (`None`: none known).
-    fn first_report(&self, scope: &Scope) -> Option<i64> {
+    /// The scope's access points.
+    fn nodes_in<'a>(&'a self, scope: &'a Scope) -> impl Iterator<Item = &'a Node> + 'a {
         self.nodes
             .iter()
             .filter(|node| scope.network_id.is_none_or(|id| id == node.network_id))
@@ -275,8 +275,47 @@ impl Places {
                     .as_ref()
                     .is_none_or(|mac| crate::mac::canonical(mac).as_ref() == Some(&node.node_mac))
             })
-            .map(|node| node.first_report_at)
-            .min()
+    }
+
+    /// When the scope's first access point first reported (`None`: none known).
+    fn first_report(&self, scope: &Scope) -> Option<i64> {
+        self.nodes_in(scope).map(|node| node.first_report_at).min()
+    }
+
+    /// The scope's silent access points, each as "Café (Upstairs) since 14:02".
+    fn silent_in(&self, scope: &Scope) -> Vec<String> {
+        self.nodes_in(scope)
+            .filter(|node| node.silent)
+            .map(|node| {
+                let name = node.name.clone().unwrap_or_else(|| node.node_mac.clone());
+                let zone = node
+                    .zone
+                    .as_ref()
+                    .map(|zone| format!(" ({zone})"))
+                    .unwrap_or_default();
+                let since = node
+                    .silent_since
+                    .map(|since| {
+                        format!(
+                            " since {}",
+                            clock::local_time_in(since, &self.time_zone(scope))
+                        )
+                    })
+                    .unwrap_or_default();
+                format!("{name}{zone}{since}")
+            })
+            .collect()
+    }
+
+    /// A zone some of whose access points are silent: "1 of 2 access points silent".
+    fn zone_silence(&self, zone: &str) -> Option<String> {
+        let in_zone: Vec<&Node> = self
+            .nodes
+            .iter()
+            .filter(|node| node.zone.as_deref() == Some(zone))
+            .collect();
+        let silent = in_zone.iter().filter(|node| node.silent).count();
+        (silent > 0).then(|| format!("{silent} of {} access points silent", in_zone.len()))
     }
 
     fn zones(&self) -> Vec<String> {
@@ -412,7 +451,7 @@ pub fn Overview() -> Html {
                 None if error.is_none() => html! { <p class="status-line" role="status">{ "Computing the figures…" }</p> },
                 None => html! {},
                 Some(_) if unconnected => setup::pointer(),
-                Some(figures) => view(figures, places.as_ref().and_then(|places| places.1.first_report(&scope))),
+                Some(figures) => view(figures, places.as_ref().map(|places| &places.1)),
             } }
         </main>
     }
@@ -452,16 +491,35 @@ fn vendor_note(places: Option<&Places>, scope: &Scope) -> Html {
 
 /// The figures of a range, section by section; `first_report` is the first report of
 /// the scope's access points (before it, no data, not zero).
-fn view(figures: &Figures, first_report: Option<i64>) -> Html {
+fn view(figures: &Figures, places: Option<&Places>) -> Html {
+    let first_report = places.and_then(|places| places.first_report(&figures.scope));
+    let silent = places.map_or_else(Vec::new, |places| places.silent_in(&figures.scope));
+    let mut zone_rows = rankings::zone_rows(&figures.zones);
+    if let Some(places) = places {
+        for row in &mut zone_rows {
+            row.partial = places.zone_silence(&row.name);
+        }
+    }
     html! {
         <>
+            // A silent access point's absence reads as an empty place: name it beside
+            // the figures it affects.
+            if !silent.is_empty() {
+                <p class="notice" role="note" data-testid="silent-in-scope">
+                    { format!(
+                        "Not reporting: {}. The figures miss what {} would have heard since.",
+                        silent.join("; "),
+                        if silent.len() == 1 { "it" } else { "they" }
+                    ) }
+                </p>
+            }
             { summary::cards(&figures.summary) }
             { csv_download::link(figures) }
             { series::charts(figures, first_report) }
             { dwell_histogram::chart(&figures.histogram) }
             // Rankings where there is something to rank.
             if figures.zones.items.len() > 1 {
-                <Ranking title="Zones" testid="zone-ranking" rows={rankings::zone_rows(&figures.zones)} />
+                <Ranking title="Zones" testid="zone-ranking" rows={zone_rows} />
             }
             if figures.networks.items.len() > 1 {
                 <Ranking title="Networks" testid="network-ranking" rows={rankings::network_rows(&figures.networks)} />

@@ -13,6 +13,8 @@ pub(super) struct Place {
     /// Under the name: its access points, or its network id.
     pub(super) detail: String,
     pub(super) figures: StatsSummary,
+    /// Why its figures are partial (some of its access points are silent).
+    pub(super) partial: Option<String>,
 }
 
 /// The zones' ranking as rows.
@@ -27,6 +29,7 @@ pub(super) fn zone_rows(zones: &ZoneRanking) -> Vec<Place> {
                 n => format!("{n} access points"),
             },
             figures: zone.figures.clone(),
+            partial: None,
         })
         .collect()
 }
@@ -43,6 +46,7 @@ pub(super) fn network_rows(networks: &NetworkRanking) -> Vec<Place> {
                 .unwrap_or_else(|| format!("Network {}", network.network_id)),
             detail: format!("network {}", network.network_id),
             figures: network.figures.clone(),
+            partial: None,
         })
         .collect()
 }
@@ -155,6 +159,11 @@ pub(super) fn Ranking(props: &RankingProps) -> Html {
                                 <td>
                                     <div class="place-name">{ place.name.clone() }</div>
                                     <div class="hint">{ place.detail.clone() }</div>
+                                    if let Some(why) = &place.partial {
+                                        <span class="badge partial" data-testid="partial" title={why.clone()}>
+                                            { format!("partial: {why}") }
+                                        </span>
+                                    }
                                 </td>
                                 <td class="num">{ format::count(place.figures.visitors) }</td>
                                 <td class="num">{ change(&place.figures) }</td>
