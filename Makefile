@@ -96,7 +96,7 @@ bench-now: build
 	$(TARGET_DIR)/release/now-bench --server $(TARGET_DIR)/release/ncompass
 	for history in 604800 86400; do pg_virtualenv -t sh -c "set -e; psql -q -c 'CREATE DATABASE bench_now'; $(TARGET_DIR)/release/now-bench --server $(TARGET_DIR)/release/ncompass --history $$history --database \"postgres://\$$PGUSER:\$$PGPASSWORD@\$$PGHOST:\$$PGPORT/bench_now?sslmode=disable\""; done
 
-## bench-presence: the presence analytics over a day of 1M and 10M rows (BENCHMARKS.md; about 25 minutes, mostly filling 10M rows)
+## bench-presence: the presence analytics over a day of 1M and 10M rows, and the home page's figures (BENCHMARKS.md; about 25 minutes, mostly filling 10M rows)
 bench-presence: build
 	$(CARGO) run --release --locked -p bench --bin presence-bench -- --server $(TARGET_DIR)/release/ncompass
 

@@ -2,7 +2,10 @@
 //! the release `ncompass` binary on a temp SQLite file filled through the webhook with
 //! a realistic day of visits ([`bench::PresenceDay`]), then the summary and the hourly
 //! series of that day, beside the HTTP floor (`/api/v1/health`) and the same summary
-//! computed from the probe requests (a visit gap under the segments' 120 s).
+//! computed from the probe requests (a visit gap under the segments' 120 s); and the
+//! figures the dashboard's home page asks for (the day's summary against the same time
+//! a week before, the day before's, and the access points in eight zones ranked
+//! against a week before), one after the other as the page does.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::path::PathBuf;
@@ -41,16 +44,23 @@ struct Options {
 
 /// Median and slowest of `requests` sequential GETs, or "refused" with the median.
 async fn timed(client: &reqwest::Client, url: &str, requests: usize) -> String {
+    timed_all(client, &[url.to_string()], requests).await
+}
+
+/// [`timed`] of `urls` asked one after the other (a page's requests), as one time.
+async fn timed_all(client: &reqwest::Client, urls: &[String], requests: usize) -> String {
     let mut times = Vec::new();
     let mut refused = false;
     for _ in 0..requests {
         let started = Instant::now();
-        let response = client.get(url).send().await.unwrap();
-        let status = response.status().as_u16();
-        let _ = response.bytes().await.unwrap();
+        for url in urls {
+            let response = client.get(url).send().await.unwrap();
+            let status = response.status().as_u16();
+            let _ = response.bytes().await.unwrap();
+            assert!(status == 200 || status == 400, "{url}: {status}");
+            refused |= status == 400;
+        }
         times.push(started.elapsed().as_secs_f64() * 1000.0);
-        assert!(status == 200 || status == 400, "{url}: {status}");
-        refused |= status == 400;
     }
     times.sort_by(f64::total_cmp);
     let (median, slowest) = (times[times.len() / 2], times[times.len() - 1]);
@@ -71,8 +81,8 @@ async fn main() {
         "## Presence analytics over one day ({} sequential requests each: median / slowest ms)\n",
         options.requests
     );
-    println!("| rows in the day | rows stored / s while filling | segments in the day | health (HTTP floor) | summary | hourly series | summary from the rows (visit_gap_s=119) | server RSS MiB |");
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| rows in the day | rows stored / s while filling | segments in the day | health (HTTP floor) | summary | hourly series | summary from the rows (visit_gap_s=119) | home page's figures (3 requests) | server RSS MiB |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     let targets = if options.database.is_some() {
         vec![0]
     } else {
@@ -155,6 +165,44 @@ async fn main() {
             options.requests.min(3),
         )
         .await;
+        // The home page: its access points in eight zones (named through the API, as an
+        // operator would), then its three requests.
+        let nodes: serde_json::Value = serde_json::from_slice(
+            &client
+                .get(server.url("/api/v1/nodes"))
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        for (i, node) in nodes["items"].as_array().unwrap().iter().enumerate() {
+            let mac = node["node_mac"].as_str().unwrap();
+            let response = client
+                .put(server.url(&format!("/api/v1/nodes/{mac}")))
+                .header("Content-Type", "application/json")
+                .body(serde_json::json!({"zone": format!("Zone {}", i % 8)}).to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200, "zone of {mac}");
+        }
+        let home = timed_all(
+            &client,
+            &[
+                server.url(&format!("/api/v1/stats/summary?{range}&compare=last_week")),
+                server.url(&format!(
+                    "/api/v1/stats/summary?since={}&until={}",
+                    day.day_start - 86_400,
+                    day.day_start - 1
+                )),
+                server.url(&format!("/api/v1/stats/zones?{range}&compare=last_week")),
+            ],
+            options.requests,
+        )
+        .await;
         let rss = resident_memory_mib(server.child.id()).map_or("?".to_string(), |(rss, peak)| {
             format!("{rss:.0} (peak {peak:.0})")
         });
@@ -167,7 +215,7 @@ async fn main() {
             )
         };
         println!(
-            "| {rows} | {fill_rate} | {segments} | {health} | {summary} | {series} | {from_rows} | {rss} |"
+            "| {rows} | {fill_rate} | {segments} | {health} | {summary} | {series} | {from_rows} | {home} | {rss} |"
         );
         exports.push(export(&client, &server).await);
         if let Some(dir) = options.keep.as_ref().filter(|_| options.database.is_none()) {
