@@ -38,10 +38,8 @@ fn switch(route: Route) -> Html {
 fn HomeOrTable() -> Html {
     let location = use_location();
     let route = use_route::<Route>();
-    let has_query = location
-        .as_ref()
-        .is_some_and(|location| !location.query_str().trim_start_matches('?').is_empty());
-    if has_query || route != Some(Route::Home) {
+    let query = location.as_ref().map(|l| l.query_str()).unwrap_or_default();
+    if Route::shows_table(route.as_ref(), query) {
         html! { <ProbeRequests /> }
     } else {
         html! { <Home /> }

@@ -65,16 +65,14 @@ pub fn NavLink(props: &NavLinkProps) -> Html {
 pub fn SectionNav() -> Html {
     let route = use_route::<Route>();
     let location = use_location();
-    // `/` with a query string is the table (old links).
-    let table_at_home = location
-        .as_ref()
-        .is_some_and(|location| !location.query_str().trim_start_matches('?').is_empty());
+    let query = location.as_ref().map(|l| l.query_str()).unwrap_or_default();
+    let table = Route::shows_table(route.as_ref(), query);
     // The page, for the focus: the table's three paths are one page (its pager moves
     // `/?limit=50` on to `/probe-requests?...` without leaving it).
-    let page = match &route {
-        Some(Route::ProbeRequests | Route::LegacyFilter) => Some("/probe-requests".to_string()),
-        Some(Route::Home) if table_at_home => Some("/probe-requests".to_string()),
-        _ => location.as_ref().map(|l| l.path().to_string()),
+    let page = if table {
+        Some("/probe-requests".to_string())
+    } else {
+        location.as_ref().map(|l| l.path().to_string())
     };
     let first = use_mut_ref(|| true);
     use_effect_with(page, move |_| {
@@ -96,9 +94,8 @@ pub fn SectionNav() -> Html {
         .forget();
     });
     let on = |section: &Route| match (&route, section) {
-        (Some(Route::ProbeRequests | Route::LegacyFilter), Route::ProbeRequests) => true,
-        (Some(Route::Home), Route::ProbeRequests) => table_at_home,
-        (Some(Route::Home), Route::Home) => !table_at_home,
+        (_, Route::ProbeRequests) => table,
+        (Some(Route::Home), Route::Home) => !table,
         (Some(current), section) => current == section,
         (None, _) => false,
     };
