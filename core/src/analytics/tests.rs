@@ -294,6 +294,30 @@ fn comparison_windows_previous_and_last_week() {
 }
 
 #[test]
+fn a_networks_visits_are_a_slice_of_the_assembled_ones() {
+    let t = Thresholds::default();
+    let at = |mac: &str, first: i64| seen(mac, "ac:86:74:00:00:01", first, first + 60, -60);
+    let mut observations = Vec::new();
+    for (network, mac) in [
+        (9, "00:11:22:33:44:01"),
+        (3, "00:11:22:33:44:02"),
+        (9, "00:11:22:33:44:03"),
+        (5, "00:11:22:33:44:04"),
+    ] {
+        let mut observation = at(mac, 0);
+        observation.network_id = network;
+        observations.push(observation);
+    }
+    let all = visits(observations, &t);
+    let networks =
+        |id: i64| -> Vec<i64> { of_network(&all, id).iter().map(|v| v.network_id).collect() };
+    assert_eq!(networks(9), [9, 9]);
+    assert_eq!(networks(3), [3]);
+    assert_eq!(networks(5), [5]);
+    assert!(networks(4).is_empty() && networks(1).is_empty() && networks(10).is_empty());
+}
+
+#[test]
 fn series_buckets_are_clipped_to_the_range() {
     let utc = jiff::tz::TimeZone::UTC;
     let hours = |since: i64, until: i64| {

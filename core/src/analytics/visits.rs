@@ -81,6 +81,14 @@ pub fn visits(mut segments: Vec<Segment>, thresholds: &Thresholds) -> Vec<Visit>
     visits
 }
 
+/// The visits of one network among `visits` as [`visits`] makes them (grouped by
+/// network, in order of network id): a slice of them, nothing copied.
+pub fn of_network(visits: &[Visit], network_id: i64) -> &[Visit] {
+    let start = visits.partition_point(|visit| visit.network_id < network_id);
+    let len = visits[start..].partition_point(|visit| visit.network_id == network_id);
+    &visits[start..start + len]
+}
+
 /// Visits straight from probe requests, for any visit gap (the segments at the visit
 /// gap itself, then joined).
 pub fn visits_of_observations(observations: &[Observation], thresholds: &Thresholds) -> Vec<Visit> {

@@ -36,7 +36,7 @@ fn networks_of(nodes: &[Node]) -> Vec<(i64, Option<String>)> {
 }
 
 /// The zones of `nodes`, sorted, once each.
-fn zones_of(nodes: &[Node]) -> Vec<String> {
+pub fn zones_of(nodes: &[Node]) -> Vec<String> {
     let mut zones: Vec<String> = nodes.iter().filter_map(|node| node.zone.clone()).collect();
     zones.sort_unstable();
     zones.dedup();

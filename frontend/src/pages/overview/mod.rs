@@ -284,6 +284,7 @@ impl Places {
 
     /// The scope's silent access points, each as "Café (Upstairs) since 14:02".
     fn silent_in(&self, scope: &Scope) -> Vec<String> {
+        let tz = self.time_zone(scope);
         self.nodes_in(scope)
             .filter(|node| node.silent)
             .map(|node| {
@@ -295,12 +296,7 @@ impl Places {
                     .unwrap_or_default();
                 let since = node
                     .silent_since
-                    .map(|since| {
-                        format!(
-                            " since {}",
-                            clock::local_time_in(since, &self.time_zone(scope))
-                        )
-                    })
+                    .map(|since| format!(" since {}", clock::local_time_in(since, &tz)))
                     .unwrap_or_default();
                 format!("{name}{zone}{since}")
             })
@@ -319,10 +315,7 @@ impl Places {
     }
 
     fn zones(&self) -> Vec<String> {
-        let mut zones: Vec<String> = self.nodes.iter().filter_map(|n| n.zone.clone()).collect();
-        zones.sort_unstable();
-        zones.dedup();
-        zones
+        crate::components::filter_form::zones_of(&self.nodes)
     }
 }
 

@@ -2,8 +2,6 @@
 //! and of each network, so that the busiest places and the stores of a chain compare at
 //! a glance.
 
-use std::collections::HashMap;
-
 use actix_web::web::{Data, Json};
 use actix_web::HttpRequest;
 use api_types::{Compared, NetworkFigures, NetworkRanking, StatsSummary, ZoneFigures, ZoneRanking};
@@ -196,7 +194,8 @@ async fn ranked(
     Ok(figures)
 }
 
-/// The summary of each group over `scope`: the visits are loaded once.
+/// The summary of each group over `scope`: the visits are loaded once (a network's
+/// are a slice of them).
 async fn figures_of(
     state: &AppState,
     scope: Scope,
@@ -206,18 +205,6 @@ async fn figures_of(
     let (visits, slot) = load_visits(state, &scope, None).await?;
     actix_web::web::block(move || {
         let _slot = slot;
-        let mut by_network: HashMap<i64, Vec<Visit>> = HashMap::new();
-        if groups
-            .iter()
-            .any(|group| matches!(group, Group::Network(_)))
-        {
-            for visit in visits.iter() {
-                by_network
-                    .entry(visit.network_id)
-                    .or_default()
-                    .push(visit.clone());
-            }
-        }
         let summary = |visits: &[Visit], nodes: Option<&[MacId]>| {
             analytics::summary(
                 visits,
@@ -232,10 +219,7 @@ async fn figures_of(
             .iter()
             .map(|group| match group {
                 Group::Nodes(nodes) => summary(&visits, Some(nodes)),
-                Group::Network(id) => summary(
-                    by_network.get(id).map_or(&[][..], Vec::as_slice),
-                    scope.nodes(),
-                ),
+                Group::Network(id) => summary(analytics::of_network(&visits, *id), scope.nodes()),
             })
             .collect()
     })
