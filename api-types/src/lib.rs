@@ -475,6 +475,16 @@ pub struct StatsSummary {
     /// otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compared: Option<Compared>,
+    /// `open` when the figures count only visits overlapping the opening hours of their
+    /// network (the default wherever a network of the scope has opening hours), `all`
+    /// when they count every hour (`hours=all`, or no opening hours set); absent in a
+    /// series' points and a ranking's items (the answer names it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<String>,
+    /// True when the range (or this bucket) lies wholly outside the opening hours of
+    /// every network of the scope: its zeros mean closed, not empty. Absent otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub closed: bool,
 }
 
 /// A range's (or bucket's) figures over the window it is compared with.
@@ -625,6 +635,9 @@ pub struct ZoneRanking {
     pub until: i64,
     /// The IANA time zone whose local days `returning_devices` counts.
     pub tz: String,
+    /// `open` or `all`, as the summary's `hours`.
+    #[serde(default = "all_hours")]
+    pub hours: String,
     pub items: Vec<ZoneFigures>,
 }
 
@@ -646,6 +659,9 @@ pub struct NetworkRanking {
     pub until: i64,
     /// The IANA time zone whose local days `returning_devices` counts.
     pub tz: String,
+    /// `open` or `all`, as the summary's `hours`.
+    #[serde(default = "all_hours")]
+    pub hours: String,
     pub items: Vec<NetworkFigures>,
 }
 
@@ -693,6 +709,10 @@ pub struct StatsSeries {
     pub bucket: String,
     /// The IANA time zone whose hours or days the buckets are.
     pub tz: String,
+    /// `open` or `all`, as the summary's `hours`: whether the points count only visits
+    /// within opening hours (closed buckets say `closed`).
+    #[serde(default = "all_hours")]
+    pub hours: String,
     /// One summary per bucket, oldest first; each one's `since`/`until` are the bucket's
     /// first and last second.
     pub points: Vec<StatsSummary>,
@@ -873,6 +893,7 @@ pub struct DeviceData {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({
     "network_id": 179283, "name": "Main street store", "time_zone": "America/New_York",
+    "opening_hours": {"mon": ["09:00-21:00"], "sat": ["10:00-18:00"]},
     "nodes": 4, "last_report_at": 1764201600
 })))]
 pub struct Network {
@@ -889,6 +910,10 @@ pub struct Network {
     /// IANA time zone: presence analytics of this network bucket its local hours and
     /// days unless a request gives `tz`. `UTC` until set.
     pub time_zone: String,
+    /// When it is open, in its time zone; null when no opening hours are set (every
+    /// hour counts).
+    #[serde(default)]
+    pub opening_hours: Option<OpeningHours>,
     /// Access points of it that have reported.
     pub nodes: i64,
     /// When its latest report arrived, Unix seconds; null if none has (a network named
@@ -909,7 +934,8 @@ pub struct NetworkList {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({
-    "name": "Main street store", "time_zone": "America/New_York"
+    "name": "Main street store", "time_zone": "America/New_York",
+    "opening_hours": {"mon": ["09:00-21:00"], "sat": ["10:00-18:00"]}
 })))]
 pub struct NetworkSettings {
     /// 1 to 100 characters, no control characters; null or absent: unnamed.
@@ -918,6 +944,118 @@ pub struct NetworkSettings {
     /// An IANA time zone name, like `Europe/Berlin`; absent or null: `UTC`.
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// When the network is open, in its time zone; absent or null: no opening hours
+    /// (visitor figures count every hour).
+    #[serde(default)]
+    pub opening_hours: Option<OpeningHours>,
+}
+
+/// A week of opening hours, in the network's local time: per weekday, its open
+/// intervals as `HH:MM-HH:MM` (24-hour clock). `24:00` ends a day at midnight; an
+/// interval that ends where or before it starts runs past midnight into the next day
+/// (`22:00-02:00`; `06:00-06:00` is 24 hours). A day left out or empty is closed (`{}`
+/// is closed all week). At most 8 intervals a day; overlapping ones are merged. Visitor figures of the network count the visits that
+/// overlap these hours unless a request asks `hours=all`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "mon": ["09:00-21:00"], "tue": ["09:00-21:00"], "wed": ["09:00-21:00"],
+    "thu": ["09:00-21:00"], "fri": ["09:00-22:00"], "sat": ["10:00-14:00", "15:00-18:00"]
+})))]
+pub struct OpeningHours {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_items = 8,
+            pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+        )
+    )]
+    pub mon: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_items = 8,
+            pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+        )
+    )]
+    pub tue: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_items = 8,
+            pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+        )
+    )]
+    pub wed: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_items = 8,
+            pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+        )
+    )]
+    pub thu: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_items = 8,
+            pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+        )
+    )]
+    pub fri: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_items = 8,
+            pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+        )
+    )]
+    pub sat: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_items = 8,
+            pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+        )
+    )]
+    pub sun: Vec<String>,
+}
+
+impl OpeningHours {
+    /// The weekdays' field names, Monday first.
+    pub const DAYS: [&'static str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+    /// Each weekday's intervals, Monday first.
+    pub fn days(&self) -> [&Vec<String>; 7] {
+        [
+            &self.mon, &self.tue, &self.wed, &self.thu, &self.fri, &self.sat, &self.sun,
+        ]
+    }
+
+    /// Each weekday's intervals to change, Monday first.
+    pub fn days_mut(&mut self) -> [&mut Vec<String>; 7] {
+        [
+            &mut self.mon,
+            &mut self.tue,
+            &mut self.wed,
+            &mut self.thu,
+            &mut self.fri,
+            &mut self.sat,
+            &mut self.sun,
+        ]
+    }
+}
+
+fn all_hours() -> String {
+    "all".to_string()
 }
 
 /// The body of `PUT /api/v1/nodes/{node_mac}`: replaces the access point's name and zone.

@@ -39,9 +39,16 @@ fn main() {
         let count = segments.len();
         let visits = analytics::visits(segments, &thresholds);
         let assembled = started.elapsed();
-        let summary = analytics::summary(&visits, since, until, None, &thresholds, &days);
+        let always = analytics::OpenTimes::always();
+        let counting = analytics::Counting {
+            nodes: None,
+            thresholds: &thresholds,
+            days: &days,
+            open: &always,
+        };
+        let summary = analytics::summary(&visits, since, until, &counting);
         let summarized = started.elapsed();
-        let series = analytics::series(&visits, &bounds, None, &thresholds, &days);
+        let series = analytics::series(&visits, &bounds, &counting);
         let done = started.elapsed();
         println!(
             "{count} segments, {} visits, {} devices, {} buckets: read {read:.1?}, visits {:.1?}, summary {:.1?}, series {:.1?}",

@@ -246,6 +246,8 @@ mod tests {
             returning_devices: 0,
             tz: None,
             compared: None,
+            hours: None,
+            closed: false,
         };
         let local = |t: i64| format!("L{t}");
         let csv = series_csv(

@@ -247,6 +247,7 @@ pub(crate) mod tests {
                     schema::networks::time_zone::NAME,
                     schema::networks::vendor::NAME,
                     schema::networks::meraki_id::NAME,
+                    schema::networks::opening_hours::NAME,
                 ],
             ),
             (

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use api_types::{Network, NodeLabel, ProbeRequest, Rejection, Vendor};
+use api_types::{Network, NodeLabel, OpeningHours, ProbeRequest, Rejection, Vendor};
 use diesel::dsl::{count_star, max};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
@@ -20,6 +20,8 @@ pub const DEFAULT_TIME_ZONE: &str = "UTC";
 pub struct Directory {
     /// network_id -> (name, time zone)
     networks: HashMap<i64, (Option<String>, String)>,
+    /// The networks with opening hours.
+    opening_hours: HashMap<i64, OpeningHours>,
     /// The networks of another vendor than CloudTrax.
     vendors: HashMap<i64, Vendor>,
     /// node_mac -> (name, zone)
@@ -46,6 +48,16 @@ impl Directory {
         zones.sort_unstable();
         zones.dedup();
         zones
+    }
+
+    /// The network's opening hours, if set.
+    pub fn opening_hours(&self, network_id: i64) -> Option<&OpeningHours> {
+        self.opening_hours.get(&network_id)
+    }
+
+    /// Every network with opening hours, with them.
+    pub fn networks_with_hours(&self) -> impl Iterator<Item = (i64, &OpeningHours)> {
+        self.opening_hours.iter().map(|(id, hours)| (*id, hours))
     }
 
     /// The vendor whose access points report for the network.
@@ -109,18 +121,23 @@ pub fn directory(conn: &mut Conn) -> QueryResult<Directory> {
             networks::name,
             networks::time_zone,
             networks::vendor,
+            networks::opening_hours,
         ))
-        .load::<(i64, Option<String>, String, Option<String>)>(conn)?;
+        .load::<(i64, Option<String>, String, Option<String>, Option<String>)>(conn)?;
     let vendors = rows
         .iter()
-        .filter_map(|(id, _, _, vendor)| {
+        .filter_map(|(id, _, _, vendor, _)| {
             let vendor = Vendor::parse(vendor.as_deref()?)?;
             Some((*id, vendor))
         })
         .collect();
+    let opening_hours = rows
+        .iter()
+        .filter_map(|(id, _, _, _, hours)| Some((*id, stored_hours(hours.as_deref())?)))
+        .collect();
     let networks = rows
         .into_iter()
-        .map(|(id, name, tz, _)| (id, (name, tz)))
+        .map(|(id, name, tz, _, _)| (id, (name, tz)))
         .collect();
     let nodes = node_labels::table
         .select((node_labels::node_mac, node_labels::name, node_labels::zone))
@@ -130,31 +147,44 @@ pub fn directory(conn: &mut Conn) -> QueryResult<Directory> {
         .collect();
     Ok(Directory {
         networks,
+        opening_hours,
         vendors,
         nodes,
     })
 }
 
-/// Sets a network's name and time zone (creating its row: a network may be named
-/// before it reports).
+/// Opening hours as stored (JSON); a value this version cannot read counts as none.
+fn stored_hours(text: Option<&str>) -> Option<OpeningHours> {
+    serde_json::from_str(text?).ok()
+}
+
+/// Sets a network's name, time zone and opening hours (validated by the caller;
+/// creating its row: a network may be named before it reports).
 pub fn put_network(
     conn: &mut Conn,
     network_id: i64,
     name: Option<&str>,
     time_zone: &str,
+    opening_hours: Option<&OpeningHours>,
 ) -> QueryResult<()> {
+    let hours = opening_hours
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|error| diesel::result::Error::SerializationError(Box::new(error)))?;
     let row = (
         networks::network_id.eq(network_id),
         networks::name.eq(name),
         networks::time_zone.eq(time_zone),
+        networks::opening_hours.eq(hours),
     );
     on_each_backend!(conn, |conn| diesel::insert_into(networks::table)
-        .values(row)
+        .values(row.clone())
         .on_conflict(networks::network_id)
         .do_update()
         .set((
             networks::name.eq(excluded(networks::name)),
             networks::time_zone.eq(excluded(networks::time_zone)),
+            networks::opening_hours.eq(excluded(networks::opening_hours)),
         ))
         .execute(conn))?;
     Ok(())
@@ -233,8 +263,16 @@ pub fn networks(conn: &mut Conn) -> QueryResult<Vec<Network>> {
             networks::time_zone,
             networks::vendor,
             networks::meraki_id,
+            networks::opening_hours,
         ))
-        .load::<(i64, Option<String>, String, Option<String>, Option<String>)>(conn)?;
+        .load::<(
+            i64,
+            Option<String>,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        )>(conn)?;
     let mut all: BTreeMap<i64, Network> = BTreeMap::new();
     for (network_id, nodes, last_report_at) in reporting {
         all.insert(
@@ -245,18 +283,20 @@ pub fn networks(conn: &mut Conn) -> QueryResult<Vec<Network>> {
                 meraki_id: None,
                 name: None,
                 time_zone: DEFAULT_TIME_ZONE.to_string(),
+                opening_hours: None,
                 nodes,
                 last_report_at,
             },
         );
     }
-    for (network_id, name, time_zone, vendor, meraki_id) in named {
+    for (network_id, name, time_zone, vendor, meraki_id, hours) in named {
         let entry = all.entry(network_id).or_insert(Network {
             network_id,
             vendor: Vendor::default(),
             meraki_id: None,
             name: None,
             time_zone: String::new(),
+            opening_hours: None,
             nodes: 0,
             last_report_at: None,
         });
@@ -267,6 +307,7 @@ pub fn networks(conn: &mut Conn) -> QueryResult<Vec<Network>> {
             .and_then(Vendor::parse)
             .unwrap_or_default();
         entry.meraki_id = meraki_id;
+        entry.opening_hours = stored_hours(hours.as_deref());
     }
     Ok(all.into_values().collect())
 }
@@ -306,34 +347,35 @@ pub fn networks_of_node(conn: &mut Conn, node_mac: &str) -> QueryResult<Vec<i64>
         .load(conn)
 }
 
-/// The time zone figures are counted in when a request names none: the network's;
-/// for a request over several networks (an access point's, a zone's, or all), theirs
-/// when they share one, else UTC.
-pub fn default_time_zone(
+/// The networks a request covers: the one it names; else those its access points (an
+/// access point's, a zone's) have reported in; else every network that has reported.
+pub fn scope_networks(
     conn: &mut Conn,
-    directory: &Directory,
     network_id: Option<i64>,
     node_macs: Option<&[String]>,
-) -> QueryResult<String> {
-    let networks: Vec<i64> = match (network_id, node_macs) {
-        (Some(network_id), _) => vec![network_id],
+) -> QueryResult<Vec<i64>> {
+    match (network_id, node_macs) {
+        (Some(network_id), _) => Ok(vec![network_id]),
         (None, Some(node_macs)) => nodes::table
             .filter(nodes::node_mac.eq_any(node_macs))
             .select(nodes::network_id)
             .distinct()
-            .load(conn)?,
-        (None, None) => nodes::table
-            .select(nodes::network_id)
-            .distinct()
-            .load(conn)?,
-    };
+            .load(conn),
+        (None, None) => nodes::table.select(nodes::network_id).distinct().load(conn),
+    }
+}
+
+/// The time zone figures are counted in when a request names none: the network's;
+/// for a request over several networks (`networks`, from [`scope_networks`]), theirs
+/// when they share one, else UTC.
+pub fn default_time_zone(directory: &Directory, networks: &[i64]) -> String {
     let mut zones: Vec<&str> = networks.iter().map(|id| directory.time_zone(*id)).collect();
     zones.sort_unstable();
     zones.dedup();
-    Ok(match zones.as_slice() {
+    match zones.as_slice() {
         [only] => (*only).to_string(),
         _ => DEFAULT_TIME_ZONE.to_string(),
-    })
+    }
 }
 
 #[cfg(test)]
@@ -344,8 +386,24 @@ mod tests {
     #[test]
     fn names_zones_and_time_zones_round_trip() {
         let (_dir, mut conn) = migrated();
-        put_network(&mut conn, 7, Some("Store"), "America/New_York").unwrap();
-        put_network(&mut conn, 7, None, "Europe/Berlin").unwrap();
+        let hours = OpeningHours {
+            mon: vec!["09:00-17:00".to_string()],
+            ..OpeningHours::default()
+        };
+        put_network(
+            &mut conn,
+            7,
+            Some("Store"),
+            "America/New_York",
+            Some(&hours),
+        )
+        .unwrap();
+        assert_eq!(directory(&mut conn).unwrap().opening_hours(7), Some(&hours));
+        assert_eq!(
+            networks(&mut conn).unwrap()[0].opening_hours.as_ref(),
+            Some(&hours)
+        );
+        put_network(&mut conn, 7, None, "Europe/Berlin", None).unwrap();
         put_node(
             &mut conn,
             "ac:00:00:00:00:01",
@@ -359,6 +417,7 @@ mod tests {
         assert_eq!(directory.network_name(7), None);
         assert_eq!(directory.time_zone(7), "Europe/Berlin");
         assert_eq!(directory.time_zone(8), "UTC");
+        assert_eq!(directory.opening_hours(7), None);
         assert_eq!(
             directory.node_name("ac:00:00:00:00:01").as_deref(),
             Some("Entrance")

@@ -934,17 +934,20 @@ mod tests {
             for (since, until) in [(T0, T0 + 12_000), (T0 + 3_000, T0 + 6_600)] {
                 let days = Days::new(since, until, &berlin).unwrap();
                 let one = [number("ac:00:00:00:00:01")];
+                let always = analytics::OpenTimes::always();
                 for nodes in [None, Some(&one[..])] {
+                    let counting = analytics::Counting { nodes, thresholds: &t, days: &days, open: &always };
                     prop_assert_eq!(
-                        summary(&from_segments, since, until, nodes, &t, &days),
-                        summary(&from_rows, since, until, nodes, &t, &days)
+                        summary(&from_segments, since, until, &counting),
+                        summary(&from_rows, since, until, &counting)
                     );
                 }
                 let bounds = buckets(since, until, Bucket::Hour, &berlin).unwrap();
                 let days = Days::new(bounds[0].0, bounds.last().unwrap().1 - 1, &berlin).unwrap();
+                let counting = analytics::Counting { nodes: None, thresholds: &t, days: &days, open: &always };
                 prop_assert_eq!(
-                    analytics::series(&from_segments, &bounds, None, &t, &days),
-                    analytics::series(&from_rows, &bounds, None, &t, &days)
+                    analytics::series(&from_segments, &bounds, &counting),
+                    analytics::series(&from_rows, &bounds, &counting)
                 );
             }
 

@@ -150,6 +150,7 @@ diesel::table! {
         time_zone -> Text,
         vendor -> Nullable<Text>,
         meraki_id -> Nullable<Text>,
+        opening_hours -> Nullable<Text>,
     }
 }
 

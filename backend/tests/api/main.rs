@@ -10,6 +10,7 @@ mod docs;
 mod export;
 mod hardening;
 mod helpers;
+mod hours;
 mod ingestion;
 mod meraki;
 mod places;

@@ -36,7 +36,7 @@ async fn networks_and_access_points_are_named_and_validated() {
     let networks = app.get_json("/api/v1/networks").await;
     assert_eq!(
         networks["items"],
-        json!([{"network_id": 7, "name": null, "time_zone": "UTC", "nodes": 1,
+        json!([{"network_id": 7, "name": null, "time_zone": "UTC", "opening_hours": null, "nodes": 1,
                 "vendor": "cloudtrax", "meraki_id": null,
                 "last_report_at": networks["items"][0]["last_report_at"]}])
     );
@@ -89,7 +89,7 @@ async fn networks_and_access_points_are_named_and_validated() {
     assert_eq!(networks.as_array().unwrap().len(), 2);
     assert_eq!(
         networks[1],
-        json!({"network_id": 8, "name": "Warehouse", "time_zone": "UTC", "nodes": 0, "last_report_at": null,
+        json!({"network_id": 8, "name": "Warehouse", "time_zone": "UTC", "opening_hours": null, "nodes": 0, "last_report_at": null,
                "vendor": "cloudtrax", "meraki_id": null})
     );
     let node = &app.get_json("/api/v1/nodes").await["items"][0];

@@ -2,7 +2,7 @@
 
 use api_types::StatsSummary;
 
-use super::{in_range, MacId, Thresholds, Visit};
+use super::{in_range, MacId, OpenTimes, Thresholds, Visit};
 
 /// Upper bounds (exclusive) of the dwell histogram's buckets, seconds; the last bucket
 /// is open.
@@ -107,52 +107,72 @@ impl Days {
     }
 }
 
-/// The figures for the visits overlapping `since..=until`, heard by one of `nodes`
-/// (sorted) if given; `days` are the time zone's days over at least the range.
-pub fn summary(
-    visits: &[Visit],
+/// How a request counts visits: heard by one of `nodes` (sorted) if given, with these
+/// thresholds, `days` the time zone's local days over at least the range, and only
+/// visits within the `open` hours of their network.
+#[derive(Clone, Copy)]
+pub struct Counting<'a> {
+    pub nodes: Option<&'a [MacId]>,
+    pub thresholds: &'a Thresholds,
+    pub days: &'a Days,
+    pub open: &'a OpenTimes,
+}
+
+/// The visits that count in `since..=until`: overlapping it, heard by one of the
+/// counting's access points, and within their network's opening hours there.
+pub fn counted<'v>(
+    visits: &'v [Visit],
     since: i64,
     until: i64,
-    nodes: Option<&[MacId]>,
-    thresholds: &Thresholds,
-    days: &Days,
-) -> StatsSummary {
-    summarize(
-        in_range(visits, since, until, nodes),
+    counting: &Counting,
+) -> Vec<&'v Visit> {
+    let mut visits = in_range(visits, since, until, counting.nodes);
+    if counting.open.restricts() {
+        visits.retain(|visit| counting.open.admits(visit, since, until));
+    }
+    visits
+}
+
+/// The figures for the visits that count in `since..=until` ([`counted`]).
+pub fn summary(visits: &[Visit], since: i64, until: i64, counting: &Counting) -> StatsSummary {
+    let mut summary = summarize(
+        counted(visits, since, until, counting),
         since,
         until,
-        thresholds,
-        days,
-    )
+        counting.thresholds,
+        counting.days,
+    );
+    summary.closed = counting.open.closed(since, until);
+    summary
 }
 
 /// The summary of each bucket `[start, end)` of `bounds` (contiguous, in order): a visit
-/// counts in every bucket it overlaps. One pass to place the visits, then one summary
-/// per bucket over its own visits.
-pub fn series(
-    visits: &[Visit],
-    bounds: &[(i64, i64)],
-    nodes: Option<&[MacId]>,
-    thresholds: &Thresholds,
-    days: &Days,
-) -> Vec<StatsSummary> {
+/// counts in every bucket it overlaps (within its network's opening hours there). One
+/// pass to place the visits, then one summary per bucket over its own visits.
+pub fn series(visits: &[Visit], bounds: &[(i64, i64)], counting: &Counting) -> Vec<StatsSummary> {
     let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
         return Vec::new();
     };
     let mut placed: Vec<Vec<&Visit>> = vec![Vec::new(); bounds.len()];
-    for visit in in_range(visits, first.0, last.1 - 1, nodes) {
+    for visit in in_range(visits, first.0, last.1 - 1, counting.nodes) {
         let from = bounds.partition_point(|(_, end)| *end <= visit.start);
-        for (k, (start, _)) in bounds.iter().enumerate().skip(from) {
+        for (k, (start, end)) in bounds.iter().enumerate().skip(from) {
             if *start > visit.end {
                 break;
             }
-            placed[k].push(visit);
+            if counting.open.admits(visit, *start, end - 1) {
+                placed[k].push(visit);
+            }
         }
     }
     bounds
         .iter()
         .zip(placed)
-        .map(|((start, end), visits)| summarize(visits, *start, end - 1, thresholds, days))
+        .map(|((start, end), visits)| {
+            let mut point = summarize(visits, *start, end - 1, counting.thresholds, counting.days);
+            point.closed = counting.open.closed(*start, end - 1);
+            point
+        })
         .collect()
 }
 
@@ -217,6 +237,8 @@ fn summarize(
         returning_devices: count(devices[RETURNING]),
         tz: None,
         compared: None,
+        hours: None,
+        closed: false,
     }
 }
 

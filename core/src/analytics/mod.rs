@@ -24,10 +24,12 @@
 //! merge. A smaller visit gap is computed from the probe requests themselves.
 
 mod figures;
+mod hours;
 mod segments;
 mod visits;
 
 pub use figures::*;
+pub use hours::*;
 pub use segments::*;
 pub use visits::*;
 

@@ -19,14 +19,13 @@ fn summary(
 ) -> StatsSummary {
     let days = Days::new(since, until, &jiff::tz::TimeZone::UTC).unwrap();
     let nodes = node.map(|node| [id(node)]);
-    super::summary(
-        visits,
-        since,
-        until,
-        nodes.as_ref().map(|n| &n[..]),
-        t,
-        &days,
-    )
+    let counting = Counting {
+        nodes: nodes.as_ref().map(|n| &n[..]),
+        thresholds: t,
+        days: &days,
+        open: &OpenTimes::always(),
+    };
+    super::summary(visits, since, until, &counting)
 }
 
 /// A short name as a MAC number (distinct names, distinct numbers).
@@ -349,7 +348,13 @@ fn series_buckets_are_clipped_to_the_range() {
         &t,
     );
     let days = Days::new(T0, T0 + 3_599, &utc).unwrap();
-    let points = series(&all, &hours(T0, T0 + 3_599), None, &t, &days);
+    let counting = Counting {
+        nodes: None,
+        thresholds: &t,
+        days: &days,
+        open: &OpenTimes::always(),
+    };
+    let points = series(&all, &hours(T0, T0 + 3_599), &counting);
     assert_eq!(points.len(), 1);
     assert_eq!(
         (points[0].since, points[0].until, points[0].devices),

@@ -33,12 +33,15 @@ pub async fn list(state: Data<AppState>) -> Result<Json<NetworkList>, AppError> 
     Ok(Json(NetworkList { items }))
 }
 
-/// Name a network and set its time zone
+/// Name a network, set its time zone and opening hours
 ///
-/// Replaces the network's name and time zone (a field left out is reset: no name,
-/// `UTC`). A network may be set up before it reports. Its time zone is the default of
-/// every presence figure of it: hours and days are the network's local ones unless a
-/// request gives `tz`.
+/// Replaces the network's name, time zone and opening hours (a field left out is
+/// reset: no name, `UTC`, no opening hours). A network may be set up before it
+/// reports. Its time zone is the default of every presence figure of it: hours and
+/// days are the network's local ones unless a request gives `tz`. With opening hours
+/// (in its time zone), its presence figures count only the visits that overlap them,
+/// unless a request asks `hours=all`; the answer is stored and returned in canonical
+/// form (intervals sorted, overlapping ones merged).
 #[utoipa::path(
     put,
     path = "/api/v1/networks/{network_id}",
@@ -50,7 +53,7 @@ pub async fn list(state: Data<AppState>) -> Result<Json<NetworkList>, AppError> 
         (status = 200, description = "The network as now set", body = Network),
         (status = 400, description = "`network_id` is not an integer, or the body is not a JSON object", body = api_types::Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than 4 KiB", body = api_types::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`name` or `time_zone` is not acceptable; `field` names it", body = api_types::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`name`, `time_zone` or `opening_hours` is not acceptable; `field` names it (`opening_hours.mon` for one day's intervals)", body = api_types::Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = api_types::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -77,10 +80,28 @@ pub async fn put_network(
             message: format!("{text:?} is not an IANA time zone name, like Europe/Berlin"),
         })?,
     };
+    let opening_hours = settings
+        .opening_hours
+        .as_ref()
+        .map(|hours| {
+            crate::analytics::Schedule::parse(hours)
+                .map(|schedule| schedule.to_api())
+                .map_err(|error| AppError::InvalidBody {
+                    field: Some(error.field),
+                    message: error.message,
+                })
+        })
+        .transpose()?;
     let network = state
         .db
         .run(move |conn| {
-            db::places::put_network(conn, network_id, name.as_deref(), &time_zone)?;
+            db::places::put_network(
+                conn,
+                network_id,
+                name.as_deref(),
+                &time_zone,
+                opening_hours.as_ref(),
+            )?;
             let networks = db::places::networks(conn)?;
             Ok(networks
                 .into_iter()
@@ -89,7 +110,8 @@ pub async fn put_network(
         .await?
         .ok_or_else(|| AppError::internal("a network just set is missing"))?;
     tracing::info!(target: "ncompass::audit", network_id, name = ?network.name,
-        time_zone = %network.time_zone, "network settings changed");
+        time_zone = %network.time_zone, opening_hours = ?network.opening_hours,
+        "network settings changed");
     Ok(Json(network))
 }
 

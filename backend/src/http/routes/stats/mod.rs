@@ -15,7 +15,9 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::AppState;
 use super::{mac_parameter, non_negative};
-use crate::analytics::{self, Days, MacId, Thresholds, Visit, SEGMENT_GAP_S};
+use crate::analytics::{
+    self, Counting, Days, Hours, MacId, OpenTimes, Schedule, Thresholds, Visit, SEGMENT_GAP_S,
+};
 use crate::cloudtrax::Mac;
 use crate::db::{self, presence::PresenceRead};
 use crate::http::error::AppError;
@@ -64,6 +66,11 @@ pub struct SummaryQuery {
     /// time zone database does not know is refused (400).
     #[param(example = "Europe/Berlin")]
     tz: Option<String>,
+    /// `open` (the default): the visits of a network with opening hours
+    /// (`PUT /api/v1/networks/{network_id}`) count only where they overlap them, in the
+    /// network's time zone; `all`: every hour counts. The answer's `hours` says which.
+    #[param(inline)]
+    hours: Option<Hours>,
 }
 
 /// A validated range, scope and thresholds.
@@ -78,18 +85,62 @@ struct Scope {
     thresholds: Thresholds,
     tz_name: String,
     tz: jiff::tz::TimeZone,
-}
-
-impl Scope {
-    /// The local days of the range.
-    fn days(&self) -> Result<Days, AppError> {
-        Days::new(self.since, self.until, &self.tz).map_err(|error| self.placing_error(error))
-    }
+    /// The opening hours that restrict the figures, per network with them, in its
+    /// time zone: none with `hours=all`.
+    schedules: Vec<(i64, Schedule, jiff::tz::TimeZone)>,
+    /// The networks the request covers (to tell a closed stretch of time).
+    networks: Vec<i64>,
 }
 
 impl Scope {
     fn nodes(&self) -> Option<&[MacId]> {
         self.nodes.as_deref()
+    }
+
+    /// `open` when the opening hours of a network of the scope restrict the figures,
+    /// else `all` (the answers' `hours`).
+    fn hours(&self) -> &'static str {
+        let restricted = self
+            .schedules
+            .iter()
+            .any(|(id, _, _)| self.networks.contains(id));
+        if restricted {
+            Hours::Open.as_str()
+        } else {
+            Hours::All.as_str()
+        }
+    }
+
+    /// When each network with opening hours is open over `since..=until`.
+    fn open_times(&self, since: i64, until: i64) -> Result<OpenTimes, AppError> {
+        if self.schedules.is_empty() {
+            return Ok(OpenTimes::always());
+        }
+        let by_network = self
+            .schedules
+            .iter()
+            .map(|(id, schedule, tz)| Ok((*id, schedule.intervals(since, until, tz)?)))
+            .collect::<Result<_, jiff::Error>>()
+            .map_err(|error| self.placing_error(error))?;
+        Ok(OpenTimes::new(by_network, &self.networks))
+    }
+
+    /// Computes `figures` with the scope's counting over `since..=until` (local days and
+    /// opening hours over it).
+    fn counting<T>(
+        &self,
+        since: i64,
+        until: i64,
+        figures: impl FnOnce(&Counting) -> T,
+    ) -> Result<T, AppError> {
+        let days = Days::new(since, until, &self.tz).map_err(|error| self.placing_error(error))?;
+        let open = self.open_times(since, until)?;
+        Ok(figures(&Counting {
+            nodes: self.nodes(),
+            thresholds: &self.thresholds,
+            days: &days,
+            open: &open,
+        }))
     }
 
     /// The same scope over another range (a comparison window).
@@ -121,9 +172,10 @@ async fn scope(
         .map(|zone| super::places::label_parameter("zone", zone))
         .transpose()?;
     let given_tz = query.tz.clone();
+    let all_hours = query.hours == Some(Hours::All);
     let mut scope = validate(query, state.clock.now())?;
     let (network_id, node) = (scope.network_id, scope.nodes.clone());
-    let (directory, zone_nodes, default_tz) = state
+    let (directory, zone_nodes, networks) = state
         .db
         .run(move |conn| {
             let directory = db::places::directory(conn)?;
@@ -137,18 +189,17 @@ async fn scope(
                 }
                 (None, None) => None,
             };
-            let default_tz = match given_tz {
-                Some(_) => None,
-                None => Some(db::places::default_time_zone(
-                    conn,
-                    &directory,
-                    network_id,
-                    scope_nodes.as_deref(),
-                )?),
-            };
-            Ok((directory, zone_nodes, default_tz))
+            let networks = db::places::scope_networks(conn, network_id, scope_nodes.as_deref())?;
+            Ok((directory, zone_nodes, networks))
         })
         .await?;
+    let default_tz = given_tz
+        .is_none()
+        .then(|| db::places::default_time_zone(&directory, &networks));
+    if !all_hours {
+        scope.schedules = schedules(&directory);
+    }
+    scope.networks = networks;
     if let Some(zone_nodes) = zone_nodes {
         let mut ids: Vec<MacId> = zone_nodes
             .iter()
@@ -174,6 +225,20 @@ async fn scope(
         }
     }
     Ok((scope, directory))
+}
+
+/// The opening hours of every network that has them, each in its time zone.
+fn schedules(directory: &db::places::Directory) -> Vec<(i64, Schedule, jiff::tz::TimeZone)> {
+    directory
+        .networks_with_hours()
+        .filter_map(|(id, hours)| {
+            // Stored after validation: one this version refuses counts as none.
+            let schedule = Schedule::parse(hours).ok()?;
+            let tz =
+                jiff::tz::TimeZone::get(directory.time_zone(id)).unwrap_or(jiff::tz::TimeZone::UTC);
+            Some((id, schedule, tz))
+        })
+        .collect()
 }
 
 /// `value`, when given, is at most `most`.
@@ -245,6 +310,8 @@ fn validate(query: SummaryQuery, now: i64) -> Result<Scope, AppError> {
         thresholds,
         tz_name,
         tz,
+        schedules: Vec::new(),
+        networks: Vec::new(),
     })
 }
 

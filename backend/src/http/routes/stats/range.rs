@@ -8,7 +8,7 @@ use api_types::{
 
 use super::super::{parse_query, AppState};
 use super::{load_visits, scope, Scope, SummaryQuery};
-use crate::analytics::{self, Bucket, Compare, Days};
+use crate::analytics::{self, Bucket, Compare};
 use crate::cloudtrax::Mac;
 use crate::http::error::AppError;
 
@@ -49,6 +49,7 @@ pub async fn summary(
         let then = summary_of(&state, scope.during(since, until)).await?;
         summary.compared = Some(Compared::of(compare.as_str(), &summary, &then));
     }
+    summary.hours = Some(scope.hours().to_string());
     summary.tz = Some(scope.tz_name);
     Ok(Json(summary))
 }
@@ -56,21 +57,15 @@ pub async fn summary(
 /// The summary's figures of `scope` (its analytics slot held while they are computed,
 /// and given back before a comparison window takes one).
 async fn summary_of(state: &AppState, scope: Scope) -> Result<StatsSummary, AppError> {
-    let days = scope.days()?;
     let (visits, slot) = load_visits(state, &scope, None).await?;
     actix_web::web::block(move || {
         let _slot = slot;
-        analytics::summary(
-            &visits,
-            scope.since,
-            scope.until,
-            scope.nodes(),
-            &scope.thresholds,
-            &days,
-        )
+        scope.counting(scope.since, scope.until, |counting| {
+            analytics::summary(&visits, scope.since, scope.until, counting)
+        })
     })
     .await
-    .map_err(AppError::internal)
+    .map_err(AppError::internal)?
 }
 
 /// Dwell-time histogram
@@ -96,8 +91,11 @@ pub async fn dwell_histogram(
 ) -> Result<Json<DwellHistogram>, AppError> {
     let (scope, _) = scope(&state, parse_query(request.query_string())?).await?;
     let (visits, _slot) = load_visits(&state, &scope, None).await?;
-    let in_range = analytics::in_range(&visits, scope.since, scope.until, scope.nodes());
-    let buckets = analytics::dwell_histogram(&in_range, &scope.thresholds)
+    let buckets = scope
+        .counting(scope.since, scope.until, |counting| {
+            let counted = analytics::counted(&visits, scope.since, scope.until, counting);
+            analytics::dwell_histogram(&counted, &scope.thresholds)
+        })?
         .into_iter()
         .map(|(from_s, to_s, visits, visitors)| DwellBucket {
             from_s,
@@ -136,8 +134,15 @@ pub async fn nodes(
 ) -> Result<Json<NodeStatsList>, AppError> {
     let (scope, directory) = scope(&state, parse_query(request.query_string())?).await?;
     let (visits, _slot) = load_visits(&state, &scope, None).await?;
-    let in_range = analytics::in_range(&visits, scope.since, scope.until, scope.nodes());
-    let mut items: Vec<NodeStats> = analytics::per_node(&in_range)
+    let per_node = scope.counting(scope.since, scope.until, |counting| {
+        analytics::per_node(&analytics::counted(
+            &visits,
+            scope.since,
+            scope.until,
+            counting,
+        ))
+    })?;
+    let mut items: Vec<NodeStats> = per_node
         .into_iter()
         // A visit heard in the zone was heard elsewhere too: list the zone's own.
         .filter(|(node, _)| {
@@ -171,19 +176,20 @@ async fn points_of(
     scope: Scope,
     bounds: Vec<(i64, i64)>,
 ) -> Result<Vec<StatsSummary>, AppError> {
-    // The local days over the buckets (their local days, for "returning").
-    let days = match (bounds.first(), bounds.last()) {
-        (Some(first), Some(last)) => Days::new(first.0, last.1 - 1, &scope.tz),
-        _ => Days::new(scope.since, scope.until, &scope.tz),
-    }
-    .map_err(AppError::internal)?;
+    // Over the buckets (their local days, for "returning"; their opening hours).
+    let (since, until) = match (bounds.first(), bounds.last()) {
+        (Some(first), Some(last)) => (first.0, last.1 - 1),
+        _ => (scope.since, scope.until),
+    };
     let (visits, slot) = load_visits(state, &scope, None).await?;
     actix_web::web::block(move || {
         let _slot = slot;
-        analytics::series(&visits, &bounds, scope.nodes(), &scope.thresholds, &days)
+        scope.counting(since, until, |counting| {
+            analytics::series(&visits, &bounds, counting)
+        })
     })
     .await
-    .map_err(AppError::internal)
+    .map_err(AppError::internal)?
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -265,6 +271,7 @@ pub async fn series(
     }
     Ok(Json(StatsSeries {
         bucket: series.bucket.as_str().to_string(),
+        hours: scope.hours().to_string(),
         tz: scope.tz_name,
         points,
     }))

@@ -9,7 +9,7 @@ use api_types::{Compared, NetworkFigures, NetworkRanking, StatsSummary, ZoneFigu
 use super::super::{parse_query, AppState};
 use super::range::CompareQuery;
 use super::{load_visits, scope, Scope, SummaryQuery};
-use crate::analytics::{self, MacId, Visit};
+use crate::analytics::{self, Counting, MacId, Visit};
 use crate::cloudtrax::Mac;
 use crate::db;
 use crate::http::error::AppError;
@@ -111,6 +111,7 @@ pub async fn zones(
     Ok(Json(ZoneRanking {
         since: scope.since,
         until: scope.until,
+        hours: scope.hours().to_string(),
         tz: scope.tz_name,
         items,
     }))
@@ -163,6 +164,7 @@ pub async fn networks(
     Ok(Json(NetworkRanking {
         since: scope.since,
         until: scope.until,
+        hours: scope.hours().to_string(),
         tz: scope.tz_name,
         items,
     }))
@@ -201,28 +203,28 @@ async fn figures_of(
     scope: Scope,
     groups: Vec<Group>,
 ) -> Result<Vec<StatsSummary>, AppError> {
-    let days = scope.days()?;
     let (visits, slot) = load_visits(state, &scope, None).await?;
     actix_web::web::block(move || {
         let _slot = slot;
-        let summary = |visits: &[Visit], nodes: Option<&[MacId]>| {
-            analytics::summary(
-                visits,
-                scope.since,
-                scope.until,
-                nodes,
-                &scope.thresholds,
-                &days,
-            )
-        };
-        groups
-            .iter()
-            .map(|group| match group {
-                Group::Nodes(nodes) => summary(&visits, Some(nodes)),
-                Group::Network(id) => summary(analytics::of_network(&visits, *id), scope.nodes()),
-            })
-            .collect()
+        let (since, until) = (scope.since, scope.until);
+        scope.counting(since, until, |counting| {
+            let summary = |visits: &[Visit], nodes: Option<&[MacId]>| {
+                analytics::summary(visits, since, until, &Counting { nodes, ..*counting })
+            };
+            groups
+                .iter()
+                .map(|group| match group {
+                    Group::Nodes(nodes) => summary(&visits, Some(nodes)),
+                    Group::Network(id) => {
+                        let mut figures =
+                            summary(analytics::of_network(&visits, *id), counting.nodes);
+                        figures.closed = counting.open.closed_in(*id, since, until);
+                        figures
+                    }
+                })
+                .collect()
+        })
     })
     .await
-    .map_err(AppError::internal)
+    .map_err(AppError::internal)?
 }
