@@ -811,6 +811,7 @@ async fn every_page_passes_an_automated_accessibility_check() {
             ("/probe-requests", "[data-testid=probe-table]"),
             ("/overview?range=hour", "[data-testid=now-devices]"),
             ("/overview?since=100&until=200", "[data-testid=chart-empty]"),
+            ("/settings", "[data-testid=network-settings-179283]"),
             (
                 "/device/179283/48:5a:3f:37:de:f7",
                 "[data-testid=visits-range]",
@@ -1165,9 +1166,15 @@ async fn at_phone_width_no_page_scrolls_sideways() {
             ("/probe-requests", "[data-testid=probe-table]"),
             ("/overview?range=hour", "[data-testid=occupancy-now]"),
             ("/device/179283/48:5a:3f:37:de:f7", "[data-testid=visits-range]"),
+            ("/settings", "[data-testid=network-settings-179283]"),
         ] {
             h.open(path).await;
             h.wait_for_text(ready).await;
+            if path == "/settings" {
+                // With the week's hours open, the widest form.
+                h.click("#network-179283-has-hours").await;
+                h.wait_for_text("#network-179283-sun").await;
+            }
             // Let the figures arrive too.
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
             let overflow = h
@@ -1599,6 +1606,93 @@ async fn the_api_reference_lists_every_operation_and_tries_them_here() {
             ))
             .await;
         assert_eq!(elsewhere, serde_json::json!([]), "fetched from elsewhere");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn opening_hours_are_set_in_settings_and_figures_count_within_them() {
+    browser_test("opening_hours", async |h: &Harness| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let visitor = |n: u32, from: i64, to: i64| {
+            let mut visit = probe(&client_mac(n), from, to, false);
+            visit["max_signal"] = json!(-50);
+            visit
+        };
+        // A shopper now, and someone at night five hours ago (outside the hours set below).
+        h.post_report(&report(91, "ac:86:74:00:00:91", vec![
+            visitor(1, now - 400, now - 60),
+            visitor(2, now - 5 * 3_600, now - 5 * 3_600 + 400),
+        ]))
+        .await;
+        // The access point has reported all day (the charts draw no data before its
+        // first report).
+        h.sql(&format!("UPDATE nodes SET first_report_at = {}", now - 7 * 3_600));
+        // Open from two hours ago to an hour from now, every day (UTC, the network's zone;
+        // past midnight where it has to).
+        let clock = |at: i64| format!("{:02}:{:02}", at.rem_euclid(86_400) / 3_600, at.rem_euclid(3_600) / 60);
+        let hours = format!("{}-{}", clock(now - 2 * 3_600), clock(now + 3_600));
+
+        h.open("/settings").await;
+        let form = "[data-testid=network-settings-91]";
+        h.wait_for_text(form).await;
+        assert_eq!(h.wait_for_text(&format!("{form} [data-testid=no-hours]")).await, "No opening hours: every hour counts.");
+        h.type_into("#network-91-name", "Corner shop").await;
+        h.click("#network-91-has-hours").await;
+        // A bad interval: refused, naming the day, and nothing stored.
+        h.type_into("#network-91-mon", "9-17").await;
+        h.click(&format!("{form} button[type=submit]")).await;
+        let error = h.wait_for_text("[data-testid=save-error]").await;
+        assert!(error.contains("opening_hours.mon") && error.contains("\"9-17\""), "{error}");
+        assert_eq!(h.get_json("/api/v1/networks").await["items"][0]["opening_hours"], Value::Null);
+        for day in ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] {
+            h.type_into(&format!("#network-91-{day}"), &hours).await;
+        }
+        h.click(&format!("{form} button[type=submit]")).await;
+        assert_eq!(h.wait_for_text("[data-testid=saved]").await, "Saved");
+        let network = h.get_json("/api/v1/networks").await["items"][0].clone();
+        assert_eq!(network["name"], "Corner shop");
+        assert_eq!(network["opening_hours"]["sat"], json!([hours]));
+        // As stored, after a reload.
+        h.open("/settings").await;
+        h.wait_for_text(form).await;
+        let monday = h.js("return document.querySelector('#network-91-mon').value").await;
+        assert_eq!(monday, json!(hours));
+
+        // The Overview of the last six hours counts the shopper, not the night visit,
+        // says so, and draws the closed quarter hours as closed, not as zeros.
+        let visitors = "const c = Array.from(document.querySelectorAll('[data-testid=summary] .card')).find(c => c.querySelector('.label').textContent == 'visitors'); return c && c.querySelector('.value').textContent";
+        let range = format!("since={}&until={now}", now - 6 * 3_600);
+        h.open(&format!("/overview?{range}&network_id=91")).await;
+        let line = h.wait_for_text("[data-testid=hours-line]").await;
+        assert!(line.starts_with("Counted within opening hours"), "{line}");
+        h.eventually("the visitors within opening hours", || async {
+            (h.js(visitors).await == json!("1")).then_some(())
+        })
+        .await;
+        let closed = h.js("return document.querySelector('.chart').querySelectorAll('rect.closed').length").await;
+        assert!(closed.as_i64().unwrap() >= 14, "{closed}");
+        let legend = h.texts(".chart .legend li").await;
+        assert!(legend.iter().any(|l| l == "Closed"), "{legend:?}");
+        // Every hour, one click away: the night visit counts too, and the range stays.
+        h.click("[data-testid=hours-line] a").await;
+        h.eventually("the visitors of every hour", || async {
+            (h.js(visitors).await == json!("2")).then_some(())
+        })
+        .await;
+        let location = h.location().await;
+        assert!(location.contains("hours=all") && location.contains(&format!("since={}", now - 6 * 3_600)), "{location}");
+        assert!(h.wait_for_text("[data-testid=hours-line]").await.starts_with("Counting every hour"));
+        assert_eq!(h.js("return document.querySelector('.chart').querySelectorAll('rect.closed').length").await, json!(0));
+
+        // Today says it counts within opening hours.
+        h.open("/").await;
+        h.wait_for_text("[data-testid=today-visitors]").await;
+        let said = h.wait_for_text("[data-testid=today-hours]").await;
+        assert!(said.starts_with("Counted within opening hours"), "{said}");
     })
     .await;
 }

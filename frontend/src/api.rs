@@ -170,7 +170,11 @@ async fn problem(response: Response) -> ApiError {
     match response.json::<Problem>().await {
         Ok(problem) => ApiError::Status {
             status,
-            detail: problem.detail,
+            // A field of a body the server refused (a form's): named with the reason.
+            detail: match problem.field {
+                Some(field) => format!("{field}: {}", problem.detail),
+                None => problem.detail,
+            },
             parameter: problem.parameter,
         },
         Err(_) => ApiError::Status {
@@ -244,6 +248,17 @@ pub async fn list_networks(
             .await,
     )
     .await
+}
+
+/// Replaces a network's settings (administrators); answers them as stored.
+pub async fn put_network(
+    network_id: i64,
+    settings: &api_types::NetworkSettings,
+) -> Result<api_types::Network, ApiError> {
+    let request = Request::put(&format!("/api/v1/networks/{network_id}"))
+        .json(settings)
+        .map_err(|error| ApiError::Unexpected(error.to_string()))?;
+    decode(request.send().await).await
 }
 
 /// Occupancy now, narrowed by `params` (`network_id`, `zone`).

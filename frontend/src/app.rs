@@ -12,6 +12,7 @@ use crate::pages::device::Device;
 use crate::pages::home::Home;
 use crate::pages::overview::Overview;
 use crate::pages::probe_requests::ProbeRequests;
+use crate::pages::settings::Settings;
 use crate::pages::sign_in::SignIn;
 use crate::route::Route;
 
@@ -21,6 +22,7 @@ fn switch(route: Route) -> Html {
         // scroll, the walk) when `/?limit=50` moves on to `/probe-requests?...`.
         Route::Home | Route::ProbeRequests | Route::LegacyFilter => html! { <HomeOrTable /> },
         Route::Overview => html! { <Overview /> },
+        Route::Settings => html! { <Settings /> },
         Route::Device { network_id, mac } => html! { <Device {network_id} mac={mac} /> },
         Route::NotFound => html! {
             <main class="page not-found">

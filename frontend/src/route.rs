@@ -18,6 +18,9 @@ pub enum Route {
     /// Presence figures and charts; `?range=hour|today|yesterday|7d|30d`.
     #[at("/overview")]
     Overview,
+    /// The networks' names, time zones and opening hours.
+    #[at("/settings")]
+    Settings,
     /// One device: a client MAC within a network.
     #[at("/device/:network_id/:mac")]
     Device { network_id: i64, mac: String },

@@ -23,13 +23,39 @@ pub struct StackedBarsProps {
     /// One label per bar, e.g. "14:00".
     pub labels: Vec<String>,
     pub series: Vec<Series>,
-    /// Bars with no data (not zero: nothing was reporting then), drawn apart and never
-    /// as zero. Absent or shorter than the bars: every bar has data.
+    /// Bars without a figure (not zero: nothing was reporting then, or every place was
+    /// closed), drawn apart and never as zero. Absent or shorter than the bars: every
+    /// bar has a figure.
     #[prop_or_default]
-    pub missing: Vec<bool>,
-    /// Why a missing bar has no data, for its title and the tap line.
+    pub missing: Vec<Option<Gap>>,
+    /// Why a bar has no data ([`Gap::NoData`]), for its title and the tap line.
     #[prop_or_default]
     pub missing_reason: AttrValue,
+}
+
+/// Why a bar shows no figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gap {
+    /// Nothing was reporting then.
+    NoData,
+    /// Outside the opening hours of every place counted: its zero means closed.
+    Closed,
+}
+
+impl Gap {
+    fn class(self) -> &'static str {
+        match self {
+            Gap::NoData => "no-data",
+            Gap::Closed => "closed",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Gap::NoData => "No data",
+            Gap::Closed => "Closed",
+        }
+    }
 }
 
 /// The drawing's own units: a bar is 10 wide, the plot 100 high. It is stretched to
@@ -56,7 +82,8 @@ pub fn StackedBars(props: &StackedBarsProps) -> Html {
     // The bar whose values are shown under the chart (tapped or hovered last).
     let picked = use_state(|| None::<usize>);
     let bars = props.labels.len();
-    let missing = |i: usize| props.missing.get(i).copied().unwrap_or(false);
+    let gap = |i: usize| props.missing.get(i).copied().flatten();
+    let missing = |i: usize| gap(i).is_some();
     let totals: Vec<i64> = (0..bars)
         .map(|i| {
             props
@@ -72,7 +99,9 @@ pub fn StackedBars(props: &StackedBarsProps) -> Html {
     let all_missing = bars > 0 && (0..bars).all(missing);
     if totals.iter().all(|total| *total == 0) && (all_missing || !(0..bars).any(missing)) {
         // Blank axes would read like a broken chart.
-        let said = if all_missing {
+        let said = if all_missing && (0..bars).all(|i| gap(i) == Some(Gap::Closed)) {
+            "Closed all through this range (outside the opening hours)".to_string()
+        } else if all_missing {
             format!("No data in this range: {}", props.missing_reason)
         } else {
             "No data in this range".to_string()
@@ -95,8 +124,12 @@ pub fn StackedBars(props: &StackedBarsProps) -> Html {
         props.unit
     );
     let values_of = |i: usize| -> String {
-        if missing(i) {
-            return format!("{}: no data ({})", props.labels[i], props.missing_reason);
+        match gap(i) {
+            Some(Gap::NoData) => {
+                return format!("{}: no data ({})", props.labels[i], props.missing_reason)
+            }
+            Some(Gap::Closed) => return format!("{}: closed", props.labels[i]),
+            None => {}
         }
         let parts: Vec<String> = props
             .series
@@ -118,10 +151,10 @@ pub fn StackedBars(props: &StackedBarsProps) -> Html {
         };
         let x = SLOT * i as f64 + SLOT * 0.1;
         let current = *picked == Some(i);
-        if missing(i) {
+        if let Some(gap) = gap(i) {
             return html! {
                 <g class={classes!("bar", current.then_some("picked"))} onclick={pick.clone()} onmouseenter={pick}>
-                    <rect class="no-data" x={format!("{x:.1}")} y="0" width={format!("{:.1}", SLOT * 0.8)} height={PLOT_H.to_string()}>
+                    <rect class={gap.class()} x={format!("{x:.1}")} y="0" width={format!("{:.1}", SLOT * 0.8)} height={PLOT_H.to_string()}>
                         <title>{ values_of(i) }</title>
                     </rect>
                 </g>
@@ -180,9 +213,9 @@ pub fn StackedBars(props: &StackedBarsProps) -> Html {
                 { for props.series.iter().map(|series| html! {
                     <li><span class={classes!("swatch", series.class)}></span>{ series.name.clone() }</li>
                 }) }
-                if (0..bars).any(missing) {
-                    <li><span class="swatch no-data"></span>{ "No data" }</li>
-                }
+                { for [Gap::NoData, Gap::Closed].into_iter().filter(|kind| (0..bars).any(|i| gap(i) == Some(*kind))).map(|kind| html! {
+                    <li><span class={classes!("swatch", kind.class())}></span>{ kind.label() }</li>
+                }) }
             </ul>
             // The numbers, for screen readers (the drawing is one image to them).
             // (In a hidden box: a table ignores `width: 1px` and would widen the page.)
@@ -198,7 +231,10 @@ pub fn StackedBars(props: &StackedBarsProps) -> Html {
                         <tr>
                             <th scope="row">{ label.clone() }</th>
                             { for props.series.iter().map(|series| html! {
-                                <td>{ if missing(i) { "no data".to_string() } else { format::count(series.values.get(i).copied().unwrap_or(0)) } }</td>
+                                <td>{ match gap(i) {
+                                    Some(gap) => gap.label().to_lowercase(),
+                                    None => format::count(series.values.get(i).copied().unwrap_or(0)),
+                                } }</td>
                             }) }
                         </tr>
                     }) }

@@ -104,6 +104,7 @@ pub fn SectionNav() -> Html {
             <NavLink to={Route::Home} current={on(&Route::Home)}>{ "Today" }</NavLink>
             <NavLink to={Route::Overview} current={on(&Route::Overview)}>{ "Overview" }</NavLink>
             <NavLink to={Route::ProbeRequests} current={on(&Route::ProbeRequests)}>{ "Probe requests" }</NavLink>
+            <NavLink to={Route::Settings} current={on(&Route::Settings)}>{ "Settings" }</NavLink>
             <a href="/api/docs">{ "API" }</a>
         </nav>
     }

@@ -132,13 +132,23 @@ fn answer(today: &Today) -> Html {
                 </p>
                 <p class="hint">
                     { format!(
-                        "A visitor is a visit of at least {} heard at {} dBm or stronger; {} devices (every MAC, randomized ones included) were heard today. Days in {}.",
+                        "A visitor is a visit of at least {} heard at {} dBm or stronger; {} devices (every MAC, randomized ones included) were heard today{}. Days in {}.",
                         format::duration(now.visitor_dwell_s),
                         now.nearby_signal_dbm,
                         format::count(now.devices),
+                        if now.hours.as_deref() == Some("open") { " within opening hours" } else { "" },
                         today.tz
                     ) }
                 </p>
+                if now.hours.as_deref() == Some("open") {
+                    <p class="hint" data-testid="today-hours">
+                        { if now.closed {
+                            "Closed so far today: visitors count within opening hours only."
+                        } else {
+                            "Counted within opening hours: staff before opening, cleaners and always-on devices at night are left out."
+                        } }
+                    </p>
+                }
             </section>
             if !zones.is_empty() {
                 <section aria-labelledby="busiest-title">

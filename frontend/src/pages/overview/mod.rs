@@ -139,7 +139,8 @@ impl Range {
 }
 
 /// What the Overview is narrowed to: one network, one zone, one access point
-/// (`?network_id=&zone=&node_mac=`).
+/// (`?network_id=&zone=&node_mac=`); and whether it counts every hour (`?hours=all`)
+/// rather than the opening hours only.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Scope {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -148,6 +149,9 @@ pub struct Scope {
     pub zone: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node_mac: Option<String>,
+    /// `all` to count closed hours too; absent: within opening hours where set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hours: Option<String>,
 }
 
 impl Scope {
@@ -166,6 +170,7 @@ impl Scope {
                 .filter(|v: &i64| *v >= 0),
             zone: value("zone"),
             node_mac: value("node_mac"),
+            hours: value("hours").filter(|hours| hours == "all"),
         }
     }
 
@@ -181,7 +186,18 @@ impl Scope {
         if let Some(node_mac) = &self.node_mac {
             params.push(("node_mac", node_mac.clone()));
         }
+        if let Some(hours) = &self.hours {
+            params.push(("hours", hours.clone()));
+        }
         params
+    }
+
+    /// The same scope counting every hour (`all`) or within opening hours (`None`).
+    fn with_hours(&self, hours: Option<&str>) -> Scope {
+        Scope {
+            hours: hours.map(str::to_string),
+            ..self.clone()
+        }
     }
 }
 
@@ -430,6 +446,7 @@ pub fn Overview() -> Html {
                         { format!(" · refreshes every {} s", REFRESH_MILLIS / 1000) }
                     }
                 </p>
+                { hours_line(figures, range) }
             }
             { vendor_note(places.as_deref().map(|places| &places.1), &scope) }
             if range.is_too_long() {
@@ -447,6 +464,44 @@ pub fn Overview() -> Html {
                 Some(figures) => view(figures, places.as_ref().map(|places| &places.1)),
             } }
         </main>
+    }
+}
+
+/// Says whether the figures count within opening hours, with the way to the other
+/// count; nothing where no network of the scope has opening hours.
+fn hours_line(figures: &Figures, range: Range) -> Html {
+    let within = figures.summary.hours.as_deref() == Some("open");
+    let all = figures.scope.hours.is_some();
+    if !within && !all {
+        return html! {};
+    }
+    let link = |scope: Scope, text: &'static str| {
+        let mut query = serde_urlencoded::to_string(&scope).unwrap_or_default();
+        let range_part = match range {
+            Range::Custom { since, until } => format!("since={since}&until={until}"),
+            other => format!("range={}", other.key()),
+        };
+        query = if query.is_empty() {
+            range_part
+        } else {
+            format!("{range_part}&{query}")
+        };
+        html! {
+            <crate::components::nav_link::NavLink to={crate::route::Route::Overview} {query} current={false}>
+                { text }
+            </crate::components::nav_link::NavLink>
+        }
+    };
+    html! {
+        <p class="hint" data-testid="hours-line">
+            if within {
+                { "Counted within opening hours: visits at closed times (staff, cleaners, always-on devices) are left out. " }
+                { link(figures.scope.with_hours(Some("all")), "Count every hour") }
+            } else {
+                { "Counting every hour, closed times included. " }
+                { link(figures.scope.with_hours(None), "Count within opening hours") }
+            }
+        </p>
     }
 }
 

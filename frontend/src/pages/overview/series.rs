@@ -5,18 +5,26 @@ use api_types::StatsSummary;
 use yew::prelude::*;
 
 use super::Figures;
-use crate::components::chart::{Series, StackedBars};
+use crate::components::chart::{Gap, Series, StackedBars};
 use crate::components::clock;
 
 /// The devices and the visits of each bucket of the range, stacked by kind. Buckets
 /// over before `first_report` (the first report of the scope's access points) have no
-/// data: drawn as such, never as zero.
+/// data, and those outside the opening hours are closed: drawn as such, never as zero.
 pub(super) fn charts(figures: &Figures, first_report: Option<i64>) -> Html {
-    let missing: Vec<bool> = figures
+    let missing: Vec<Option<Gap>> = figures
         .series
         .points
         .iter()
-        .map(|p| first_report.is_some_and(|first| p.until < first))
+        .map(|p| {
+            if first_report.is_some_and(|first| p.until < first) {
+                Some(Gap::NoData)
+            } else if p.closed {
+                Some(Gap::Closed)
+            } else {
+                None
+            }
+        })
         .collect();
     let reason = "no access point here was reporting yet";
     let labels: Vec<String> = figures
