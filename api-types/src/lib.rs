@@ -485,6 +485,33 @@ pub struct StatsSummary {
     /// every network of the scope: its zeros mean closed, not empty. Absent otherwise.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub closed: bool,
+    /// How much of what the scope's access points should have reported in the range
+    /// (or bucket) arrived: the figures miss what the missing reports would have
+    /// carried. Absent when not computed (a scope too large to count its reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completeness: Option<Completeness>,
+}
+
+/// The reports the access points of a scope were expected to send over a range, and
+/// those received. Each access point's cadence is learned from its own reports (the
+/// median count of the 5-minute, quarter-hour or hour slots it reported in; else its
+/// average since its first report); nothing is expected of it before its first report
+/// nor after now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "expected_reports": 240, "received_reports": 180, "share": 0.75,
+    "silent_nodes": ["ac:86:74:00:00:02"]
+})))]
+pub struct Completeness {
+    pub expected_reports: i64,
+    pub received_reports: i64,
+    /// received / expected, at most 1; null when none was expected (no access point
+    /// had reported yet).
+    pub share: Option<f64>,
+    /// The access points that sent less than half of the reports expected of them in
+    /// the range: what they would have heard is missing from the figures.
+    pub silent_nodes: Vec<String>,
 }
 
 /// A range's (or bucket's) figures over the window it is compared with.

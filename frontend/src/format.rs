@@ -248,6 +248,7 @@ mod tests {
             compared: None,
             hours: None,
             closed: false,
+            completeness: None,
         };
         let local = |t: i64| format!("L{t}");
         let csv = series_csv(

@@ -75,6 +75,23 @@ pub fn list(
         .collect())
 }
 
+/// An access point's reporting history: (network, MAC, first and last report time,
+/// reports).
+pub type History = (i64, String, i64, i64, i64);
+
+/// Every access point's reporting history, for the completeness of figures.
+pub fn histories(conn: &mut Conn) -> QueryResult<Vec<History>> {
+    nodes::table
+        .select((
+            nodes::network_id,
+            nodes::node_mac,
+            nodes::first_report_at,
+            nodes::last_report_at,
+            nodes::reports,
+        ))
+        .load(conn)
+}
+
 /// Whether an access point whose last report arrived at `last_report_at` is silent at
 /// `now`: nothing for `silence_after_s` or longer.
 pub fn is_silent(last_report_at: i64, now: i64, silence_after_s: i64) -> bool {

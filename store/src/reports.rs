@@ -48,6 +48,54 @@ pub fn order_key(report: &Report) -> (i64, u64, Option<(i64, u64, i64)>) {
     (report.network_id, report.node_mac.to_u64(), first)
 }
 
+/// One access point's reports in one slot of time.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct SlotCount {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub network_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub node_mac: String,
+    /// The slot's start, Unix seconds (a multiple of its width).
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub slot: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub reports: i64,
+}
+
+/// The reports received in `[since, until)`, of one network if given, counted per
+/// access point and UTC slot of `slot_s` seconds (positive; not a bind parameter, so
+/// that both backends group by the same expression). Served by
+/// `reports_by_received_at` (or `reports_by_node` for one network).
+pub fn slot_counts(
+    conn: &mut Conn,
+    since: i64,
+    until: i64,
+    slot_s: i64,
+    network_id: Option<i64>,
+) -> QueryResult<Vec<SlotCount>> {
+    let slot_s = slot_s.max(1);
+    let mut placeholders = super::placeholders::Placeholders::of(conn);
+    let (from, to) = (placeholders.next(), placeholders.next());
+    let network = match network_id {
+        Some(_) => format!(" AND network_id = {}", placeholders.next()),
+        None => String::new(),
+    };
+    let slot = format!("(received_at - received_at % {slot_s})");
+    let sql = format!(
+        "SELECT network_id, node_mac, {slot} AS slot, COUNT(*) AS reports FROM reports \
+         WHERE received_at >= {from} AND received_at < {to}{network} \
+         GROUP BY network_id, node_mac, {slot}"
+    );
+    use diesel::sql_types::BigInt;
+    let query = diesel::sql_query(sql)
+        .bind::<BigInt, _>(since)
+        .bind::<BigInt, _>(until);
+    match network_id {
+        Some(network_id) => query.bind::<BigInt, _>(network_id).load(conn),
+        None => query.load(conn),
+    }
+}
+
 /// A report's record, rows and access point totals.
 fn store_rows(conn: &mut Conn, report: &Report, received_at: i64) -> QueryResult<IngestResult> {
     let node_mac = report.node_mac.canonical();

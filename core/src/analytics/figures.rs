@@ -239,6 +239,7 @@ fn summarize(
         compared: None,
         hours: None,
         closed: false,
+        completeness: None,
     }
 }
 

@@ -23,11 +23,13 @@
 //! signal and access point, associated, the access points, the days seen) survives the
 //! merge. A smaller visit gap is computed from the probe requests themselves.
 
+mod completeness;
 mod figures;
 mod hours;
 mod segments;
 mod visits;
 
+pub use completeness::*;
 pub use figures::*;
 pub use hours::*;
 pub use segments::*;

@@ -4,6 +4,7 @@
 //! points), [`rankings`] (zones and networks), [`device`] (one device's visits) and
 //! [`now`] (occupancy now).
 
+mod completeness;
 pub mod device;
 pub mod now;
 pub mod range;
@@ -90,6 +91,9 @@ struct Scope {
     schedules: Vec<(i64, Schedule, jiff::tz::TimeZone)>,
     /// The networks the request covers (to tell a closed stretch of time).
     networks: Vec<i64>,
+    /// The access points of the scope that have reported: what its figures' reports
+    /// should have come from.
+    reporters: Vec<completeness::Reporter>,
 }
 
 impl Scope {
@@ -175,7 +179,7 @@ async fn scope(
     let all_hours = query.hours == Some(Hours::All);
     let mut scope = validate(query, state.clock.now())?;
     let (network_id, node) = (scope.network_id, scope.nodes.clone());
-    let (directory, zone_nodes, networks) = state
+    let (directory, zone_nodes, networks, histories) = state
         .db
         .run(move |conn| {
             let directory = db::places::directory(conn)?;
@@ -190,7 +194,8 @@ async fn scope(
                 (None, None) => None,
             };
             let networks = db::places::scope_networks(conn, network_id, scope_nodes.as_deref())?;
-            Ok((directory, zone_nodes, networks))
+            let histories = db::nodes::histories(conn)?;
+            Ok((directory, zone_nodes, networks, histories))
         })
         .await?;
     let default_tz = given_tz
@@ -212,6 +217,7 @@ async fn scope(
         }
         scope.nodes = Some(ids);
     }
+    scope.reporters = completeness::reporters(histories, scope.network_id, scope.nodes());
     if let Some(tz_name) = default_tz {
         match jiff::tz::TimeZone::get(&tz_name) {
             Ok(tz) => {
@@ -312,6 +318,7 @@ fn validate(query: SummaryQuery, now: i64) -> Result<Scope, AppError> {
         tz,
         schedules: Vec::new(),
         networks: Vec::new(),
+        reporters: Vec::new(),
     })
 }
 

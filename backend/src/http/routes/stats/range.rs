@@ -7,6 +7,7 @@ use api_types::{
 };
 
 use super::super::{parse_query, AppState};
+use super::completeness::Reports;
 use super::{load_visits, scope, Scope, SummaryQuery};
 use crate::analytics::{self, Bucket, Compare};
 use crate::cloudtrax::Mac;
@@ -57,15 +58,19 @@ pub async fn summary(
 /// The summary's figures of `scope` (its analytics slot held while they are computed,
 /// and given back before a comparison window takes one).
 async fn summary_of(state: &AppState, scope: Scope) -> Result<StatsSummary, AppError> {
+    let (since, until) = (scope.since, scope.until);
+    let reports = Reports::load(state, &scope, since, until, 300).await?;
     let (visits, slot) = load_visits(state, &scope, None).await?;
-    actix_web::web::block(move || {
+    let mut summary = actix_web::web::block(move || {
         let _slot = slot;
-        scope.counting(scope.since, scope.until, |counting| {
-            analytics::summary(&visits, scope.since, scope.until, counting)
+        scope.counting(since, until, |counting| {
+            analytics::summary(&visits, since, until, counting)
         })
     })
     .await
-    .map_err(AppError::internal)?
+    .map_err(AppError::internal)??;
+    summary.completeness = reports.map(|reports| reports.all(since, until + 1));
+    Ok(summary)
 }
 
 /// Dwell-time histogram
@@ -181,15 +186,29 @@ async fn points_of(
         (Some(first), Some(last)) => (first.0, last.1 - 1),
         _ => (scope.since, scope.until),
     };
+    // Slots no longer than the shortest bucket.
+    let finest = if bounds.iter().any(|(start, end)| end - start < 900) {
+        300
+    } else {
+        900
+    };
+    let reports = Reports::load(state, &scope, since, until, finest).await?;
     let (visits, slot) = load_visits(state, &scope, None).await?;
-    actix_web::web::block(move || {
+    let buckets = bounds.clone();
+    let mut points = actix_web::web::block(move || {
         let _slot = slot;
         scope.counting(since, until, |counting| {
-            analytics::series(&visits, &bounds, counting)
+            analytics::series(&visits, &buckets, counting)
         })
     })
     .await
-    .map_err(AppError::internal)?
+    .map_err(AppError::internal)??;
+    if let Some(reports) = reports {
+        for (point, (start, end)) in points.iter_mut().zip(&bounds) {
+            point.completeness = Some(reports.all(*start, *end));
+        }
+    }
+    Ok(points)
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

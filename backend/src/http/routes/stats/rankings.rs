@@ -7,6 +7,7 @@ use actix_web::HttpRequest;
 use api_types::{Compared, NetworkFigures, NetworkRanking, StatsSummary, ZoneFigures, ZoneRanking};
 
 use super::super::{parse_query, AppState};
+use super::completeness::Reports;
 use super::range::CompareQuery;
 use super::{load_visits, scope, Scope, SummaryQuery};
 use crate::analytics::{self, Counting, MacId, Visit};
@@ -203,24 +204,37 @@ async fn figures_of(
     scope: Scope,
     groups: Vec<Group>,
 ) -> Result<Vec<StatsSummary>, AppError> {
+    let reports = Reports::load(state, &scope, scope.since, scope.until, 300).await?;
     let (visits, slot) = load_visits(state, &scope, None).await?;
     actix_web::web::block(move || {
         let _slot = slot;
         let (since, until) = (scope.since, scope.until);
+        let complete = |group: &Group| {
+            reports.as_ref().map(|reports| match group {
+                Group::Nodes(nodes) => reports.of(since, until + 1, |_, node| {
+                    nodes.binary_search(&node).is_ok()
+                }),
+                Group::Network(id) => reports.of(since, until + 1, |network, _| network == *id),
+            })
+        };
         scope.counting(since, until, |counting| {
             let summary = |visits: &[Visit], nodes: Option<&[MacId]>| {
                 analytics::summary(visits, since, until, &Counting { nodes, ..*counting })
             };
             groups
                 .iter()
-                .map(|group| match group {
-                    Group::Nodes(nodes) => summary(&visits, Some(nodes)),
-                    Group::Network(id) => {
-                        let mut figures =
-                            summary(analytics::of_network(&visits, *id), counting.nodes);
-                        figures.closed = counting.open.closed_in(*id, since, until);
-                        figures
-                    }
+                .map(|group| {
+                    let mut figures = match group {
+                        Group::Nodes(nodes) => summary(&visits, Some(nodes)),
+                        Group::Network(id) => {
+                            let mut figures =
+                                summary(analytics::of_network(&visits, *id), counting.nodes);
+                            figures.closed = counting.open.closed_in(*id, since, until);
+                            figures
+                        }
+                    };
+                    figures.completeness = complete(group);
+                    figures
                 })
                 .collect()
         })
