@@ -983,7 +983,7 @@ async fn overview_charts_keep_their_text_size_show_values_on_tap_and_mark_days_w
         // Yesterday, all before the first report: said, not drawn as a day of zeros.
         h.open("/overview?range=yesterday").await;
         let said = h.wait_for_text("[data-testid=chart-empty]").await;
-        assert_eq!(said, "No data in this range: no access point here was reporting yet");
+        assert_eq!(said, "No data in this range: no access point here was reporting");
         assert_eq!(h.js("return document.querySelector('nav.ranges a[aria-current=page]').textContent").await, json!("Yesterday"));
         // The last 30 days: 30 day bars, 29 of them without data.
         h.open("/overview?range=30d").await;
@@ -1693,6 +1693,64 @@ async fn opening_hours_are_set_in_settings_and_figures_count_within_them() {
         h.wait_for_text("[data-testid=today-visitors]").await;
         let said = h.wait_for_text("[data-testid=today-hours]").await;
         assert!(said.starts_with("Counted within opening hours"), "{said}");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn the_overview_says_how_complete_its_figures_are_and_marks_partial_bars_and_zones() {
+    browser_test("completeness", async |h: &Harness| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let hour = 3_600;
+        let base = now - now.rem_euclid(hour) - 4 * hour;
+        let (a, b) = ("ac:86:74:00:00:0a", "ac:86:74:00:00:0b");
+        // Someone heard by each access point in each hour.
+        for node in [a, b] {
+            let probes = (0..3).map(|k| {
+                let mut visit = probe(&client_mac(k), base + k as i64 * hour + 600, base + k as i64 * hour + 1_200, false);
+                visit["max_signal"] = json!(-50);
+                visit
+            }).collect();
+            h.post_report(&report(5, node, probes)).await;
+        }
+        h.put_json(&format!("/api/v1/nodes/{a}"), &json!({"name": "Door", "zone": "Front"})).await;
+        h.put_json(&format!("/api/v1/nodes/{b}"), &json!({"name": "Till", "zone": "Back"})).await;
+        // Their history: the door every 30 s for three hours, the till every 60 s but
+        // silent in the second hour.
+        let rows = |node: &str, from: i64, to: i64, every: usize| {
+            (from..to).step_by(every).map(|at| format!("(5, '{node}', 1, {at}, 1, 1, 0)")).collect::<Vec<_>>()
+        };
+        let mut history = rows(a, base, base + 3 * hour, 30);
+        history.extend(rows(b, base, base + hour, 60));
+        history.extend(rows(b, base + 2 * hour, base + 3 * hour, 60));
+        h.sql(&format!(
+            "INSERT INTO reports (network_id, node_mac, version, received_at, probe_request_count, stored_count, duplicate_count) VALUES {}",
+            history.join(", ")
+        ));
+        h.sql(&format!("UPDATE nodes SET first_report_at = {base}"));
+
+        h.open(&format!("/overview?since={base}&until={}", base + 3 * hour - 1)).await;
+        let said = h.wait_for_text("[data-testid=completeness]").await;
+        assert!(said.starts_with("88% of expected reports (480 of 540)"), "{said}");
+        // Three hours in 5-minute bars: the second hour's twelve miss the till's reports.
+        let partial = h.js("return Array.from(document.querySelector('.chart').querySelectorAll('.bar')).map(b => b.classList.contains('partial'))").await;
+        let partial: Vec<bool> = serde_json::from_value(partial).unwrap();
+        assert_eq!(partial.len(), 36);
+        assert!(partial.iter().enumerate().all(|(i, p)| *p == (12..24).contains(&i)), "{partial:?}");
+        h.js("document.querySelector('.chart').querySelectorAll('.bar')[14].dispatchEvent(new MouseEvent('click', {bubbles: true})); return true").await;
+        let values = h.wait_for_text("[data-testid=chart-values]").await;
+        assert!(values.ends_with("(partial: 66% of expected reports)"), "{values}");
+        // The zone of the till is partial over the range; the door's is whole.
+        let ranking = h.wait_for_text("[data-testid=zone-ranking]").await;
+        assert!(ranking.contains("partial: 66% of expected reports"), "{ranking}");
+        assert_eq!(h.texts("[data-testid=zone-ranking] [data-testid=partial]").await.len(), 1);
+        // The second hour alone names the silent access point.
+        h.open(&format!("/overview?since={}&until={}", base + hour, base + 2 * hour - 1)).await;
+        let said = h.wait_for_text("[data-testid=completeness]").await;
+        assert!(said.contains("Silent in this range: Till."), "{said}");
     })
     .await;
 }

@@ -193,6 +193,16 @@ pub fn count(value: i64) -> String {
     }
 }
 
+/// Below this share of its expected reports a figure is marked partial.
+pub const PARTIAL_BELOW: f64 = 0.9;
+
+/// "67% of expected reports" when a figure's reports are incomplete (below
+/// [`PARTIAL_BELOW`]); `None` when complete or not known.
+pub fn incomplete(completeness: Option<&api_types::Completeness>) -> Option<String> {
+    let share = completeness?.share?;
+    (share < PARTIAL_BELOW).then(|| format!("{:.0}% of expected reports", (share * 100.0).floor()))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -31,6 +31,11 @@ pub struct StackedBarsProps {
     /// Why a bar has no data ([`Gap::NoData`]), for its title and the tap line.
     #[prop_or_default]
     pub missing_reason: AttrValue,
+    /// Bars drawn from part of the data they should have (some reports missing), with
+    /// why ("67% of expected reports"): drawn faded, said on tap. Absent or shorter:
+    /// none.
+    #[prop_or_default]
+    pub partial: Vec<Option<String>>,
 }
 
 /// Why a bar shows no figure.
@@ -84,6 +89,7 @@ pub fn StackedBars(props: &StackedBarsProps) -> Html {
     let bars = props.labels.len();
     let gap = |i: usize| props.missing.get(i).copied().flatten();
     let missing = |i: usize| gap(i).is_some();
+    let partial = |i: usize| props.partial.get(i).cloned().flatten();
     let totals: Vec<i64> = (0..bars)
         .map(|i| {
             props
@@ -142,7 +148,11 @@ pub fn StackedBars(props: &StackedBarsProps) -> Html {
                 )
             })
             .collect();
-        format!("{}: {} {}", props.labels[i], parts.join(", "), props.unit)
+        let said = format!("{}: {} {}", props.labels[i], parts.join(", "), props.unit);
+        match partial(i) {
+            Some(why) => format!("{said} (partial: {why})"),
+            None => said,
+        }
     };
     let bar = |i: usize| {
         let pick = {
@@ -162,7 +172,7 @@ pub fn StackedBars(props: &StackedBarsProps) -> Html {
         }
         let mut base = 0;
         html! {
-            <g class={classes!("bar", current.then_some("picked"))} onclick={pick.clone()} onmouseenter={pick}>
+            <g class={classes!("bar", current.then_some("picked"), partial(i).map(|_| "partial"))} onclick={pick.clone()} onmouseenter={pick}>
                 // The whole slot takes the tap, not only the (maybe 1 px) bar in it.
                 <rect class="hit" x={format!("{:.1}", SLOT * i as f64)} y="0" width={SLOT.to_string()} height={PLOT_H.to_string()} />
                 { for props.series.iter().map(|series| {
@@ -213,6 +223,9 @@ pub fn StackedBars(props: &StackedBarsProps) -> Html {
                 { for props.series.iter().map(|series| html! {
                     <li><span class={classes!("swatch", series.class)}></span>{ series.name.clone() }</li>
                 }) }
+                if (0..bars).any(|i| partial(i).is_some()) {
+                    <li><span class="swatch partial"></span>{ "Partial (reports missing)" }</li>
+                }
                 { for [Gap::NoData, Gap::Closed].into_iter().filter(|kind| (0..bars).any(|i| gap(i) == Some(*kind))).map(|kind| html! {
                     <li><span class={classes!("swatch", kind.class())}></span>{ kind.label() }</li>
                 }) }

@@ -140,6 +140,16 @@ fn answer(today: &Today) -> Html {
                         today.tz
                     ) }
                 </p>
+                if let Some(why) = format::incomplete(now.completeness.as_ref()) {
+                    <p class="completeness partial" data-testid="today-completeness">
+                        { format!("Partial: {why} arrived today; the figures miss what the rest would have carried.") }
+                    </p>
+                }
+                if let Some(why) = format::incomplete(now.completeness.as_ref()) {
+                    <p class="completeness partial" data-testid="today-completeness">
+                        { format!("Partial: {why} arrived today; the figures miss what the rest would have carried.") }
+                    </p>
+                }
                 if now.hours.as_deref() == Some("open") {
                     <p class="hint" data-testid="today-hours">
                         { if now.closed {
@@ -159,6 +169,9 @@ fn answer(today: &Today) -> Html {
                                 <span class="place-name">{ zone.zone.clone() }</span>
                                 { format!(": {} visitors", format::count(zone.figures.visitors)) }
                                 { for zone.figures.compared.as_ref().and_then(|c| c.change.visitors).map(|ratio| format!(" ({:+.0}% on last week)", ratio * 100.0)) }
+                                { for format::incomplete(zone.figures.completeness.as_ref()).map(|why| html! {
+                                    <span class="badge partial" data-testid="partial" title={why.clone()}>{ format!("partial: {why}") }</span>
+                                }) }
                             </li>
                         }) }
                     </ol>

@@ -467,6 +467,41 @@ pub fn Overview() -> Html {
     }
 }
 
+/// How complete the range's reports are, and the access points that were silent in it
+/// (by name where named).
+fn completeness_line(summary: &StatsSummary, places: Option<&Places>) -> Html {
+    let Some(completeness) = &summary.completeness else {
+        return html! {};
+    };
+    let Some(share) = completeness.share else {
+        return html! {};
+    };
+    let partial = crate::format::incomplete(Some(completeness)).is_some();
+    let name = |mac: &String| {
+        places
+            .and_then(|places| places.nodes.iter().find(|node| &node.node_mac == mac))
+            .and_then(|node| node.name.clone())
+            .unwrap_or_else(|| mac.clone())
+    };
+    let silent: Vec<String> = completeness.silent_nodes.iter().map(name).collect();
+    html! {
+        <p class={classes!("completeness", partial.then_some("partial"))} data-testid="completeness">
+            { format!(
+                "{:.0}% of expected reports ({} of {})",
+                (share * 100.0).floor(),
+                crate::format::count(completeness.received_reports),
+                crate::format::count(completeness.expected_reports)
+            ) }
+            if partial {
+                { ": the figures miss what the missing reports would have carried" }
+            }
+            if !silent.is_empty() {
+                { format!(". Silent in this range: {}.", silent.join(", ")) }
+            }
+        </p>
+    }
+}
+
 /// Says whether the figures count within opening hours, with the way to the other
 /// count; nothing where no network of the scope has opening hours.
 fn hours_line(figures: &Figures, range: Range) -> Html {
@@ -545,7 +580,9 @@ fn view(figures: &Figures, places: Option<&Places>) -> Html {
     let mut zone_rows = rankings::zone_rows(&figures.zones);
     if let Some(places) = places {
         for row in &mut zone_rows {
-            row.partial = places.zone_silence(&row.name);
+            if row.partial.is_none() {
+                row.partial = places.zone_silence(&row.name);
+            }
         }
     }
     html! {
@@ -562,6 +599,7 @@ fn view(figures: &Figures, places: Option<&Places>) -> Html {
                 </p>
             }
             { summary::cards(&figures.summary) }
+            { completeness_line(&figures.summary, places) }
             { csv_download::link(figures) }
             { series::charts(figures, first_report) }
             { dwell_histogram::chart(&figures.histogram) }

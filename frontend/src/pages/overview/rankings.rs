@@ -13,7 +13,8 @@ pub(super) struct Place {
     /// Under the name: its access points, or its network id.
     pub(super) detail: String,
     pub(super) figures: StatsSummary,
-    /// Why its figures are partial (some of its access points are silent).
+    /// Why its figures are partial (reports missing in the range, or some of its
+    /// access points silent now).
     pub(super) partial: Option<String>,
 }
 
@@ -29,7 +30,7 @@ pub(super) fn zone_rows(zones: &ZoneRanking) -> Vec<Place> {
                 n => format!("{n} access points"),
             },
             figures: zone.figures.clone(),
-            partial: None,
+            partial: format::incomplete(zone.figures.completeness.as_ref()),
         })
         .collect()
 }
@@ -46,7 +47,7 @@ pub(super) fn network_rows(networks: &NetworkRanking) -> Vec<Place> {
                 .unwrap_or_else(|| format!("Network {}", network.network_id)),
             detail: format!("network {}", network.network_id),
             figures: network.figures.clone(),
-            partial: None,
+            partial: format::incomplete(network.figures.completeness.as_ref()),
         })
         .collect()
 }

@@ -10,23 +10,38 @@ use crate::components::clock;
 
 /// The devices and the visits of each bucket of the range, stacked by kind. Buckets
 /// over before `first_report` (the first report of the scope's access points) have no
-/// data, and those outside the opening hours are closed: drawn as such, never as zero.
+/// data, as do those none of whose expected reports arrived; those outside the opening
+/// hours are closed; those missing some reports are partial: drawn as such, never as
+/// zero.
 pub(super) fn charts(figures: &Figures, first_report: Option<i64>) -> Html {
     let missing: Vec<Option<Gap>> = figures
         .series
         .points
         .iter()
         .map(|p| {
+            // Before the first report, or none of the reports expected arrived.
+            let silent = p
+                .completeness
+                .as_ref()
+                .is_some_and(|c| c.expected_reports > 0 && c.received_reports == 0);
             if first_report.is_some_and(|first| p.until < first) {
                 Some(Gap::NoData)
             } else if p.closed {
                 Some(Gap::Closed)
+            } else if silent {
+                Some(Gap::NoData)
             } else {
                 None
             }
         })
         .collect();
-    let reason = "no access point here was reporting yet";
+    let partial: Vec<Option<String>> = figures
+        .series
+        .points
+        .iter()
+        .map(|p| crate::format::incomplete(p.completeness.as_ref()))
+        .collect();
+    let reason = "no access point here was reporting";
     let labels: Vec<String> = figures
         .series
         .points
@@ -75,9 +90,9 @@ pub(super) fn charts(figures: &Figures, first_report: Option<i64>) -> Html {
     html! {
         <>
             <StackedBars title={format!("Unique devices per {per}")} unit="devices" labels={labels.clone()} series={devices}
-                missing={missing.clone()} missing_reason={reason} />
+                missing={missing.clone()} missing_reason={reason} partial={partial.clone()} />
             <StackedBars title={format!("Visitors and passers-by per {per}")} unit="visits" {labels} series={visits}
-                {missing} missing_reason={reason} />
+                {missing} missing_reason={reason} {partial} />
         </>
     }
 }
