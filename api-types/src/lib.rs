@@ -490,6 +490,41 @@ pub struct StatsSummary {
     /// carried. Absent when not computed (a scope too large to count its reports).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completeness: Option<Completeness>,
+    /// With `estimator=`: the estimate of the people (or devices) of the range or
+    /// bucket, naming its estimator and the parameters it used (docs/ESTIMATORS.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<Estimate>,
+}
+
+/// An estimate of how many were there, by a named estimator (docs/ESTIMATORS.md):
+/// `devices` (every MAC), `non_randomized`, `associated`, or `adjusted` (non-randomized
+/// devices without long dwellers, divided by the share of phones that do not randomize,
+/// measured on the associated devices of the range).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "estimator": "adjusted", "value": 412.5, "long_dwell_s": 14400,
+    "excluded_long_dwellers": 6, "randomized_share": 0.6,
+    "randomized_share_from": "measured: 54 of 90 associated devices randomized"
+})))]
+pub struct Estimate {
+    pub estimator: String,
+    /// The estimate (a count for `devices`, `non_randomized` and `associated`).
+    pub value: f64,
+    /// `adjusted`: a device with a visit this long or longer is left out (staff,
+    /// stationary devices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_dwell_s: Option<i64>,
+    /// `adjusted`: how many devices that left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excluded_long_dwellers: Option<i64>,
+    /// `adjusted`: the share of phones taken to randomize (at most 0.9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub randomized_share: Option<f64>,
+    /// `adjusted`: where that share comes from (measured on the associated devices of
+    /// the range, or the default when fewer than 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub randomized_share_from: Option<String>,
 }
 
 /// The reports the access points of a scope were expected to send over a range, and
@@ -1125,7 +1160,7 @@ pub struct ZoneNow {
 }
 
 /// Occupancy now: the distinct devices heard in the last `window_s` seconds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({
     "since": 1764201300, "until": 1764201600, "window_s": 300,
@@ -1151,6 +1186,10 @@ pub struct NowStats {
     /// The same per zone of the access points that heard them, most devices first (a
     /// device heard in two zones counts in both).
     pub zones: Vec<ZoneNow>,
+    /// The reports the scope's access points were expected to send in the window, and
+    /// those received; absent when not computed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completeness: Option<Completeness>,
 }
 
 /// A vendor source: where one vendor's access points post (`/meraki/{name}`). Its secret

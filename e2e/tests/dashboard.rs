@@ -923,6 +923,19 @@ async fn the_overview_ranks_zones_and_networks_and_sorts_them() {
         h.wait_for_text("[data-testid=now-devices]").await;
         h.wait_for_text("[data-testid=summary]").await;
         assert_eq!(h.js("return document.querySelectorAll('[data-testid=silent-in-scope]').length").await, json!(0));
+        // A ranked place's name opens the Overview narrowed to it, over the same range.
+        h.open("/overview?range=hour").await;
+        h.eventually("the network ranking", || async {
+            (names("network-ranking").await == json!(["Main street", "Network 62"])).then_some(())
+        })
+        .await;
+        h.click("[data-testid=network-ranking] tbody tr:first-child .place-name a").await;
+        h.eventually("the network's Overview", || async {
+            let location = h.location().await;
+            (location.contains("network_id=61") && location.contains("range=hour")).then_some(())
+        })
+        .await;
+        assert_eq!(h.js("return document.querySelector('#o-network').value").await, json!("61"));
     })
     .await;
 }

@@ -92,7 +92,7 @@ pub fn series_csv(
         "bucket_start,bucket_end,bucket_start_local,bucket_end_local,tz,devices,\
 devices_non_randomized,devices_associated,devices_non_randomized_unassociated,\
 devices_randomized_unassociated,visits,visitors,passers_by,dwell_p50_s,dwell_p90_s,\
-returning_devices\r\n",
+returning_devices,closed,expected_reports,received_reports\r\n",
     );
     let optional = |value: Option<i64>| value.map(|v| v.to_string()).unwrap_or_default();
     // A time zone name holds no comma or quote: no quoting needed.
@@ -102,7 +102,7 @@ returning_devices\r\n",
         .chain(std::iter::once(("range".to_string(), summary)))
     {
         out.push_str(&format!(
-            "{start},{},{},{},{tz},{},{},{},{},{},{},{},{},{},{},{}\r\n",
+            "{start},{},{},{},{tz},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\r\n",
             p.until,
             local(p.since),
             local(p.until),
@@ -116,7 +116,10 @@ returning_devices\r\n",
             p.passers_by,
             optional(p.dwell_p50_s),
             optional(p.dwell_p90_s),
-            p.returning_devices
+            p.returning_devices,
+            p.closed,
+            optional(p.completeness.as_ref().map(|c| c.expected_reports)),
+            optional(p.completeness.as_ref().map(|c| c.received_reports)),
         ));
     }
     out
@@ -258,7 +261,13 @@ mod tests {
             compared: None,
             hours: None,
             closed: false,
-            completeness: None,
+            estimate: None,
+            completeness: Some(api_types::Completeness {
+                expected_reports: 120,
+                received_reports: 90,
+                share: Some(0.75),
+                silent_nodes: Vec::new(),
+            }),
         };
         let local = |t: i64| format!("L{t}");
         let csv = series_csv(
@@ -271,7 +280,7 @@ mod tests {
         assert_eq!(lines.len(), 4, "{csv}");
         assert_eq!(
             lines[1],
-            "0,3599,L0,L3599,Europe/Berlin,3,2,1,1,1,4,1,3,60,,0"
+            "0,3599,L0,L3599,Europe/Berlin,3,2,1,1,1,4,1,3,60,,0,false,120,90"
         );
         assert!(lines[2].starts_with("range,3599,"));
         assert_eq!(lines[0].split(',').count(), lines[1].split(',').count());

@@ -108,6 +108,19 @@ async fn figures_carry_completeness_and_name_a_silent_access_point() {
         120
     );
 
+    // Occupancy now: in the last hour only the two reports received now arrived, of a
+    // report a minute expected from each (their cadence unknown in the window).
+    let now_stats = app
+        .get_json("/api/v1/stats/now?network_id=5&window_s=3600")
+        .await;
+    assert_eq!(now_stats["completeness"]["received_reports"], 2);
+    // (Counted in whole 5-minute slots: the window's first slot may start before it.)
+    let expected = now_stats["completeness"]["expected_reports"]
+        .as_i64()
+        .unwrap();
+    assert!((120..=130).contains(&expected), "{expected}");
+    assert_eq!(now_stats["completeness"]["silent_nodes"], json!([A, B]));
+
     // Before the access points' first report nothing is expected: no share.
     let before = app
         .get_json(&format!(

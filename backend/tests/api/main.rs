@@ -8,6 +8,7 @@ mod contract;
 mod dashboard;
 mod deploy;
 mod docs;
+mod estimators;
 mod export;
 mod hardening;
 mod helpers;

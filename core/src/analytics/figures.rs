@@ -150,6 +150,24 @@ pub fn summary(visits: &[Visit], since: i64, until: i64, counting: &Counting) ->
 /// counts in every bucket it overlaps (within its network's opening hours there). One
 /// pass to place the visits, then one summary per bucket over its own visits.
 pub fn series(visits: &[Visit], bounds: &[(i64, i64)], counting: &Counting) -> Vec<StatsSummary> {
+    bounds
+        .iter()
+        .zip(placed(visits, bounds, counting))
+        .map(|((start, end), visits)| {
+            let mut point = summarize(visits, *start, end - 1, counting.thresholds, counting.days);
+            point.closed = counting.open.closed(*start, end - 1);
+            point
+        })
+        .collect()
+}
+
+/// The visits that count in each bucket `[start, end)` of `bounds` (contiguous, in
+/// order): those overlapping it, within their network's opening hours there.
+pub fn placed<'v>(
+    visits: &'v [Visit],
+    bounds: &[(i64, i64)],
+    counting: &Counting,
+) -> Vec<Vec<&'v Visit>> {
     let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
         return Vec::new();
     };
@@ -165,15 +183,7 @@ pub fn series(visits: &[Visit], bounds: &[(i64, i64)], counting: &Counting) -> V
             }
         }
     }
-    bounds
-        .iter()
-        .zip(placed)
-        .map(|((start, end), visits)| {
-            let mut point = summarize(visits, *start, end - 1, counting.thresholds, counting.days);
-            point.closed = counting.open.closed(*start, end - 1);
-            point
-        })
-        .collect()
+    placed
 }
 
 /// The figures of `visits` (those overlapping `since..=until`).
@@ -240,6 +250,7 @@ fn summarize(
         hours: None,
         closed: false,
         completeness: None,
+        estimate: None,
     }
 }
 

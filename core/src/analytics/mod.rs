@@ -24,12 +24,14 @@
 //! merge. A smaller visit gap is computed from the probe requests themselves.
 
 mod completeness;
+mod estimators;
 mod figures;
 mod hours;
 mod segments;
 mod visits;
 
 pub use completeness::*;
+pub use estimators::*;
 pub use figures::*;
 pub use hours::*;
 pub use segments::*;

@@ -165,9 +165,8 @@ impl Scope {
                 .map(|(_, v)| v.trim().to_string())
         };
         Scope {
-            network_id: value("network_id")
-                .and_then(|v| v.parse().ok())
-                .filter(|v: &i64| *v >= 0),
+            // Negative ids are Meraki networks.
+            network_id: value("network_id").and_then(|v| v.parse().ok()),
             zone: value("zone"),
             node_mac: value("node_mac"),
             hours: value("hours").filter(|hours| hours == "all"),
@@ -502,6 +501,20 @@ fn completeness_line(summary: &StatsSummary, places: Option<&Places>) -> Html {
     }
 }
 
+/// The Overview's query string for `range` narrowed to `scope`.
+pub(crate) fn overview_query(range: Range, scope: &Scope) -> String {
+    let scope = serde_urlencoded::to_string(scope).unwrap_or_default();
+    let range = match range {
+        Range::Custom { since, until } => format!("since={since}&until={until}"),
+        other => format!("range={}", other.key()),
+    };
+    if scope.is_empty() {
+        range
+    } else {
+        format!("{range}&{scope}")
+    }
+}
+
 /// Says whether the figures count within opening hours, with the way to the other
 /// count; nothing where no network of the scope has opening hours.
 fn hours_line(figures: &Figures, range: Range) -> Html {
@@ -511,16 +524,7 @@ fn hours_line(figures: &Figures, range: Range) -> Html {
         return html! {};
     }
     let link = |scope: Scope, text: &'static str| {
-        let mut query = serde_urlencoded::to_string(&scope).unwrap_or_default();
-        let range_part = match range {
-            Range::Custom { since, until } => format!("since={since}&until={until}"),
-            other => format!("range={}", other.key()),
-        };
-        query = if query.is_empty() {
-            range_part
-        } else {
-            format!("{range_part}&{query}")
-        };
+        let query = overview_query(range, &scope);
         html! {
             <crate::components::nav_link::NavLink to={crate::route::Route::Overview} {query} current={false}>
                 { text }
@@ -577,7 +581,7 @@ fn vendor_note(places: Option<&Places>, scope: &Scope) -> Html {
 fn view(figures: &Figures, places: Option<&Places>) -> Html {
     let first_report = places.and_then(|places| places.first_report(&figures.scope));
     let silent = places.map_or_else(Vec::new, |places| places.silent_in(&figures.scope));
-    let mut zone_rows = rankings::zone_rows(&figures.zones);
+    let mut zone_rows = rankings::zone_rows(&figures.zones, figures.range, &figures.scope);
     if let Some(places) = places {
         for row in &mut zone_rows {
             if row.partial.is_none() {
@@ -608,7 +612,7 @@ fn view(figures: &Figures, places: Option<&Places>) -> Html {
                 <Ranking title="Zones" testid="zone-ranking" rows={zone_rows} />
             }
             if figures.networks.items.len() > 1 {
-                <Ranking title="Networks" testid="network-ranking" rows={rankings::network_rows(&figures.networks)} />
+                <Ranking title="Networks" testid="network-ranking" rows={rankings::network_rows(&figures.networks, figures.range, &figures.scope)} />
             }
             { access_points::table(&figures.nodes) }
         </>

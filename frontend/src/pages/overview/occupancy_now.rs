@@ -44,6 +44,11 @@ pub(crate) fn OccupancyNow(props: &OccupancyNowProps) -> Html {
                                 format::count(stats.devices_randomized_unassociated)) }
                             if failed { { " · could not refresh (showing the last count)" } }
                         </p>
+                        if let Some(why) = format::incomplete(stats.completeness.as_ref()) {
+                            <p class="completeness partial" data-testid="now-partial">
+                                { format!("Partial: {why} arrived in the window; devices near a silent access point are missing.") }
+                            </p>
+                        }
                         if stats.zones.len() > 1 || stats.zones.iter().any(|z| z.zone.is_some()) {
                             <ul class="now-zones" data-testid="now-zones">
                                 { for stats.zones.iter().map(|zone| html! {

@@ -4,7 +4,10 @@
 use api_types::{NetworkRanking, StatsSummary, ZoneRanking};
 use yew::prelude::*;
 
+use super::{overview_query, Range, Scope};
+use crate::components::nav_link::NavLink;
 use crate::format;
+use crate::route::Route;
 
 /// A row of a ranking: what it is, and its figures.
 #[derive(Clone, PartialEq)]
@@ -16,10 +19,13 @@ pub(super) struct Place {
     /// Why its figures are partial (reports missing in the range, or some of its
     /// access points silent now).
     pub(super) partial: Option<String>,
+    /// The Overview narrowed to it, over the same range (a query string).
+    pub(super) link: String,
 }
 
-/// The zones' ranking as rows.
-pub(super) fn zone_rows(zones: &ZoneRanking) -> Vec<Place> {
+/// The zones' ranking as rows, each linking to the Overview of the zone (within the
+/// current network, if one is chosen).
+pub(super) fn zone_rows(zones: &ZoneRanking, range: Range, scope: &Scope) -> Vec<Place> {
     zones
         .items
         .iter()
@@ -31,12 +37,20 @@ pub(super) fn zone_rows(zones: &ZoneRanking) -> Vec<Place> {
             },
             figures: zone.figures.clone(),
             partial: format::incomplete(zone.figures.completeness.as_ref()),
+            link: overview_query(
+                range,
+                &Scope {
+                    zone: Some(zone.zone.clone()),
+                    node_mac: None,
+                    ..scope.clone()
+                },
+            ),
         })
         .collect()
 }
 
-/// The networks' ranking as rows.
-pub(super) fn network_rows(networks: &NetworkRanking) -> Vec<Place> {
+/// The networks' ranking as rows, each linking to the Overview of the network.
+pub(super) fn network_rows(networks: &NetworkRanking, range: Range, scope: &Scope) -> Vec<Place> {
     networks
         .items
         .iter()
@@ -48,6 +62,15 @@ pub(super) fn network_rows(networks: &NetworkRanking) -> Vec<Place> {
             detail: format!("network {}", network.network_id),
             figures: network.figures.clone(),
             partial: format::incomplete(network.figures.completeness.as_ref()),
+            link: overview_query(
+                range,
+                &Scope {
+                    network_id: Some(network.network_id),
+                    zone: None,
+                    node_mac: None,
+                    ..scope.clone()
+                },
+            ),
         })
         .collect()
 }
@@ -158,7 +181,9 @@ pub(super) fn Ranking(props: &RankingProps) -> Html {
                         { for rows.iter().map(|place| html! {
                             <tr>
                                 <td>
-                                    <div class="place-name">{ place.name.clone() }</div>
+                                    <div class="place-name">
+                                        <NavLink to={Route::Overview} query={place.link.clone()} current={false}>{ place.name.clone() }</NavLink>
+                                    </div>
                                     <div class="hint">{ place.detail.clone() }</div>
                                     if let Some(why) = &place.partial {
                                         <span class="badge partial" data-testid="partial" title={why.clone()}>

@@ -58,14 +58,34 @@ pub struct Reports {
 }
 
 impl Reports {
-    pub async fn load(
+    /// Of the access points of `scope`.
+    pub async fn of_scope(
         state: &AppState,
         scope: &Scope,
         since: i64,
         until: i64,
         finest: i64,
     ) -> Result<Option<Reports>, AppError> {
-        let reporters = &scope.reporters;
+        Reports::load(
+            state,
+            &scope.reporters,
+            scope.network_id,
+            since,
+            until,
+            finest,
+        )
+        .await
+    }
+
+    /// Of `reporters` (of `network_id`, if given).
+    pub async fn load(
+        state: &AppState,
+        reporters: &[Reporter],
+        network_id: Option<i64>,
+        since: i64,
+        until: i64,
+        finest: i64,
+    ) -> Result<Option<Reports>, AppError> {
         let Some(slot_s) = analytics::slot_for(reporters.len(), since, until, finest) else {
             return Ok(None);
         };
@@ -78,7 +98,6 @@ impl Reports {
             return Ok(None);
         }
         let from = since - since.rem_euclid(slot_s);
-        let network_id = scope.network_id;
         let counts = state
             .db
             .run(move |conn| db::reports::slot_counts(conn, from, until + 1, slot_s, network_id))

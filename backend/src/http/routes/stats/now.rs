@@ -6,6 +6,9 @@ use api_types::{NowStats, ZoneNow};
 
 use super::super::{mac_parameter, parse_query, AppState};
 use super::analytics_slot;
+use super::completeness::{self, Reports};
+use crate::analytics::MacId;
+use crate::cloudtrax::Mac;
 use crate::db;
 use crate::http::error::AppError;
 
@@ -36,6 +39,8 @@ pub struct NowQuery {
 /// (access points whose clock runs a little ahead count too): all, associated, and the
 /// unassociated split by randomized MAC; and the same per zone. Read from the probe
 /// requests by their `last_seen` index: it costs the window's rows, not the table's.
+/// `completeness` says how many of the reports the access points should have sent in
+/// the window arrived (a silent one's devices are missing from the count).
 #[utoipa::path(
     get,
     path = "/api/v1/stats/now",
@@ -71,7 +76,7 @@ pub async fn now(request: HttpRequest, state: Data<AppState>) -> Result<Json<Now
     let until = state.clock.now();
     let since = until - window_s;
     let network_id = query.network_id;
-    let (rows, directory) = state
+    let (rows, directory, reporters) = state
         .db
         .run(move |conn| {
             let _slot = slot;
@@ -92,7 +97,20 @@ pub async fn now(request: HttpRequest, state: Data<AppState>) -> Result<Json<Now
                 nodes.as_deref(),
                 MAX_NOW_ROWS + 1,
             )?;
-            Ok((rows, directory))
+            // The window's access points, for its completeness.
+            let mut ids: Option<Vec<MacId>> = nodes.map(|nodes| {
+                nodes
+                    .iter()
+                    .filter_map(|mac| Mac::parse(mac))
+                    .map(|mac| mac.to_u64())
+                    .collect()
+            });
+            if let Some(ids) = &mut ids {
+                ids.sort_unstable();
+            }
+            let reporters =
+                completeness::reporters(db::nodes::histories(conn)?, network_id, ids.as_deref());
+            Ok((rows, directory, reporters))
         })
         .await?;
     if rows.len() as i64 > MAX_NOW_ROWS {
@@ -104,6 +122,9 @@ pub async fn now(request: HttpRequest, state: Data<AppState>) -> Result<Json<Now
             ),
         ));
     }
+    let completeness = Reports::load(&state, &reporters, network_id, since, until, 300)
+        .await?
+        .map(|reports| reports.all(since, until + 1));
     let counts = occupancy(&rows, &directory);
     let total = counts.get(&None).cloned().unwrap_or_default();
     let mut zones: Vec<ZoneNow> = counts
@@ -120,6 +141,7 @@ pub async fn now(request: HttpRequest, state: Data<AppState>) -> Result<Json<Now
         devices_non_randomized_unassociated: total.non_randomized_unassociated,
         devices_randomized_unassociated: total.randomized_unassociated,
         zones,
+        completeness,
     }))
 }
 

@@ -9,7 +9,7 @@ use api_types::{
 use super::super::{parse_query, AppState};
 use super::completeness::Reports;
 use super::{load_visits, scope, Scope, SummaryQuery};
-use crate::analytics::{self, Bucket, Compare};
+use crate::analytics::{self, Bucket, Compare, Estimator};
 use crate::cloudtrax::Mac;
 use crate::http::error::AppError;
 
@@ -29,7 +29,7 @@ use crate::http::error::AppError;
     path = "/api/v1/stats/summary",
     tag = "analytics",
     operation_id = "stats_summary",
-    params(SummaryQuery, CompareQuery),
+    params(SummaryQuery, CompareQuery, EstimatorQuery),
     responses(
         (status = 200, description = "The figures, with the range and thresholds used", body = StatsSummary),
         (status = 400, description = "A parameter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
@@ -41,13 +41,14 @@ pub async fn summary(
     state: Data<AppState>,
 ) -> Result<Json<StatsSummary>, AppError> {
     let compare: CompareQuery = parse_query(request.query_string())?;
+    let estimator = EstimatorQuery::parse(&request)?;
     let (scope, _) = scope(&state, parse_query(request.query_string())?).await?;
-    let mut summary = summary_of(&state, scope.clone()).await?;
+    let mut summary = summary_of(&state, scope.clone(), estimator).await?;
     if let Some(compare) = compare.compare {
         let (since, until) = compare
             .window(scope.since, scope.until, &scope.tz)
             .map_err(|error| scope.placing_error(error))?;
-        let then = summary_of(&state, scope.during(since, until)).await?;
+        let then = summary_of(&state, scope.during(since, until), None).await?;
         summary.compared = Some(Compared::of(compare.as_str(), &summary, &then));
     }
     summary.hours = Some(scope.hours().to_string());
@@ -57,14 +58,26 @@ pub async fn summary(
 
 /// The summary's figures of `scope` (its analytics slot held while they are computed,
 /// and given back before a comparison window takes one).
-async fn summary_of(state: &AppState, scope: Scope) -> Result<StatsSummary, AppError> {
+async fn summary_of(
+    state: &AppState,
+    scope: Scope,
+    estimator: Option<(Estimator, i64)>,
+) -> Result<StatsSummary, AppError> {
     let (since, until) = (scope.since, scope.until);
-    let reports = Reports::load(state, &scope, since, until, 300).await?;
+    let reports = Reports::of_scope(state, &scope, since, until, 300).await?;
     let (visits, slot) = load_visits(state, &scope, None).await?;
     let mut summary = actix_web::web::block(move || {
         let _slot = slot;
         scope.counting(since, until, |counting| {
-            analytics::summary(&visits, since, until, counting)
+            let mut summary = analytics::summary(&visits, since, until, counting);
+            if let Some((estimator, long_dwell_s)) = estimator {
+                let counted = analytics::counted(&visits, since, until, counting);
+                let tally = analytics::tally(&counted, long_dwell_s);
+                let share = analytics::randomized_share(&tally);
+                summary.estimate =
+                    Some(analytics::estimate(estimator, &tally, long_dwell_s, &share));
+            }
+            summary
         })
     })
     .await
@@ -180,6 +193,7 @@ async fn points_of(
     state: &AppState,
     scope: Scope,
     bounds: Vec<(i64, i64)>,
+    estimator: Option<(Estimator, i64)>,
 ) -> Result<Vec<StatsSummary>, AppError> {
     // Over the buckets (their local days, for "returning"; their opening hours).
     let (since, until) = match (bounds.first(), bounds.last()) {
@@ -192,13 +206,26 @@ async fn points_of(
     } else {
         900
     };
-    let reports = Reports::load(state, &scope, since, until, finest).await?;
+    let reports = Reports::of_scope(state, &scope, since, until, finest).await?;
     let (visits, slot) = load_visits(state, &scope, None).await?;
     let buckets = bounds.clone();
     let mut points = actix_web::web::block(move || {
         let _slot = slot;
         scope.counting(since, until, |counting| {
-            analytics::series(&visits, &buckets, counting)
+            let mut points = analytics::series(&visits, &buckets, counting);
+            if let Some((estimator, long_dwell_s)) = estimator {
+                // Each bucket scaled by the randomized share of the whole range: a
+                // bucket's few associated devices would make it jump.
+                let counted = analytics::counted(&visits, since, until, counting);
+                let share = analytics::randomized_share(&analytics::tally(&counted, long_dwell_s));
+                let placed = analytics::placed(&visits, &buckets, counting);
+                for (point, visits) in points.iter_mut().zip(placed) {
+                    let tally = analytics::tally(&visits, long_dwell_s);
+                    point.estimate =
+                        Some(analytics::estimate(estimator, &tally, long_dwell_s, &share));
+                }
+            }
+            points
         })
     })
     .await
@@ -225,6 +252,38 @@ pub struct CompareQuery {
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+pub struct EstimatorQuery {
+    /// `devices`, `non_randomized`, `associated` or `adjusted` (see docs/ESTIMATORS.md):
+    /// the figures (the summary; each bucket of a series, whose `adjusted` scales by the
+    /// randomized share of the whole range) gain `estimate`, naming the estimator and
+    /// the parameters it used.
+    #[param(inline)]
+    estimator: Option<Estimator>,
+    /// `adjusted`: a device with a visit this long or longer (seconds) is a long
+    /// dweller (staff, a stationary device) and is left out.
+    #[param(minimum = 60, maximum = 86400, default = 14400)]
+    long_dwell_s: Option<i64>,
+}
+
+impl EstimatorQuery {
+    /// The estimator asked for and its long dwell, validated.
+    fn parse(request: &HttpRequest) -> Result<Option<(Estimator, i64)>, AppError> {
+        let query: EstimatorQuery = parse_query(request.query_string())?;
+        let long_dwell_s = query
+            .long_dwell_s
+            .unwrap_or(analytics::DEFAULT_LONG_DWELL_S);
+        if !(60..=86_400).contains(&long_dwell_s) {
+            return Err(AppError::parameter(
+                "long_dwell_s",
+                format!("must be from 60 to 86400 seconds, got {long_dwell_s}"),
+            ));
+        }
+        Ok(query.estimator.map(|estimator| (estimator, long_dwell_s)))
+    }
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SeriesQuery {
     /// `5m`, `15m`, `hour` or `day` of the time zone `tz` (minutes and hours of its
     /// local clock). At most 2,100 buckets (a week of `5m`, three weeks of `15m`): a
@@ -246,7 +305,7 @@ pub struct SeriesQuery {
     path = "/api/v1/stats/series",
     tag = "analytics",
     operation_id = "stats_series",
-    params(SeriesQuery, SummaryQuery, CompareQuery),
+    params(SeriesQuery, SummaryQuery, CompareQuery, EstimatorQuery),
     responses(
         (status = 200, description = "One summary per bucket, oldest first", body = StatsSeries),
         (status = 400, description = "A parameter is not acceptable; `parameter` names it", body = api_types::Problem, content_type = "application/problem+json"),
@@ -259,6 +318,7 @@ pub async fn series(
 ) -> Result<Json<StatsSeries>, AppError> {
     let series: SeriesQuery = parse_query(request.query_string())?;
     let compare: CompareQuery = parse_query(request.query_string())?;
+    let estimator = EstimatorQuery::parse(&request)?;
     let (scope, _) = scope(&state, parse_query(request.query_string())?).await?;
     let bounds = analytics::buckets(scope.since, scope.until, series.bucket, &scope.tz)
         .map_err(|error| scope.placing_error(error))?;
@@ -274,7 +334,7 @@ pub async fn series(
         ));
     }
     let bounds = analytics::clipped(bounds, scope.since, scope.until);
-    let mut points = points_of(&state, scope.clone(), bounds.clone()).await?;
+    let mut points = points_of(&state, scope.clone(), bounds.clone(), estimator).await?;
     if let Some(compare) = compare.compare {
         let placing = |error| scope.placing_error(error);
         let then_bounds = compare
@@ -283,7 +343,7 @@ pub async fn series(
         let (since, until) = compare
             .window(scope.since, scope.until, &scope.tz)
             .map_err(placing)?;
-        let then = points_of(&state, scope.during(since, until), then_bounds).await?;
+        let then = points_of(&state, scope.during(since, until), then_bounds, None).await?;
         for (point, then) in points.iter_mut().zip(&then) {
             point.compared = Some(Compared::of(compare.as_str(), point, then));
         }

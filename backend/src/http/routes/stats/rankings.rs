@@ -204,7 +204,7 @@ async fn figures_of(
     scope: Scope,
     groups: Vec<Group>,
 ) -> Result<Vec<StatsSummary>, AppError> {
-    let reports = Reports::load(state, &scope, scope.since, scope.until, 300).await?;
+    let reports = Reports::of_scope(state, &scope, scope.since, scope.until, 300).await?;
     let (visits, slot) = load_visits(state, &scope, None).await?;
     actix_web::web::block(move || {
         let _slot = slot;
