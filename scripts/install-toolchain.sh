@@ -68,6 +68,12 @@ if ! [ -e /usr/include/postgresql/libpq-fe.h ] && ! pkg-config --exists libpq 2>
     scripts/apt-install.sh install-toolchain libpq-dev
 fi
 
+# The IEEE registry of MAC blocks, for each row's vendor: Debian's copy, read by the
+# server at start-up (--oui-file); never downloaded at run time.
+if ! [ -e /usr/share/ieee-data/oui.csv ]; then
+    scripts/apt-install.sh install-toolchain ieee-data
+fi
+
 if [ "${1:-}" = "--browser" ]; then
     # The tests' other needs: Chromium and ChromeDriver (browser tests), iproute2 and curl
     # (a client in a network namespace of its own, for protected mode).

@@ -75,6 +75,12 @@ pub struct ProbeRequest {
     /// The SSID the device was last reported connected to (Meraki).
     #[serde(default)]
     pub ssid: Option<String>,
+    /// The organization IEEE assigned the MAC's first three bytes to (the server's copy
+    /// of the registry, Debian's `ieee-data`); `randomized` for a randomized MAC (it
+    /// was assigned to nobody); null when the block is unknown, or when MACs are stored
+    /// keyed (a pseudonym has no vendor).
+    #[serde(default)]
+    pub vendor: Option<String>,
 }
 
 /// The access points' vendor a row, an access point or a network came from.

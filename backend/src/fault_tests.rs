@@ -32,6 +32,7 @@ fn settings(database: &str) -> Settings {
         max_body: 4 * 1024 * 1024,
         meraki_max_body: 16 * 1024 * 1024,
         static_dir: PathBuf::from("no-dashboard-here"),
+        oui_file: PathBuf::from("no-oui-file-here"),
         log: "warn".to_string(),
         queue_limit: 200_000,
         durability: crate::pipeline::Durability::Normal,

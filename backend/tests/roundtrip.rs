@@ -56,6 +56,7 @@ fn spawn_app(dir: &tempfile::TempDir) -> (ncompass::app::startup::Background, St
         max_exports: 4,
         group_readable: false,
         static_dir: PathBuf::from("none"),
+        oui_file: PathBuf::from("no-oui-file-here"),
         log: "warn".to_string(),
     };
     let server = Application::spawn(&settings, ncompass::clock::Clock::system()).unwrap();

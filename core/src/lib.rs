@@ -11,4 +11,5 @@ pub mod clock;
 pub mod cloudtrax;
 pub mod mac;
 pub mod meraki;
+pub mod oui;
 pub mod privacy;

@@ -124,6 +124,7 @@ impl Harness {
             max_body: 1024 * 1024,
             meraki_max_body: 16 * 1024 * 1024,
             static_dir: dist_dir(),
+            oui_file: PathBuf::from("/usr/share/ieee-data/oui.csv"),
             log: "warn".to_string(),
             queue_limit: 200_000,
             durability: ncompass::ingest::Durability::Full,

@@ -1486,7 +1486,8 @@ async fn a_meraki_row_shows_its_vendor_and_description_and_the_overview_warns() 
         let about = h.wait_for_text("[data-testid=device-about]").await;
         assert_eq!(
             about,
-            "Reported by Meraki access points: Seiko Epson · Android · Guest Wi-Fi"
+            "Reported by Meraki access points: Seiko Epson · Android · Guest Wi-Fi. \
+             MAC assigned to Seiko Epson Corporation (IEEE registry)"
         );
 
         // The Overview warns that this network's feed leaves randomized MACs out.
@@ -1764,6 +1765,28 @@ async fn the_overview_says_how_complete_its_figures_are_and_marks_partial_bars_a
         h.open(&format!("/overview?since={}&until={}", base + hour, base + 2 * hour - 1)).await;
         let said = h.wait_for_text("[data-testid=completeness]").await;
         assert!(said.contains("Silent in this range: Till."), "{said}");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn the_table_and_the_device_page_name_a_macs_vendor() {
+    browser_test("mac_vendor", async |h: &Harness| {
+        h.post_report(&sample()).await;
+        // Debian's copy of the IEEE registry (installed by make): 48:5a:3f is WISOL's.
+        h.open("/probe-requests?mac=48:5a:3f:37:de:f7").await;
+        h.wait_for_rows(1).await;
+        let vendors = h.texts("[data-testid=mac-vendor]").await;
+        assert!(
+            !vendors.is_empty() && vendors.iter().all(|v| v == "WISOL"),
+            "{vendors:?}"
+        );
+        h.open("/device/179283/48:5a:3f:37:de:f7").await;
+        let about = h.wait_for_text("[data-testid=device-about]").await;
+        assert!(
+            about.contains("MAC assigned to WISOL (IEEE registry)"),
+            "{about}"
+        );
     })
     .await;
 }

@@ -52,6 +52,7 @@ impl From<Row> for ProbeRequest {
             manufacturer: None,
             os: None,
             ssid: None,
+            vendor: None,
         }
     }
 }

@@ -282,6 +282,17 @@ pub struct Settings {
     )]
     pub static_dir: std::path::PathBuf,
 
+    /// The IEEE registry of MAC blocks (its CSV), for the `vendor` of each row: Debian's
+    /// copy (package `ieee-data`, which `make run` installs) by default. Read once at
+    /// start-up; without it, `vendor` is null but for randomized MACs.
+    #[arg(
+        long,
+        env = "NCOMPASS_OUI_FILE",
+        default_value = ncompass_core::oui::DEFAULT_FILE,
+        global = true
+    )]
+    pub oui_file: std::path::PathBuf,
+
     /// The address people and programs reach NCompass at, like
     /// `https://ncompass.example.org` (through a TLS proxy). Its origin is the only one
     /// from which a signed-in browser may change data, and when it is https the session

@@ -133,6 +133,19 @@ impl Application {
                 "the dashboard is not built there (no index.html); serving the API only"
             );
         }
+        let oui = match ncompass_core::oui::Registry::load(&settings.oui_file) {
+            Ok(registry) => {
+                tracing::info!(file = %settings.oui_file.display(), blocks = registry.len(),
+                    "read the IEEE registry of MAC blocks: rows name their MAC's vendor");
+                registry
+            }
+            Err(error) => {
+                tracing::warn!(file = %settings.oui_file.display(), %error,
+                    "cannot read the IEEE registry of MAC blocks (Debian's ieee-data, --oui-file): \
+                     rows name no vendor but `randomized`");
+                ncompass_core::oui::Registry::empty()
+            }
+        };
         let alerts = settings.alert_config();
         let alerts_alive = Arc::new(());
         if alerts.webhooks.is_empty() {
@@ -171,6 +184,7 @@ impl Application {
             openapi_json,
             dashboard,
             privacy: Arc::clone(&privacy),
+            oui: Arc::new(oui),
             auth: Auth::new(
                 clock.clone(),
                 settings.public_url.as_deref(),

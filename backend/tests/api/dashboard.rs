@@ -26,6 +26,7 @@ fn built_dashboard() -> tempfile::TempDir {
 async fn spawn_with_dashboard(dir: &tempfile::TempDir) -> TestApp {
     spawn_app_with(Settings {
         static_dir: PathBuf::from(dir.path()),
+        oui_file: PathBuf::from("no-oui-file-here"),
         ..settings()
     })
     .await

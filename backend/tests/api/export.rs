@@ -45,7 +45,7 @@ async fn csv_has_a_header_and_every_matching_row() {
     let lines: Vec<&str> = body.split("\r\n").filter(|l| !l.is_empty()).collect();
     assert_eq!(
         lines[0],
-        "id,network_id,node_mac,mac,count,min_signal,max_signal,avg_signal,last_seen_signal,first_seen,last_seen,associated,randomized,network_name,node_name,zone,source_vendor,manufacturer,os,ssid"
+        "id,network_id,node_mac,mac,count,min_signal,max_signal,avg_signal,last_seen_signal,first_seen,last_seen,associated,randomized,network_name,node_name,zone,source_vendor,manufacturer,os,ssid,vendor"
     );
     assert_eq!(lines.len(), 1 + 2500);
     let ids: HashSet<&str> = lines[1..]
@@ -54,7 +54,7 @@ async fn csv_has_a_header_and_every_matching_row() {
         .collect();
     assert_eq!(ids.len(), 2500, "no row repeated");
     let first: Vec<&str> = lines[1].split(',').collect();
-    assert_eq!(first.len(), 20);
+    assert_eq!(first.len(), 21);
     assert_eq!(first[10], "1700002499", "newest last_seen first");
 }
 

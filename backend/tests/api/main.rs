@@ -21,4 +21,5 @@ mod probe_requests;
 mod stats;
 #[path = "../support/mod.rs"]
 mod support;
+mod vendors;
 mod webhook;

@@ -248,14 +248,14 @@ async fn a_v3_post_is_stored_per_access_point_with_its_devices_and_network() {
         lines
             .next()
             .unwrap()
-            .ends_with(",source_vendor,manufacturer,os,ssid"),
+            .ends_with(",source_vendor,manufacturer,os,ssid,vendor"),
         "{csv}"
     );
     assert!(
         lines
             .next()
             .unwrap()
-            .ends_with(",meraki,Seiko Epson,Android,Guest Wi-Fi"),
+            .contains(",meraki,Seiko Epson,Android,Guest Wi-Fi,"),
         "{csv}"
     );
 }

@@ -394,18 +394,19 @@ async fn names_show_wherever_macs_do_and_zones_filter() {
         .unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert!(
-        lines[0].ends_with(",network_name,node_name,zone,source_vendor,manufacturer,os,ssid"),
+        lines[0]
+            .ends_with(",network_name,node_name,zone,source_vendor,manufacturer,os,ssid,vendor"),
         "{}",
         lines[0]
     );
     assert_eq!(lines.len(), 3, "{csv}");
     assert!(
-        lines[1].ends_with(",Main street,,Staff,cloudtrax,,,"),
+        lines[1].ends_with(",Main street,,Staff,cloudtrax,,,,"),
         "{}",
         lines[1]
     );
     assert!(
-        lines[2].ends_with(",Main street,Café,Staff,cloudtrax,,,"),
+        lines[2].ends_with(",Main street,Café,Staff,cloudtrax,,,,"),
         "{}",
         lines[2]
     );

@@ -266,7 +266,8 @@ async fn one_probe_request_by_id() {
             "avg_signal": -63, "last_seen_signal": null, "first_seen": 1455845819,
             "last_seen": 1455845820, "associated": false, "randomized": false,
             "network_name": null, "node_name": null, "zone": null,
-            "source_vendor": "cloudtrax", "manufacturer": null, "os": null, "ssid": null
+            "source_vendor": "cloudtrax", "manufacturer": null, "os": null, "ssid": null,
+            "vendor": null
         })
     );
     assert_problem(app.get("/api/v1/probe-requests/999999").await, 404).await;

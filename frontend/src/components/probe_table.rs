@@ -203,6 +203,11 @@ fn ProbeRow(props: &ProbeRowProps) -> Html {
                         { "random" }
                     </span>
                 }
+                if let Some(vendor) = item.vendor.as_ref().filter(|_| !item.randomized) {
+                    <div class="sub" data-testid="mac-vendor" title="Who the MAC was assigned to (IEEE registry)">
+                        { vendor.clone() }
+                    </div>
+                }
                 if let Some(description) = format::device_description(item) {
                     <div class="sub" data-testid="device-description"
                         title="Manufacturer, OS and network name, as the access points' vendor reported them">

@@ -176,6 +176,7 @@ pub fn Device(props: &DeviceProps) -> Html {
                             <p class="device-about" data-testid="device-about">
                                 { format!("Reported by {} access points", crate::format::vendor(row.source_vendor)) }
                                 { for crate::format::device_description(row).map(|about| format!(": {about}")) }
+                                { for row.vendor.as_ref().filter(|_| !row.randomized).map(|vendor| format!(". MAC assigned to {vendor} (IEEE registry)")) }
                             </p>
                         }) }
                         { timeline(&loaded.visits, loaded.end, view.days, loaded.now, &loaded.tz) }

@@ -26,10 +26,11 @@ const STALLED_CLIENT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The columns of the CSV export, in order: the CloudTrax fields under their own names.
 /// Then the names an administrator gave the network and the access point, and its zone
-/// (empty when none).
+/// (empty when none); what a vendor's feed told of the device; and the vendor of its
+/// MAC from the IEEE registry (`randomized` for a randomized MAC).
 pub const CSV_HEADER: &str = "id,network_id,node_mac,mac,count,min_signal,max_signal,avg_signal,\
 last_seen_signal,first_seen,last_seen,associated,randomized,network_name,node_name,zone,\
-source_vendor,manufacturer,os,ssid\r\n";
+source_vendor,manufacturer,os,ssid,vendor\r\n";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -98,6 +99,7 @@ pub async fn export(request: HttpRequest, state: Data<AppState>) -> Result<HttpR
         let _ = chunks.try_send(Ok(Bytes::from_static(CSV_HEADER.as_bytes())));
     }
     let db = state.db.clone();
+    let vendors = state.clone();
     actix_web::rt::spawn(async move {
         let _slot = slot;
         let mut after = None;
@@ -118,7 +120,7 @@ pub async fn export(request: HttpRequest, state: Data<AppState>) -> Result<HttpR
                     Ok((page, names))
                 })
                 .await;
-            let page = match page {
+            let mut page = match page {
                 Ok((page, names)) => {
                     directory = Some(names);
                     page
@@ -130,6 +132,9 @@ pub async fn export(request: HttpRequest, state: Data<AppState>) -> Result<HttpR
                     return;
                 }
             };
+            page.items
+                .iter_mut()
+                .for_each(|row| vendors.label_vendor(row));
             let chunk = render(format, &page.items);
             match tokio::time::timeout(STALLED_CLIENT, chunks.send(Ok(Bytes::from(chunk)))).await {
                 Ok(Ok(())) => {}
@@ -237,7 +242,7 @@ fn csv_row(out: &mut String, row: &ProbeRequest) {
     }
     out.push(',');
     out.push_str(row.source_vendor.as_str());
-    for text in [&row.manufacturer, &row.os, &row.ssid] {
+    for text in [&row.manufacturer, &row.os, &row.ssid, &row.vendor] {
         out.push(',');
         csv_field(out, text.as_deref().unwrap_or(""));
     }
@@ -282,6 +287,7 @@ mod tests {
             manufacturer: None,
             os: None,
             ssid: None,
+            vendor: Some("Apple, Inc.".to_string()),
         }
     }
 
@@ -297,10 +303,10 @@ mod tests {
         odd.ssid = Some("Guest, 5 GHz".into());
         assert_eq!(
             render(ExportFormat::Csv, &[row(), odd]),
-            "42,179283,ac:86:74:61:4f:c0,48:5a:3f:37:de:f7,10,-37,-26,-30,,1455845791,1455845811,true,false,,,,cloudtrax,,,\r\n\
-             42,179283,ac:86:74:61:4f:c0,\"a,\"\"b\"\"\nc\",10,-37,-26,-30,-28,1455845791,1455845811,true,false,,\"Café, \"\"Nord\"\"\",Ground,meraki,Seiko Epson,,\"Guest, 5 GHz\"\r\n"
+            "42,179283,ac:86:74:61:4f:c0,48:5a:3f:37:de:f7,10,-37,-26,-30,,1455845791,1455845811,true,false,,,,cloudtrax,,,,\"Apple, Inc.\"\r\n\
+             42,179283,ac:86:74:61:4f:c0,\"a,\"\"b\"\"\nc\",10,-37,-26,-30,-28,1455845791,1455845811,true,false,,\"Café, \"\"Nord\"\"\",Ground,meraki,Seiko Epson,,\"Guest, 5 GHz\",\"Apple, Inc.\"\r\n"
         );
-        assert_eq!(CSV_HEADER.split(',').count(), 20);
+        assert_eq!(CSV_HEADER.split(',').count(), 21);
     }
 
     #[test]

@@ -64,6 +64,8 @@ pub struct AppState {
     pub dashboard: Option<dashboard::Dashboard>,
     /// MAC privacy mode, key and retention periods.
     pub privacy: Arc<crate::privacy::Privacy>,
+    /// The IEEE registry of MAC blocks: each row's `vendor`.
+    pub oui: Arc<ncompass_core::oui::Registry>,
     /// Access control: sessions, sign-in slow-down, protected mode.
     pub auth: crate::http::auth::Auth,
     /// The server's clock: when a report was received, what "now" is in a query.
@@ -72,6 +74,19 @@ pub struct AppState {
     pub silence_after_s: i64,
     /// Held while the server runs: the alert thread stops once it is dropped.
     pub alerts_alive: Arc<()>,
+}
+
+impl AppState {
+    /// Fills in the vendor of a row's MAC; none where MACs are stored keyed (a
+    /// pseudonym's first bytes are nobody's block).
+    pub fn label_vendor(&self, row: &mut api_types::ProbeRequest) {
+        if self.privacy.mode == crate::privacy::MacPrivacy::Keyed {
+            return;
+        }
+        row.vendor = crate::cloudtrax::Mac::parse(&row.mac)
+            .and_then(|mac| self.oui.vendor(mac))
+            .map(str::to_string);
+    }
 }
 
 /// Registers every route of the application.

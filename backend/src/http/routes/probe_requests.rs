@@ -57,8 +57,10 @@ pub async fn list(
             Ok(page)
         })
         .await?;
+    let mut items = page.items;
+    items.iter_mut().for_each(|row| state.label_vendor(row));
     Ok(Json(ProbeRequestPage {
-        items: page.items,
+        items,
         next_cursor: page.next.map(encode_cursor),
     }))
 }
@@ -175,7 +177,10 @@ pub async fn get(id: Path<String>, state: Data<AppState>) -> Result<Json<ProbeRe
             Ok(row)
         })
         .await?
-        .map(Json)
+        .map(|mut row| {
+            state.label_vendor(&mut row);
+            Json(row)
+        })
         .ok_or_else(|| AppError::NotFound(format!("no probe request has id {id}")))
 }
 
