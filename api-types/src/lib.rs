@@ -1277,3 +1277,53 @@ pub struct MerakiIngestResult {
     /// latest record): not stored again.
     pub duplicates: i64,
 }
+
+/// The body of `POST /api/v1/ground-truth`: a count of people taken by other means (a
+/// door counter, a manual tally) over a window. An unknown field is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "network_id": 179283, "zone": "Ground floor", "since": 1764147600, "until": 1764151199,
+    "people": 212, "source": "door counter"
+})))]
+pub struct NewGroundTruth {
+    pub network_id: i64,
+    /// The zone counted; absent or null: the whole network.
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// The window, Unix seconds, inclusive: at most 31 days, not in the future.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
+    pub since: i64,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
+    pub until: i64,
+    /// People counted in the window, 0 to 10,000,000.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 10_000_000))]
+    pub people: i64,
+    /// Where the count comes from ("door counter", "manual tally"): 1 to 100 characters.
+    pub source: String,
+}
+
+/// A stored ground-truth count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GroundTruth {
+    pub id: i64,
+    pub network_id: i64,
+    pub zone: Option<String>,
+    pub since: i64,
+    pub until: i64,
+    pub people: i64,
+    pub source: String,
+    /// When it was recorded, Unix seconds, and by whom (`user NAME`, `token NAME`,
+    /// `cli:OPERATOR`).
+    pub created_at: i64,
+    pub created_by: String,
+}
+
+/// Ground-truth counts, newest window first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GroundTruthList {
+    pub items: Vec<GroundTruth>,
+}

@@ -9,6 +9,7 @@
 pub mod analytics;
 pub mod clock;
 pub mod cloudtrax;
+pub mod csv;
 pub mod mac;
 pub mod meraki;
 pub mod oui;

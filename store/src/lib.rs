@@ -32,6 +32,7 @@ pub mod backup;
 mod connection;
 pub mod devices;
 mod error;
+pub mod ground_truth;
 pub mod locks;
 pub mod mac_mode;
 pub mod metadata;

@@ -486,12 +486,13 @@ pub(crate) mod tests {
         drop(conn);
 
         // Exactly the migrations since: the key's reordering, the Meraki sources, on
-        // SQLite the day partitions, and the opening hours.
+        // SQLite the day partitions, the opening hours and the ground truth.
         let mut since = vec!["20261207000000", "20261208000000"];
         if crate::Kind::of(url) == crate::Kind::Sqlite {
             since.push("20261209000000");
         }
         since.push("20261210000000");
+        since.push("20261211000000");
         assert_eq!(crate::migrate(url).unwrap(), since);
         let mut conn = crate::connect(url).unwrap();
         // The sample's rows are of 2016: older than the days the upgrade keeps apart.

@@ -203,3 +203,16 @@ diesel::table! {
         seen_at -> BigInt,
     }
 }
+diesel::table! {
+    ground_truth (id) {
+        id -> BigInt,
+        network_id -> BigInt,
+        zone -> Nullable<Text>,
+        since -> BigInt,
+        until -> BigInt,
+        people -> BigInt,
+        source -> Text,
+        created_at -> BigInt,
+        created_by -> Text,
+    }
+}

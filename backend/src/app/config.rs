@@ -54,6 +54,22 @@ pub enum Command {
     /// while the server runs; every instance on the database sees them).
     #[command(subcommand)]
     Source(SourceCommand),
+    /// Counts of people taken by other means (a door counter, a manual tally), to
+    /// check and calibrate the estimates against (works while the server runs).
+    #[command(subcommand, name = "ground-truth")]
+    GroundTruth(GroundTruthCommand),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum GroundTruthCommand {
+    /// Import counts from a CSV file with the header
+    /// `network_id,zone,since,until,people,source` (zone may be empty; since and until
+    /// Unix seconds or RFC 3339 times like 2026-12-01T10:00:00+01:00). Every line is
+    /// checked first: one bad line imports nothing and says which.
+    Import {
+        /// The CSV file (`-` for standard input).
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]

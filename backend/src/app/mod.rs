@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod config;
 pub mod files;
+pub mod ground_truth;
 pub mod privacy;
 pub mod sources;
 pub mod startup;
@@ -98,6 +99,7 @@ pub async fn run(
         Command::User(command) => crate::app::accounts::user(&command, settings)?,
         Command::Token(command) => crate::app::accounts::token(&command, settings)?,
         Command::Source(command) => crate::app::sources::source(&command, settings)?,
+        Command::GroundTruth(command) => crate::app::ground_truth::run(&command, settings)?,
     }
     Ok(())
 }

@@ -70,6 +70,9 @@ need no credential.",
         routes::personal_data::list_opt_outs,
         routes::personal_data::add_opt_out,
         routes::personal_data::remove_opt_out,
+        routes::ground_truth::add,
+        routes::ground_truth::list,
+        routes::ground_truth::remove,
         routes::sources::list,
         routes::sources::add,
         routes::sources::remove,
@@ -320,7 +323,9 @@ impl Modify for Parameters {
             ("NewOptOut", "mac", to("Mac")),
             ("NodeSettings", "name", nullable_label.clone()),
             ("NodeSettings", "zone", nullable_label.clone()),
-            ("NetworkSettings", "name", nullable_label),
+            ("NetworkSettings", "name", nullable_label.clone()),
+            ("NewGroundTruth", "zone", nullable_label),
+            ("NewGroundTruth", "source", to("Label")),
         ];
         for (schema, property, value) in bodies {
             if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(schema) {

@@ -308,8 +308,8 @@ fn valid_request(
 
 /// The rules the document states in words: `until` not before `since`, analytics over at
 /// most 31 days (`until` defaulting to now, `since` to a day before `until`) and a series
-/// of at most 2,100 buckets, and a
-/// report's observations within `--max-span` and not ending more than a day ahead.
+/// of at most 2,100 buckets, a ground-truth count's window over and of at most 31 days,
+/// and a report's observations within `--max-span` and not ending more than a day ahead.
 fn keep_described_rules(draw: &mut Draw, operation: &Operation, request: &mut Request) {
     let query = &mut request.query;
     let number = |value: Option<&Value>| value.and_then(Value::as_i64);
@@ -355,6 +355,20 @@ fn keep_described_rules(draw: &mut Draw, operation: &Operation, request: &mut Re
     {
         query.insert("since".into(), json!(since.min(until)));
         query.insert("until".into(), json!(since.max(until)));
+    }
+    // A ground-truth count: a window that is over, `until` not before `since`, of at
+    // most 31 days.
+    if let Some(body) = request
+        .body
+        .as_mut()
+        .filter(|body| body.get("people").is_some())
+    {
+        let now = unix_now();
+        let a = number(body.get("since")).unwrap_or(0).clamp(0, now - 1);
+        let b = number(body.get("until")).unwrap_or(0).clamp(0, now - 1);
+        let (since, until) = (a.min(b), a.max(b));
+        body["since"] = json!(since.max(until - MAX_RANGE_S));
+        body["until"] = json!(until);
     }
     if let Some(probes) = request
         .body

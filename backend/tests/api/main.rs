@@ -10,6 +10,7 @@ mod deploy;
 mod docs;
 mod estimators;
 mod export;
+mod ground_truth;
 mod hardening;
 mod helpers;
 mod hours;

@@ -3,6 +3,7 @@
 pub mod dashboard;
 pub mod docs;
 pub mod export;
+pub mod ground_truth;
 pub mod health;
 pub mod meraki;
 pub mod metrics;
@@ -131,6 +132,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/api/v1/devices/{network_id}/{mac}/visits")
                 .route(get().to(stats::device::device_visits)),
+        )
+        .service(
+            resource("/api/v1/ground-truth")
+                .route(get().to(ground_truth::list))
+                .route(web::post().to(ground_truth::add)),
+        )
+        .service(
+            resource("/api/v1/ground-truth/{id}").route(web::delete().to(ground_truth::remove)),
         )
         .service(resource("/api/v1/rejections").route(get().to(rejections::list)))
         .service(

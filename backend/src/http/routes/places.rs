@@ -228,7 +228,7 @@ pub fn time_zone(text: &str) -> Option<String> {
 }
 
 /// Why `text` cannot be a name or a zone, if it cannot.
-fn label_problem(text: &str) -> Option<String> {
+pub(crate) fn label_problem(text: &str) -> Option<String> {
     let chars = text.chars().count();
     if text.trim().is_empty() {
         Some("must not be empty (leave it out, or send null, for none)".to_string())
