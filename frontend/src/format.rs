@@ -200,10 +200,14 @@ pub fn count(value: i64) -> String {
 pub const PARTIAL_BELOW: f64 = 0.9;
 
 /// "67% of expected reports" when a figure's reports are incomplete (below
-/// [`PARTIAL_BELOW`]); `None` when complete or not known.
+/// [`PARTIAL_BELOW`], and at least two missing: one report more or less in a short
+/// bucket is an access point's clock, not a gap); `None` when complete or not known.
 pub fn incomplete(completeness: Option<&api_types::Completeness>) -> Option<String> {
-    let share = completeness?.share?;
-    (share < PARTIAL_BELOW).then(|| format!("{:.0}% of expected reports", (share * 100.0).floor()))
+    let completeness = completeness?;
+    let share = completeness.share?;
+    let missing = completeness.expected_reports - completeness.received_reports;
+    (share < PARTIAL_BELOW && missing >= 2)
+        .then(|| format!("{:.0}% of expected reports", (share * 100.0).floor()))
 }
 
 #[cfg(test)]
@@ -284,6 +288,24 @@ mod tests {
         );
         assert!(lines[2].starts_with("range,3599,"));
         assert_eq!(lines[0].split(',').count(), lines[1].split(',').count());
+    }
+
+    #[test]
+    fn a_figure_is_partial_below_ninety_percent_with_two_reports_missing() {
+        let of = |expected: i64, received: i64| {
+            incomplete(Some(&api_types::Completeness {
+                expected_reports: expected,
+                received_reports: received,
+                share: (expected > 0).then(|| (received as f64 / expected as f64).min(1.0)),
+                silent_nodes: Vec::new(),
+            }))
+        };
+        // One report short of five in a 5-minute bucket: a clock, not a gap.
+        assert_eq!(of(5, 4), None);
+        assert_eq!(of(10, 8).as_deref(), Some("80% of expected reports"));
+        assert_eq!(of(100, 95), None);
+        assert_eq!(of(0, 0), None);
+        assert_eq!(incomplete(None), None);
     }
 
     #[test]

@@ -39,8 +39,8 @@ pub fn add_all(
 
 type Row = (i64, i64, Option<String>, i64, i64, i64, String, i64, String);
 
-/// The counts of one network (or all), newest window first.
-pub fn list(conn: &mut Conn, network_id: Option<i64>) -> QueryResult<Vec<GroundTruth>> {
+/// The counts of one network (or all), newest window first, at most `limit`.
+pub fn list(conn: &mut Conn, network_id: Option<i64>, limit: i64) -> QueryResult<Vec<GroundTruth>> {
     let mut query = ground_truth::table
         .select((
             ground_truth::id,
@@ -54,6 +54,7 @@ pub fn list(conn: &mut Conn, network_id: Option<i64>) -> QueryResult<Vec<GroundT
             ground_truth::created_by,
         ))
         .order((ground_truth::since.desc(), ground_truth::id.desc()))
+        .limit(limit)
         .into_boxed();
     if let Some(network_id) = network_id {
         query = query.filter(ground_truth::network_id.eq(network_id));

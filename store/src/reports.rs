@@ -72,14 +72,30 @@ pub fn slot_counts(
     until: i64,
     slot_s: i64,
     network_id: Option<i64>,
+    node_macs: Option<&[String]>,
 ) -> QueryResult<Vec<SlotCount>> {
     let slot_s = slot_s.max(1);
     let mut placeholders = super::placeholders::Placeholders::of(conn);
     let (from, to) = (placeholders.next(), placeholders.next());
-    let network = match network_id {
+    let mut network = match network_id {
         Some(_) => format!(" AND network_id = {}", placeholders.next()),
         None => String::new(),
     };
+    if let Some(macs) = node_macs {
+        // Written out, not bound: a MAC in canonical form is hex digits and colons
+        // only, so it cannot break out of its quotes; others are left out.
+        let list: Vec<String> = macs
+            .iter()
+            .filter_map(|mac| ncompass_core::mac::Mac::parse(mac))
+            .map(|mac| format!("'{}'", mac.canonical().as_str()))
+            .collect();
+        let list = if list.is_empty() {
+            "NULL".to_string()
+        } else {
+            list.join(", ")
+        };
+        network.push_str(&format!(" AND node_mac IN ({list})"));
+    }
     let slot = format!("(received_at - received_at % {slot_s})");
     let sql = format!(
         "SELECT network_id, node_mac, {slot} AS slot, COUNT(*) AS reports FROM reports \
@@ -94,6 +110,13 @@ pub fn slot_counts(
         Some(network_id) => query.bind::<BigInt, _>(network_id).load(conn),
         None => query.load(conn),
     }
+}
+
+/// When the oldest report still kept was received (retention deletes older ones).
+pub fn oldest_received(conn: &mut Conn) -> QueryResult<Option<i64>> {
+    reports::table
+        .select(diesel::dsl::min(reports::received_at))
+        .get_result(conn)
 }
 
 /// A report's record, rows and access point totals.

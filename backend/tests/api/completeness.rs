@@ -100,6 +100,13 @@ async fn figures_carry_completeness_and_name_a_silent_access_point() {
     assert_eq!(zone("Front")["share"], 1.0);
     assert_eq!(zone("Back")["received_reports"], 0);
     assert_eq!(zone("Back")["silent_nodes"], json!([B]));
+    // Narrowed to a zone: only its access points' reports count.
+    let back = app
+        .get_json(&format!("/api/v1/stats/summary?{second_hour}&zone=Back"))
+        .await;
+    assert_eq!(back["completeness"]["expected_reports"], 60);
+    assert_eq!(back["completeness"]["received_reports"], 0);
+    assert_eq!(back["completeness"]["silent_nodes"], json!([B]));
     let networks = app
         .get_json(&format!("/api/v1/stats/networks?{second_hour}"))
         .await;
@@ -131,4 +138,27 @@ async fn figures_carry_completeness_and_name_a_silent_access_point() {
         .await;
     assert_eq!(before["completeness"]["expected_reports"], 0);
     assert_eq!(before["completeness"]["share"], Value::Null);
+
+    // Retention deleted the first two hours' reports (their presence figures stay):
+    // nothing is expected there any more, rather than every access point silent.
+    app.execute(&format!(
+        "DELETE FROM reports WHERE received_at < {}",
+        base + 2 * HOUR
+    ));
+    let first = app
+        .get_json(&format!(
+            "/api/v1/stats/summary?since={base}&until={}&network_id=5",
+            base + HOUR - 1
+        ))
+        .await;
+    assert_eq!(first["completeness"]["expected_reports"], 0);
+    assert_eq!(first["completeness"]["silent_nodes"], json!([]));
+    let third = app
+        .get_json(&format!(
+            "/api/v1/stats/summary?since={}&until={}&network_id=5",
+            base + 2 * HOUR,
+            base + 3 * HOUR - 1
+        ))
+        .await;
+    assert_eq!(third["completeness"]["share"], 1.0);
 }

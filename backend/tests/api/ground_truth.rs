@@ -103,6 +103,15 @@ async fn counts_are_recorded_listed_and_removed_and_bad_ones_refused() {
     let seven = app.get_json("/api/v1/ground-truth?network_id=7").await;
     assert_eq!(seven["items"], json!([stored]));
     assert_problem(app.get("/api/v1/ground-truth?network_id=x").await, 400).await;
+    assert_eq!(
+        app.get_json("/api/v1/ground-truth?limit=1").await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let problem = assert_problem(app.get("/api/v1/ground-truth?limit=0").await, 400).await;
+    assert_eq!(problem["parameter"], "limit");
 
     // Removed once; then 404.
     let delete = || {

@@ -79,6 +79,16 @@ impl Schedule {
             }
             day.sort_unstable();
             *day = merged(day.drain(..));
+            // Joined intervals longer than a day (`00:00-24:00` with `23:00-01:00`)
+            // would not be written back as they mean: say so instead.
+            if day.iter().any(|(start, end)| end - start > DAY_MIN) {
+                return Err(HoursError {
+                    field,
+                    message: "its intervals join into more than 24 hours; a day's hours may \
+                              reach into the next day, but cover at most 24 hours in all"
+                        .to_string(),
+                });
+            }
         }
         Ok(Schedule { days })
     }
@@ -328,6 +338,14 @@ mod tests {
         ] {
             let error = Schedule::parse(&week(&[("tue", &[bad])])).unwrap_err();
             assert_eq!(error.field, "opening_hours.tue", "{bad:?}");
+        }
+        // Joined into more than a day: refused, not written back as one hour.
+        for joined in [
+            &["00:00-24:00", "23:00-01:00"][..],
+            &["06:00-06:00", "05:00-07:00"],
+        ] {
+            let error = Schedule::parse(&week(&[("mon", joined)])).unwrap_err();
+            assert_eq!(error.field, "opening_hours.mon", "{joined:?}");
         }
         let many: Vec<&str> = vec!["01:00-02:00"; 9];
         assert!(Schedule::parse(&week(&[("wed", &many)])).is_err());

@@ -145,11 +145,6 @@ fn answer(today: &Today) -> Html {
                         { format!("Partial: {why} arrived today; the figures miss what the rest would have carried.") }
                     </p>
                 }
-                if let Some(why) = format::incomplete(now.completeness.as_ref()) {
-                    <p class="completeness partial" data-testid="today-completeness">
-                        { format!("Partial: {why} arrived today; the figures miss what the rest would have carried.") }
-                    </p>
-                }
                 if now.hours.as_deref() == Some("open") {
                     <p class="hint" data-testid="today-hours">
                         { if now.closed {

@@ -134,11 +134,15 @@ pub async fn add(
 pub struct ListQuery {
     /// Only this network's counts.
     network_id: Option<i64>,
+    /// The most counts answered, newest window first.
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
+    limit: Option<i64>,
 }
 
 /// List ground-truth counts
 ///
-/// Every count recorded (of one network if asked), newest window first.
+/// The counts recorded (of one network if asked), newest window first, at most
+/// `limit`.
 #[utoipa::path(
     get,
     path = "/api/v1/ground-truth",
@@ -157,9 +161,16 @@ pub async fn list(
 ) -> Result<actix_web::web::Json<GroundTruthList>, AppError> {
     let query: ListQuery = super::parse_query(request.query_string())?;
     let network_id = query.network_id;
+    let limit = query.limit.unwrap_or(1_000);
+    if !(1..=10_000).contains(&limit) {
+        return Err(AppError::parameter(
+            "limit",
+            format!("must be from 1 to 10000, got {limit}"),
+        ));
+    }
     let items = state
         .db
-        .run(move |conn| db::ground_truth::list(conn, network_id))
+        .run(move |conn| db::ground_truth::list(conn, network_id, limit))
         .await?;
     Ok(actix_web::web::Json(GroundTruthList { items }))
 }

@@ -39,7 +39,12 @@ pub(super) fn charts(figures: &Figures, first_report: Option<i64>) -> Html {
         .series
         .points
         .iter()
-        .map(|p| crate::format::incomplete(p.completeness.as_ref()))
+        // The bucket still under way waits for reports in flight: never partial.
+        .map(|p| {
+            (p.until < figures.at - 60)
+                .then(|| crate::format::incomplete(p.completeness.as_ref()))
+                .flatten()
+        })
         .collect();
     let reason = "no access point here was reporting";
     let labels: Vec<String> = figures

@@ -24,7 +24,9 @@ pub struct Reporter {
 }
 
 /// The access points of the scope (one network's, or of `nodes` (sorted), or all)
-/// among every access point's history (`db::nodes::histories`).
+/// among every access point's history (`db::nodes::histories`). Meraki's (negative
+/// networks) are left out: Meraki posts only for access points that heard someone, so
+/// a quiet one is not a silent one.
 pub fn reporters(
     histories: Vec<db::nodes::History>,
     network_id: Option<i64>,
@@ -33,6 +35,7 @@ pub fn reporters(
     histories
         .into_iter()
         .filter(|(network, ..)| network_id.is_none_or(|id| id == *network))
+        .filter(|(network, ..)| *network >= 0)
         .filter_map(|(network_id, mac, first, last, reports)| {
             let node = Mac::parse(&mac)?.to_u64();
             nodes
@@ -48,9 +51,18 @@ pub fn reporters(
         .collect()
 }
 
+impl Reporter {
+    /// Its MAC, as stored.
+    pub fn mac(&self) -> String {
+        Mac::from_u64(self.node).to_string()
+    }
+}
+
 /// The reports of the scope's access points over `since..=until`, per slot (at least
 /// `finest` seconds wide), to compute the completeness of any part of the range; `None`
 /// when the scope is too large to count them (the answers then carry no completeness).
+/// Nothing is expected before the oldest report retention kept (older ranges keep
+/// their presence figures but not their reports).
 pub struct Reports {
     nodes: Vec<NodeReports>,
     slot_s: i64,
@@ -66,10 +78,16 @@ impl Reports {
         until: i64,
         finest: i64,
     ) -> Result<Option<Reports>, AppError> {
+        // Narrowed to some access points (a zone, one access point): count only theirs.
+        let nodes = scope
+            .nodes
+            .as_ref()
+            .map(|_| scope.reporters.iter().map(Reporter::mac).collect());
         Reports::load(
             state,
             &scope.reporters,
             scope.network_id,
+            nodes,
             since,
             until,
             finest,
@@ -77,11 +95,12 @@ impl Reports {
         .await
     }
 
-    /// Of `reporters` (of `network_id`, if given).
+    /// Of `reporters` (of `network_id`, of `node_macs`, if given).
     pub async fn load(
         state: &AppState,
         reporters: &[Reporter],
         network_id: Option<i64>,
+        node_macs: Option<Vec<String>>,
         since: i64,
         until: i64,
         finest: i64,
@@ -98,16 +117,27 @@ impl Reports {
             return Ok(None);
         }
         let from = since - since.rem_euclid(slot_s);
-        let counts = state
+        let (counts, oldest) = state
             .db
-            .run(move |conn| db::reports::slot_counts(conn, from, until + 1, slot_s, network_id))
+            .run(move |conn| {
+                let counts = db::reports::slot_counts(
+                    conn,
+                    from,
+                    until + 1,
+                    slot_s,
+                    network_id,
+                    node_macs.as_deref(),
+                )?;
+                Ok((counts, db::reports::oldest_received(conn)?))
+            })
             .await?;
+        let kept_from = oldest.unwrap_or(i64::MAX);
         let mut nodes: Vec<NodeReports> = reporters
             .iter()
             .map(|r| NodeReports {
                 network_id: r.network_id,
                 node: r.node,
-                first_report_at: r.first_report_at,
+                first_report_at: r.first_report_at.max(kept_from),
                 lifetime_interval_s: r.lifetime_interval_s,
                 slots: Vec::new(),
             })

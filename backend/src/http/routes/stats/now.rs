@@ -76,7 +76,7 @@ pub async fn now(request: HttpRequest, state: Data<AppState>) -> Result<Json<Now
     let until = state.clock.now();
     let since = until - window_s;
     let network_id = query.network_id;
-    let (rows, directory, reporters) = state
+    let (rows, directory, reporters, ids) = state
         .db
         .run(move |conn| {
             let _slot = slot;
@@ -110,7 +110,7 @@ pub async fn now(request: HttpRequest, state: Data<AppState>) -> Result<Json<Now
             }
             let reporters =
                 completeness::reporters(db::nodes::histories(conn)?, network_id, ids.as_deref());
-            Ok((rows, directory, reporters))
+            Ok((rows, directory, reporters, ids))
         })
         .await?;
     if rows.len() as i64 > MAX_NOW_ROWS {
@@ -122,7 +122,10 @@ pub async fn now(request: HttpRequest, state: Data<AppState>) -> Result<Json<Now
             ),
         ));
     }
-    let completeness = Reports::load(&state, &reporters, network_id, since, until, 300)
+    let node_macs = ids
+        .as_ref()
+        .map(|_| reporters.iter().map(|r| r.mac()).collect::<Vec<String>>());
+    let completeness = Reports::load(&state, &reporters, network_id, node_macs, since, until, 300)
         .await?
         .map(|reports| reports.all(since, until + 1));
     let counts = occupancy(&rows, &directory);

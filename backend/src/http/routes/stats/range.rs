@@ -43,12 +43,12 @@ pub async fn summary(
     let compare: CompareQuery = parse_query(request.query_string())?;
     let estimator = EstimatorQuery::parse(&request)?;
     let (scope, _) = scope(&state, parse_query(request.query_string())?).await?;
-    let mut summary = summary_of(&state, scope.clone(), estimator).await?;
+    let mut summary = summary_of(&state, scope.clone(), estimator, true).await?;
     if let Some(compare) = compare.compare {
         let (since, until) = compare
             .window(scope.since, scope.until, &scope.tz)
             .map_err(|error| scope.placing_error(error))?;
-        let then = summary_of(&state, scope.during(since, until), None).await?;
+        let then = summary_of(&state, scope.during(since, until), None, false).await?;
         summary.compared = Some(Compared::of(compare.as_str(), &summary, &then));
     }
     summary.hours = Some(scope.hours().to_string());
@@ -62,10 +62,15 @@ async fn summary_of(
     state: &AppState,
     scope: Scope,
     estimator: Option<(Estimator, i64)>,
+    complete: bool,
 ) -> Result<StatsSummary, AppError> {
     let (since, until) = (scope.since, scope.until);
-    let reports = Reports::of_scope(state, &scope, since, until, 300).await?;
+    // The analytics slot first: it bounds the reports counted too.
     let (visits, slot) = load_visits(state, &scope, None).await?;
+    let reports = match complete {
+        true => Reports::of_scope(state, &scope, since, until, 300).await?,
+        false => None,
+    };
     let mut summary = actix_web::web::block(move || {
         let _slot = slot;
         scope.counting(since, until, |counting| {
@@ -194,6 +199,7 @@ async fn points_of(
     scope: Scope,
     bounds: Vec<(i64, i64)>,
     estimator: Option<(Estimator, i64)>,
+    complete: bool,
 ) -> Result<Vec<StatsSummary>, AppError> {
     // Over the buckets (their local days, for "returning"; their opening hours).
     let (since, until) = match (bounds.first(), bounds.last()) {
@@ -206,8 +212,11 @@ async fn points_of(
     } else {
         900
     };
-    let reports = Reports::of_scope(state, &scope, since, until, finest).await?;
     let (visits, slot) = load_visits(state, &scope, None).await?;
+    let reports = match complete {
+        true => Reports::of_scope(state, &scope, since, until, finest).await?,
+        false => None,
+    };
     let buckets = bounds.clone();
     let mut points = actix_web::web::block(move || {
         let _slot = slot;
@@ -334,7 +343,7 @@ pub async fn series(
         ));
     }
     let bounds = analytics::clipped(bounds, scope.since, scope.until);
-    let mut points = points_of(&state, scope.clone(), bounds.clone(), estimator).await?;
+    let mut points = points_of(&state, scope.clone(), bounds.clone(), estimator, true).await?;
     if let Some(compare) = compare.compare {
         let placing = |error| scope.placing_error(error);
         let then_bounds = compare
@@ -343,7 +352,7 @@ pub async fn series(
         let (since, until) = compare
             .window(scope.since, scope.until, &scope.tz)
             .map_err(placing)?;
-        let then = points_of(&state, scope.during(since, until), then_bounds, None).await?;
+        let then = points_of(&state, scope.during(since, until), then_bounds, None, false).await?;
         for (point, then) in points.iter_mut().zip(&then) {
             point.compared = Some(Compared::of(compare.as_str(), point, then));
         }

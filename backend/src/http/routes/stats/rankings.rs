@@ -184,12 +184,12 @@ async fn ranked(
     compare: CompareQuery,
     groups: Vec<Group>,
 ) -> Result<Vec<StatsSummary>, AppError> {
-    let mut figures = figures_of(state, scope.clone(), groups.clone()).await?;
+    let mut figures = figures_of(state, scope.clone(), groups.clone(), true).await?;
     if let Some(compare) = compare.compare {
         let (since, until) = compare
             .window(scope.since, scope.until, &scope.tz)
             .map_err(|error| scope.placing_error(error))?;
-        let then = figures_of(state, scope.during(since, until), groups).await?;
+        let then = figures_of(state, scope.during(since, until), groups, false).await?;
         for (now, then) in figures.iter_mut().zip(&then) {
             now.compared = Some(Compared::of(compare.as_str(), now, then));
         }
@@ -203,9 +203,13 @@ async fn figures_of(
     state: &AppState,
     scope: Scope,
     groups: Vec<Group>,
+    complete: bool,
 ) -> Result<Vec<StatsSummary>, AppError> {
-    let reports = Reports::of_scope(state, &scope, scope.since, scope.until, 300).await?;
     let (visits, slot) = load_visits(state, &scope, None).await?;
+    let reports = match complete {
+        true => Reports::of_scope(state, &scope, scope.since, scope.until, 300).await?,
+        false => None,
+    };
     actix_web::web::block(move || {
         let _slot = slot;
         let (since, until) = (scope.since, scope.until);
