@@ -32,8 +32,8 @@ impl Hours {
 }
 
 /// A week of opening hours, validated: per weekday (Monday first) its intervals in
-/// minutes from local midnight, sorted and disjoint; an end past 1440 runs into the
-/// next day.
+/// minutes from local midnight, sorted, overlapping ones joined while the join lasts at
+/// most a day; an end past 1440 runs into the next day.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
     days: [Vec<(u16, u16)>; 7],
@@ -78,17 +78,19 @@ impl Schedule {
                 day.push(interval);
             }
             day.sort_unstable();
-            *day = merged(day.drain(..));
-            // Joined intervals longer than a day (`00:00-24:00` with `23:00-01:00`)
-            // would not be written back as they mean: say so instead.
-            if day.iter().any(|(start, end)| end - start > DAY_MIN) {
-                return Err(HoursError {
-                    field,
-                    message: "its intervals join into more than 24 hours; a day's hours may \
-                              reach into the next day, but cover at most 24 hours in all"
-                        .to_string(),
-                });
+            // Overlapping intervals are joined while the join stays within 24 hours
+            // (one interval can say no more); beyond, they stay apart and overlap
+            // (`00:00-24:00` with `23:00-01:00`), which the instants join anyway.
+            let mut joined: Vec<(u16, u16)> = Vec::with_capacity(day.len());
+            for (start, end) in day.drain(..) {
+                match joined.last_mut() {
+                    Some(last) if start <= last.1 && last.1.max(end) - last.0 <= DAY_MIN => {
+                        last.1 = last.1.max(end);
+                    }
+                    _ => joined.push((start, end)),
+                }
             }
+            *day = joined;
         }
         Ok(Schedule { days })
     }
@@ -324,6 +326,36 @@ mod tests {
     }
 
     #[test]
+    fn intervals_that_would_join_into_more_than_a_day_stay_apart() {
+        let tz = jiff::tz::TimeZone::UTC;
+        // Monday 2026-03-23 00:00 UTC.
+        let monday = 1_774_224_000;
+        for (given, kept) in [
+            (
+                ["00:00-24:00", "23:00-01:00"],
+                ["00:00-24:00", "23:00-01:00"],
+            ),
+            (
+                ["06:00-06:00", "05:00-07:00"],
+                ["05:00-07:00", "06:00-06:00"],
+            ),
+        ] {
+            let schedule = Schedule::parse(&week(&[("mon", &given)])).unwrap();
+            let back = schedule.to_api();
+            assert_eq!(back.mon, kept);
+            assert_eq!(Schedule::parse(&back).unwrap(), schedule);
+            // As instants they are one stretch.
+            let open = schedule.intervals(monday, monday + 86_399, &tz).unwrap();
+            assert_eq!(open.len(), 1, "{given:?}: {open:?}");
+        }
+        let open = Schedule::parse(&week(&[("mon", &["00:00-24:00", "23:00-01:00"])]))
+            .unwrap()
+            .intervals(monday, monday + 2 * 86_400, &tz)
+            .unwrap();
+        assert_eq!(open, [(monday, monday + 25 * 3_600)]);
+    }
+
+    #[test]
     fn refuses_what_is_not_an_interval() {
         for bad in [
             "9:00-17:00",
@@ -338,14 +370,6 @@ mod tests {
         ] {
             let error = Schedule::parse(&week(&[("tue", &[bad])])).unwrap_err();
             assert_eq!(error.field, "opening_hours.tue", "{bad:?}");
-        }
-        // Joined into more than a day: refused, not written back as one hour.
-        for joined in [
-            &["00:00-24:00", "23:00-01:00"][..],
-            &["06:00-06:00", "05:00-07:00"],
-        ] {
-            let error = Schedule::parse(&week(&[("mon", joined)])).unwrap_err();
-            assert_eq!(error.field, "opening_hours.mon", "{joined:?}");
         }
         let many: Vec<&str> = vec!["01:00-02:00"; 9];
         assert!(Schedule::parse(&week(&[("wed", &many)])).is_err());
