@@ -2,7 +2,9 @@
 
 use api_types::StatsSummary;
 
-use super::{in_range, MacId, OpenTimes, Thresholds, Visit};
+use super::{
+    estimate, in_range, randomized_share, tally, Estimator, MacId, OpenTimes, Thresholds, Visit,
+};
 
 /// Upper bounds (exclusive) of the dwell histogram's buckets, seconds; the last bucket
 /// is open.
@@ -135,14 +137,26 @@ pub fn counted<'v>(
 
 /// The figures for the visits that count in `since..=until` ([`counted`]).
 pub fn summary(visits: &[Visit], since: i64, until: i64, counting: &Counting) -> StatsSummary {
-    let mut summary = summarize(
-        counted(visits, since, until, counting),
-        since,
-        until,
-        counting.thresholds,
-        counting.days,
-    );
+    summary_estimated(visits, since, until, counting, None)
+}
+
+/// [`summary`], with the `estimate` of `estimator` (and its long dwell) when given,
+/// from the same visits.
+pub fn summary_estimated(
+    visits: &[Visit],
+    since: i64,
+    until: i64,
+    counting: &Counting,
+    estimator: Option<(Estimator, i64)>,
+) -> StatsSummary {
+    let counted = counted(visits, since, until, counting);
+    let estimate = estimator.map(|(estimator, long_dwell_s)| {
+        let tally = tally(&counted, long_dwell_s);
+        estimate(estimator, &tally, long_dwell_s, &randomized_share(&tally))
+    });
+    let mut summary = summarize(counted, since, until, counting.thresholds, counting.days);
     summary.closed = counting.open.closed(since, until);
+    summary.estimate = estimate;
     summary
 }
 
@@ -150,12 +164,37 @@ pub fn summary(visits: &[Visit], since: i64, until: i64, counting: &Counting) ->
 /// counts in every bucket it overlaps (within its network's opening hours there). One
 /// pass to place the visits, then one summary per bucket over its own visits.
 pub fn series(visits: &[Visit], bounds: &[(i64, i64)], counting: &Counting) -> Vec<StatsSummary> {
+    series_estimated(visits, bounds, counting, None)
+}
+
+/// [`series`], each bucket with the `estimate` of `estimator` (and its long dwell)
+/// when given: `adjusted` scales every bucket by the randomized share of the whole
+/// range (a bucket's few associated devices would make it jump).
+pub fn series_estimated(
+    visits: &[Visit],
+    bounds: &[(i64, i64)],
+    counting: &Counting,
+    estimator: Option<(Estimator, i64)>,
+) -> Vec<StatsSummary> {
+    let share = match (estimator, bounds.first(), bounds.last()) {
+        (Some((_, long_dwell_s)), Some(first), Some(last)) => {
+            let all = counted(visits, first.0, last.1 - 1, counting);
+            Some(randomized_share(&tally(&all, long_dwell_s)))
+        }
+        _ => None,
+    };
     bounds
         .iter()
         .zip(placed(visits, bounds, counting))
         .map(|((start, end), visits)| {
+            let estimate = estimator
+                .zip(share.as_ref())
+                .map(|((estimator, long), share)| {
+                    estimate(estimator, &tally(&visits, long), long, share)
+                });
             let mut point = summarize(visits, *start, end - 1, counting.thresholds, counting.days);
             point.closed = counting.open.closed(*start, end - 1);
+            point.estimate = estimate;
             point
         })
         .collect()
@@ -163,7 +202,7 @@ pub fn series(visits: &[Visit], bounds: &[(i64, i64)], counting: &Counting) -> V
 
 /// The visits that count in each bucket `[start, end)` of `bounds` (contiguous, in
 /// order): those overlapping it, within their network's opening hours there.
-pub fn placed<'v>(
+fn placed<'v>(
     visits: &'v [Visit],
     bounds: &[(i64, i64)],
     counting: &Counting,

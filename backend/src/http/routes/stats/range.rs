@@ -74,15 +74,7 @@ async fn summary_of(
     let mut summary = actix_web::web::block(move || {
         let _slot = slot;
         scope.counting(since, until, |counting| {
-            let mut summary = analytics::summary(&visits, since, until, counting);
-            if let Some((estimator, long_dwell_s)) = estimator {
-                let counted = analytics::counted(&visits, since, until, counting);
-                let tally = analytics::tally(&counted, long_dwell_s);
-                let share = analytics::randomized_share(&tally);
-                summary.estimate =
-                    Some(analytics::estimate(estimator, &tally, long_dwell_s, &share));
-            }
-            summary
+            analytics::summary_estimated(&visits, since, until, counting, estimator)
         })
     })
     .await
@@ -221,20 +213,7 @@ async fn points_of(
     let mut points = actix_web::web::block(move || {
         let _slot = slot;
         scope.counting(since, until, |counting| {
-            let mut points = analytics::series(&visits, &buckets, counting);
-            if let Some((estimator, long_dwell_s)) = estimator {
-                // Each bucket scaled by the randomized share of the whole range: a
-                // bucket's few associated devices would make it jump.
-                let counted = analytics::counted(&visits, since, until, counting);
-                let share = analytics::randomized_share(&analytics::tally(&counted, long_dwell_s));
-                let placed = analytics::placed(&visits, &buckets, counting);
-                for (point, visits) in points.iter_mut().zip(placed) {
-                    let tally = analytics::tally(&visits, long_dwell_s);
-                    point.estimate =
-                        Some(analytics::estimate(estimator, &tally, long_dwell_s, &share));
-                }
-            }
-            points
+            analytics::series_estimated(&visits, &buckets, counting, estimator)
         })
     })
     .await
